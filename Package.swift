@@ -1,0 +1,52 @@
+// swift-tools-version:5.10
+// advlab — what really counts as an adversarial example on MNIST.
+// Targets follow the layers of DESIGN.md, bottom to top; a target only depends on layers below it.
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "advlab",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "advlab", targets: ["advlab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C modules: system libraries from Debian (libdnnl-dev, libpng-dev, zlib1g-dev, libssl-dev).
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+
+        // Tensor: Float32 storage, kernels, GEMM (oneDNN), im2col, parallel-for, seeded RNG.
+        .target(name: "AdvTensor", dependencies: ["CDNNL"], swiftSettings: optimize),
+        // NN: layers with pullbacks, losses, optimizers, safetensors checkpoints.
+        .target(name: "AdvNN", dependencies: ["AdvTensor"], swiftSettings: optimize),
+        // Imaging: PNG encode/decode (libpng), grids, colormaps, bitmap font.
+        .target(name: "AdvImaging", dependencies: ["AdvTensor", "CPNG"], swiftSettings: optimize),
+        // Data: IDX reader (gzip), MNIST / Fashion-MNIST, checksums, batching.
+        .target(name: "AdvData", dependencies: ["AdvTensor", "CZlib", "COpenSSL"], swiftSettings: optimize),
+        // Models: classifier CNNs, AC-GAN, triplet embedding net.
+        .target(name: "AdvModels", dependencies: ["AdvNN"], swiftSettings: optimize),
+        // Training: loops, progress, checkpoints, resume, metrics.
+        .target(name: "AdvTraining", dependencies: ["AdvModels", "AdvData", "AdvImaging"], swiftSettings: optimize),
+
+        // The command-line tool: one file per subcommand, run() only wires library calls.
+        .executableTarget(
+            name: "advlab",
+            dependencies: [
+                "AdvTraining",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimize),
+
+        .target(name: "TestSupport", dependencies: ["AdvTensor"], path: "Tests/TestSupport"),
+        .testTarget(name: "AdvTensorTests", dependencies: ["AdvTensor", "TestSupport"]),
+        .testTarget(name: "AdvNNTests", dependencies: ["AdvNN", "TestSupport"]),
+        .testTarget(name: "AdvImagingTests", dependencies: ["AdvImaging", "TestSupport"]),
+        .testTarget(name: "AdvDataTests", dependencies: ["AdvData", "TestSupport"]),
+    ]
+)

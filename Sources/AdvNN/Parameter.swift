@@ -1,0 +1,70 @@
+import AdvTensor
+
+/// A trainable tensor and the gradient accumulated into it by pullbacks.
+///
+/// Parameters are reference types so that a pullback closure can add into `gradient` without
+/// threading a gradient store through every call; the optimizer reads and clears them.
+public final class Parameter {
+    public var value: Tensor
+    public var gradient: Tensor
+
+    public init(_ value: Tensor) {
+        self.value = value
+        self.gradient = Tensor.zeros(like: value)
+    }
+
+    public func zeroGradient() {
+        gradient.scalars.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+}
+
+/// How a forward pass behaves: training mode uses batch statistics and dropout; evaluation mode
+/// uses running statistics. `parameterGradients` off skips the weight-gradient products, which
+/// attacks (that only need ∂loss/∂input) do not use.
+public struct ForwardMode: Sendable, Equatable {
+    public var training: Bool
+    public var parameterGradients: Bool
+
+    public init(training: Bool, parameterGradients: Bool) {
+        self.training = training
+        self.parameterGradients = parameterGradients
+    }
+
+    /// Training step: batch statistics, dropout on, parameter gradients accumulated.
+    public static let train = ForwardMode(training: true, parameterGradients: true)
+    /// Inference and attacks: running statistics, no dropout, input gradients only.
+    public static let eval = ForwardMode(training: false, parameterGradients: false)
+}
+
+/// Maps ∂loss/∂output to ∂loss/∂input, adding parameter gradients into the layer's `Parameter`s.
+public typealias Pullback = (Tensor) -> Tensor
+
+/// Anything that owns named parameters and buffers (running statistics): layers and models.
+/// Names are dotted paths (`conv1.weight`), the keys of the safetensors checkpoint.
+public protocol ParameterContainer {
+    /// Trainable parameters with their names, in a fixed order.
+    var namedParameters: [(String, Parameter)] { get }
+    /// Non-trainable state saved in checkpoints (BatchNorm running mean/variance).
+    var namedBuffers: [(String, Parameter)] { get }
+}
+
+extension ParameterContainer {
+    public var namedBuffers: [(String, Parameter)] { [] }
+    public var parameters: [Parameter] { namedParameters.map(\.1) }
+
+    /// Parameters then buffers, each name prefixed by `prefix.`.
+    public func namedState(prefix: String = "") -> [(String, Parameter)] {
+        let p = prefix.isEmpty ? "" : prefix + "."
+        return (namedParameters + namedBuffers).map { (p + $0.0, $0.1) }
+    }
+
+    public func zeroGradients() { for p in parameters { p.zeroGradient() } }
+
+    /// Number of trainable scalars.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
+}
+
+/// Prefixes the names of a sub-container's parameters (`prefix.name`).
+public func prefixed(_ prefix: String, _ items: [(String, Parameter)]) -> [(String, Parameter)] {
+    items.map { (prefix + "." + $0.0, $0.1) }
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// Errors of file output, each naming the path and what went wrong.
+public struct FileWriteError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
+/// Atomic file output: the bytes go to a temporary file in the destination's folder, are
+/// flushed to disk, and only then renamed over the destination. A reader (or a crash) sees the
+/// old file or the new one, never a half-written one.
+public enum AtomicFile {
+    /// Writes `bytes` to `path` atomically; throws `FileWriteError` naming the path when the
+    /// folder is missing or not writable. Nothing at `path` changes when it throws.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try bytes.withUnsafeBytes { try write(raw: $0, to: path) }
+    }
+
+    /// Writes UTF-8 `text` to `path` atomically.
+    public static func write(_ text: String, to path: String) throws {
+        try write(Array(text.utf8), to: path)
+    }
+
+    /// Writes the raw bytes of `buffer` to `path` atomically.
+    public static func write(raw buffer: UnsafeRawBufferPointer, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw FileWriteError(path: path, reason: "folder \(folder) does not exist")
+        }
+        let temporary = folder + "/." + url.lastPathComponent + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        guard fd >= 0 else {
+            throw FileWriteError(path: path, reason: String(cString: strerror(errno)))
+        }
+        var offset = 0
+        while offset < buffer.count {
+            let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if written <= 0 {
+                let reason = String(cString: strerror(errno))
+                close(fd); unlink(temporary)
+                throw FileWriteError(path: path, reason: reason)
+            }
+            offset += written
+        }
+        if fsync(fd) != 0 || close(fd) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw FileWriteError(path: path, reason: reason)
+        }
+        if rename(temporary, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw FileWriteError(path: path, reason: reason)
+        }
+    }
+}
