@@ -1,0 +1,150 @@
+import AdvTensor
+
+/// Batch normalisation (Ioffe & Szegedy 2015) over the channel axis of `[N, C]` or
+/// `[N, C, H, W]` input. Training mode normalises with the batch's statistics and updates the
+/// running ones (momentum as in PyTorch, unbiased running variance); evaluation mode uses the
+/// running statistics.
+public final class BatchNorm: Layer {
+    public let scale: Parameter         // γ [C]
+    public let shift: Parameter         // β [C]
+    public let runningMean: Parameter   // buffer [C]
+    public let runningVariance: Parameter  // buffer [C]
+    public let momentum: Float
+    public let epsilon: Float
+
+    public init(channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+        scale = Parameter(Tensor(repeating: 1, shape: [channels]))
+        shift = Parameter(Tensor.zeros([channels]))
+        runningMean = Parameter(Tensor.zeros([channels]))
+        runningVariance = Parameter(Tensor(repeating: 1, shape: [channels]))
+        self.momentum = momentum
+        self.epsilon = epsilon
+    }
+
+    public var channels: Int { scale.value.count }
+    public var namedParameters: [(String, Parameter)] { [("weight", scale), ("bias", shift)] }
+    public var namedBuffers: [(String, Parameter)] { [("running_mean", runningMean), ("running_var", runningVariance)] }
+
+    // x: [N, C] or [N, C, H, W] -> same shape
+    public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
+        precondition((x.rank == 2 || x.rank == 4) && x.shape[1] == channels, "BatchNorm(\(channels)) got \(x.shape)")
+        let n = x.shape[0], c = channels
+        let p = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
+        let m = n * p
+        var mean = [Float](repeating: 0, count: c)
+        var inverseStd = [Float](repeating: 0, count: c)
+
+        if mode.training {
+            precondition(m > 1, "BatchNorm in training mode needs more than one value per channel, got \(x.shape)")
+            x.scalars.withUnsafeBufferPointer { xs in
+                let base = xs.baseAddress!
+                mean.withUnsafeMutableBufferPointer { meanOut in
+                    inverseStd.withUnsafeMutableBufferPointer { invOut in
+                        let meanBase = meanOut.baseAddress!, invBase = invOut.baseAddress!
+                        Parallel.forEachChunk(c, minimumChunk: max(1, 16_384 / max(1, m))) { range in
+                            for ch in range {
+                                // Two passes in Double: exact enough for the gradient checks.
+                                var sum = 0.0
+                                for b in 0..<n { let row = base + (b * c + ch) * p; for i in 0..<p { sum += Double(row[i]) } }
+                                let mu = sum / Double(m)
+                                var squares = 0.0
+                                for b in 0..<n { let row = base + (b * c + ch) * p; for i in 0..<p { let d = Double(row[i]) - mu; squares += d * d } }
+                                let variance = squares / Double(m)
+                                meanBase[ch] = Float(mu)
+                                invBase[ch] = Float(1 / (variance + Double(epsilon)).squareRoot())
+                            }
+                        }
+                    }
+                }
+            }
+            // Running statistics: unbiased variance, as PyTorch.
+            for ch in 0..<c {
+                let variance = 1 / (inverseStd[ch] * inverseStd[ch]) - epsilon
+                runningMean.value.scalars[ch] = (1 - momentum) * runningMean.value.scalars[ch] + momentum * mean[ch]
+                runningVariance.value.scalars[ch] = (1 - momentum) * runningVariance.value.scalars[ch]
+                    + momentum * variance * Float(m) / Float(m - 1)
+            }
+        } else {
+            for ch in 0..<c {
+                mean[ch] = runningMean.value.scalars[ch]
+                inverseStd[ch] = 1 / (runningVariance.value.scalars[ch] + epsilon).squareRoot()
+            }
+        }
+
+        // y = γ·x̂ + β with x̂ = (x − μ)·invstd; x̂ is kept for the pullback.
+        var normalized = Tensor.zeros(x.shape)
+        var y = Tensor.zeros(x.shape)
+        let gamma = scale.value.scalars, beta = shift.value.scalars
+        x.scalars.withUnsafeBufferPointer { xs in
+            normalized.scalars.withUnsafeMutableBufferPointer { xh in
+                y.scalars.withUnsafeMutableBufferPointer { ys in
+                    let xb = xs.baseAddress!, hb = xh.baseAddress!, yb = ys.baseAddress!
+                    Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { range in
+                        for plane in range {
+                            let ch = plane % c
+                            let mu = mean[ch], inv = inverseStd[ch], g = gamma[ch], bt = beta[ch]
+                            for i in (plane * p)..<((plane + 1) * p) {
+                                let h = (xb[i] - mu) * inv
+                                hb[i] = h
+                                yb[i] = g * h + bt
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        let scale = self.scale, shift = self.shift
+        let training = mode.training
+        return (y, { dy in
+            precondition(dy.shape == x.shape, "BatchNorm pullback got \(dy.shape)")
+            // Per-channel Σ∂y and Σ∂y·x̂ serve both the parameter gradients and ∂x.
+            var sumDy = [Double](repeating: 0, count: c)
+            var sumDyXhat = [Double](repeating: 0, count: c)
+            dy.scalars.withUnsafeBufferPointer { g in
+                normalized.scalars.withUnsafeBufferPointer { xh in
+                    for b in 0..<n {
+                        for ch in 0..<c {
+                            let base = (b * c + ch) * p
+                            var s = 0.0, sx = 0.0
+                            for i in base..<(base + p) { s += Double(g[i]); sx += Double(g[i]) * Double(xh[i]) }
+                            sumDy[ch] += s
+                            sumDyXhat[ch] += sx
+                        }
+                    }
+                }
+            }
+            if mode.parameterGradients {
+                for ch in 0..<c {
+                    scale.gradient.scalars[ch] += Float(sumDyXhat[ch])
+                    shift.gradient.scalars[ch] += Float(sumDy[ch])
+                }
+            }
+            var dx = Tensor.zeros(x.shape)
+            dy.scalars.withUnsafeBufferPointer { g in
+                normalized.scalars.withUnsafeBufferPointer { xh in
+                    dx.scalars.withUnsafeMutableBufferPointer { d in
+                        let gb = g.baseAddress!, hb = xh.baseAddress!, db = d.baseAddress!
+                        Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { range in
+                            for plane in range {
+                                let ch = plane % c
+                                let factor = gamma[ch] * inverseStd[ch]
+                                if training {
+                                    // ∂x = γ·invstd·(∂y − mean(∂y) − x̂·mean(∂y·x̂))
+                                    let meanDy = Float(sumDy[ch] / Double(m))
+                                    let meanDyXhat = Float(sumDyXhat[ch] / Double(m))
+                                    for i in (plane * p)..<((plane + 1) * p) {
+                                        db[i] = factor * (gb[i] - meanDy - hb[i] * meanDyXhat)
+                                    }
+                                } else {
+                                    for i in (plane * p)..<((plane + 1) * p) { db[i] = factor * gb[i] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return dx
+        })
+    }
+}

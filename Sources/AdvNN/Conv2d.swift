@@ -1,0 +1,118 @@
+import AdvTensor
+
+/// 2-D convolution (cross-correlation as in PyTorch), weights `[OC, C, KH, KW]`.
+///
+/// Forward is im2col + one GEMM over the whole batch: `[OC, C·KH·KW] · [C·KH·KW, N·OH·OW]`;
+/// the pullback reuses the saved columns for ∂W and maps ∂columns back with col2im.
+/// `referenceConv2d` in AdvTensor is the plain loop the tests compare against.
+public final class Conv2d: Layer {
+    public let weight: Parameter   // [OC, C, KH, KW]
+    public let bias: Parameter     // [OC]
+    public let stride: Int
+    public let padding: Int
+
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                using rng: inout some RandomNumberGenerator) {
+        let fanIn = inputChannels * kernelSize * kernelSize
+        let bound = 1 / Float(fanIn).squareRoot()
+        weight = Parameter(.randomUniform([outputChannels, inputChannels, kernelSize, kernelSize], low: -bound, high: bound, using: &rng))
+        bias = Parameter(.randomUniform([outputChannels], low: -bound, high: bound, using: &rng))
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public var namedParameters: [(String, Parameter)] { [("weight", weight), ("bias", bias)] }
+
+    public var outputChannels: Int { weight.value.shape[0] }
+    public var inputChannels: Int { weight.value.shape[1] }
+
+    func geometry(for x: Tensor) -> ConvGeometry {
+        ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+                     kernelHeight: weight.value.shape[2], kernelWidth: weight.value.shape[3],
+                     stride: stride, padding: padding)
+    }
+
+    // x: [N, C, H, W] -> [N, OC, OH, OW]
+    public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
+        let weight = self.weight, bias = self.bias
+        precondition(x.rank == 4 && x.shape[1] == inputChannels, "Conv2d(\(inputChannels)→\(outputChannels)) got \(x.shape)")
+        let g = geometry(for: x)
+        let n = x.shape[0], oc = outputChannels
+        let positions = g.outputHeight * g.outputWidth
+        let columnCount = n * positions
+
+        var columns = [Float](repeating: 0, count: g.patchSize * columnCount)
+        var product = [Float](repeating: 0, count: oc * columnCount)   // [OC, N·P]
+        x.scalars.withUnsafeBufferPointer { xs in
+            columns.withUnsafeMutableBufferPointer { col in
+                im2col(xs.baseAddress!, batch: n, geometry: g, columns: col.baseAddress!)
+            }
+        }
+        weight.value.scalars.withUnsafeBufferPointer { ws in
+            columns.withUnsafeBufferPointer { col in
+                product.withUnsafeMutableBufferPointer { out in
+                    gemm(transposeA: false, transposeB: false, m: oc, n: columnCount, k: g.patchSize,
+                         a: ws.baseAddress!, lda: g.patchSize, b: col.baseAddress!, ldb: columnCount,
+                         c: out.baseAddress!, ldc: columnCount)
+                }
+            }
+        }
+        var y = Tensor.zeros([n, oc, g.outputHeight, g.outputWidth])
+        y.scalars.withUnsafeMutableBufferPointer { out in
+            product.withUnsafeBufferPointer { p in swapLeadingAxes(p.baseAddress!, oc, n, positions, into: out.baseAddress!) }
+            bias.value.scalars.withUnsafeBufferPointer { b in
+                let o = out.baseAddress!
+                Parallel.forEachChunk(n * oc, minimumChunk: max(1, 16_384 / max(1, positions))) { range in
+                    for plane in range {
+                        let value = b[plane % oc]
+                        let row = o + plane * positions
+                        for i in 0..<positions { row[i] += value }
+                    }
+                }
+            }
+        }
+
+        let w = weight.value
+        return (y, { dy in
+            precondition(dy.shape == [n, oc, g.outputHeight, g.outputWidth], "Conv2d pullback got \(dy.shape)")
+            // ∂ in the GEMM layout: [OC, N·P]
+            var dyT = [Float](repeating: 0, count: oc * columnCount)
+            dy.scalars.withUnsafeBufferPointer { d in
+                dyT.withUnsafeMutableBufferPointer { t in swapLeadingAxes(d.baseAddress!, n, oc, positions, into: t.baseAddress!) }
+                if mode.parameterGradients {
+                    bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                        accumulateChannelSums(d.baseAddress!, n: n, c: oc, p: positions, into: db.baseAddress!)
+                    }
+                }
+            }
+            if mode.parameterGradients {
+                // ∂W[OC, C·KH·KW] += ∂Y[OC, N·P] · columnsᵀ
+                dyT.withUnsafeBufferPointer { t in
+                    columns.withUnsafeBufferPointer { col in
+                        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+                            gemm(transposeA: false, transposeB: true, m: oc, n: g.patchSize, k: columnCount,
+                                 a: t.baseAddress!, lda: columnCount, b: col.baseAddress!, ldb: columnCount,
+                                 beta: 1, c: dw.baseAddress!, ldc: g.patchSize)
+                        }
+                    }
+                }
+            }
+            // ∂columns = Wᵀ · ∂Y, then col2im back to the image layout.
+            var dColumns = [Float](repeating: 0, count: g.patchSize * columnCount)
+            w.scalars.withUnsafeBufferPointer { ws in
+                dyT.withUnsafeBufferPointer { t in
+                    dColumns.withUnsafeMutableBufferPointer { dc in
+                        gemm(transposeA: true, transposeB: false, m: g.patchSize, n: columnCount, k: oc,
+                             a: ws.baseAddress!, lda: g.patchSize, b: t.baseAddress!, ldb: columnCount,
+                             c: dc.baseAddress!, ldc: columnCount)
+                    }
+                }
+            }
+            var dx = Tensor.zeros(x.shape)
+            dColumns.withUnsafeBufferPointer { dc in
+                dx.scalars.withUnsafeMutableBufferPointer { d in col2im(dc.baseAddress!, batch: n, geometry: g, images: d.baseAddress!) }
+            }
+            return dx
+        })
+    }
+}

@@ -1,0 +1,121 @@
+import AdvTensor
+
+/// Transposed 2-D convolution (the adjoint of `Conv2d`, as PyTorch's `ConvTranspose2d`),
+/// weights `[C_in, C_out, KH, KW]`. Output size `(H − 1)·stride − 2·padding + K + outputPadding`.
+///
+/// Forward is one GEMM `Wᵀ[C_out·K·K, C_in] · x[C_in, N·H·W]` followed by col2im; the pullback
+/// is im2col of ∂y and two GEMMs.
+public final class ConvTranspose2d: Layer {
+    public let weight: Parameter   // [C_in, C_out, KH, KW]
+    public let bias: Parameter     // [C_out]
+    public let stride: Int
+    public let padding: Int
+    public let outputPadding: Int
+
+    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                outputPadding: Int = 0, using rng: inout some RandomNumberGenerator) {
+        // PyTorch's default: bound from fan-in computed on weight.shape[1] · K · K.
+        let bound = 1 / Float(outputChannels * kernelSize * kernelSize).squareRoot()
+        weight = Parameter(.randomUniform([inputChannels, outputChannels, kernelSize, kernelSize], low: -bound, high: bound, using: &rng))
+        bias = Parameter(.randomUniform([outputChannels], low: -bound, high: bound, using: &rng))
+        self.stride = stride
+        self.padding = padding
+        self.outputPadding = outputPadding
+    }
+
+    public var namedParameters: [(String, Parameter)] { [("weight", weight), ("bias", bias)] }
+    public var inputChannels: Int { weight.value.shape[0] }
+    public var outputChannels: Int { weight.value.shape[1] }
+
+    /// The geometry of the *adjoint* convolution: from the output image back to the input grid.
+    func outputGeometry(height: Int, width: Int) -> ConvGeometry {
+        let kh = weight.value.shape[2], kw = weight.value.shape[3]
+        return ConvGeometry(channels: outputChannels,
+                            height: (height - 1) * stride - 2 * padding + kh + outputPadding,
+                            width: (width - 1) * stride - 2 * padding + kw + outputPadding,
+                            kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
+    }
+
+    // x: [N, C_in, H, W] -> [N, C_out, OH, OW]
+    public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
+        let weight = self.weight, bias = self.bias
+        precondition(x.rank == 4 && x.shape[1] == inputChannels, "ConvTranspose2d(\(inputChannels)→\(outputChannels)) got \(x.shape)")
+        let n = x.shape[0], cin = inputChannels, cout = outputChannels
+        let g = outputGeometry(height: x.shape[2], width: x.shape[3])
+        precondition(g.outputHeight == x.shape[2] && g.outputWidth == x.shape[3], "ConvTranspose2d geometry mismatch")
+        let inputPositions = x.shape[2] * x.shape[3]
+        let columnCount = n * inputPositions
+        let outputPlane = g.height * g.width
+
+        var xT = [Float](repeating: 0, count: cin * columnCount)         // [C_in, N·H·W]
+        x.scalars.withUnsafeBufferPointer { xs in
+            xT.withUnsafeMutableBufferPointer { t in swapLeadingAxes(xs.baseAddress!, n, cin, inputPositions, into: t.baseAddress!) }
+        }
+        var columns = [Float](repeating: 0, count: g.patchSize * columnCount)
+        weight.value.scalars.withUnsafeBufferPointer { ws in
+            xT.withUnsafeBufferPointer { t in
+                columns.withUnsafeMutableBufferPointer { col in
+                    gemm(transposeA: true, transposeB: false, m: g.patchSize, n: columnCount, k: cin,
+                         a: ws.baseAddress!, lda: g.patchSize, b: t.baseAddress!, ldb: columnCount,
+                         c: col.baseAddress!, ldc: columnCount)
+                }
+            }
+        }
+        var y = Tensor.zeros([n, cout, g.height, g.width])
+        y.scalars.withUnsafeMutableBufferPointer { out in
+            columns.withUnsafeBufferPointer { col in col2im(col.baseAddress!, batch: n, geometry: g, images: out.baseAddress!) }
+            bias.value.scalars.withUnsafeBufferPointer { b in
+                let o = out.baseAddress!
+                Parallel.forEachChunk(n * cout, minimumChunk: max(1, 16_384 / max(1, outputPlane))) { range in
+                    for plane in range {
+                        let value = b[plane % cout]
+                        let row = o + plane * outputPlane
+                        for i in 0..<outputPlane { row[i] += value }
+                    }
+                }
+            }
+        }
+
+        let w = weight.value
+        return (y, { dy in
+            precondition(dy.shape == [n, cout, g.height, g.width], "ConvTranspose2d pullback got \(dy.shape)")
+            var dColumns = [Float](repeating: 0, count: g.patchSize * columnCount)
+            dy.scalars.withUnsafeBufferPointer { d in
+                dColumns.withUnsafeMutableBufferPointer { dc in im2col(d.baseAddress!, batch: n, geometry: g, columns: dc.baseAddress!) }
+                if mode.parameterGradients {
+                    bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                        accumulateChannelSums(d.baseAddress!, n: n, c: cout, p: outputPlane, into: db.baseAddress!)
+                    }
+                }
+            }
+            if mode.parameterGradients {
+                // ∂W[C_in, C_out·K·K] += x[C_in, N·H·W] · ∂columnsᵀ
+                xT.withUnsafeBufferPointer { t in
+                    dColumns.withUnsafeBufferPointer { dc in
+                        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+                            gemm(transposeA: false, transposeB: true, m: cin, n: g.patchSize, k: columnCount,
+                                 a: t.baseAddress!, lda: columnCount, b: dc.baseAddress!, ldb: columnCount,
+                                 beta: 1, c: dw.baseAddress!, ldc: g.patchSize)
+                        }
+                    }
+                }
+            }
+            // ∂x[C_in, N·H·W] = W[C_in, C_out·K·K] · ∂columns
+            var dxT = [Float](repeating: 0, count: cin * columnCount)
+            w.scalars.withUnsafeBufferPointer { ws in
+                dColumns.withUnsafeBufferPointer { dc in
+                    dxT.withUnsafeMutableBufferPointer { t in
+                        gemm(transposeA: false, transposeB: false, m: cin, n: columnCount, k: g.patchSize,
+                             a: ws.baseAddress!, lda: g.patchSize, b: dc.baseAddress!, ldb: columnCount,
+                             c: t.baseAddress!, ldc: columnCount)
+                    }
+                }
+            }
+            var dx = Tensor.zeros(x.shape)
+            dxT.withUnsafeBufferPointer { t in
+                dx.scalars.withUnsafeMutableBufferPointer { d in swapLeadingAxes(t.baseAddress!, cin, n, inputPositions, into: d.baseAddress!) }
+            }
+            return dx
+        })
+    }
+}

@@ -1,0 +1,142 @@
+import AdvTensor
+import Foundation
+
+/// An optimizer updates named parameters from their accumulated gradients and can save and
+/// restore its state (moments, step count) so a resumed run continues exactly.
+public protocol Optimizer: AnyObject {
+    /// Applies one update from the current gradients (it does not clear them).
+    func step()
+    /// Optimizer state as named tensors (prefixed by the parameter names) for checkpoints.
+    var namedState: [(String, Tensor)] { get }
+    /// Restores `namedState`; throws when a tensor is missing or has the wrong shape.
+    func loadState(_ tensors: [String: Tensor]) throws
+    var learningRate: Float { get set }
+}
+
+/// An optimizer checkpoint that does not match the model.
+public struct OptimizerStateError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Adam (Kingma & Ba 2015) with bias correction; `weightDecay` is the L2 term added to the
+/// gradient (as PyTorch's `Adam(weight_decay:)`).
+public final class Adam: Optimizer {
+    public let parameters: [(String, Parameter)]
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+    public private(set) var stepCount: Int = 0
+    private var firstMoments: [Tensor]
+    private var secondMoments: [Tensor]
+
+    public init(_ parameters: [(String, Parameter)], learningRate: Float = 1e-3, beta1: Float = 0.9,
+                beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay
+        firstMoments = parameters.map { Tensor.zeros(like: $0.1.value) }
+        secondMoments = parameters.map { Tensor.zeros(like: $0.1.value) }
+    }
+
+    public func step() {
+        stepCount += 1
+        let correction1 = 1 - powf(beta1, Float(stepCount))
+        let correction2 = 1 - powf(beta2, Float(stepCount))
+        let stepSize = learningRate / correction1
+        let (b1, b2, eps, decay) = (beta1, beta2, epsilon, weightDecay)
+        for (index, (_, parameter)) in parameters.enumerated() {
+            let n = parameter.value.count
+            parameter.value.scalars.withUnsafeMutableBufferPointer { w in
+                parameter.gradient.scalars.withUnsafeBufferPointer { g in
+                    firstMoments[index].scalars.withUnsafeMutableBufferPointer { m in
+                        secondMoments[index].scalars.withUnsafeMutableBufferPointer { v in
+                            let wb = w.baseAddress!, gb = g.baseAddress!, mb = m.baseAddress!, vb = v.baseAddress!
+                            Parallel.forEachChunk(n, minimumChunk: 65_536) { range in
+                                for i in range {
+                                    let grad = gb[i] + decay * wb[i]
+                                    mb[i] = b1 * mb[i] + (1 - b1) * grad
+                                    vb[i] = b2 * vb[i] + (1 - b2) * grad * grad
+                                    wb[i] -= stepSize * mb[i] / ((vb[i] / correction2).squareRoot() + eps)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public var namedState: [(String, Tensor)] {
+        var state: [(String, Tensor)] = [("step", Tensor(shape: [1], scalars: [Float(stepCount)]))]
+        for (index, (name, _)) in parameters.enumerated() {
+            state.append(("exp_avg." + name, firstMoments[index]))
+            state.append(("exp_avg_sq." + name, secondMoments[index]))
+        }
+        return state
+    }
+
+    public func loadState(_ tensors: [String: Tensor]) throws {
+        guard let step = tensors["step"]?.scalars.first, step >= 0 else { throw OptimizerStateError(description: "optimizer state: missing step") }
+        var first = firstMoments, second = secondMoments
+        for (index, (name, parameter)) in parameters.enumerated() {
+            guard let m = tensors["exp_avg." + name], let v = tensors["exp_avg_sq." + name] else {
+                throw OptimizerStateError(description: "optimizer state: missing moments for \(name)")
+            }
+            guard m.shape == parameter.value.shape, v.shape == parameter.value.shape else {
+                throw OptimizerStateError(description: "optimizer state: moments for \(name) have shape \(m.shape), expected \(parameter.value.shape)")
+            }
+            first[index] = m
+            second[index] = v
+        }
+        firstMoments = first
+        secondMoments = second
+        stepCount = Int(step)
+    }
+}
+
+/// Stochastic gradient descent with (optionally Nesterov) momentum and L2 weight decay, as
+/// PyTorch's `SGD`.
+public final class SGD: Optimizer {
+    public let parameters: [(String, Parameter)]
+    public var learningRate: Float
+    public let momentum: Float, weightDecay: Float, nesterov: Bool
+    private var velocities: [Tensor]
+
+    public init(_ parameters: [(String, Parameter)], learningRate: Float, momentum: Float = 0.9,
+                weightDecay: Float = 0, nesterov: Bool = false) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum; self.weightDecay = weightDecay; self.nesterov = nesterov
+        velocities = parameters.map { Tensor.zeros(like: $0.1.value) }
+    }
+
+    public func step() {
+        let (lr, mu, decay, nesterov) = (learningRate, momentum, weightDecay, self.nesterov)
+        for (index, (_, parameter)) in parameters.enumerated() {
+            parameter.value.scalars.withUnsafeMutableBufferPointer { w in
+                parameter.gradient.scalars.withUnsafeBufferPointer { g in
+                    velocities[index].scalars.withUnsafeMutableBufferPointer { v in
+                        for i in w.indices {
+                            let grad = g[i] + decay * w[i]
+                            v[i] = mu * v[i] + grad
+                            w[i] -= lr * (nesterov ? grad + mu * v[i] : v[i])
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public var namedState: [(String, Tensor)] {
+        parameters.enumerated().map { index, item in ("momentum_buffer." + item.0, velocities[index]) }
+    }
+
+    public func loadState(_ tensors: [String: Tensor]) throws {
+        var restored = velocities
+        for (index, (name, parameter)) in parameters.enumerated() {
+            guard let v = tensors["momentum_buffer." + name] else { throw OptimizerStateError(description: "optimizer state: missing momentum for \(name)") }
+            guard v.shape == parameter.value.shape else { throw OptimizerStateError(description: "optimizer state: momentum for \(name) has shape \(v.shape), expected \(parameter.value.shape)") }
+            restored[index] = v
+        }
+        velocities = restored
+    }
+}
