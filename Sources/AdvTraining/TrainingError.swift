@@ -1,0 +1,20 @@
+/// Errors of a training run, each one line for the command to print.
+public enum TrainingError: Error, CustomStringConvertible {
+    /// The loss (or a gradient) stopped being finite: the run stops, the last good checkpoint stays.
+    case nonFinite(step: Int, epoch: Int, name: String, value: Float, checkpoint: String)
+    /// `--resume` found nothing to resume from.
+    case nothingToResume(path: String)
+    /// A resumed checkpoint was made with other settings than the ones asked for now.
+    case resumeMismatch(path: String, field: String, stored: String, requested: String)
+
+    public var description: String {
+        switch self {
+        case let .nonFinite(step, epoch, name, value, checkpoint):
+            return "training stopped at step \(step) (epoch \(epoch + 1)): \(name) is \(value); the last good checkpoint \(checkpoint) is kept"
+        case let .nothingToResume(path):
+            return "--resume: no checkpoint at \(path) to resume from"
+        case let .resumeMismatch(path, field, stored, requested):
+            return "--resume: \(path) was trained with \(field) \(stored), not \(requested); use the same settings or a new --out"
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import AdvTraining
+import ArgumentParser
+import Foundation
+
+/// `advlab bench`: every workload's effective GFLOP/s over the GEMM GFLOP/s of the same run.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure workloads as ratios to this run's GEMM speed.",
+        discussion: "efficiency = workload GFLOP/s ÷ GEMM GFLOP/s, both measured in this process; 1.0 would mean the workload runs at the speed of a large square sgemm.")
+
+    @OptionGroup var seedOption: SeedOption
+    @OptionGroup var jsonOption: JSONOption
+    @Option(help: "Comma-separated workloads to run (default: all).") var only: String?
+    @Option(help: "Timed iterations per workload.") var iterations = 10
+
+    func validate() throws {
+        guard (1...1000).contains(iterations) else { throw ValidationError("--iterations must be in 1…1000, got \(iterations)") }
+        let known = Set(Self.workloadNames)
+        for name in selected where !known.contains(name) {
+            throw ValidationError("--only: unknown workload \(name); known: \(Self.workloadNames.joined(separator: ", "))")
+        }
+    }
+
+    static let workloadNames = ["classifier_train_step"]
+    var selected: [String] { only.map { $0.split(separator: ",").map(String.init) } ?? Self.workloadNames }
+
+    struct Result: Encodable {
+        var gemm_gflops: Double
+        var workloads: [Benchmark.Workload]
+        var peak_memory_mib: Double
+        var seed: UInt64
+        var threads: Int
+    }
+
+    func run() throws {
+        let gemm = Benchmark.gemmGFLOPS()
+        var workloads: [Benchmark.Workload] = []
+        for name in selected {
+            switch name {
+            case "classifier_train_step": workloads.append(Benchmark.classifierTrainStep(iterations: iterations, gemmGFLOPS: gemm))
+            default: break
+            }
+        }
+        let result = Result(gemm_gflops: gemm, workloads: workloads, peak_memory_mib: Benchmark.peakMemoryMiB(),
+                            seed: seedOption.seed, threads: ProcessInfo.processInfo.activeProcessorCount)
+        if jsonOption.json {
+            print(try jsonText(result))
+        } else {
+            print(String(format: "GEMM (1024³ sgemm, oneDNN): %.1f GFLOP/s", gemm))
+            for w in workloads {
+                print(String(format: "%@: %.1f GFLOP/s, efficiency %.2f, %.2f ms/iter", w.name, w.gflops, w.efficiency, w.seconds_per_iter * 1000))
+            }
+            print(String(format: "peak memory: %.0f MiB", result.peak_memory_mib))
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import AdvData
+import ArgumentParser
+import Foundation
+
+/// `--data DIR`: where the MNIST files are (else `ADVLAB_DATA`).
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Folder with the MNIST IDX files (default: $ADVLAB_DATA).")
+    var data: String?
+
+    func directory() throws -> String { try DataLocator.resolve(dataFlag: data) }
+}
+
+/// `--seed S`: the one seed of the command's generator; it is written into every output.
+struct SeedOption: ParsableArguments {
+    @Option(name: .long, help: "Seed of the random generator (written into every output).")
+    var seed: UInt64 = 0
+}
+
+/// `--json`: machine-readable result on standard output.
+struct JSONOption: ParsableArguments {
+    @Flag(name: .long, help: "Print the result as JSON on standard output.")
+    var json = false
+}
+
+/// The command line as typed, for `created_by` in checkpoints and outputs.
+var commandLineText: String { (["advlab"] + CommandLine.arguments.dropFirst()).joined(separator: " ") }
+
+/// Throws a `ValidationError` naming `flag` unless its folder exists and is writable.
+func validateOutputFile(_ path: String, flag: String) throws {
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw ValidationError("\(flag) \(path): folder \(folder) does not exist")
+    }
+    guard FileManager.default.isWritableFile(atPath: folder) else {
+        throw ValidationError("\(flag) \(path): folder \(folder) is not writable")
+    }
+}
+
+/// Throws a `ValidationError` naming `flag` unless `path` is an existing readable file.
+func validateInputFile(_ path: String, flag: String) throws {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        throw ValidationError("\(flag) \(path): no such file")
+    }
+}
+
+/// Encodes `value` as pretty, key-sorted JSON text.
+func jsonText(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
