@@ -15,11 +15,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // C modules: system libraries from Debian (libdnnl-dev, libpng-dev, zlib1g-dev, libssl-dev).
+        // C modules: system libraries from Debian (libdnnl-dev, libpng-dev, zlib1g-dev, libssl-dev, liblapacke-dev).
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CLAPACK", path: "Sources/CLAPACK"),
 
         // Tensor: Float32 storage, kernels, GEMM (oneDNN), im2col, parallel-for, seeded RNG.
         .target(name: "AdvTensor", dependencies: ["CDNNL"], swiftSettings: optimize),
@@ -33,12 +34,15 @@ let package = Package(
         .target(name: "AdvModels", dependencies: ["AdvNN"], swiftSettings: optimize),
         // Training: loops, progress, checkpoints, resume, metrics.
         .target(name: "AdvTraining", dependencies: ["AdvModels", "AdvData", "AdvImaging"], swiftSettings: optimize),
+        // Analysis: distances, nearest neighbours, conditions (1)/(2), per-class ε, sample quality (FCD).
+        .target(name: "AdvAnalysis", dependencies: ["AdvModels", "AdvData", "CLAPACK"], swiftSettings: optimize),
 
         // The command-line tool: one file per subcommand, run() only wires library calls.
         .executableTarget(
             name: "advlab",
             dependencies: [
                 "AdvTraining",
+                "AdvAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimize),
@@ -48,5 +52,8 @@ let package = Package(
         .testTarget(name: "AdvNNTests", dependencies: ["AdvNN", "TestSupport"]),
         .testTarget(name: "AdvImagingTests", dependencies: ["AdvImaging", "TestSupport"]),
         .testTarget(name: "AdvDataTests", dependencies: ["AdvData", "TestSupport"]),
+        .testTarget(name: "AdvModelsTests", dependencies: ["AdvModels", "AdvTraining", "TestSupport"]),
+        .testTarget(name: "AdvAnalysisTests", dependencies: ["AdvAnalysis", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["advlab", "TestSupport"]),
     ]
 )

@@ -21,3 +21,23 @@ public enum ModelLoading {
         return model
     }
 }
+
+extension ModelLoading {
+    /// The generator and discriminator of an AC-GAN checkpoint (`kind` = acgan); the latent size
+    /// comes from the checkpoint's metadata. Throws `CheckpointError` naming the file otherwise.
+    public static func acgan(path: String) throws -> (generator: ACGANGenerator, discriminator: ACGANDiscriminator) {
+        let metadata = try Checkpoint.readMetadata(path: path)
+        if let kind = metadata[Checkpoint.MetadataKey.kind], kind != ACGANTrainer.checkpointKind {
+            throw CheckpointError(path: path, message: "is a \(kind) checkpoint, expected an acgan (generator) checkpoint")
+        }
+        guard let latentText = metadata["latent_size"], let latentSize = Int(latentText), (1...4096).contains(latentSize) else {
+            throw CheckpointError(path: path, message: "metadata latent_size is missing or not in 1…4096")
+        }
+        var rng = SeededGenerator(seed: 0)
+        let generator = ACGANGenerator(latentSize: latentSize, using: &rng)
+        let discriminator = ACGANDiscriminator(using: &rng)
+        try Checkpoint.load(path: path, into: generator.namedState(prefix: "generator") + discriminator.namedState(prefix: "discriminator"),
+                            expectedKind: ACGANTrainer.checkpointKind)
+        return (generator, discriminator)
+    }
+}

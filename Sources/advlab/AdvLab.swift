@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `advlab`: what really counts as an adversarial example on MNIST.
 @main
@@ -6,5 +7,23 @@ struct AdvLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "advlab",
         abstract: "A lab for studying what really counts as an adversarial example on MNIST.",
-        subcommands: [DataCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self])
+        subcommands: [DataCommand.self, TrainCommand.self, EvalCommand.self, SampleCommand.self, BenchCommand.self])
+
+    /// Runs the command; any error becomes ONE line on standard error (no usage block, no stack
+    /// trace) and a non-zero exit. `--help` and `--version` print as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error).split(separator: "\n").joined(separator: " ")
+            if !message.isEmpty { FileHandle.standardError.write(Data(("advlab: error: " + message + "\n").utf8)) }
+            Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
+        }
+    }
 }

@@ -1,0 +1,243 @@
+import AdvData
+import AdvImaging
+import AdvModels
+import AdvNN
+import AdvTensor
+import Foundation
+
+/// Settings of an AC-GAN training run (stored in the checkpoint's metadata). Defaults follow
+/// DCGAN practice (Radford et al. 2016): Adam with learning rate 2e-4 and β1 = 0.5, batch 64.
+public struct ACGANTrainingConfig: Codable, Equatable, Sendable {
+    public var epochs: Int = 25
+    public var batchSize: Int = 64
+    public var latentSize: Int = 100
+    public var learningRate: Float = 2e-4
+    public var beta1: Float = 0.5
+    public var seed: UInt64 = 0
+    /// Real-label target of the source loss (1 = none; 0.9 is one-sided label smoothing).
+    public var realTarget: Float = 1
+    public init() {}
+}
+
+/// One epoch's summary (also a row of the CSV log).
+public struct ACGANEpochSummary: Sendable {
+    public var epoch: Int
+    public var discriminatorLoss: Double
+    public var generatorLoss: Double
+    public var auxiliaryTestAccuracy: Double
+    public var seconds: Double
+}
+
+/// Trains the AC-GAN (Odena et al. 2017).
+///
+/// Each step: the discriminator takes a real batch (with its labels) and a generated batch (with
+/// the classes it was asked for) and minimises `BCE(source, real/fake) + CE(class, label)` on
+/// both; then the generator, on a fresh batch, minimises `BCE(source, real) + CE(class, asked)`
+/// through the discriminator (non-saturating loss). After each epoch: a 10×10 grid (row = class,
+/// a fixed latent vector per column so grids compare across epochs), the loss curves, the
+/// auxiliary head's test accuracy and an atomic checkpoint of both networks, both optimizers,
+/// the generator state and the epoch.
+public final class ACGANTrainer {
+    public static let checkpointKind = "acgan"
+
+    public let config: ACGANTrainingConfig
+    public let checkpointPath: String
+    public let samplesDirectory: String?
+    public let commandLine: String
+    public var stepLimit: Int?
+    public var quiet = false
+    public private(set) var generator: ACGANGenerator
+    public private(set) var discriminator: ACGANDiscriminator
+
+    public init(config: ACGANTrainingConfig, checkpointPath: String, samplesDirectory: String?, commandLine: String) {
+        self.config = config
+        self.checkpointPath = checkpointPath
+        self.samplesDirectory = samplesDirectory
+        self.commandLine = commandLine
+        var rng = SeededGenerator(seed: config.seed)
+        generator = ACGANGenerator(latentSize: config.latentSize, using: &rng)
+        discriminator = ACGANDiscriminator(using: &rng)
+    }
+
+    var logPath: String {
+        checkpointPath.hasSuffix(".safetensors") ? String(checkpointPath.dropLast(".safetensors".count)) + ".csv" : checkpointPath + ".csv"
+    }
+
+    /// The fixed latent vectors of the per-epoch grids: one per column, from their own stream
+    /// (seed + 1) so drawing them does not disturb the training stream.
+    func fixedLatents(columns: Int = 10) -> Tensor {
+        var gridRNG = SeededGenerator(seed: config.seed &+ 1)
+        return Tensor.randomNormal([columns, config.latentSize], using: &gridRNG)
+    }
+
+    /// Trains until `config.epochs` (the total). With `resume`, continues from `checkpointPath`.
+    @discardableResult
+    public func run(train: Dataset, test: Dataset, resume: Bool) throws -> [ACGANEpochSummary] {
+        var rng = SeededGenerator(seed: config.seed &+ 2)
+        let generatorOptimizer = Adam(generator.namedParameters, learningRate: config.learningRate, beta1: config.beta1)
+        let discriminatorOptimizer = Adam(discriminator.namedParameters, learningRate: config.learningRate, beta1: config.beta1)
+        let log = CSVLog(path: logPath, columns: ["epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "aux_real_accuracy",
+                                                  "aux_test_accuracy", "seconds"])
+        var startEpoch = 0
+        if resume {
+            guard FileManager.default.fileExists(atPath: checkpointPath) else { throw TrainingError.nothingToResume(path: checkpointPath) }
+            let state = try TrainingCheckpoint.load(path: checkpointPath, kind: Self.checkpointKind,
+                                                    models: [("generator", generator), ("discriminator", discriminator)],
+                                                    optimizers: [("generator_optimizer", generatorOptimizer),
+                                                                 ("discriminator_optimizer", discriminatorOptimizer)])
+            try checkSameSettings(state.metadata)
+            rng = state.rng
+            startEpoch = state.epoch
+            log.loadExisting { Int($0["epoch"] ?? "") ?? Int.max <= startEpoch }
+            if startEpoch >= config.epochs {
+                note("\(checkpointPath): already trained for \(startEpoch) of \(config.epochs) epochs; nothing to do")
+                return []
+            }
+            note("resuming \(checkpointPath) at epoch \(startEpoch + 1) of \(config.epochs)")
+        }
+
+        let batch = config.batchSize
+        let stepsPerEpoch = train.count / batch
+        let progress = ProgressReporter(label: "train acgan", total: (config.epochs - startEpoch) * stepsPerEpoch, quiet: quiet)
+        let started = Date()
+        var summaries: [ACGANEpochSummary] = []
+        var stepsDone = 0
+        let realTargets = Tensor(repeating: config.realTarget, shape: [batch, 1])
+
+        for epoch in startEpoch..<config.epochs {
+            var order = Array(0..<train.count)
+            order.seededShuffle(using: &rng)
+            var dLossSum = 0.0, gLossSum = 0.0, auxCorrect = 0, seen = 0
+            for index in 0..<stepsPerEpoch {
+                if let limit = stepLimit, stepsDone >= limit { return summaries }
+                let step = epoch * stepsPerEpoch + index
+                let indices = Array(order[(index * batch)..<((index + 1) * batch)])
+                let realImages = train.images.gather(indices)
+                let realLabels = indices.map { train.labels[$0] }
+
+                // Discriminator: real batch as real with its labels, generated batch as fake with the asked classes.
+                let fakeClasses = (0..<batch).map { _ in Int(rng.next() % 10) }
+                let z = Tensor.randomNormal([batch, config.latentSize], using: &rng)
+                let fakeImages = generator.forward(z, classes: fakeClasses, mode: ForwardMode(training: true, parameterGradients: false)).0
+                discriminator.zeroGradients()
+                let real = discriminator.forward(realImages, mode: .train)
+                let (realSourceLoss, dRealSource) = binaryCrossEntropyWithLogits(logits: real.sourceLogits, targets: realTargets)
+                let (realClassLoss, dRealClass) = softmaxCrossEntropy(logits: real.classLogits, labels: realLabels)
+                _ = real.pullback(dRealSource, dRealClass)
+                let fake = discriminator.forward(fakeImages, mode: .train)
+                let (fakeSourceLoss, dFakeSource) = binaryCrossEntropyWithLogits(logits: fake.sourceLogits, target: 0)
+                let (fakeClassLoss, dFakeClass) = softmaxCrossEntropy(logits: fake.classLogits, labels: fakeClasses)
+                _ = fake.pullback(dFakeSource, dFakeClass)
+                let discriminatorLoss = realSourceLoss + realClassLoss + fakeSourceLoss + fakeClassLoss
+                guard discriminatorLoss.isFinite else {
+                    throw TrainingError.nonFinite(step: step, epoch: epoch, name: "discriminator loss", value: discriminatorLoss, checkpoint: checkpointPath)
+                }
+                discriminatorOptimizer.step()
+
+                // Generator: a fresh batch, judged by the updated discriminator (whose parameters get no gradient).
+                let generatorClasses = (0..<batch).map { _ in Int(rng.next() % 10) }
+                let z2 = Tensor.randomNormal([batch, config.latentSize], using: &rng)
+                generator.zeroGradients()
+                let (generated, generatedBack) = generator.forward(z2, classes: generatorClasses, mode: .train)
+                let judged = discriminator.forward(generated, mode: ForwardMode(training: true, parameterGradients: false))
+                let (sourceLoss, dSource) = binaryCrossEntropyWithLogits(logits: judged.sourceLogits, target: 1)
+                let (classLoss, dClass) = softmaxCrossEntropy(logits: judged.classLogits, labels: generatorClasses)
+                let generatorLoss = sourceLoss + classLoss
+                guard generatorLoss.isFinite else {
+                    throw TrainingError.nonFinite(step: step, epoch: epoch, name: "generator loss", value: generatorLoss, checkpoint: checkpointPath)
+                }
+                _ = generatedBack(judged.pullback(dSource, dClass))
+                generatorOptimizer.step()
+
+                dLossSum += Double(discriminatorLoss)
+                gLossSum += Double(generatorLoss)
+                auxCorrect += zip(real.classLogits.argmaxRows(), realLabels).filter { $0 == $1 }.count
+                seen += batch
+                stepsDone += 1
+                progress.update(stepsDone, values: ["d": dLossSum / Double(index + 1), "g": gLossSum / Double(index + 1)])
+                if index % 50 == 0 {
+                    log.append(["epoch": Double(epoch + 1), "step": Double(step + 1), "d_loss": Double(discriminatorLoss),
+                                "g_loss": Double(generatorLoss),
+                                "d_real": Double(real.sourceLogits.scalars.map(stableSigmoid).reduce(0, +)) / Double(batch),
+                                "d_fake": Double(fake.sourceLogits.scalars.map(stableSigmoid).reduce(0, +)) / Double(batch)])
+                }
+            }
+            let auxiliaryAccuracy = evaluate(AuxiliaryClassifier(discriminator), on: test).accuracy
+            let seconds = Date().timeIntervalSince(started)
+            let summary = ACGANEpochSummary(epoch: epoch + 1, discriminatorLoss: dLossSum / Double(stepsPerEpoch),
+                                            generatorLoss: gLossSum / Double(stepsPerEpoch),
+                                            auxiliaryTestAccuracy: auxiliaryAccuracy, seconds: seconds)
+            summaries.append(summary)
+            log.append(["epoch": Double(epoch + 1), "step": Double((epoch + 1) * stepsPerEpoch),
+                        "d_loss": summary.discriminatorLoss, "g_loss": summary.generatorLoss,
+                        "aux_real_accuracy": Double(auxCorrect) / Double(max(1, seen)),
+                        "aux_test_accuracy": auxiliaryAccuracy, "seconds": seconds])
+            if let directory = samplesDirectory {
+                try writeGrid(to: directory + "/epoch-\(String(format: "%03d", epoch + 1)).png", epoch: epoch + 1)
+                try writeLossCurves(log, to: directory + "/loss.svg")
+            }
+            try TrainingCheckpoint.save(path: checkpointPath, kind: Self.checkpointKind,
+                                        models: [("generator", generator), ("discriminator", discriminator)],
+                                        optimizers: [("generator_optimizer", generatorOptimizer),
+                                                     ("discriminator_optimizer", discriminatorOptimizer)],
+                                        rng: rng, epoch: epoch + 1,
+                                        metadata: metadata(epoch: epoch + 1, auxiliaryAccuracy: auxiliaryAccuracy, dataset: train))
+            try log.flush()
+            note("epoch \(epoch + 1)/\(config.epochs): D loss \(String(format: "%.3f", summary.discriminatorLoss)), "
+                 + "G loss \(String(format: "%.3f", summary.generatorLoss)), aux test accuracy \(String(format: "%.4f", auxiliaryAccuracy)), "
+                 + "\(String(format: "%.0f", seconds)) s; saved \(checkpointPath)")
+        }
+        return summaries
+    }
+
+    /// The 10×10 grid of the fixed latent vectors: row = class, column = latent vector.
+    public func writeGrid(to path: String, epoch: Int) throws {
+        let latents = fixedLatents()
+        var images: [Tensor] = []
+        for digit in 0..<10 { images.append(generator.generate(latents, classes: [Int](repeating: digit, count: 10))) }
+        var grid = ImageGrid.fromImages(Tensor.concatenate(images), columns: 10, scale: 2, padding: 2)
+        grid.title = "AC-GAN epoch \(epoch) (seed \(config.seed)): row = class 0-9"
+        try grid.writePNG(to: path)
+    }
+
+    func writeLossCurves(_ log: CSVLog, to path: String) throws {
+        var plot = SVGPlot(title: "AC-GAN losses (seed \(config.seed))", xLabel: "step", yLabel: "loss")
+        let steps = Dictionary(log.series("step").map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+        // Per-step rows only (epoch rows carry the test accuracy and epoch means).
+        let epochRows = Set(log.series("aux_test_accuracy").map(\.0))
+        for column in ["d_loss", "g_loss"] {
+            let points = log.series(column).filter { row, _ in !epochRows.contains(row) }
+            plot.addSeries(column == "d_loss" ? "discriminator" : "generator",
+                           x: points.map { steps[$0.0] ?? 0 }, y: points.map(\.1))
+        }
+        try AtomicFile.write(plot.render(), to: path)
+    }
+
+    func metadata(epoch: Int, auxiliaryAccuracy: Double, dataset: Dataset) -> [String: String] {
+        var result: [String: String] = [
+            "architecture": ACGANGenerator.architecture + "+" + ACGANDiscriminator.architecture,
+            "latent_size": String(config.latentSize),
+            "epochs": String(config.epochs),
+            "seed": String(config.seed),
+            "dataset": dataset.name,
+            "dataset_sha256": dataset.datasetHash,
+            "aux_test_accuracy": String(format: "%.4f", auxiliaryAccuracy),
+            "created_by": commandLine,
+        ]
+        if let data = try? JSONEncoder.sorted.encode(config), let text = String(data: data, encoding: .utf8) { result["hyperparameters"] = text }
+        return result
+    }
+
+    func checkSameSettings(_ metadata: [String: String]) throws {
+        guard let text = metadata["hyperparameters"], let data = text.data(using: .utf8),
+              let stored = try? JSONDecoder().decode(ACGANTrainingConfig.self, from: data) else { return }
+        var comparable = stored
+        comparable.epochs = config.epochs
+        guard comparable != config else { return }
+        let field = stored.batchSize != config.batchSize ? ("--batch", String(stored.batchSize), String(config.batchSize))
+            : stored.latentSize != config.latentSize ? ("--latent", String(stored.latentSize), String(config.latentSize))
+            : stored.seed != config.seed ? ("--seed", String(stored.seed), String(config.seed))
+            : ("settings", text, "the requested ones")
+        throw TrainingError.resumeMismatch(path: checkpointPath, field: field.0, stored: field.1, requested: field.2)
+    }
+}
