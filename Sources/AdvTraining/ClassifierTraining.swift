@@ -49,6 +49,8 @@ public final class ClassifierTrainer {
     /// Stop after this many steps (tests of interrupted runs); nil runs to the end.
     public var stepLimit: Int?
     public var quiet = false
+    /// The model being trained (set when `run` starts), for the adversarial example maker.
+    public private(set) var model: MNISTChallengeCNN?
 
     public init(config: ClassifierTrainingConfig, checkpointPath: String, commandLine: String) {
         self.config = config
@@ -64,6 +66,7 @@ public final class ClassifierTrainer {
     public func run(train: Dataset, test: Dataset, resume: Bool) throws -> ClassifierTrainingSummary {
         var rng = SeededGenerator(seed: config.seed)
         let model = MNISTChallengeCNN(using: &rng)
+        self.model = model
         let optimizer = Adam(model.namedParameters, learningRate: config.learningRate)
         var startEpoch = 0
         let log = CSVLog(path: logPath, columns: ["epoch", "step", "loss", "train_accuracy", "learning_rate", "eps", "test_accuracy", "seconds"])

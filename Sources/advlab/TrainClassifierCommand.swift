@@ -1,4 +1,6 @@
+import AdvAttacks
 import AdvData
+import AdvTensor
 import AdvTraining
 import ArgumentParser
 import Foundation
@@ -17,12 +19,26 @@ struct TrainClassifierCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/classifier-natural.safetensors"
     @Flag(help: "Continue the run stored at --out.") var resume = false
+    @Option(help: "Adversarial training: none, pgd (Madry et al. 2018) or fgsm-rs (Wong et al. 2020).") var adversarial = "none"
+    @Option(help: "L∞ radius of adversarial training.") var eps: Float = 0.3
+    @Option(name: .customLong("attack-steps"), help: "PGD steps of the inner maximisation (pgd).") var attackSteps = 40
+    @Option(name: .customLong("attack-step-size"), help: "Step size of the inner maximisation (default: 0.01 for pgd, 1.25·ε for fgsm-rs).") var attackStepSize: Float?
+    @Option(name: .customLong("eps-warmup"), help: "Epochs over which ε ramps up linearly from 0.") var epsWarmup = 0
 
     func validate() throws {
         guard (1...1000).contains(epochs) else { throw ValidationError("--epochs must be in 1…1000, got \(epochs)") }
         guard (1...60_000).contains(batch) else { throw ValidationError("--batch must be in 1…60000, got \(batch)") }
         guard lr > 0, lr <= 1, lr.isFinite else { throw ValidationError("--lr must be in (0, 1], got \(lr)") }
         try validateOutputFile(out, flag: "--out")
+        guard ["none", "pgd", "fgsm-rs"].contains(adversarial) else {
+            throw ValidationError("--adversarial must be none, pgd or fgsm-rs, got \(adversarial)")
+        }
+        guard eps >= 0, eps <= 1 else { throw ValidationError("--eps must be in [0, 1] (L∞, pixels in [0, 1]), got \(eps)") }
+        guard (1...1000).contains(attackSteps) else { throw ValidationError("--attack-steps must be in 1…1000, got \(attackSteps)") }
+        if let attackStepSize, !(attackStepSize > 0 && attackStepSize <= 1) {
+            throw ValidationError("--attack-step-size must be in (0, 1], got \(attackStepSize)")
+        }
+        guard (0...epochs).contains(epsWarmup) else { throw ValidationError("--eps-warmup must be in 0…--epochs, got \(epsWarmup)") }
     }
 
     func run() throws {
@@ -34,7 +50,28 @@ struct TrainClassifierCommand: ParsableCommand {
         config.batchSize = batch
         config.learningRate = lr
         config.seed = seedOption.seed
+        config.adversarial = adversarial
+        config.epsilonWarmupEpochs = epsWarmup
+        let stepSize = attackStepSize ?? (adversarial == "fgsm-rs" ? 1.25 * eps : 0.01)
+        if adversarial != "none" {
+            config.adversarialSettings = ["eps": Double(eps), "step_size": Double(stepSize),
+                                          "steps": Double(adversarial == "pgd" ? attackSteps : 1)]
+        }
         let trainer = ClassifierTrainer(config: config, checkpointPath: out, commandLine: commandLineText)
+        if adversarial != "none" {
+            let steps = attackSteps
+            // The inner maximisation runs on the model being trained (captured after construction).
+            trainer.adversarialExamples = { [unowned trainer] images, labels, currentEps, rng in
+                guard currentEps > 0, let model = trainer.model else { return images }
+                let size = stepSize * currentEps / eps
+                if adversarial == "fgsm-rs" {
+                    return fgsmRandomStartTrainingExamples(model: model, images01: images, labels: labels, eps: currentEps,
+                                                           stepSize: size, using: &rng)
+                }
+                let config = GradientAttackConfig(norm: .linf, eps: currentEps, stepSize: size, steps: steps, restarts: 1, randomStart: true)
+                return pgdTrainingExamples(model: model, images01: images, labels: labels, config: config, using: &rng)
+            }
+        }
         let summary = try trainer.run(train: train, test: test, resume: resume)
         if !summary.alreadyFinished {
             print("wrote \(out) (seed \(seedOption.seed)): test accuracy \(String(format: "%.4f", summary.testAccuracy)) after \(summary.epochsRun) epochs in \(String(format: "%.0f", summary.seconds)) s")

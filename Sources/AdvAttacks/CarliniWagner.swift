@@ -1,0 +1,103 @@
+import AdvModels
+import AdvNN
+import AdvTensor
+import Foundation
+
+/// Settings of the Carlini–Wagner L2 attack (Carlini & Wagner, "Towards Evaluating the
+/// Robustness of Neural Networks", S&P 2017).
+public struct CarliniWagnerConfig: Codable, Sendable, Equatable {
+    /// Outer binary-search steps over the constant c.
+    public var binarySearchSteps: Int = 6
+    /// Adam iterations per constant.
+    public var iterations: Int = 100
+    public var learningRate: Float = 0.01
+    public var initialConstant: Float = 0.1
+    /// κ: how far past the decision boundary a success must be.
+    public var confidence: Float = 0
+    /// Upper limit of c; the search multiplies c by 10 until an example succeeds or c passes it.
+    public var maximumConstant: Float = 1e6
+    public init() {}
+}
+
+/// C&W-L2: minimise `‖x′ − x‖²₂ + c·max(Z_y − max_{i≠y} Z_i + κ, 0)` (targeted:
+/// `max(max_{i≠t} Z_i − Z_t + κ, 0)`) over `x′ = (tanh(w) + 1)/2`, which keeps x′ in [0, 1],
+/// with Adam; a per-example binary search over c; returns the smallest-L2 success found (the
+/// clean image when none). It is a minimal-distance attack: it has no ε.
+/// images01: [N, 1, 28, 28]; labels: N; targets: N or nil -> outcome
+public func carliniWagnerL2(model: ImageClassifier, images01 clean: Tensor, labels: [Int], targets: [Int]? = nil,
+                            config: CarliniWagnerConfig = CarliniWagnerConfig(), indexOffset: Int = 0) -> AttackOutcome {
+    let n = clean.batchCount, f = clean.featureCount
+    var constant = [Float](repeating: config.initialConstant, count: n)
+    var lower = [Float](repeating: 0, count: n)
+    var upper = [Float](repeating: .infinity, count: n)
+    var bestDistance = [Float](repeating: .infinity, count: n)
+    var best = clean
+    // w such that (tanh(w) + 1)/2 = x, pulled slightly inside (0, 1) so atanh stays finite.
+    let w0 = clean.map { atanhf((2 * $0 - 1) * 0.999_999) }
+
+    for _ in 0..<config.binarySearchSteps {
+        let w = Parameter(w0)
+        let optimizer = Adam([("w", w)], learningRate: config.learningRate)
+        var succeededThisRound = [Bool](repeating: false, count: n)
+        for _ in 0..<config.iterations {
+            let tanhW = w.value.map { tanhf($0) }
+            let x = tanhW.map { ($0 + 1) / 2 }
+            let (logits, pullback) = model.logits(x, mode: .eval)
+            let k = logits.shape[1]
+            var dLogits = Tensor.zeros(logits.shape)
+            let predicted = logits.argmaxRows()
+            for row in 0..<n {
+                let base = row * k
+                let success: Bool
+                if let targets {
+                    let t = targets[row]
+                    var other = -Float.infinity, otherIndex = 0
+                    for j in 0..<k where j != t && logits.scalars[base + j] > other { other = logits.scalars[base + j]; otherIndex = j }
+                    if other - logits.scalars[base + t] + config.confidence > 0 {
+                        dLogits.scalars[base + otherIndex] = constant[row]
+                        dLogits.scalars[base + t] = -constant[row]
+                    }
+                    success = predicted[row] == t && logits.scalars[base + t] - other >= config.confidence
+                } else {
+                    let y = labels[row]
+                    var other = -Float.infinity, otherIndex = 0
+                    for j in 0..<k where j != y && logits.scalars[base + j] > other { other = logits.scalars[base + j]; otherIndex = j }
+                    if logits.scalars[base + y] - other + config.confidence > 0 {
+                        dLogits.scalars[base + y] = constant[row]
+                        dLogits.scalars[base + otherIndex] = -constant[row]
+                    }
+                    success = predicted[row] != y && other - logits.scalars[base + y] >= config.confidence
+                }
+                if success {
+                    var squared: Float = 0
+                    for j in (row * f)..<((row + 1) * f) { let d = x.scalars[j] - clean.scalars[j]; squared += d * d }
+                    succeededThisRound[row] = true
+                    if squared < bestDistance[row] {
+                        bestDistance[row] = squared
+                        best.scalars.replaceSubrange((row * f)..<((row + 1) * f), with: x.scalars[(row * f)..<((row + 1) * f)])
+                    }
+                }
+            }
+            // ∂/∂x′ of ‖x′ − x‖² + c·margin, then through x′ = (tanh w + 1)/2.
+            let dX = pullback(dLogits)
+            w.gradient = Tensor(shape: w.value.shape) { g in
+                for i in 0..<g.count {
+                    let dDistance = 2 * (x.scalars[i] - clean.scalars[i])
+                    g[i] = (dDistance + dX.scalars[i]) * 0.5 * (1 - tanhW.scalars[i] * tanhW.scalars[i])
+                }
+            }
+            optimizer.step()
+        }
+        for row in 0..<n {
+            if succeededThisRound[row] {
+                upper[row] = min(upper[row], constant[row])
+                constant[row] = (lower[row] + upper[row]) / 2
+            } else {
+                lower[row] = max(lower[row], constant[row])
+                constant[row] = upper[row].isFinite ? (lower[row] + upper[row]) / 2 : min(constant[row] * 10, config.maximumConstant)
+            }
+        }
+    }
+    let results = makeResults(model: model, clean: clean, adversarial: best, labels: labels, targets: targets, indexOffset: indexOffset)
+    return AttackOutcome(adversarialImages: best, results: results)
+}
