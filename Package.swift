@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "AdvModels", dependencies: ["AdvNN"], swiftSettings: optimize),
         // Training: loops, progress, checkpoints, resume, metrics.
         .target(name: "AdvTraining", dependencies: ["AdvModels", "AdvData", "AdvImaging"], swiftSettings: optimize),
+        // Attacks: FGSM, IGS, PGD L∞/L2, C&W-L2, combination, embedding PGD, latent search.
+        .target(name: "AdvAttacks", dependencies: ["AdvModels"], swiftSettings: optimize),
         // Analysis: distances, nearest neighbours, conditions (1)/(2), per-class ε, sample quality (FCD).
         .target(name: "AdvAnalysis", dependencies: ["AdvModels", "AdvData", "CLAPACK"], swiftSettings: optimize),
 
@@ -43,6 +45,7 @@ let package = Package(
             dependencies: [
                 "AdvTraining",
                 "AdvAnalysis",
+                "AdvAttacks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimize),
