@@ -46,7 +46,7 @@ public func im2col(_ images: UnsafePointer<Float>, batch: Int, geometry g: ConvG
                     if g.stride == 1 {
                         // Contiguous taps: zero the padded ends, copy the middle in one go.
                         let shift = kw - g.padding
-                        let first = max(0, -shift), last = min(ow, g.width - shift)
+                        let first = min(ow, max(0, -shift)), last = min(ow, g.width - shift)
                         if first > 0 { line.update(repeating: 0, count: first) }
                         if last > first { (line + first).update(from: srcLine + first + shift, count: last - first) }
                         if last < ow { (line + max(last, first)).update(repeating: 0, count: ow - max(last, first)) }
