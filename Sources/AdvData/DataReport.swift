@@ -20,11 +20,9 @@ public struct DataReport: Sendable, Codable {
     /// Per split, the `Dataset.datasetHash` of the files as found.
     public var datasetHashes: [String: String]
 
-    /// True when every file matches its published digest (or there is no table) and every
-    /// split has as many labels as images.
-    public var allOK: Bool {
-        files.allSatisfy(\.ok) && splits.allSatisfy { $0.imageCount == $0.labelCount }
-    }
+    /// True when every file matches its published digest (or there is no table). Structural
+    /// problems never reach a report: building it throws instead.
+    public var allOK: Bool { files.allSatisfy(\.ok) }
 
     /// Loads both splits of `directory` without stopping at a digest mismatch (so that every
     /// file gets reported); structural errors (missing, unreadable, truncated, malformed IDX)
