@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "AdvAttacks", dependencies: ["AdvModels"], swiftSettings: optimize),
         // Analysis: distances, nearest neighbours, conditions (1)/(2), per-class ε, sample quality (FCD).
         .target(name: "AdvAnalysis", dependencies: ["AdvModels", "AdvData", "CLAPACK"], swiftSettings: optimize),
+        // Report: figures, tables, HTML/Markdown/JSON report, judge page.
+        .target(name: "AdvReport", dependencies: ["AdvAnalysis", "AdvAttacks", "AdvImaging"], swiftSettings: optimize),
 
         // The command-line tool: one file per subcommand, run() only wires library calls.
         .executableTarget(
@@ -46,6 +48,7 @@ let package = Package(
                 "AdvTraining",
                 "AdvAnalysis",
                 "AdvAttacks",
+                "AdvReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimize),

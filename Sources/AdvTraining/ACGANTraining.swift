@@ -115,40 +115,10 @@ public final class ACGANTrainer {
                 let realImages = train.images.gather(indices)
                 let realLabels = indices.map { train.labels[$0] }
 
-                // Discriminator: real batch as real with its labels, generated batch as fake with the asked classes.
-                let fakeClasses = (0..<batch).map { _ in Int(rng.next() % 10) }
-                let z = Tensor.randomNormal([batch, config.latentSize], using: &rng)
-                let fakeImages = generator.forward(z, classes: fakeClasses, mode: ForwardMode(training: true, parameterGradients: false)).0
-                discriminator.zeroGradients()
-                let real = discriminator.forward(realImages, mode: .train)
-                let (realSourceLoss, dRealSource) = binaryCrossEntropyWithLogits(logits: real.sourceLogits, targets: realTargets)
-                let (realClassLoss, dRealClass) = softmaxCrossEntropy(logits: real.classLogits, labels: realLabels)
-                _ = real.pullback(dRealSource, dRealClass)
-                let fake = discriminator.forward(fakeImages, mode: .train)
-                let (fakeSourceLoss, dFakeSource) = binaryCrossEntropyWithLogits(logits: fake.sourceLogits, target: 0)
-                let (fakeClassLoss, dFakeClass) = softmaxCrossEntropy(logits: fake.classLogits, labels: fakeClasses)
-                _ = fake.pullback(dFakeSource, dFakeClass)
-                let discriminatorLoss = realSourceLoss + realClassLoss + fakeSourceLoss + fakeClassLoss
-                guard discriminatorLoss.isFinite else {
-                    throw TrainingError.nonFinite(step: step, epoch: epoch, name: "discriminator loss", value: discriminatorLoss, checkpoint: checkpointPath)
-                }
-                discriminatorOptimizer.step()
-
-                // Generator: a fresh batch, judged by the updated discriminator (whose parameters get no gradient).
-                let generatorClasses = (0..<batch).map { _ in Int(rng.next() % 10) }
-                let z2 = Tensor.randomNormal([batch, config.latentSize], using: &rng)
-                generator.zeroGradients()
-                let (generated, generatedBack) = generator.forward(z2, classes: generatorClasses, mode: .train)
-                let judged = discriminator.forward(generated, mode: ForwardMode(training: true, parameterGradients: false))
-                let (sourceLoss, dSource) = binaryCrossEntropyWithLogits(logits: judged.sourceLogits, target: 1)
-                let (classLoss, dClass) = softmaxCrossEntropy(logits: judged.classLogits, labels: generatorClasses)
-                let generatorLoss = sourceLoss + classLoss
-                guard generatorLoss.isFinite else {
-                    throw TrainingError.nonFinite(step: step, epoch: epoch, name: "generator loss", value: generatorLoss, checkpoint: checkpointPath)
-                }
-                _ = generatedBack(judged.pullback(dSource, dClass))
-                generatorOptimizer.step()
-
+                let result = try trainStep(realImages: realImages, realLabels: realLabels, realTargets: realTargets,
+                                           generatorOptimizer: generatorOptimizer, discriminatorOptimizer: discriminatorOptimizer,
+                                           using: &rng, step: step, epoch: epoch)
+                let (discriminatorLoss, generatorLoss, real, fake) = (result.discriminatorLoss, result.generatorLoss, result.real, result.fake)
                 dLossSum += Double(discriminatorLoss)
                 gLossSum += Double(generatorLoss)
                 auxCorrect += zip(real.classLogits.argmaxRows(), realLabels).filter { $0 == $1 }.count
@@ -188,6 +158,56 @@ public final class ACGANTrainer {
                  + "\(String(format: "%.0f", seconds)) s; saved \(checkpointPath)")
         }
         return summaries
+    }
+
+    /// Logits of one discriminator pass (for logging).
+    public struct Judgement {
+        public var sourceLogits: Tensor
+        public var classLogits: Tensor
+    }
+
+    /// One AC-GAN step: a discriminator update on a real batch and a generated batch, then a
+    /// generator update on a fresh generated batch judged by the updated discriminator.
+    /// realImages: [B, 1, 28, 28]; realLabels: B; realTargets: [B, 1] (1, or 0.9 when smoothed)
+    public func trainStep(realImages: Tensor, realLabels: [Int], realTargets: Tensor, generatorOptimizer: Adam,
+                          discriminatorOptimizer: Adam, using rng: inout SeededGenerator, step: Int = 0, epoch: Int = 0) throws
+        -> (discriminatorLoss: Float, generatorLoss: Float, real: Judgement, fake: Judgement) {
+        let batch = realImages.batchCount
+        // Discriminator: real batch as real with its labels, generated batch as fake with the asked classes.
+        let fakeClasses = (0..<batch).map { _ in Int(rng.next() % 10) }
+        let z = Tensor.randomNormal([batch, config.latentSize], using: &rng)
+        let fakeImages = generator.forward(z, classes: fakeClasses, mode: ForwardMode(training: true, parameterGradients: false)).0
+        discriminator.zeroGradients()
+        let real = discriminator.forward(realImages, mode: .train)
+        let (realSourceLoss, dRealSource) = binaryCrossEntropyWithLogits(logits: real.sourceLogits, targets: realTargets)
+        let (realClassLoss, dRealClass) = softmaxCrossEntropy(logits: real.classLogits, labels: realLabels)
+        _ = real.pullback(dRealSource, dRealClass)
+        let fake = discriminator.forward(fakeImages, mode: .train)
+        let (fakeSourceLoss, dFakeSource) = binaryCrossEntropyWithLogits(logits: fake.sourceLogits, target: 0)
+        let (fakeClassLoss, dFakeClass) = softmaxCrossEntropy(logits: fake.classLogits, labels: fakeClasses)
+        _ = fake.pullback(dFakeSource, dFakeClass)
+        let discriminatorLoss = realSourceLoss + realClassLoss + fakeSourceLoss + fakeClassLoss
+        guard discriminatorLoss.isFinite else {
+            throw TrainingError.nonFinite(step: step, epoch: epoch, name: "discriminator loss", value: discriminatorLoss, checkpoint: checkpointPath)
+        }
+        discriminatorOptimizer.step()
+
+        // Generator: a fresh batch, judged by the updated discriminator (whose parameters get no gradient).
+        let generatorClasses = (0..<batch).map { _ in Int(rng.next() % 10) }
+        let z2 = Tensor.randomNormal([batch, config.latentSize], using: &rng)
+        generator.zeroGradients()
+        let (generated, generatedBack) = generator.forward(z2, classes: generatorClasses, mode: .train)
+        let judged = discriminator.forward(generated, mode: ForwardMode(training: true, parameterGradients: false))
+        let (sourceLoss, dSource) = binaryCrossEntropyWithLogits(logits: judged.sourceLogits, target: 1)
+        let (classLoss, dClass) = softmaxCrossEntropy(logits: judged.classLogits, labels: generatorClasses)
+        let generatorLoss = sourceLoss + classLoss
+        guard generatorLoss.isFinite else {
+            throw TrainingError.nonFinite(step: step, epoch: epoch, name: "generator loss", value: generatorLoss, checkpoint: checkpointPath)
+        }
+        _ = generatedBack(judged.pullback(dSource, dClass))
+        generatorOptimizer.step()
+        return (discriminatorLoss, generatorLoss, Judgement(sourceLogits: real.sourceLogits, classLogits: real.classLogits),
+                Judgement(sourceLogits: fake.sourceLogits, classLogits: fake.classLogits))
     }
 
     /// The 10×10 grid of the fixed latent vectors: row = class, column = latent vector.

@@ -1,4 +1,5 @@
 import AdvData
+import AdvTensor
 import ArgumentParser
 import Foundation
 
@@ -50,4 +51,25 @@ func jsonText(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// Throws a `ValidationError` naming `flag` unless `path` is an existing folder or can be
+/// created (its parent exists and is writable).
+func validateOutputFolder(_ path: String, flag: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+        guard isDirectory.boolValue else { throw ValidationError("\(flag) \(path): exists and is not a folder") }
+        guard FileManager.default.isWritableFile(atPath: path) else { throw ValidationError("\(flag) \(path): folder is not writable") }
+        return
+    }
+    try validateOutputFile(path, flag: flag)
+}
+
+/// Creates `path` (one level) when missing.
+func createFolder(_ path: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) } catch {
+        throw FileWriteError(path: path, reason: "cannot create folder")
+    }
 }

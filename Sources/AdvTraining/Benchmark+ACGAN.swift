@@ -1,0 +1,45 @@
+import AdvModels
+import AdvNN
+import AdvTensor
+
+extension Benchmark {
+    /// Useful FLOPs of the AC-GAN networks per image: the GEMM work of their linear,
+    /// convolution and transposed-convolution layers in one forward pass.
+    public static func acganForwardFLOPs(latentSize: Int = 100) -> (generator: Double, discriminator: Double) {
+        let generator = GEMM.flops(m: 1, n: 128 * 7 * 7, k: latentSize + 10)
+            + GEMM.flops(m: 64 * 16, n: 7 * 7, k: 128)          // ConvT 128→64, 4×4, on the 7×7 grid
+            + GEMM.flops(m: 1 * 16, n: 14 * 14, k: 64)          // ConvT 64→1, 4×4, on the 14×14 grid
+        let discriminator = GEMM.flops(m: 64, n: 14 * 14, k: 16)    // Conv 1→64, 4×4, stride 2
+            + GEMM.flops(m: 128, n: 7 * 7, k: 64 * 16)              // Conv 64→128, 4×4, stride 2
+            + GEMM.flops(m: 1, n: 11, k: 128 * 7 * 7)               // both heads
+        return (generator, discriminator)
+    }
+
+    /// One full AC-GAN training step at `batchSize` (one discriminator and one generator update)
+    /// on random "real" data. Counted work: D step = G forward (B) + D forward and backward on 2B
+    /// images (3× forward); G step = G forward and backward (3×) + D forward and input-backward (2×).
+    public static func acganTrainStep(batchSize: Int = 64, iterations: Int = 10, gemmGFLOPS: Double) throws -> Workload {
+        var config = ACGANTrainingConfig()
+        config.batchSize = batchSize
+        let trainer = ACGANTrainer(config: config, checkpointPath: "/dev/null", samplesDirectory: nil, commandLine: "bench")
+        let generatorOptimizer = Adam(trainer.generator.namedParameters, learningRate: 2e-4, beta1: 0.5)
+        let discriminatorOptimizer = Adam(trainer.discriminator.namedParameters, learningRate: 2e-4, beta1: 0.5)
+        var rng = SeededGenerator(seed: 4)
+        let images = Tensor.randomUniform([batchSize, 1, 28, 28], using: &rng)
+        let labels = (0..<batchSize).map { $0 % 10 }
+        let targets = Tensor(repeating: 1, shape: [batchSize, 1])
+        var failure: Error?
+        let seconds = medianSeconds(iterations: iterations, warmup: 2) {
+            do {
+                _ = try trainer.trainStep(realImages: images, realLabels: labels, realTargets: targets,
+                                          generatorOptimizer: generatorOptimizer, discriminatorOptimizer: discriminatorOptimizer,
+                                          using: &rng)
+            } catch { failure = error }
+        }
+        if let failure { throw failure }
+        let (g, d) = acganForwardFLOPs()
+        let flops = Double(batchSize) * (g + 3 * 2 * d + 3 * g + 2 * d)
+        return Workload(name: "acgan_train_step", flops: flops, secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
+                        detail: ["batch": Double(batchSize), "steps_per_second": 1 / seconds])
+    }
+}
