@@ -1,0 +1,218 @@
+import AdvModels
+import AdvNN
+import AdvTensor
+import Foundation
+
+// Unrestricted adversarial examples by latent-space search on an AC-GAN: Song, Shu, Kushman &
+// Ermon, "Constructing Unrestricted Adversarial Examples with Generative Models" (NeurIPS 2018).
+// For a source class s and a target t, starting from a random z0, minimise over z
+//     CE(f(G(z, s)), t) + λ1 · mean(max((z − z0)² − ε_z², 0)) + λ2 · CE(aux(G(z, s)), s)
+// (untargeted: the first term is the minimum over t ≠ s). The image has no original, so no norm
+// bounds it; the auxiliary classifier is what is meant to keep it a digit of class s.
+
+/// Settings of the latent search (defaults from the reference: λ1 = λ2 = 100, ε_z = 0.1).
+public struct LatentSearchConfig: Codable, Sendable, Equatable {
+    public var steps: Int = 200
+    public var learningRate: Float = 0.01
+    public var lambda1: Float = 100
+    public var lambda2: Float = 100
+    public var epsZ: Float = 0.1
+    /// ε of the noise-augmented variant `G(z, s) + ε·tanh(τ)`; 0 disables it.
+    public var noiseEps: Float = 0
+    public init() {}
+}
+
+/// One searched example.
+public struct LatentSearchRecord: Codable, Sendable {
+    public var source: Int
+    /// The requested target, or nil for an untargeted search.
+    public var target: Int?
+    public var success: Bool
+    /// Iterations until success (or all of them).
+    public var steps: Int
+    public var classifierPrediction: Int
+    public var classifierConfidence: Float
+    public var auxiliaryPrediction: Int
+    public var auxiliaryConfidence: Float
+    /// σ(source logit) of the discriminator: its belief that the image is real.
+    public var discriminatorRealScore: Float
+    public var latentDistance: Float
+    public var z0: [Float]
+    public var z: [Float]
+}
+
+/// Result of a batch of searches.
+public struct LatentSearchOutcome: Sendable {
+    /// G(z0, s): the starting images. [N, 1, 28, 28]
+    public var startImages: Tensor
+    /// The final images (G(z, s), plus noise in the augmented variant). [N, 1, 28, 28]
+    public var images: Tensor
+    public var records: [LatentSearchRecord]
+    public var successRate: Double { records.isEmpty ? 0 : Double(records.filter(\.success).count) / Double(records.count) }
+
+    public init(startImages: Tensor, images: Tensor, records: [LatentSearchRecord]) {
+        self.startImages = startImages
+        self.images = images
+        self.records = records
+    }
+}
+
+/// Song et al.'s success rule: the attacked classifier says the target (untargeted: anything
+/// but the source) AND the auxiliary classifier still says the source.
+public func isUnrestrictedSuccess(classifierPrediction: Int, auxiliaryPrediction: Int, source: Int, target: Int?) -> Bool {
+    let fooled = target.map { classifierPrediction == $0 } ?? (classifierPrediction != source)
+    return fooled && auxiliaryPrediction == source
+}
+
+/// The search objective for a batch and its gradients with respect to z and τ.
+/// z: [N, D]; tau: [N, 1, 28, 28] or nil -> (loss per example, dz, dτ, images, logits, aux logits, source logits)
+public func latentSearchObjective(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+                                  z: Tensor, z0: Tensor, tau: Tensor?, sources: [Int], targets: [Int]?, config: LatentSearchConfig)
+    -> (losses: [Float], dz: Tensor, dTau: Tensor?, images: Tensor, logits: Tensor, auxiliaryLogits: Tensor, sourceLogits: Tensor) {
+    let n = z.shape[0], d = z.shape[1]
+    let (generated, generatorBack) = generator.forward(z, classes: sources, mode: .eval)
+    var images = generated
+    var tanhTau: Tensor?
+    if let tau {
+        let t = tau.map { tanhf($0) }
+        tanhTau = t
+        images = (generated + t * config.noiseEps).clamped(0, 1)
+    }
+    let (logits, classifierBack) = classifier.logits(images, mode: .eval)
+    let judged = discriminator.forward(images, mode: .eval)
+
+    // First term: CE toward the target, or the smallest CE over t ≠ s.
+    let k = logits.shape[1]
+    let chosenTargets: [Int] = targets ?? (0..<n).map { row in
+        var best = 0, bestLogit = -Float.infinity
+        for j in 0..<k where j != sources[row] && logits.scalars[row * k + j] > bestLogit { bestLogit = logits.scalars[row * k + j]; best = j }
+        return best   // argmax over t ≠ s of the logit = argmin of CE(·, t)
+    }
+    let (attackLosses, dLogits) = softmaxCrossEntropyPerExample(logits: logits, labels: chosenTargets)
+    let (auxiliaryLosses, dAuxiliary) = softmaxCrossEntropyPerExample(logits: judged.classLogits, labels: sources)
+    var dImages = classifierBack(dLogits)
+    dImages += judged.pullback(Tensor.zeros([n, 1]), dAuxiliary * config.lambda2)
+
+    // Through the clipping of the noise-augmented image: zero gradient where the sum was clipped.
+    var dTau: Tensor?
+    var dGenerated = dImages
+    if let tau, let tanhTau {
+        let sum = generated + tanhTau * config.noiseEps
+        let inside = sum.map { $0 > 0 && $0 < 1 ? 1 : 0 }
+        dGenerated = dImages * inside
+        dTau = Tensor(shape: tau.shape) { out in
+            for i in 0..<out.count { out[i] = dGenerated.scalars[i] * config.noiseEps * (1 - tanhTau.scalars[i] * tanhTau.scalars[i]) }
+        }
+    }
+    var dz = generatorBack(dGenerated)
+
+    // λ1 · mean over dimensions of max((z − z0)² − ε_z², 0), per example.
+    var losses = [Float](repeating: 0, count: n)
+    let epsSquared = config.epsZ * config.epsZ
+    for row in 0..<n {
+        var penalty: Float = 0
+        for j in 0..<d {
+            let diff = z.scalars[row * d + j] - z0.scalars[row * d + j]
+            let excess = diff * diff - epsSquared
+            if excess > 0 {
+                penalty += excess
+                dz.scalars[row * d + j] += config.lambda1 * 2 * diff / Float(d)
+            }
+        }
+        losses[row] = attackLosses[row] + config.lambda1 * penalty / Float(d) + config.lambda2 * auxiliaryLosses[row]
+    }
+    return (losses, dz, dTau, images, logits, judged.classLogits, judged.sourceLogits)
+}
+
+/// Runs the search for `sources.count` examples at once with Adam on z (and τ); an example
+/// stops updating once it succeeds. `targets` nil = untargeted.
+public func latentSearch(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+                         sources: [Int], targets: [Int]?, config: LatentSearchConfig,
+                         using rng: inout some RandomNumberGenerator) -> LatentSearchOutcome {
+    let n = sources.count, d = generator.latentSize
+    let z0 = Tensor.randomNormal([n, d], using: &rng)
+    let startImages = generator.generate(z0, classes: sources)
+    var z = z0
+    var tau: Tensor? = config.noiseEps > 0 ? Tensor.zeros([n, 1, 28, 28]) : nil
+    var state = AdamState(z: z, tau: tau)
+    var finalImages = startImages
+    var done = [Bool](repeating: false, count: n)
+    var stepsUsed = [Int](repeating: config.steps, count: n)
+    var lastLogits = Tensor.zeros([n, 10]), lastAux = Tensor.zeros([n, 10]), lastSource = Tensor.zeros([n, 1])
+    let f = 28 * 28
+
+    for step in 0...config.steps {
+        let active = (0..<n).filter { !done[$0] }
+        if active.isEmpty { break }
+        let activeZ = z.gather(active), activeZ0 = z0.gather(active), activeTau = tau?.gather(active)
+        let activeSources = active.map { sources[$0] }
+        let activeTargets = targets.map { t in active.map { t[$0] } }
+        let objective = latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier,
+                                              z: activeZ, z0: activeZ0, tau: activeTau, sources: activeSources,
+                                              targets: activeTargets, config: config)
+        let predictions = objective.logits.argmaxRows(), auxiliary = objective.auxiliaryLogits.argmaxRows()
+        for (row, example) in active.enumerated() {
+            finalImages.scalars.replaceSubrange((example * f)..<((example + 1) * f), with: objective.images.scalars[(row * f)..<((row + 1) * f)])
+            lastLogits.scalars.replaceSubrange((example * 10)..<((example + 1) * 10), with: objective.logits.scalars[(row * 10)..<((row + 1) * 10)])
+            lastAux.scalars.replaceSubrange((example * 10)..<((example + 1) * 10), with: objective.auxiliaryLogits.scalars[(row * 10)..<((row + 1) * 10)])
+            lastSource.scalars[example] = objective.sourceLogits.scalars[row]
+            if isUnrestrictedSuccess(classifierPrediction: predictions[row], auxiliaryPrediction: auxiliary[row],
+                                     source: sources[example], target: targets?[example]) {
+                done[example] = true
+                stepsUsed[example] = step
+            }
+        }
+        if step == config.steps { break }
+        state.update(z: &z, tau: &tau, rows: active, dz: objective.dz, dTau: objective.dTau, learningRate: config.learningRate,
+                     skip: active.map { done[$0] })
+    }
+
+    let probabilities = softmax(lastLogits), auxiliaryProbabilities = softmax(lastAux)
+    let predictions = lastLogits.argmaxRows(), auxiliary = lastAux.argmaxRows()
+    let records = (0..<n).map { i -> LatentSearchRecord in
+        let zi = Array(z.scalars[(i * d)..<((i + 1) * d)]), z0i = Array(z0.scalars[(i * d)..<((i + 1) * d)])
+        let distance = zip(zi, z0i).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        return LatentSearchRecord(source: sources[i], target: targets?[i],
+                                  success: isUnrestrictedSuccess(classifierPrediction: predictions[i], auxiliaryPrediction: auxiliary[i],
+                                                                 source: sources[i], target: targets?[i]),
+                                  steps: stepsUsed[i], classifierPrediction: predictions[i],
+                                  classifierConfidence: probabilities.scalars[i * 10 + predictions[i]],
+                                  auxiliaryPrediction: auxiliary[i], auxiliaryConfidence: auxiliaryProbabilities.scalars[i * 10 + auxiliary[i]],
+                                  discriminatorRealScore: stableSigmoid(lastSource.scalars[i]), latentDistance: distance, z0: z0i, z: zi)
+    }
+    return LatentSearchOutcome(startImages: startImages, images: finalImages, records: records)
+}
+
+/// Adam moments for the rows of z and τ (Kingma & Ba 2015), updated only for the active rows.
+struct AdamState {
+    var mZ: Tensor, vZ: Tensor
+    var mTau: Tensor?, vTau: Tensor?
+    var stepCount = 0
+    let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+
+    init(z: Tensor, tau: Tensor?) {
+        mZ = Tensor.zeros(like: z); vZ = Tensor.zeros(like: z)
+        mTau = tau.map { Tensor.zeros(like: $0) }; vTau = tau.map { Tensor.zeros(like: $0) }
+    }
+
+    mutating func update(z: inout Tensor, tau: inout Tensor?, rows: [Int], dz: Tensor, dTau: Tensor?, learningRate: Float, skip: [Bool]) {
+        stepCount += 1
+        let c1 = 1 - powf(beta1, Float(stepCount)), c2 = 1 - powf(beta2, Float(stepCount))
+        func apply(_ values: inout Tensor, _ m: inout Tensor, _ v: inout Tensor, _ gradient: Tensor) {
+            let width = values.featureCount
+            for (row, example) in rows.enumerated() where !skip[row] {
+                for j in 0..<width {
+                    let i = example * width + j, g = gradient.scalars[row * width + j]
+                    m.scalars[i] = beta1 * m.scalars[i] + (1 - beta1) * g
+                    v.scalars[i] = beta2 * v.scalars[i] + (1 - beta2) * g * g
+                    values.scalars[i] -= learningRate * (m.scalars[i] / c1) / ((v.scalars[i] / c2).squareRoot() + epsilon)
+                }
+            }
+        }
+        apply(&z, &mZ, &vZ, dz)
+        if var t = tau, var m = mTau, var v = vTau, let dTau {
+            apply(&t, &m, &v, dTau)
+            tau = t; mTau = m; vTau = v
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import AdvAttacks
+import AdvImaging
+import AdvTensor
+import Foundation
+
+/// Figures of unrestricted adversarial examples.
+public enum UnrestrictedFigures {
+    /// Pairs *G(z0, s) | G(z, s)* side by side, `pairsPerRow` pairs per row, each labelled with
+    /// the attacked classifier's prediction (f) and the auxiliary classifier's (aux).
+    public static func pairs(outcome: LatentSearchOutcome, indices: [Int], startPredictions: [Int], pairsPerRow: Int = 5,
+                             title: String) -> ImageGrid {
+        let rows = max(1, (indices.count + pairsPerRow - 1) / pairsPerRow)
+        var grid = ImageGrid(rows: rows, columns: 2 * pairsPerRow, tileWidth: 28, tileHeight: 28, scale: 2, padding: 4)
+        grid.title = title
+        for column in 0..<pairsPerRow {
+            grid.columnHeader(column: 2 * column, text: "G(z0,s)")
+            grid.columnHeader(column: 2 * column + 1, text: "G(z,s)")
+        }
+        for (position, index) in indices.enumerated() {
+            let row = position / pairsPerRow, column = 2 * (position % pairsPerRow)
+            let record = outcome.records[index]
+            grid.set(row: row, column: column, bitmap: Bitmap(image01: outcome.startImages.slice(index..<(index + 1))))
+            grid.label(row: row, column: column, text: "s\(record.source) f\(startPredictions[index])")
+            grid.set(row: row, column: column + 1, bitmap: Bitmap(image01: outcome.images.slice(index..<(index + 1))))
+            grid.label(row: row, column: column + 1, text: "f\(record.classifierPrediction) aux\(record.auxiliaryPrediction)",
+                       color: record.success ? .red : .black)
+            if record.success { grid.frame(row: row, column: column + 1, color: .red) }
+        }
+        return grid
+    }
+
+    /// The all-pairs grid: row = source class, column = target class, one example per cell (the
+    /// first success, else the last attempt, unframed); the diagonal shows a plain sample.
+    public static func allPairs(examples: [[Tensor?]], successes: [[Bool]], title: String) -> ImageGrid {
+        var grid = ImageGrid(rows: 10, columns: 10, tileWidth: 28, tileHeight: 28, scale: 2, padding: 4)
+        grid.title = title
+        for target in 0..<10 { grid.columnHeader(column: target, text: "t=\(target)") }
+        for source in 0..<10 {
+            grid.rowHeader(row: source, text: "s=\(source)")
+            for target in 0..<10 {
+                guard let image = examples[source][target] else { continue }
+                grid.set(row: source, column: target, bitmap: Bitmap(image01: image))
+                if source != target && successes[source][target] { grid.frame(row: source, column: target, color: .red) }
+            }
+        }
+        return grid
+    }
+
+    /// Per-example records as CSV (latent vectors are in the JSON records).
+    public static func recordsCSV(_ records: [LatentSearchRecord], nearestL2: [Float], nearestLinf: [Float]) -> String {
+        var lines = ["index,source,target,success,steps,classifier_prediction,classifier_confidence,auxiliary_prediction,"
+                     + "auxiliary_confidence,discriminator_real_score,latent_distance,nearest_train_l2,nearest_train_linf"]
+        for (i, r) in records.enumerated() {
+            lines.append([String(i), String(r.source), r.target.map(String.init) ?? "", r.success ? "1" : "0", String(r.steps),
+                          String(r.classifierPrediction), String(format: "%.4f", r.classifierConfidence), String(r.auxiliaryPrediction),
+                          String(format: "%.4f", r.auxiliaryConfidence), String(format: "%.4f", r.discriminatorRealScore),
+                          String(format: "%.4f", r.latentDistance), String(format: "%.4f", nearestL2[i]),
+                          String(format: "%.4f", nearestLinf[i])].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,177 @@
+import AdvAnalysis
+import AdvAttacks
+import AdvData
+import AdvImaging
+import AdvModels
+import AdvReport
+import AdvTensor
+import AdvTraining
+import ArgumentParser
+import Foundation
+
+/// `advlab unrestricted`: Song et al.'s latent-space search on the AC-GAN.
+struct UnrestrictedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unrestricted",
+        abstract: "Search the AC-GAN's latent space for unrestricted adversarial examples (Song et al. 2018).",
+        discussion: "Success = the attacked classifier says the target (untargeted: anything but the source) AND the AC-GAN's auxiliary classifier still says the source. Writes pairs.png, records.json, records.csv, summary.json, baseline.json (error of the classifier on plain samples, no search) and, with --all-pairs, all-pairs.png and success-matrix.png.")
+
+    @Option(help: "AC-GAN checkpoint.") var generator = "checkpoints/acgan.safetensors"
+    @Option(help: "Classifier checkpoint to attack.") var model = "checkpoints/classifier-natural.safetensors"
+    @Option(help: "Source class s (0-9).") var source: Int?
+    @Option(help: "Target class t (0-9, ≠ source).") var target: Int?
+    @Flag(help: "Untargeted: any class but the source.") var untargeted = false
+    @Flag(name: .customLong("all-pairs"), help: "Every source/target pair (90 targeted searches).") var allPairs = false
+    @Option(help: "Searches per source/target pair.") var count = 10
+    @Option(help: "Iterations of Adam on z.") var steps = 200
+    @Option(help: "Learning rate of Adam on z.") var lr: Float = 0.01
+    @Option(help: "λ1: weight of the ε_z box penalty on z − z0.") var lambda1: Float = 100
+    @Option(help: "λ2: weight of the auxiliary classifier's CE toward the source.") var lambda2: Float = 100
+    @Option(name: .customLong("eps-z"), help: "ε_z: free movement of each latent coordinate.") var epsZ: Float = 0.1
+    @Option(name: .customLong("noise-eps"), help: "ε of the noise-augmented variant G(z,s) + ε·tanh(τ) (0 = off).") var noiseEps: Float = 0
+    @OptionGroup var seedOption: SeedOption
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: "Output folder.") var out: String
+    @OptionGroup var jsonOption: JSONOption
+
+    func validate() throws {
+        try validateInputFile(generator, flag: "--generator")
+        try validateInputFile(model, flag: "--model")
+        let modes = [source != nil && target != nil, source != nil && untargeted, allPairs].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("choose one: --source S --target T, --source S --untargeted, or --all-pairs") }
+        if let source, !(0...9).contains(source) { throw ValidationError("--source must be in 0…9, got \(source)") }
+        if let target, !(0...9).contains(target) { throw ValidationError("--target must be in 0…9, got \(target)") }
+        if let source, let target, source == target { throw ValidationError("--target must differ from --source (\(source))") }
+        guard (1...10_000).contains(count) else { throw ValidationError("--count must be in 1…10000, got \(count)") }
+        guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be in 1…100000, got \(steps)") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be > 0, got \(lr)") }
+        guard lambda1 >= 0, lambda1.isFinite else { throw ValidationError("--lambda1 must be ≥ 0, got \(lambda1)") }
+        guard lambda2 >= 0, lambda2.isFinite else { throw ValidationError("--lambda2 must be ≥ 0, got \(lambda2)") }
+        guard epsZ >= 0, epsZ.isFinite else { throw ValidationError("--eps-z must be ≥ 0, got \(epsZ)") }
+        guard noiseEps >= 0, noiseEps <= 1 else { throw ValidationError("--noise-eps must be in [0, 1], got \(noiseEps)") }
+        try validateOutputFolder(out, flag: "--out")
+    }
+
+    struct Summary: Encodable {
+        var success_rate: Double
+        var count: Int
+        var mean_steps: Double
+        var per_pair: [[Double?]]
+        var seed: UInt64
+        var generator: String
+        var model: String
+        var settings: LatentSearchConfig
+        var auxiliary_agrees_on_every_success: Bool
+        var median_nearest_train_l2: Double
+    }
+
+    func run() throws {
+        let (gen, disc) = try ModelLoading.acgan(path: generator)
+        let classifier = try ModelLoading.classifier(path: model)
+        let train = try MNIST.load(split: .train, directory: try dataOptions.directory())
+        try createFolder(out)
+        var config = LatentSearchConfig()
+        config.steps = steps; config.learningRate = lr; config.lambda1 = lambda1; config.lambda2 = lambda2
+        config.epsZ = epsZ; config.noiseEps = noiseEps
+
+        // The searches to run: (source, target or nil), `count` each.
+        let pairs: [(Int, Int?)] = allPairs ? (0..<10).flatMap { s in (0..<10).filter { $0 != s }.map { (s, Optional($0)) } }
+            : [(source ?? 0, untargeted ? nil : target)]
+        let sources = pairs.flatMap { [Int](repeating: $0.0, count: count) }
+        let targets: [Int]? = untargeted ? nil : pairs.flatMap { [Int](repeating: $0.1 ?? 0, count: count) }
+        var rng = SeededGenerator(seed: seedOption.seed)
+        var parts: [LatentSearchOutcome] = []
+        let batch = 200
+        var start = 0
+        let progress = ProgressReporter(label: "unrestricted", total: sources.count)
+        while start < sources.count {
+            let end = min(sources.count, start + batch)
+            parts.append(latentSearch(generator: gen, discriminator: disc, classifier: classifier, sources: Array(sources[start..<end]),
+                                      targets: targets.map { Array($0[start..<end]) }, config: config, using: &rng))
+            start = end
+            progress.update(end)
+        }
+        let outcome = LatentSearchOutcome(startImages: Tensor.concatenate(parts.map { $0.startImages }),
+                                          images: Tensor.concatenate(parts.map { $0.images }), records: parts.flatMap { $0.records })
+        let startPredictions = classifier.predict(outcome.startImages)
+
+        // Distance of each example to the nearest training image of its source class.
+        let byClass = train.indicesByClass()
+        var nearestL2 = [Float](repeating: 0, count: sources.count), nearestLinf = nearestL2
+        for digit in Set(sources) {
+            let members = sources.indices.filter { sources[$0] == digit }
+            let queries = outcome.images.gather(members), memory = train.images.gather(byClass[digit])
+            let l2 = NearestNeighbors.nearestL2(queries: queries, memory: memory)
+            let linf = NearestNeighbors.nearestLinf(queries: queries, memory: memory)
+            for (row, example) in members.enumerated() { nearestL2[example] = l2[row].distance; nearestLinf[example] = linf[row].distance }
+        }
+
+        var perPair = [[Double?]](repeating: [Double?](repeating: nil, count: 10), count: 10)
+        var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: 10), count: 10)
+        var exampleSuccess = [[Bool]](repeating: [Bool](repeating: false, count: 10), count: 10)
+        for (s, t) in pairs {
+            let members = outcome.records.indices.filter { outcome.records[$0].source == s && outcome.records[$0].target == t }
+            let column = t ?? s
+            perPair[s][column] = Double(members.filter { outcome.records[$0].success }.count) / Double(max(1, members.count))
+            let shown = members.first { outcome.records[$0].success } ?? members.last
+            if let shown {
+                examples[s][column] = outcome.images.slice(shown..<(shown + 1))
+                exampleSuccess[s][column] = outcome.records[shown].success
+            }
+        }
+
+        let records = outcome.records
+        let successes = records.filter(\.success)
+        let title = (allPairs ? "all pairs" : untargeted ? "s=\(source ?? 0) untargeted" : "s=\(source ?? 0) -> t=\(target ?? 0)")
+            + String(format: " vs %@: success %.3f (seed %llu)", URL(fileURLWithPath: model).lastPathComponent, outcome.successRate, seedOption.seed)
+        let shownIndices = Array(records.indices.filter { records[$0].success }.prefix(40))
+        try UnrestrictedFigures.pairs(outcome: outcome, indices: shownIndices.isEmpty ? Array(records.indices.prefix(10)) : shownIndices,
+                                      startPredictions: startPredictions, title: title).writePNG(to: out + "/pairs.png")
+        if allPairs {
+            for s in 0..<10 {
+                var z = SeededGenerator(seed: seedOption.seed &+ UInt64(s) &+ 1000)
+                examples[s][s] = gen.generate(Tensor.randomNormal([1, gen.latentSize], using: &z), classes: [s])
+            }
+            try UnrestrictedFigures.allPairs(examples: examples, successes: exampleSuccess, title: title).writePNG(to: out + "/all-pairs.png")
+            var heat = Heatmap(values: perPair.map { $0.map { Float($0 ?? .nan) } }, rowLabels: (0..<10).map { "s=\($0)" },
+                               columnLabels: (0..<10).map { "t=\($0)" })
+            heat.title = "targeted success rate, \(URL(fileURLWithPath: model).lastPathComponent) (seed \(seedOption.seed))"
+            heat.valueRange = 0...1
+            try heat.writePNG(to: out + "/success-matrix.png")
+        }
+        try AtomicFile.write(try jsonText(records), to: out + "/records.json")
+        try AtomicFile.write(UnrestrictedFigures.recordsCSV(records, nearestL2: nearestL2, nearestLinf: nearestLinf), to: out + "/records.csv")
+
+        // The generalization baseline: plain samples, no search.
+        let baseline = plainSampleError(gen, classifier: classifier, perClass: 100, seed: seedOption.seed &+ 7)
+        try AtomicFile.write(try jsonText(baseline), to: out + "/baseline.json")
+
+        let sortedL2 = records.indices.filter { records[$0].success }.map { nearestL2[$0] }.sorted()
+        let summary = Summary(success_rate: outcome.successRate, count: records.count,
+                              mean_steps: Double(records.map(\.steps).reduce(0, +)) / Double(max(1, records.count)),
+                              per_pair: perPair, seed: seedOption.seed, generator: generator, model: model, settings: config,
+                              auxiliary_agrees_on_every_success: successes.allSatisfy { $0.auxiliaryPrediction == $0.source },
+                              median_nearest_train_l2: sortedL2.isEmpty ? 0 : Double(sortedL2[sortedL2.count / 2]))
+        let text = try jsonText(summary)
+        try AtomicFile.write(text, to: out + "/summary.json")
+        if jsonOption.json { print(text) }
+        note(String(format: "success rate %.3f over %d searches; wrote %@ (seed %llu)", outcome.successRate, records.count, out, seedOption.seed))
+    }
+}
+
+/// Error of `classifier` on plain AC-GAN samples (no search), per requested class.
+struct PlainSampleError: Encodable {
+    var error_rate: Double
+    var per_class_error_rate: [Double]
+    var per_class: Int
+    var seed: UInt64
+}
+
+func plainSampleError(_ generator: ACGANGenerator, classifier: ImageClassifier, perClass: Int, seed: UInt64) -> PlainSampleError {
+    let (images, classes) = generateSamples(generator, count: perClass * 10, seed: seed)
+    let predictions = classifier.predict(images)
+    var wrong = [Int](repeating: 0, count: 10)
+    for (p, c) in zip(predictions, classes) where p != c { wrong[c] += 1 }
+    return PlainSampleError(error_rate: Double(wrong.reduce(0, +)) / Double(perClass * 10),
+                            per_class_error_rate: wrong.map { Double($0) / Double(perClass) }, per_class: perClass, seed: seed)
+}
