@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "AdvDataTests", dependencies: ["AdvData", "TestSupport"]),
         .testTarget(name: "AdvModelsTests", dependencies: ["AdvModels", "AdvTraining", "TestSupport"]),
         .testTarget(name: "AdvAnalysisTests", dependencies: ["AdvAnalysis", "TestSupport"]),
+        .testTarget(name: "AdvAttacksTests", dependencies: ["AdvAttacks", "AdvData", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["advlab", "TestSupport"]),
     ]
 )

@@ -9,8 +9,10 @@ public struct CarliniWagnerConfig: Codable, Sendable, Equatable {
     /// Outer binary-search steps over the constant c.
     public var binarySearchSteps: Int = 6
     /// Adam iterations per constant.
-    public var iterations: Int = 100
-    public var learningRate: Float = 0.01
+    public var iterations: Int = 150
+    /// Adam's step in w-space; Adam moves each coordinate by about this much per iteration
+    /// whatever c is, so iterations × learningRate bounds how far a pixel can travel.
+    public var learningRate: Float = 0.05
     public var initialConstant: Float = 0.1
     /// κ: how far past the decision boundary a success must be.
     public var confidence: Float = 0
@@ -32,8 +34,9 @@ public func carliniWagnerL2(model: ImageClassifier, images01 clean: Tensor, labe
     var upper = [Float](repeating: .infinity, count: n)
     var bestDistance = [Float](repeating: .infinity, count: n)
     var best = clean
-    // w such that (tanh(w) + 1)/2 = x, pulled slightly inside (0, 1) so atanh stays finite.
-    let w0 = clean.map { atanhf((2 * $0 - 1) * 0.999_999) }
+    // w such that (tanh(w) + 1)/2 ≈ x, pulled inside (0, 1) by 1e-3 so that |w0| ≤ 3.8: with
+    // 1e-6 (|w0| = 7.3) saturated background pixels could not move within a few hundred steps.
+    let w0 = clean.map { atanhf((2 * $0 - 1) * 0.999) }
 
     for _ in 0..<config.binarySearchSteps {
         let w = Parameter(w0)
