@@ -3,7 +3,7 @@
 // Targets follow the layers of DESIGN.md, bottom to top; a target only depends on layers below it.
 import PackageDescription
 
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let optimize: [SwiftSetting] = []   // plain -O in release: preconditions stay on (they guard engine invariants)
 
 let package = Package(
     name: "advlab",
