@@ -2,14 +2,18 @@ import AdvTensor
 
 /// 2-D convolution (cross-correlation as in PyTorch), weights `[OC, C, KH, KW]`.
 ///
-/// Forward is im2col + one GEMM over the whole batch: `[OC, C·KH·KW] · [C·KH·KW, N·OH·OW]`;
-/// the pullback reuses the saved columns for ∂W and maps ∂columns back with col2im.
-/// `referenceConv2d` in AdvTensor is the plain loop the tests compare against.
+/// Two implementations with one contract, chosen by `backend`: oneDNN's convolution primitives
+/// (`.dnnl`, the default) and the reference path (`.reference`), im2col + one GEMM over the whole
+/// batch, `[OC, C·KH·KW] · [C·KH·KW, N·OH·OW]`, whose pullback reuses the saved columns for ∂W
+/// and maps ∂columns back with col2im. `referenceConv2d` in AdvTensor is the plain loop the
+/// tests compare both against.
 public final class Conv2d: Layer {
     public let weight: Parameter   // [OC, C, KH, KW]
     public let bias: Parameter     // [OC]
     public let stride: Int
     public let padding: Int
+    /// Which kernels run; `ConvolutionBackend.default` (`ADVLAB_CONV`) unless set.
+    public var backend: ConvolutionBackend = .default
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 using rng: inout some RandomNumberGenerator) {
@@ -34,8 +38,57 @@ public final class Conv2d: Layer {
 
     // x: [N, C, H, W] -> [N, OC, OH, OW]
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let weight = self.weight, bias = self.bias
         precondition(x.rank == 4 && x.shape[1] == inputChannels, "Conv2d(\(inputChannels)→\(outputChannels)) got \(x.shape)")
+        switch backend {
+        case .dnnl where x.count > 0: return forwardDNNL(x, mode: mode)
+        default: return forwardIm2col(x, mode: mode)
+        }
+    }
+
+    /// oneDNN primitives: forward with bias; the pullback runs backward-data and backward-weights.
+    // x: [N, C, H, W] -> [N, OC, OH, OW]
+    func forwardDNNL(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
+        let weight = self.weight, bias = self.bias
+        let problem = ConvolutionProblem(batch: x.shape[0], outputChannels: outputChannels, geometry: geometry(for: x))
+        let outputShape = [problem.batch, problem.outputChannels, problem.geometry.outputHeight, problem.geometry.outputWidth]
+        let w = weight.value
+        let y = overwrittenTensor(outputShape) { out in
+            x.scalars.withUnsafeBufferPointer { xs in
+                w.scalars.withUnsafeBufferPointer { ws in
+                    bias.value.scalars.withUnsafeBufferPointer { b in
+                        DNNLConvolution.forward(problem, input: xs.baseAddress!, weight: ws.baseAddress!, bias: b.baseAddress!, output: out)
+                    }
+                }
+            }
+        }
+        return (y, { dy in
+            precondition(dy.shape == outputShape, "Conv2d pullback got \(dy.shape), expected \(outputShape)")
+            dy.scalars.withUnsafeBufferPointer { d in
+                if mode.parameterGradients {
+                    x.scalars.withUnsafeBufferPointer { xs in
+                        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+                            bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                                DNNLConvolution.backwardWeights(problem, input: xs.baseAddress!, outputGradient: d.baseAddress!,
+                                                                weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+            return overwrittenTensor(x.shape) { dx in
+                dy.scalars.withUnsafeBufferPointer { d in
+                    w.scalars.withUnsafeBufferPointer { ws in
+                        DNNLConvolution.backwardData(problem, outputGradient: d.baseAddress!, weight: ws.baseAddress!, inputGradient: dx)
+                    }
+                }
+            }
+        })
+    }
+
+    /// The reference path: im2col + GEMM, col2im in the pullback.
+    // x: [N, C, H, W] -> [N, OC, OH, OW]
+    func forwardIm2col(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
+        let weight = self.weight, bias = self.bias
         let g = geometry(for: x)
         let n = x.shape[0], oc = outputChannels
         let positions = g.outputHeight * g.outputWidth
@@ -115,4 +168,16 @@ public final class Conv2d: Layer {
             return dx
         })
     }
+}
+
+/// A tensor of `shape` (no zero dimension) whose every scalar `body` overwrites, as oneDNN's
+/// primitives do with their outputs; skips the zero fill that `Tensor(shape:_:)` does first.
+func overwrittenTensor(_ shape: [Int], _ body: (UnsafeMutablePointer<Float>) -> Void) -> Tensor {
+    let count = shape.reduce(1, *)
+    precondition(count > 0, "overwrittenTensor needs a non-empty shape, got \(shape)")
+    let scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+        body(buffer.baseAddress!)
+        initialized = count
+    }
+    return Tensor(shape: shape, scalars: scalars)
 }

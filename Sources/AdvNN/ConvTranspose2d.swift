@@ -3,14 +3,20 @@ import AdvTensor
 /// Transposed 2-D convolution (the adjoint of `Conv2d`, as PyTorch's `ConvTranspose2d`),
 /// weights `[C_in, C_out, KH, KW]`. Output size `(H − 1)·stride − 2·padding + K + outputPadding`.
 ///
-/// Forward is one GEMM `Wᵀ[C_out·K·K, C_in] · x[C_in, N·H·W]` followed by col2im; the pullback
-/// is im2col of ∂y and two GEMMs.
+/// Two implementations with one contract, chosen by `backend`. With oneDNN (`.dnnl`, the
+/// default) the forward pass is the backward-data primitive of the adjoint convolution (whose
+/// `[OC, C, KH, KW]` weights are exactly these `[C_in, C_out, KH, KW]` weights), ∂x is that
+/// convolution's forward primitive and ∂W its backward-weights primitive with the roles of x and
+/// ∂y swapped. The reference path (`.reference`) is one GEMM `Wᵀ[C_out·K·K, C_in] · x[C_in, N·H·W]`
+/// followed by col2im; its pullback is im2col of ∂y and two GEMMs.
 public final class ConvTranspose2d: Layer {
     public let weight: Parameter   // [C_in, C_out, KH, KW]
     public let bias: Parameter     // [C_out]
     public let stride: Int
     public let padding: Int
     public let outputPadding: Int
+    /// Which kernels run; `ConvolutionBackend.default` (`ADVLAB_CONV`) unless set.
+    public var backend: ConvolutionBackend = .default
 
     public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, using rng: inout some RandomNumberGenerator) {
@@ -38,8 +44,61 @@ public final class ConvTranspose2d: Layer {
 
     // x: [N, C_in, H, W] -> [N, C_out, OH, OW]
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let weight = self.weight, bias = self.bias
         precondition(x.rank == 4 && x.shape[1] == inputChannels, "ConvTranspose2d(\(inputChannels)→\(outputChannels)) got \(x.shape)")
+        switch backend {
+        case .dnnl where x.count > 0: return forwardDNNL(x, mode: mode)
+        default: return forwardIm2col(x, mode: mode)
+        }
+    }
+
+    /// oneDNN primitives of the adjoint convolution `y -> x` (see the type's comment).
+    // x: [N, C_in, H, W] -> [N, C_out, OH, OW]
+    func forwardDNNL(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
+        let weight = self.weight, bias = self.bias
+        let g = outputGeometry(height: x.shape[2], width: x.shape[3])
+        precondition(g.outputHeight == x.shape[2] && g.outputWidth == x.shape[3], "ConvTranspose2d geometry mismatch")
+        let n = x.shape[0], cout = outputChannels
+        let adjoint = ConvolutionProblem(batch: n, outputChannels: inputChannels, geometry: g)
+        let outputShape = [n, cout, g.height, g.width]
+        let outputPlane = g.height * g.width
+        let w = weight.value
+        let y = overwrittenTensor(outputShape) { out in
+            x.scalars.withUnsafeBufferPointer { xs in
+                w.scalars.withUnsafeBufferPointer { ws in
+                    DNNLConvolution.backwardData(adjoint, outputGradient: xs.baseAddress!, weight: ws.baseAddress!, inputGradient: out)
+                }
+            }
+            bias.value.scalars.withUnsafeBufferPointer { b in addChannelBias(b.baseAddress!, to: out, n: n, c: cout, p: outputPlane) }
+        }
+        return (y, { dy in
+            precondition(dy.shape == outputShape, "ConvTranspose2d pullback got \(dy.shape), expected \(outputShape)")
+            if mode.parameterGradients {
+                dy.scalars.withUnsafeBufferPointer { d in
+                    x.scalars.withUnsafeBufferPointer { xs in
+                        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+                            DNNLConvolution.backwardWeights(adjoint, input: d.baseAddress!, outputGradient: xs.baseAddress!,
+                                                            weightGradient: dw.baseAddress!, biasGradient: nil)
+                        }
+                    }
+                    bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                        accumulateChannelSums(d.baseAddress!, n: n, c: cout, p: outputPlane, into: db.baseAddress!)
+                    }
+                }
+            }
+            return overwrittenTensor(x.shape) { dx in
+                dy.scalars.withUnsafeBufferPointer { d in
+                    w.scalars.withUnsafeBufferPointer { ws in
+                        DNNLConvolution.forward(adjoint, input: d.baseAddress!, weight: ws.baseAddress!, bias: nil, output: dx)
+                    }
+                }
+            }
+        })
+    }
+
+    /// The reference path: GEMM + col2im, im2col + two GEMMs in the pullback.
+    // x: [N, C_in, H, W] -> [N, C_out, OH, OW]
+    func forwardIm2col(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
+        let weight = self.weight, bias = self.bias
         let n = x.shape[0], cin = inputChannels, cout = outputChannels
         let g = outputGeometry(height: x.shape[2], width: x.shape[3])
         precondition(g.outputHeight == x.shape[2] && g.outputWidth == x.shape[3], "ConvTranspose2d geometry mismatch")
@@ -64,16 +123,7 @@ public final class ConvTranspose2d: Layer {
         var y = Tensor.zeros([n, cout, g.height, g.width])
         y.scalars.withUnsafeMutableBufferPointer { out in
             columns.withUnsafeBufferPointer { col in col2im(col.baseAddress!, batch: n, geometry: g, images: out.baseAddress!) }
-            bias.value.scalars.withUnsafeBufferPointer { b in
-                let o = out.baseAddress!
-                Parallel.forEachChunk(n * cout, minimumChunk: max(1, 16_384 / max(1, outputPlane))) { range in
-                    for plane in range {
-                        let value = b[plane % cout]
-                        let row = o + plane * outputPlane
-                        for i in 0..<outputPlane { row[i] += value }
-                    }
-                }
-            }
+            bias.value.scalars.withUnsafeBufferPointer { b in addChannelBias(b.baseAddress!, to: out.baseAddress!, n: n, c: cout, p: outputPlane) }
         }
 
         let w = weight.value
@@ -117,5 +167,16 @@ public final class ConvTranspose2d: Layer {
             }
             return dx
         })
+    }
+}
+
+/// `data[n, c, p] += bias[c]` over a `[N, C, P]` block, split over the cores.
+func addChannelBias(_ bias: UnsafePointer<Float>, to data: UnsafeMutablePointer<Float>, n: Int, c: Int, p: Int) {
+    Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { range in
+        for plane in range {
+            let value = bias[plane % c]
+            let row = data + plane * p
+            for i in 0..<p { row[i] += value }
+        }
     }
 }
