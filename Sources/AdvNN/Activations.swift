@@ -3,14 +3,58 @@ import Foundation
 
 /// Pointwise activations. Each pullback multiplies ∂y by the derivative, computed from the
 /// saved input or output (whichever is cheaper and exact).
+///
+/// The loops are written out here through `mapChunks` / `zipChunks` rather than with
+/// `Tensor.map`: a closure handed across the module boundary costs a call per scalar, while a
+/// loop over a chunk compiles to vector code, and the output is written once without a copy or
+/// zero fill first.
+
+/// `kernel(source, output, range)` over chunks of `x`'s scalars into a new tensor of its shape;
+/// `kernel` must write `output[i]` for every `i` in `range`.
+@inline(__always)
+func mapChunks(_ x: Tensor, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void) -> Tensor {
+    let count = x.count
+    let scalars = [Float](unsafeUninitializedCapacity: count) { output, initialized in
+        if count > 0 {
+            x.scalars.withUnsafeBufferPointer { source in
+                let s = source.baseAddress!, o = output.baseAddress!
+                Parallel.forEachChunk(count) { range in kernel(s, o, range) }
+            }
+        }
+        initialized = count
+    }
+    return Tensor(shape: x.shape, scalars: scalars)
+}
+
+/// `kernel(a, b, output, range)` over chunks of two same-shaped tensors into a new tensor;
+/// `kernel` must write `output[i]` for every `i` in `range`.
+@inline(__always)
+func zipChunks(_ a: Tensor, _ b: Tensor,
+               _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void) -> Tensor {
+    precondition(a.shape == b.shape, "elementwise shapes differ: \(a.shape) and \(b.shape)")
+    let count = a.count
+    let scalars = [Float](unsafeUninitializedCapacity: count) { output, initialized in
+        if count > 0 {
+            a.scalars.withUnsafeBufferPointer { first in
+                b.scalars.withUnsafeBufferPointer { second in
+                    let p = first.baseAddress!, q = second.baseAddress!, o = output.baseAddress!
+                    Parallel.forEachChunk(count) { range in kernel(p, q, o, range) }
+                }
+            }
+        }
+        initialized = count
+    }
+    return Tensor(shape: a.shape, scalars: scalars)
+}
 
 /// `max(x, 0)`.
 public struct ReLU: Layer {
     public init() {}
     // x: any shape -> same shape
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let y = x.map { max($0, 0) }
-        return (y, { dy in dy.zipMap(x) { g, v in v > 0 ? g : 0 } })
+        let y = mapChunks(x) { v, y, range in for i in range { y[i] = max(v[i], 0) } }
+        // y > 0 exactly where x > 0, so the pullback needs only y.
+        return (y, { dy in zipChunks(dy, y) { g, v, dx, range in for i in range { let gi = g[i]; dx[i] = v[i] > 0 ? gi : 0 } } })
     }
 }
 
@@ -21,8 +65,8 @@ public struct LeakyReLU: Layer {
     // x: any shape -> same shape
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         let slope = self.slope
-        let y = x.map { $0 > 0 ? $0 : slope * $0 }
-        return (y, { dy in dy.zipMap(x) { g, v in v > 0 ? g : slope * g } })
+        let y = mapChunks(x) { v, y, range in for i in range { y[i] = v[i] > 0 ? v[i] : slope * v[i] } }
+        return (y, { dy in zipChunks(dy, x) { g, v, dx, range in for i in range { let gi = g[i]; dx[i] = v[i] > 0 ? gi : slope * gi } } })
     }
 }
 
@@ -32,7 +76,7 @@ public struct Tanh: Layer {
     // x: any shape -> same shape, values in (−1, 1)
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         let y = x.map { tanhf($0) }
-        return (y, { dy in dy.zipMap(y) { g, t in g * (1 - t * t) } })
+        return (y, { dy in zipChunks(dy, y) { g, t, dx, range in for i in range { dx[i] = g[i] * (1 - t[i] * t[i]) } } })
     }
 }
 
@@ -42,7 +86,7 @@ public struct Sigmoid: Layer {
     // x: any shape -> same shape, values in (0, 1)
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         let y = x.map { stableSigmoid($0) }
-        return (y, { dy in dy.zipMap(y) { g, s in g * s * (1 - s) } })
+        return (y, { dy in zipChunks(dy, y) { g, s, dx, range in for i in range { dx[i] = g[i] * s[i] * (1 - s[i]) } } })
     }
 }
 

@@ -26,6 +26,24 @@ public struct MaxPool2d: Layer {
                     Parallel.forEachChunk(n * c, minimumChunk: 64) { planes in
                         for plane in planes {
                             let src = xb + plane * h * w
+                            if k == 2 && s == 2 {
+                                // The models' 2×2 pooling, unrolled: the same comparisons in the
+                                // same order as the general loop below, without its loop overhead.
+                                let outputs = yb + plane * oh * ow, indices = ab + plane * oh * ow
+                                for oy in 0..<oh {
+                                    for ox in 0..<ow {
+                                        let top = 2 * oy * w + 2 * ox, bottom = top + w
+                                        var best = -Float.infinity, bestIndex = top
+                                        if src[top] > best { best = src[top] }
+                                        if src[top + 1] > best { best = src[top + 1]; bestIndex = top + 1 }
+                                        if src[bottom] > best { best = src[bottom]; bestIndex = bottom }
+                                        if src[bottom + 1] > best { best = src[bottom + 1]; bestIndex = bottom + 1 }
+                                        outputs[oy * ow + ox] = best
+                                        indices[oy * ow + ox] = Int32(bestIndex)
+                                    }
+                                }
+                                continue
+                            }
                             for oy in 0..<oh {
                                 for ox in 0..<ow {
                                     var best = -Float.infinity, bestIndex = (oy * s) * w + ox * s
