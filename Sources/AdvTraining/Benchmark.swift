@@ -25,14 +25,29 @@ public enum Benchmark {
         }
     }
 
+    /// The clock of every measurement: wall time, or with `ADVLAB_BENCH_CLOCK=cpu` the CPU time
+    /// of the process, which other jobs on a busy machine do not inflate. CPU time sums over
+    /// threads, so it only equals the run time single-threaded (`ADVLAB_THREADS=1 OMP_NUM_THREADS=1`).
+    public static let usesProcessCPUTime = ProcessInfo.processInfo.environment["ADVLAB_BENCH_CLOCK"] == "cpu"
+
+    /// Seconds on the benchmark clock since an arbitrary origin.
+    public static func now() -> Double {
+        if usesProcessCPUTime {
+            var time = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+            return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+    }
+
     /// Median seconds of `iterations` runs of `body` after `warmup` runs.
     public static func medianSeconds(iterations: Int, warmup: Int = 1, _ body: () -> Void) -> Double {
         for _ in 0..<warmup { body() }
         var times: [Double] = []
         for _ in 0..<iterations {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = now()
             body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            times.append(now() - start)
         }
         times.sort()
         return times[times.count / 2]
@@ -47,7 +62,7 @@ public enum Benchmark {
         var c = Tensor.zeros([size, size])
         var best = Double.infinity
         for iteration in 0..<(iterations + 2) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = now()
             a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
                     c.scalars.withUnsafeMutableBufferPointer { pc in
@@ -56,7 +71,7 @@ public enum Benchmark {
                     }
                 }
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let seconds = now() - start
             if iteration >= 2 { best = min(best, seconds) }
         }
         return GEMM.flops(m: size, n: size, k: size) / best / 1e9
@@ -86,6 +101,75 @@ public enum Benchmark {
         return Workload(name: "classifier_train_step", flops: 3 * challengeCNNForwardFLOPs * Double(batchSize),
                         secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
                         detail: ["batch": Double(batchSize), "images_per_second": Double(batchSize) / seconds])
+    }
+
+    /// One convolution layer of a workload: its name, the layer, its input shape and the useful
+    /// FLOPs of one forward pass (the GEMM work of the convolution).
+    public struct ConvolutionLayerCase {
+        public var name: String
+        public var layer: any Layer
+        public var inputShape: [Int]
+        public var forwardFLOPs: Double
+    }
+
+    /// The convolutions of the MNIST-challenge CNN at `batchSize` (conv 5×5 1→32 at 28×28,
+    /// conv 5×5 32→64 at 14×14, both padding 2).
+    public static func classifierConvolutions(batchSize: Int = 128) -> [ConvolutionLayerCase] {
+        var rng = SeededGenerator(seed: 3)
+        return [
+            ConvolutionLayerCase(name: "conv1", layer: Conv2d(inputChannels: 1, outputChannels: 32, kernelSize: 5, padding: 2, using: &rng),
+                                 inputShape: [batchSize, 1, 28, 28], forwardFLOPs: GEMM.flops(m: 32, n: 28 * 28 * batchSize, k: 25)),
+            ConvolutionLayerCase(name: "conv2", layer: Conv2d(inputChannels: 32, outputChannels: 64, kernelSize: 5, padding: 2, using: &rng),
+                                 inputShape: [batchSize, 32, 14, 14], forwardFLOPs: GEMM.flops(m: 64, n: 14 * 14 * batchSize, k: 800)),
+        ]
+    }
+
+    /// The convolutions of the AC-GAN at `batchSize`: the generator's transposed convolutions
+    /// (4×4, stride 2, padding 1: 128→64 at 7→14, 64→1 at 14→28) and the discriminator's
+    /// convolutions (4×4, stride 2, padding 1: 1→64 at 28→14, 64→128 at 14→7).
+    public static func acganConvolutions(batchSize: Int = 64) -> [ConvolutionLayerCase] {
+        var rng = SeededGenerator(seed: 4)
+        return [
+            ConvolutionLayerCase(name: "generator_upsample1",
+                                 layer: ConvTranspose2d(inputChannels: 128, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng),
+                                 inputShape: [batchSize, 128, 7, 7], forwardFLOPs: GEMM.flops(m: 64 * 16, n: 7 * 7 * batchSize, k: 128)),
+            ConvolutionLayerCase(name: "generator_upsample2",
+                                 layer: ConvTranspose2d(inputChannels: 64, outputChannels: 1, kernelSize: 4, stride: 2, padding: 1, using: &rng),
+                                 inputShape: [batchSize, 64, 14, 14], forwardFLOPs: GEMM.flops(m: 16, n: 14 * 14 * batchSize, k: 64)),
+            ConvolutionLayerCase(name: "discriminator_conv1",
+                                 layer: Conv2d(inputChannels: 1, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng),
+                                 inputShape: [batchSize, 1, 28, 28], forwardFLOPs: GEMM.flops(m: 64, n: 14 * 14 * batchSize, k: 16)),
+            ConvolutionLayerCase(name: "discriminator_conv2",
+                                 layer: Conv2d(inputChannels: 64, outputChannels: 128, kernelSize: 4, stride: 2, padding: 1, using: &rng),
+                                 inputShape: [batchSize, 64, 14, 14], forwardFLOPs: GEMM.flops(m: 128, n: 7 * 7 * batchSize, k: 1024)),
+        ]
+    }
+
+    /// Forward and backward (input and parameter gradients, counted as 2× forward) of each layer
+    /// in `layers` on random data, one after the other; `detail` holds each layer's milliseconds
+    /// and its own efficiency.
+    public static func convolutionLayersStep(name: String, layers: [ConvolutionLayerCase], iterations: Int = 10,
+                                             gemmGFLOPS: Double) -> Workload {
+        var rng = SeededGenerator(seed: 5)
+        var detail: [String: Double] = [:]
+        var totalSeconds = 0.0, totalFLOPs = 0.0
+        for item in layers {
+            let x = Tensor.randomUniform(item.inputShape, using: &rng)
+            let (probe, _) = item.layer.forward(x, mode: .train)
+            let dy = Tensor.randomUniform(probe.shape, low: -1, high: 1, using: &rng)
+            let seconds = medianSeconds(iterations: iterations, warmup: 2) {
+                item.layer.zeroGradients()
+                let (_, pullback) = item.layer.forward(x, mode: .train)
+                _ = pullback(dy)
+            }
+            let flops = 3 * item.forwardFLOPs
+            detail[item.name + "_ms"] = seconds * 1000
+            detail[item.name + "_efficiency"] = flops / seconds / 1e9 / gemmGFLOPS
+            totalSeconds += seconds
+            totalFLOPs += flops
+        }
+        detail["batch"] = Double(layers.first?.inputShape.first ?? 0)
+        return Workload(name: name, flops: totalFLOPs, secondsPerIteration: totalSeconds, gemmGFLOPS: gemmGFLOPS, detail: detail)
     }
 
     /// Peak resident memory of this process so far, in MiB.

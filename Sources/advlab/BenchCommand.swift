@@ -22,7 +22,7 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    static let workloadNames = ["classifier_train_step"]
+    static let workloadNames = ["classifier_train_step", "acgan_train_step", "classifier_train_step_convs", "acgan_train_step_convs"]
     var selected: [String] { only.map { $0.split(separator: ",").map(String.init) } ?? Self.workloadNames }
 
     struct Result: Encodable {
@@ -39,6 +39,11 @@ struct BenchCommand: ParsableCommand {
         for name in selected {
             switch name {
             case "classifier_train_step": workloads.append(Benchmark.classifierTrainStep(iterations: iterations, gemmGFLOPS: gemm))
+            case "acgan_train_step": workloads.append(try Benchmark.acganTrainStep(iterations: iterations, gemmGFLOPS: gemm))
+            case "classifier_train_step_convs":
+                workloads.append(Benchmark.convolutionLayersStep(name: name, layers: Benchmark.classifierConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
+            case "acgan_train_step_convs":
+                workloads.append(Benchmark.convolutionLayersStep(name: name, layers: Benchmark.acganConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
             default: break
             }
         }
@@ -50,6 +55,9 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "GEMM (1024³ sgemm, oneDNN): %.1f GFLOP/s", gemm))
             for w in workloads {
                 print(String(format: "%@: %.1f GFLOP/s, efficiency %.2f, %.2f ms/iter", w.name, w.gflops, w.efficiency, w.seconds_per_iter * 1000))
+                for key in w.detail.keys.sorted() where key.hasSuffix("_ms") || key.hasSuffix("_efficiency") {
+                    print(String(format: "  %@: %.2f", key, w.detail[key] ?? 0))
+                }
             }
             print(String(format: "peak memory: %.0f MiB", result.peak_memory_mib))
         }
