@@ -59,10 +59,10 @@ public final class ACGANGenerator: ParameterContainer {
         let (embedded, embeddedBack) = classEmbedding.forward(classes, mode: mode)   // [N, k]
         let input = concatenateColumns(z, embedded)                                    // [N, d + k]
         let (h0, h0Back) = project.forward(input, mode: mode)                          // [N, 6272]
-        let (n0, n0Back) = projectNorm.forward(h0, mode: mode)
+        let (grid, gridBack) = reshape.forward(h0, mode: mode)                         // [N, 128, 7, 7]
+        let (n0, n0Back) = projectNorm.forward(grid, mode: mode)                       // per channel, as DCGAN
         let (r0, r0Back) = relu.forward(n0, mode: mode)
-        let (grid, gridBack) = reshape.forward(r0, mode: mode)                         // [N, 128, 7, 7]
-        let (h1, h1Back) = upsample1.forward(grid, mode: mode)                         // [N, 64, 14, 14]
+        let (h1, h1Back) = upsample1.forward(r0, mode: mode)                           // [N, 64, 14, 14]
         let (n1, n1Back) = upsample1Norm.forward(h1, mode: mode)
         let (r1, r1Back) = relu.forward(n1, mode: mode)
         let (h2, h2Back) = upsample2.forward(r1, mode: mode)                           // [N, 1, 28, 28]
@@ -72,10 +72,10 @@ public final class ACGANGenerator: ParameterContainer {
             let dR1 = h2Back(dH2)
             let dN1 = r1Back(dR1)
             let dH1 = n1Back(dN1)
-            let dGrid = h1Back(dH1)
-            let dR0 = gridBack(dGrid)
+            let dR0 = h1Back(dH1)
             let dN0 = r0Back(dR0)
-            let dH0 = n0Back(dN0)
+            let dGrid = n0Back(dN0)
+            let dH0 = gridBack(dGrid)
             let dInput = h0Back(dH0)
             let (dz, dEmbedded) = splitColumns(dInput, first: d, rows: n, total: d + k)
             embeddedBack(dEmbedded)
