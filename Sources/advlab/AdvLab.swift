@@ -10,10 +10,15 @@ struct AdvLab: ParsableCommand {
         subcommands: [DataCommand.self, TrainCommand.self, EvalCommand.self, SampleCommand.self, AttackCommand.self, CraftCommand.self, UnrestrictedCommand.self, DistancesCommand.self, ConditionsCommand.self, BenchCommand.self])
 
     /// Runs the command; any error becomes ONE line on standard error (no usage block, no stack
-    /// trace) and a non-zero exit. `--help` and `--version` print as usual.
+    /// trace) and a non-zero exit. `--help` and `--version` print as usual. Flags are checked
+    /// before files (see `FileChecks`): parsing runs `validate()` without the file-system checks,
+    /// then the chosen command's `validate()` runs again with them.
     static func main() {
         do {
+            FileChecks.enabled = false
             var command = try parseAsRoot()
+            FileChecks.enabled = true
+            try command.validate()
             try command.run()
         } catch {
             let code = exitCode(for: error)

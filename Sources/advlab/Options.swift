@@ -26,8 +26,18 @@ struct JSONOption: ParsableArguments {
 /// The command line as typed, for `created_by` in checkpoints and outputs.
 var commandLineText: String { (["advlab"] + CommandLine.arguments.dropFirst()).joined(separator: " ") }
 
+/// Whether `validateOutputFile`, `validateInputFile` and `validateOutputFolder` look at the file
+/// system. `AdvLab.main` parses with them off, so that an unknown, malformed or out-of-range
+/// flag is reported as itself even when a default path (e.g. `checkpoints/…`) does not exist
+/// (ArgumentParser runs `validate()` before it rejects unknown flags), then validates the
+/// chosen command again with them on.
+enum FileChecks {
+    static var enabled = true
+}
+
 /// Throws a `ValidationError` naming `flag` unless its folder exists and is writable.
 func validateOutputFile(_ path: String, flag: String) throws {
+    guard FileChecks.enabled else { return }
     let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -40,6 +50,7 @@ func validateOutputFile(_ path: String, flag: String) throws {
 
 /// Throws a `ValidationError` naming `flag` unless `path` is an existing readable file.
 func validateInputFile(_ path: String, flag: String) throws {
+    guard FileChecks.enabled else { return }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
         throw ValidationError("\(flag) \(path): no such file")
@@ -56,6 +67,7 @@ func jsonText(_ value: some Encodable) throws -> String {
 /// Throws a `ValidationError` naming `flag` unless `path` is an existing folder or can be
 /// created (its parent exists and is writable).
 func validateOutputFolder(_ path: String, flag: String) throws {
+    guard FileChecks.enabled else { return }
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
         guard isDirectory.boolValue else { throw ValidationError("\(flag) \(path): exists and is not a folder") }

@@ -13,7 +13,7 @@ struct TrainACGANCommand: ParsableCommand {
     @Option(help: "Total number of epochs.") var epochs = 25
     @Option(help: "Mini-batch size.") var batch = 64
     @Option(help: "Dimension of the latent vector z.") var latent = 100
-    @Option(help: "Learning rate of both Adam optimizers.") var lr: Float = 2e-4
+    @Option(parsing: .unconditional, help: "Learning rate of both Adam optimizers.") var lr: Float = 2e-4
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/acgan.safetensors"

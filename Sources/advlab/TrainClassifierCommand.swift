@@ -14,7 +14,7 @@ struct TrainClassifierCommand: ParsableCommand {
 
     @Option(help: "Total number of epochs.") var epochs = 12
     @Option(help: "Mini-batch size.") var batch = 128
-    @Option(help: "Peak learning rate of Adam.") var lr: Float = 1e-3
+    @Option(parsing: .unconditional, help: "Peak learning rate of Adam.") var lr: Float = 1e-3
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/classifier-natural.safetensors"
