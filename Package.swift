@@ -39,7 +39,7 @@ let package = Package(
         // Analysis: distances, nearest neighbours, conditions (1)/(2), per-class ε, sample quality (FCD).
         .target(name: "AdvAnalysis", dependencies: ["AdvModels", "AdvData", "CLAPACK"], swiftSettings: optimize),
         // Report: figures, tables, HTML/Markdown/JSON report, judge page.
-        .target(name: "AdvReport", dependencies: ["AdvAnalysis", "AdvAttacks", "AdvImaging"], swiftSettings: optimize),
+        .target(name: "AdvReport", dependencies: ["AdvAnalysis", "AdvAttacks", "AdvImaging", "AdvTraining"], swiftSettings: optimize),
 
         // The command-line tool: one file per subcommand, run() only wires library calls.
         .executableTarget(

@@ -25,6 +25,14 @@ public struct AttackOutcome: Sendable {
     /// images01 [N, 1, 28, 28], clipped to [0, 1].
     public var adversarialImages: Tensor
     public var results: [ExampleResult]
+    /// Forward-and-backward passes of single examples the attack ran (its work, for benchmarks).
+    public var gradientEvaluations: Int = 0
+
+    public init(adversarialImages: Tensor, results: [ExampleResult], gradientEvaluations: Int = 0) {
+        self.adversarialImages = adversarialImages
+        self.results = results
+        self.gradientEvaluations = gradientEvaluations
+    }
 
     /// Share of examples the model still classifies correctly under attack: clean-correct and
     /// not flipped (for targeted attacks: not driven to the target and still correct).
@@ -46,7 +54,8 @@ public struct AttackOutcome: Sendable {
 
     /// Joins outcomes of consecutive batches.
     public static func concatenate(_ parts: [AttackOutcome]) -> AttackOutcome {
-        AttackOutcome(adversarialImages: Tensor.concatenate(parts.map(\.adversarialImages)), results: parts.flatMap(\.results))
+        AttackOutcome(adversarialImages: Tensor.concatenate(parts.map(\.adversarialImages)), results: parts.flatMap(\.results),
+                      gradientEvaluations: parts.reduce(0) { $0 + $1.gradientEvaluations })
     }
 }
 

@@ -42,6 +42,7 @@ public func gradientAttack(model: ImageClassifier, images01 clean: Tensor, label
     var best = clean
     var bestLoss = [Float](repeating: -.infinity, count: n)
     var succeeded = [Bool](repeating: false, count: n)
+    var evaluations = 0
 
     for _ in 0..<max(1, config.restarts) {
         // Draw the start for the whole batch so the stream does not depend on earlier successes.
@@ -54,6 +55,7 @@ public func gradientAttack(model: ImageClassifier, images01 clean: Tensor, label
             let activeLabels = active.map { labels[$0] }
             let activeTargets = targets.map { t in active.map { t[$0] } }
             let (losses, logits, gradient) = attackLossGradient(model: model, images01: x, labels: activeLabels, targets: activeTargets)
+            evaluations += active.count
             let success = isSuccess(logits: logits, labels: activeLabels, targets: activeTargets)
             var keep: [Int] = []
             for (row, example) in active.enumerated() {
@@ -75,7 +77,7 @@ public func gradientAttack(model: ImageClassifier, images01 clean: Tensor, label
         }
     }
     let results = makeResults(model: model, clean: clean, adversarial: best, labels: labels, targets: targets, indexOffset: indexOffset)
-    return AttackOutcome(adversarialImages: best, results: results)
+    return AttackOutcome(adversarialImages: best, results: results, gradientEvaluations: evaluations)
 }
 
 /// Plain PGD for adversarial training (Madry et al.): random start, `steps` steps, the final

@@ -1,3 +1,6 @@
+import AdvData
+import AdvReport
+import AdvTensor
 import AdvTraining
 import ArgumentParser
 import Foundation
@@ -13,6 +16,9 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var jsonOption: JSONOption
     @Option(help: "Comma-separated workloads to run (default: all).") var only: String?
     @Option(help: "Timed iterations per workload.") var iterations = 10
+    @Option(help: "Natural classifier for pgd40_linf_1000 and latent_search_step.") var classifier = "checkpoints/classifier-natural.safetensors"
+    @Option(help: "AC-GAN for latent_search_step.") var generator = "checkpoints/acgan.safetensors"
+    @OptionGroup var dataOptions: DataOptions
 
     func validate() throws {
         guard (1...1000).contains(iterations) else { throw ValidationError("--iterations must be in 1…1000, got \(iterations)") }
@@ -22,7 +28,8 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    static let workloadNames = ["classifier_train_step", "acgan_train_step", "classifier_train_step_convs", "acgan_train_step_convs"]
+    static let workloadNames = ["classifier_train_step", "acgan_train_step", "pgd40_linf_1000", "latent_search_step",
+                                "nearest_neighbors_70k", "classifier_train_step_convs", "acgan_train_step_convs"]
     var selected: [String] { only.map { $0.split(separator: ",").map(String.init) } ?? Self.workloadNames }
 
     struct Result: Encodable {
@@ -31,6 +38,16 @@ struct BenchCommand: ParsableCommand {
         var peak_memory_mib: Double
         var seed: UInt64
         var threads: Int
+    }
+
+    /// The inputs of a workload that needs checkpoints or data: when running every workload,
+    /// a missing input skips that workload with a note; when asked for by name, it is an error.
+    func loadOrSkip<T>(_ name: String, _ load: () throws -> T) throws -> T? {
+        do { return try load() } catch {
+            if only != nil { throw error }
+            note("bench: skipping \(name): \(error)")
+            return nil
+        }
     }
 
     func run() throws {
@@ -44,6 +61,20 @@ struct BenchCommand: ParsableCommand {
                 workloads.append(Benchmark.convolutionLayersStep(name: name, layers: Benchmark.classifierConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
             case "acgan_train_step_convs":
                 workloads.append(Benchmark.convolutionLayersStep(name: name, layers: Benchmark.acganConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
+            case "pgd40_linf_1000":
+                guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
+                      let test = try loadOrSkip(name, { try MNIST.load(split: .test, directory: try dataOptions.directory()) }) else { continue }
+                workloads.append(Benchmark.pgd40Linf1000(model: model, test: test, gemmGFLOPS: gemm))
+            case "latent_search_step":
+                guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
+                      let gan = try loadOrSkip(name, { try ModelLoading.acgan(path: generator) }) else { continue }
+                workloads.append(Benchmark.latentSearchStep(generator: gan.generator, discriminator: gan.discriminator, classifier: model,
+                                                            iterations: iterations, gemmGFLOPS: gemm))
+            case "nearest_neighbors_70k":
+                guard let directory = try loadOrSkip(name, { try dataOptions.directory() }) else { continue }
+                let train = try MNIST.load(split: .train, directory: directory), test = try MNIST.load(split: .test, directory: directory)
+                workloads.append(Benchmark.nearestNeighbors70k(images: Tensor.concatenate([train.images, test.images]),
+                                                               labels: train.labels + test.labels, gemmGFLOPS: gemm))
             default: break
             }
         }

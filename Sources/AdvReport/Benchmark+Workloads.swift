@@ -1,0 +1,69 @@
+import AdvAnalysis
+import AdvAttacks
+import AdvData
+import AdvModels
+import AdvNN
+import AdvTensor
+import AdvTraining
+import Foundation
+
+/// The workloads of the upper layers (attacks, latent search, nearest neighbours), measured the
+/// same way as the training steps: counted useful FLOPs over time, divided by the GEMM GFLOP/s of
+/// the same run.
+extension Benchmark {
+    /// PGD-40 (L∞, ε 0.3, step 0.01, one random start) on the first 1,000 test images against
+    /// the natural classifier. Work = every example-step that ran (examples stop once fooled):
+    /// one forward pass and one input-gradient pass (about one more forward) each.
+    public static func pgd40Linf1000(model: ImageClassifier, test: Dataset, count: Int = 1000, gemmGFLOPS: Double) -> Workload {
+        let images = test.images.slice(0..<count), labels = Array(test.labels[0..<count])
+        var outcome: AttackOutcome?
+        let seconds = medianSeconds(iterations: 1, warmup: 0) {
+            var rng = SeededGenerator(seed: 5)
+            outcome = inBatches(count: count, batchSize: 250) { range in
+                gradientAttack(model: model, images01: images.slice(range), labels: Array(labels[range]),
+                               config: GradientAttackConfig(), using: &rng, indexOffset: range.lowerBound)
+            }
+        }
+        let evaluations = Double(outcome?.gradientEvaluations ?? 0)
+        return Workload(name: "pgd40_linf_1000", flops: evaluations * 2 * challengeCNNForwardFLOPs, secondsPerIteration: seconds,
+                        gemmGFLOPS: gemmGFLOPS,
+                        detail: ["images_per_second": Double(count) / seconds, "robust_accuracy": outcome?.robustAccuracy ?? 0,
+                                 "example_gradient_evaluations": evaluations])
+    }
+
+    /// One latent-search step for 100 latent vectors: G forward, classifier and discriminator
+    /// forward, their input gradients, and G's backward to z.
+    public static func latentSearchStep(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+                                        iterations: Int = 10, gemmGFLOPS: Double) -> Workload {
+        var rng = SeededGenerator(seed: 6)
+        let z0 = Tensor.randomNormal([100, generator.latentSize], using: &rng)
+        let z = z0 + Tensor.randomNormal([100, generator.latentSize], std: 0.1, using: &rng)
+        let sources = (0..<100).map { $0 % 10 }, targets = (0..<100).map { ($0 + 1) % 10 }
+        let seconds = medianSeconds(iterations: iterations, warmup: 1) {
+            _ = latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
+                                      tau: nil, sources: sources, targets: targets, config: LatentSearchConfig())
+        }
+        let (g, d) = acganForwardFLOPs(latentSize: generator.latentSize)
+        // G forward + input-backward (2×), f forward + input-backward (2×), D forward + input-backward (2×).
+        let flops = 100 * (2 * g + 2 * challengeCNNForwardFLOPs + 2 * d)
+        return Workload(name: "latent_search_step", flops: flops, secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
+                        detail: ["latent_vectors": 100])
+    }
+
+    /// Nearest same-class and other-class neighbours of all 70,000 MNIST images under L2 and L∞.
+    /// Counted work: the L2 Gram products (2·N²·D); the L∞ scan is not GEMM work, so its time is
+    /// reported beside the ratio rather than in it.
+    public static func nearestNeighbors70k(images: Tensor, labels: [Int], gemmGFLOPS: Double) -> Workload {
+        var l2Seconds = 0.0, linfSeconds = 0.0
+        let start = now()
+        _ = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: .l2)
+        l2Seconds = now() - start
+        let middle = now()
+        _ = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: .linf)
+        linfSeconds = now() - middle
+        let n = Double(labels.count), d = Double(images.featureCount)
+        return Workload(name: "nearest_neighbors_70k", flops: 2 * n * n * d, secondsPerIteration: l2Seconds, gemmGFLOPS: gemmGFLOPS,
+                        detail: ["l2_seconds": l2Seconds, "linf_seconds": linfSeconds, "total_seconds": l2Seconds + linfSeconds,
+                                 "images": n])
+    }
+}
