@@ -41,3 +41,20 @@ extension ModelLoading {
         return (generator, discriminator)
     }
 }
+
+extension ModelLoading {
+    /// A triplet-embedding checkpoint (`kind` = triplet); the dimension comes from its metadata.
+    public static func triplet(path: String) throws -> TripletEmbedding {
+        let metadata = try Checkpoint.readMetadata(path: path)
+        if let kind = metadata[Checkpoint.MetadataKey.kind], kind != TripletTrainer.checkpointKind {
+            throw CheckpointError(path: path, message: "is a \(kind) checkpoint, expected a triplet embedding")
+        }
+        guard let text = metadata["dimension"], let dimension = Int(text), (1...4096).contains(dimension) else {
+            throw CheckpointError(path: path, message: "metadata dimension is missing or not in 1…4096")
+        }
+        var rng = SeededGenerator(seed: 0)
+        let embedding = TripletEmbedding(dimension: dimension, using: &rng)
+        try Checkpoint.load(path: path, into: embedding, expectedKind: TripletTrainer.checkpointKind)
+        return embedding
+    }
+}

@@ -1,4 +1,6 @@
 import AdvData
+import AdvModels
+import AdvNN
 import AdvTraining
 import ArgumentParser
 import Foundation
@@ -20,14 +22,26 @@ struct EvalCommand: ParsableCommand {
         var count: Int
         var model: String
         var seed: UInt64
+        /// Triplet embeddings: k-NN accuracy with k = 1 (`accuracy` is k = 5), all 60,000 training images as memory.
+        var accuracy_k1: Double?
     }
 
     func run() throws {
-        let classifier = try ModelLoading.classifier(path: model)
-        let test = try MNIST.load(split: .test, directory: try dataOptions.directory())
-        let report = evaluate(classifier, on: test)
+        let directory = try dataOptions.directory()
+        let test = try MNIST.load(split: .test, directory: directory)
+        let report: AccuracyReport
+        var accuracyK1: Double?
+        if try Checkpoint.kind(path: model) == TripletTrainer.checkpointKind {
+            let embedding = try ModelLoading.triplet(path: model)
+            let train = try MNIST.load(split: .train, directory: directory)
+            let predictions = EmbeddingKNN(embedding: embedding, images01: train.images, labels: train.labels).predict(test.images, ks: [1, 5])
+            report = AccuracyReport(predictions: predictions[5] ?? [], labels: test.labels)
+            accuracyK1 = AccuracyReport(predictions: predictions[1] ?? [], labels: test.labels).accuracy
+        } else {
+            report = evaluate(try ModelLoading.classifier(path: model), on: test)
+        }
         let result = Result(accuracy: report.accuracy, per_class_accuracy: report.perClassAccuracy, count: report.count,
-                            model: model, seed: seedOption.seed)
+                            model: model, seed: seedOption.seed, accuracy_k1: accuracyK1)
         if jsonOption.json {
             print(try jsonText(result))
         } else {
