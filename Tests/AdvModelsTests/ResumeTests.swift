@@ -1,0 +1,89 @@
+import AdvData
+import AdvModels
+import AdvNN
+import AdvTensor
+import AdvTraining
+import XCTest
+
+/// Exact resume: a run interrupted in its second epoch and resumed from the epoch-1 checkpoint
+/// ends with the same weights, optimizer state and RNG state as an uninterrupted run.
+///
+/// Two steps per epoch (small batches: the cost of a step in a debug build is mostly the
+/// optimizer's pass over the parameters), interrupted one step into epoch 2. Parallel chunks
+/// depend only on the thread count, fixed for the process, so the runs are expected to agree to
+/// the last bit; the comparison allows 1e-5.
+final class ResumeTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws { folder = try TrainingFixtures.scratchFolder() }
+    override func tearDownWithError() throws { if let folder { try? FileManager.default.removeItem(at: folder) } }
+
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    func testACGANResumeMatchesUninterruptedRun() throws {
+        let train = TrainingFixtures.randomDataset(count: 32, seed: 1)
+        let test = TrainingFixtures.randomDataset(count: 10, seed: 2, split: .test)
+        var config = ACGANTrainingConfig()
+        config.epochs = 2
+        config.batchSize = 16
+        config.latentSize = 16
+        config.seed = 7
+        let stepsPerEpoch = train.count / config.batchSize
+
+        let uninterrupted = ACGANTrainer(config: config, checkpointPath: path("a.safetensors"), samplesDirectory: nil, commandLine: "test")
+        uninterrupted.quiet = true
+        XCTAssertEqual(try uninterrupted.run(train: train, test: test, resume: false).count, 2)
+
+        let interrupted = ACGANTrainer(config: config, checkpointPath: path("b.safetensors"), samplesDirectory: nil, commandLine: "test")
+        interrupted.quiet = true
+        interrupted.stepLimit = stepsPerEpoch + 1   // one step into epoch 2, which is never saved
+        XCTAssertEqual(try interrupted.run(train: train, test: test, resume: false).count, 1)
+        XCTAssertEqual(try Safetensors.read(path: path("b.safetensors")).integerTensor("epoch").signedValues, [1])
+
+        let resumed = ACGANTrainer(config: config, checkpointPath: path("b.safetensors"), samplesDirectory: nil, commandLine: "test")
+        resumed.quiet = true
+        XCTAssertEqual(try resumed.run(train: train, test: test, resume: true).map(\.epoch), [2])
+
+        try assertSameCheckpointTensors(path("b.safetensors"), path("a.safetensors"), tolerance: 1e-5)
+        for ((name, actual), (_, expected)) in zip(resumed.generator.namedState() + resumed.discriminator.namedState(),
+                                                   uninterrupted.generator.namedState() + uninterrupted.discriminator.namedState()) {
+            XCTAssertLessThanOrEqual(largestDifference(actual.value.scalars, expected.value.scalars), 1e-5, "in memory: \(name)")
+        }
+        // Training moved the weights, so the agreement above is not that of two untouched models.
+        let untouched = ACGANTrainer(config: config, checkpointPath: path("c.safetensors"), samplesDirectory: nil, commandLine: "test")
+        XCTAssertGreaterThan(largestDifference(untouched.generator.project.weight.value.scalars,
+                                               uninterrupted.generator.project.weight.value.scalars), 0)
+        XCTAssertGreaterThan(largestDifference(untouched.discriminator.classHead.weight.value.scalars,
+                                               uninterrupted.discriminator.classHead.weight.value.scalars), 0)
+    }
+
+    func testClassifierResumeMatchesUninterruptedRun() throws {
+        let train = TrainingFixtures.randomDataset(count: 16, seed: 3)
+        let test = TrainingFixtures.randomDataset(count: 10, seed: 4, split: .test)
+        var config = ClassifierTrainingConfig()
+        config.epochs = 2
+        config.batchSize = 8
+        config.seed = 9
+        let stepsPerEpoch = train.count / config.batchSize
+
+        let uninterrupted = ClassifierTrainer(config: config, checkpointPath: path("a.safetensors"), commandLine: "test")
+        uninterrupted.quiet = true
+        XCTAssertEqual(try uninterrupted.run(train: train, test: test, resume: false).epochsRun, 2)
+
+        let interrupted = ClassifierTrainer(config: config, checkpointPath: path("b.safetensors"), commandLine: "test")
+        interrupted.quiet = true
+        interrupted.stepLimit = stepsPerEpoch + 1
+        _ = try interrupted.run(train: train, test: test, resume: false)
+        let epochOne = try Safetensors.read(path: path("b.safetensors"))
+        XCTAssertEqual(try epochOne.integerTensor("epoch").signedValues, [1])
+
+        let resumed = ClassifierTrainer(config: config, checkpointPath: path("b.safetensors"), commandLine: "test")
+        resumed.quiet = true
+        XCTAssertEqual(try resumed.run(train: train, test: test, resume: true).epochsRun, 1)
+
+        try assertSameCheckpointTensors(path("b.safetensors"), path("a.safetensors"), tolerance: 1e-5)
+        // The second epoch changed the weights (the comparison is not of two epoch-1 files).
+        let final = try Safetensors.read(path: path("a.safetensors"))
+        XCTAssertGreaterThan(largestDifference(try final.tensor("fc1.weight").scalars, try epochOne.tensor("fc1.weight").scalars), 0)
+    }
+}
