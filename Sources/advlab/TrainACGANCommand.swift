@@ -19,6 +19,7 @@ struct TrainACGANCommand: ParsableCommand {
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/acgan.safetensors"
     @Option(help: "Folder for the per-epoch grids and the loss curves.") var samples: String?
     @Flag(help: "Continue the run stored at --out.") var resume = false
+    @Flag(name: .customLong("aux-on-fakes"), help: "Also train the auxiliary head on generated images (Odena et al.'s original loss; can collude).") var auxOnFakes = false
 
     func validate() throws {
         guard (1...1000).contains(epochs) else { throw ValidationError("--epochs must be in 1…1000, got \(epochs)") }
@@ -39,6 +40,7 @@ struct TrainACGANCommand: ParsableCommand {
         config.latentSize = latent
         config.learningRate = lr
         config.seed = seedOption.seed
+        config.auxiliaryOnFakes = auxOnFakes
         let trainer = ACGANTrainer(config: config, checkpointPath: out, samplesDirectory: samples, commandLine: commandLineText)
         let summaries = try trainer.run(train: train, test: test, resume: resume)
         if let last = summaries.last {
