@@ -16,7 +16,9 @@ struct AttackCommand: ParsableCommand {
         discussion: "Writes results.csv, adversarial.npy, summary.json and figure.png (original | perturbation | adversarial) to --out; with --eps-grid one subfolder per ε plus curve.json and curve.svg.")
 
     @Option(help: "Classifier checkpoint to attack.") var model = "checkpoints/classifier-natural.safetensors"
-    @Option(help: "fgsm, igs, pgd or cw.") var method = "pgd"
+    @Option(help: "fgsm, igs, pgd, cw or embedding-pgd.") var method = "pgd"
+    @Option(help: "Triplet embedding checkpoint (embedding-pgd).") var embedding: String?
+    @Option(name: .customLong("eps-embedding"), help: "Radius of the embedding-space ball (embedding-pgd).") var epsEmbedding: Float = 0.5
     @Option(help: "linf or l2 (cw is always l2).") var norm = "linf"
     @Option(help: "Radius ε of the perturbation (pixels in [0, 1]).") var eps: Float = 0.3
     @Option(name: .customLong("eps-grid"), help: "Comma-separated ε values: a robust-accuracy curve.") var epsGrid: String?
@@ -31,7 +33,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Output folder (created if missing; its parent must exist).") var out: String
     @OptionGroup var jsonOption: JSONOption
 
-    static let methods = ["fgsm", "igs", "pgd", "cw"]
+    static let methods = ["fgsm", "igs", "pgd", "cw", "embedding-pgd"]
 
     func validate() throws {
         try validateInputFile(model, flag: "--model")
@@ -47,6 +49,11 @@ struct AttackCommand: ParsableCommand {
         guard (1...1000).contains(restarts) else { throw ValidationError("--restarts must be in 1…1000, got \(restarts)") }
         if let targeted, !(0...9).contains(targeted) { throw ValidationError("--targeted must be a class in 0…9, got \(targeted)") }
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be in 1…10000, got \(count)") }
+        if method == "embedding-pgd" {
+            guard let embedding else { throw ValidationError("--embedding PATH is required for --method embedding-pgd") }
+            try validateInputFile(embedding, flag: "--embedding")
+            guard epsEmbedding > 0, epsEmbedding <= 2 else { throw ValidationError("--eps-embedding must be in (0, 2] (unit-length embeddings), got \(epsEmbedding)") }
+        }
         guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch must be in 1…10000, got \(batchSize)") }
         try validateOutputFolder(out, flag: "--out")
     }
@@ -61,6 +68,7 @@ struct AttackCommand: ParsableCommand {
 
     func run() throws {
         let classifier = try ModelLoading.classifier(path: model)
+        let tripletEmbedding = try embedding.map { try ModelLoading.triplet(path: $0) }
         let test = try MNIST.load(split: .test, directory: try dataOptions.directory())
         try createFolder(out)
         let images = test.images.slice(0..<count)
@@ -71,8 +79,9 @@ struct AttackCommand: ParsableCommand {
             let folder = epsGrid == nil ? out : out + "/eps-" + String(format: "%.3f", value)
             try createFolder(folder)
             var rng = SeededGenerator(seed: seedOption.seed)
-            let (outcome, settings) = attack(classifier, images: images, labels: labels, eps: value, using: &rng)
-            let summary = AttackSummary(method: method, norm: method == "cw" ? "l2" : norm, eps: method == "cw" ? nil : Double(value),
+            let (outcome, settings) = attack(classifier, embedding: tripletEmbedding, images: images, labels: labels, eps: value, using: &rng)
+            let summary = AttackSummary(method: method, norm: method == "cw" ? "l2" : method == "embedding-pgd" ? "embedding-l2" : norm,
+                                        eps: method == "cw" ? nil : method == "embedding-pgd" ? Double(epsEmbedding) : Double(value),
                                         outcome: outcome, seed: seedOption.seed, settings: settings)
             try writeOutputs(folder: folder, images: images, outcome: outcome, summary: summary)
             summaries.append(summary)
@@ -99,7 +108,7 @@ struct AttackCommand: ParsableCommand {
         note("wrote \(out) (seed \(seedOption.seed))")
     }
 
-    func attack(_ classifier: ImageClassifier, images: Tensor, labels: [Int], eps value: Float,
+    func attack(_ classifier: ImageClassifier, embedding tripletEmbedding: TripletEmbedding?, images: Tensor, labels: [Int], eps value: Float,
                 using rng: inout SeededGenerator) -> (AttackOutcome, [String: Double]) {
         let attackNorm = PerturbationNorm(rawValue: norm) ?? .linf
         let targets = targeted.map { [Int](repeating: $0, count: labels.count) }
@@ -110,6 +119,15 @@ struct AttackCommand: ParsableCommand {
             config = .fgsm(norm: attackNorm, eps: value)
         case "igs":
             config = .igs(norm: attackNorm, eps: value, stepSize: stepSize ?? (attackNorm == .linf ? 0.01 : value / 20), steps: steps ?? 40)
+        case "embedding-pgd":
+            let config = EmbeddingPGDConfig(epsEmbedding: epsEmbedding, stepSize: stepSize ?? 0.01, steps: steps ?? 40)
+            settings = ["eps_embedding": Double(epsEmbedding), "step_size": Double(config.stepSize), "steps": Double(config.steps)]
+            guard let tripletEmbedding else { return (AttackOutcome(adversarialImages: images, results: []), settings) }
+            let outcome = inBatches(count: labels.count, batchSize: batchSize) { range in
+                embeddingPGD(model: classifier, embedding: tripletEmbedding, images01: images.slice(range), labels: Array(labels[range]),
+                             targets: targets.map { Array($0[range]) }, config: config, indexOffset: range.lowerBound)
+            }
+            return (outcome, settings)
         case "cw":
             var cw = CarliniWagnerConfig()
             if let steps { cw.iterations = steps }
