@@ -26,19 +26,27 @@ struct EvalCommand: ParsableCommand {
         var accuracy_k1: Double?
     }
 
+    enum LoadedModel {
+        case classifier(MNISTChallengeCNN)
+        case triplet(TripletEmbedding)
+    }
+
     func run() throws {
+        // The checkpoint before the data: a bad --model is reported as itself, without a data load.
+        let loaded: LoadedModel = try Checkpoint.kind(path: model) == TripletTrainer.checkpointKind
+            ? .triplet(try ModelLoading.triplet(path: model)) : .classifier(try ModelLoading.classifier(path: model))
         let directory = try dataOptions.directory()
         let test = try MNIST.load(split: .test, directory: directory)
         let report: AccuracyReport
         var accuracyK1: Double?
-        if try Checkpoint.kind(path: model) == TripletTrainer.checkpointKind {
-            let embedding = try ModelLoading.triplet(path: model)
+        switch loaded {
+        case let .triplet(embedding):
             let train = try MNIST.load(split: .train, directory: directory)
             let predictions = EmbeddingKNN(embedding: embedding, images01: train.images, labels: train.labels).predict(test.images, ks: [1, 5])
             report = AccuracyReport(predictions: predictions[5] ?? [], labels: test.labels)
             accuracyK1 = AccuracyReport(predictions: predictions[1] ?? [], labels: test.labels).accuracy
-        } else {
-            report = evaluate(try ModelLoading.classifier(path: model), on: test)
+        case let .classifier(classifier):
+            report = evaluate(classifier, on: test)
         }
         let result = Result(accuracy: report.accuracy, per_class_accuracy: report.perClassAccuracy, count: report.count,
                             model: model, seed: seedOption.seed, accuracy_k1: accuracyK1)
