@@ -3,7 +3,10 @@
 // Targets follow the layers of DESIGN.md, bottom to top; a target only depends on layers below it.
 import PackageDescription
 
-let optimize: [SwiftSetting] = []   // plain -O in release: preconditions stay on (they guard engine invariants)
+// Release builds use plain -O (not -Ounchecked: preconditions guard engine invariants). The
+// numeric layers are optimised in debug builds too, so the test suite (built in debug) runs its
+// kernels at a usable speed; the CLI and the tests themselves stay unoptimised for debugging.
+let optimize: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 let package = Package(
     name: "advlab",

@@ -14,6 +14,7 @@ struct AdvLab: ParsableCommand {
     /// before files (see `FileChecks`): parsing runs `validate()` without the file-system checks,
     /// then the chosen command's `validate()` runs again with them.
     static func main() {
+        useCooperativeOpenMPThreads()
         do {
             FileChecks.enabled = false
             var command = try parseAsRoot()
@@ -31,4 +32,17 @@ struct AdvLab: ParsableCommand {
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
     }
+}
+
+/// oneDNN runs on OpenMP, whose idle workers spin by default; on 2 cores they fight the lab's
+/// own Dispatch threads and other jobs (measured: an AC-GAN step 853 ms spinning, 180 ms
+/// passive). libgomp reads `OMP_WAIT_POLICY` only when it loads, so when it is unset the process
+/// sets it and re-executes itself once; an explicit setting is respected.
+func useCooperativeOpenMPThreads() {
+    guard getenv("OMP_WAIT_POLICY") == nil else { return }
+    setenv("OMP_WAIT_POLICY", "passive", 1)
+    var arguments = CommandLine.arguments.map { strdup($0) }
+    arguments.append(nil)
+    execv("/proc/self/exe", &arguments)
+    // execv returns only on failure: carry on with the spinning default.
 }
