@@ -1,0 +1,63 @@
+import Foundation
+import XCTest
+
+/// Bad input to the attack-side commands (attack, craft, unrestricted, distances, conditions):
+/// one line naming the flag or file, a non-zero exit, nothing written.
+final class AttackFlagTests: CLITestCase {
+    var out: String { work.appendingPathComponent("attack-out").path }
+
+    func attack(_ extra: [String]) -> [String] { ["attack", "--model", "m.safetensors", "--out", out] + extra }
+
+    func testAttackRangesAreNamed() throws {
+        try assertOneLineError(attack(["--eps", "1.5"]), mentions: ["--eps", "1.5"])                     // L∞ ε > 1
+        try assertOneLineError(attack(["--eps-grid", "0.1,-0.2"]), mentions: ["--eps", "-0.2"])          // ε < 0
+        try assertOneLineError(attack(["--steps", "0"]), mentions: ["--steps", "0"])
+        try assertOneLineError(attack(["--step-size", "0"]), mentions: ["--step-size", "0"])
+        try assertOneLineError(attack(["--method", "deepfool"]), mentions: ["--method", "deepfool"])
+        try assertOneLineError(attack(["--norm", "l1"]), mentions: ["--norm", "l1"])
+        try assertOneLineError(attack(["--targeted", "10"]), mentions: ["--targeted", "10"])
+        try assertOneLineError(attack(["--restarts", "0"]), mentions: ["--restarts", "0"])
+        try assertOneLineError(attack(["--method", "embedding-pgd"]), mentions: ["--embedding"])
+    }
+
+    func testAttackRejectsAModelThatIsNotAClassifier() throws {
+        let path = root.appendingPathComponent("gan.safetensors").path
+        try Data(SafetensorsFixture.encode([.init(name: "generator.project.bias", shape: [4])],
+                                           metadata: ["kind": "acgan", "latent_size": "100"])).write(to: URL(fileURLWithPath: path))
+        try assertOneLineError(["attack", "--model", path, "--out", out], mentions: [path, "acgan", "classifier"],
+                               environment: ["ADVLAB_DATA": root.path])
+    }
+
+    func testCraftFlags() throws {
+        let craft = ["craft", "combination", "--out", out]
+        try assertOneLineError(craft + ["--source-class", "3", "--with-class", "3"], mentions: ["--with-class"])
+        try assertOneLineError(craft + ["--source-class", "12", "--with-class", "3"], mentions: ["--source-class", "12"])
+        try assertOneLineError(craft + ["--source-class", "1", "--with-class", "3", "--eps", "2"], mentions: ["--eps"])
+    }
+
+    func testUnrestrictedFlags() throws {
+        let base = ["unrestricted", "--out", out]
+        try assertOneLineError(base + ["--source", "3", "--target", "3"], mentions: ["--target", "--source"])
+        try assertOneLineError(base + ["--source", "11", "--untargeted"], mentions: ["--source", "11"])
+        try assertOneLineError(base + ["--all-pairs", "--source", "1", "--target", "2"], mentions: ["--all-pairs"])
+        try assertOneLineError(base + ["--all-pairs", "--lambda1", "-3"], mentions: ["--lambda1"])
+        try assertOneLineError(base + ["--all-pairs", "--eps-z", "-0.1"], mentions: ["--eps-z"])
+    }
+
+    func testUnrestrictedRejectsAClassifierAsGenerator() throws {
+        let path = root.appendingPathComponent("classifier.safetensors").path
+        try Data(SafetensorsFixture.encode([.init(name: "fc2.bias", shape: [10])],
+                                           metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
+            .write(to: URL(fileURLWithPath: path))
+        try assertOneLineError(["unrestricted", "--generator", path, "--model", path, "--all-pairs", "--out", out],
+                               mentions: [path, "classifier", "acgan"], environment: ["ADVLAB_DATA": root.path])
+    }
+
+    func testDistanceAndConditionFlags() throws {
+        try assertOneLineError(["distances", "--norms", "l3", "--out", out], mentions: ["--norms", "l3"])
+        try assertOneLineError(["distances", "--nearest", "--norms", "l1", "--out", out], mentions: ["--nearest", "l1"])
+        try assertOneLineError(["distances", "--split", "val", "--out", out], mentions: ["--split", "val"])
+        try assertOneLineError(["conditions", "--norm", "l1"], mentions: ["--norm", "l1"])
+        try assertOneLineError(["conditions", "--norm", "linf", "--eps", "1.5"], mentions: ["--eps", "1.5"])
+    }
+}
