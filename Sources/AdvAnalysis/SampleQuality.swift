@@ -22,13 +22,8 @@ public func generateSamples(_ generator: ACGANGenerator, count: Int, seed: UInt6
                             batchSize: Int = 500) -> (images: Tensor, classes: [Int]) {
     var rng = SeededGenerator(seed: seed)
     let classes = requested ?? (0..<count).map { $0 % generator.classCount }
-    var parts: [Tensor] = []
-    var start = 0
-    while start < count {
-        let end = min(count, start + batchSize)
-        let z = Tensor.randomNormal([end - start, generator.latentSize], using: &rng)
-        parts.append(generator.generate(z, classes: Array(classes[start..<end])))
-        start = end
+    let parts = batchRanges(count: count, size: batchSize).map { range in
+        generator.generate(Tensor.randomNormal([range.count, generator.latentSize], using: &rng), classes: Array(classes[range]))
     }
     return (Tensor.concatenate(parts), classes)
 }

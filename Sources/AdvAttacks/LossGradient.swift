@@ -28,12 +28,5 @@ func isSuccess(logits: Tensor, labels: [Int], targets: [Int]?) -> [Bool] {
 /// Runs `body` on consecutive slices of at most `batchSize` examples and joins the outcomes
 /// (bounded memory for large attack runs).
 public func inBatches(count: Int, batchSize: Int, _ body: (Range<Int>) -> AttackOutcome) -> AttackOutcome {
-    var parts: [AttackOutcome] = []
-    var start = 0
-    while start < count {
-        let end = min(count, start + batchSize)
-        parts.append(body(start..<end))
-        start = end
-    }
-    return AttackOutcome.concatenate(parts)
+    AttackOutcome.concatenate(batchRanges(count: count, size: batchSize).map(body))
 }

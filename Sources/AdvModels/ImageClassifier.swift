@@ -13,14 +13,7 @@ public protocol ImageClassifier: AnyObject, ParameterContainer {
 extension ImageClassifier {
     /// Logits in evaluation mode, in batches of `batchSize` to bound memory. [N, 1, 28, 28] -> [N, 10]
     public func predictLogits(_ images01: Tensor, batchSize: Int = 500) -> Tensor {
-        var parts: [Tensor] = []
-        var start = 0
-        while start < images01.batchCount {
-            let end = min(images01.batchCount, start + batchSize)
-            parts.append(logits(images01.slice(start..<end), mode: .eval).0)
-            start = end
-        }
-        return parts.isEmpty ? Tensor.zeros([0, classCount]) : Tensor.concatenate(parts)
+        images01.batchCount == 0 ? Tensor.zeros([0, classCount]) : images01.mapBatches(batchSize) { logits($0, mode: .eval).0 }
     }
 
     /// Predicted classes. [N, 1, 28, 28] -> N labels
@@ -30,13 +23,6 @@ extension ImageClassifier {
 
     /// Penultimate features in batches. [N, 1, 28, 28] -> [N, F]
     public func batchedFeatures(_ images01: Tensor, batchSize: Int = 500) -> Tensor {
-        var parts: [Tensor] = []
-        var start = 0
-        while start < images01.batchCount {
-            let end = min(images01.batchCount, start + batchSize)
-            parts.append(features(images01.slice(start..<end)))
-            start = end
-        }
-        return Tensor.concatenate(parts)
+        images01.mapBatches(batchSize) { features($0) }
     }
 }

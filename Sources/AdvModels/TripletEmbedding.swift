@@ -60,14 +60,7 @@ public final class TripletEmbedding: ParameterContainer {
 
     /// Embeddings in evaluation mode, batched. images01: [N, 1, 28, 28] -> [N, D]
     public func embed(_ images01: Tensor, batchSize: Int = 500) -> Tensor {
-        var parts: [Tensor] = []
-        var start = 0
-        while start < images01.batchCount {
-            let end = min(images01.batchCount, start + batchSize)
-            parts.append(forward(images01.slice(start..<end), mode: .eval).0)
-            start = end
-        }
-        return Tensor.concatenate(parts)
+        images01.mapBatches(batchSize) { forward($0, mode: .eval).0 }
     }
 }
 

@@ -80,16 +80,11 @@ struct UnrestrictedCommand: ParsableCommand {
         let sources = pairs.flatMap { [Int](repeating: $0.0, count: count) }
         let targets: [Int]? = untargeted ? nil : pairs.flatMap { [Int](repeating: $0.1 ?? 0, count: count) }
         var rng = SeededGenerator(seed: seedOption.seed)
-        var parts: [LatentSearchOutcome] = []
-        let batch = 200
-        var start = 0
         let progress = ProgressReporter(label: "unrestricted", total: sources.count)
-        while start < sources.count {
-            let end = min(sources.count, start + batch)
-            parts.append(latentSearch(generator: gen, discriminator: disc, classifier: classifier, sources: Array(sources[start..<end]),
-                                      targets: targets.map { Array($0[start..<end]) }, config: config, using: &rng))
-            start = end
-            progress.update(end)
+        let parts = batchRanges(count: sources.count, size: 200).map { range -> LatentSearchOutcome in
+            defer { progress.update(range.upperBound) }
+            return latentSearch(generator: gen, discriminator: disc, classifier: classifier, sources: Array(sources[range]),
+                                targets: targets.map { Array($0[range]) }, config: config, using: &rng)
         }
         let outcome = LatentSearchOutcome(startImages: Tensor.concatenate(parts.map { $0.startImages }),
                                           images: Tensor.concatenate(parts.map { $0.images }), records: parts.flatMap { $0.records })
