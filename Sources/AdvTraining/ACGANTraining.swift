@@ -66,9 +66,7 @@ public final class ACGANTrainer {
         discriminator = ACGANDiscriminator(using: &rng)
     }
 
-    var logPath: String {
-        checkpointPath.hasSuffix(".safetensors") ? String(checkpointPath.dropLast(".safetensors".count)) + ".csv" : checkpointPath + ".csv"
-    }
+    var logPath: String { TrainingCheckpoint.logPath(for: checkpointPath) }
 
     /// The fixed latent vectors of the per-epoch grids: one per column, from their own stream
     /// (seed + 1) so drawing them does not disturb the training stream.
@@ -255,7 +253,7 @@ public final class ACGANTrainer {
             "aux_test_accuracy": String(format: "%.4f", auxiliaryAccuracy),
             "created_by": commandLine,
         ]
-        if let data = try? JSONEncoder.sorted.encode(config), let text = String(data: data, encoding: .utf8) { result["hyperparameters"] = text }
+        result["hyperparameters"] = TrainingCheckpoint.hyperparametersJSON(config)
         return result
     }
 

@@ -55,8 +55,7 @@ public final class ClassifierTrainer {
     public init(config: ClassifierTrainingConfig, checkpointPath: String, commandLine: String) {
         self.config = config
         self.checkpointPath = checkpointPath
-        self.logPath = checkpointPath.hasSuffix(".safetensors")
-            ? String(checkpointPath.dropLast(".safetensors".count)) + ".csv" : checkpointPath + ".csv"
+        self.logPath = TrainingCheckpoint.logPath(for: checkpointPath)
         self.commandLine = commandLine
     }
 
@@ -160,7 +159,7 @@ public final class ClassifierTrainer {
 
     func metadata(epoch: Int, testAccuracy: Double, dataset: Dataset) -> [String: String] {
         var hyper: [String: String] = [:]
-        if let data = try? JSONEncoder.sorted.encode(config), let text = String(data: data, encoding: .utf8) { hyper["hyperparameters"] = text }
+        hyper["hyperparameters"] = TrainingCheckpoint.hyperparametersJSON(config)
         return hyper.merging([
             "architecture": MNISTChallengeCNN.architecture,
             "epoch": String(epoch),

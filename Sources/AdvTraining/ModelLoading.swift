@@ -8,10 +8,7 @@ public enum ModelLoading {
     /// Throws `CheckpointError` naming the file for another kind, another architecture, or
     /// tensors that do not fit the model.
     public static func classifier(path: String) throws -> MNISTChallengeCNN {
-        let metadata = try Checkpoint.readMetadata(path: path)
-        if let kind = metadata[Checkpoint.MetadataKey.kind], kind != ClassifierTrainer.checkpointKind {
-            throw CheckpointError(path: path, message: "is a \(kind) checkpoint, expected a classifier")
-        }
+        let metadata = try metadataChecked(path: path, kind: ClassifierTrainer.checkpointKind, expected: "a classifier")
         if let architecture = metadata[Checkpoint.MetadataKey.architecture], architecture != MNISTChallengeCNN.architecture {
             throw CheckpointError(path: path, message: "has architecture \(architecture), expected \(MNISTChallengeCNN.architecture)")
         }
@@ -26,10 +23,7 @@ extension ModelLoading {
     /// The generator and discriminator of an AC-GAN checkpoint (`kind` = acgan); the latent size
     /// comes from the checkpoint's metadata. Throws `CheckpointError` naming the file otherwise.
     public static func acgan(path: String) throws -> (generator: ACGANGenerator, discriminator: ACGANDiscriminator) {
-        let metadata = try Checkpoint.readMetadata(path: path)
-        if let kind = metadata[Checkpoint.MetadataKey.kind], kind != ACGANTrainer.checkpointKind {
-            throw CheckpointError(path: path, message: "is a \(kind) checkpoint, expected an acgan (generator) checkpoint")
-        }
+        let metadata = try metadataChecked(path: path, kind: ACGANTrainer.checkpointKind, expected: "an acgan (generator) checkpoint")
         guard let latentText = metadata["latent_size"], let latentSize = Int(latentText), (1...4096).contains(latentSize) else {
             throw CheckpointError(path: path, message: "metadata latent_size is missing or not in 1…4096")
         }
@@ -45,10 +39,7 @@ extension ModelLoading {
 extension ModelLoading {
     /// A triplet-embedding checkpoint (`kind` = triplet); the dimension comes from its metadata.
     public static func triplet(path: String) throws -> TripletEmbedding {
-        let metadata = try Checkpoint.readMetadata(path: path)
-        if let kind = metadata[Checkpoint.MetadataKey.kind], kind != TripletTrainer.checkpointKind {
-            throw CheckpointError(path: path, message: "is a \(kind) checkpoint, expected a triplet embedding")
-        }
+        let metadata = try metadataChecked(path: path, kind: TripletTrainer.checkpointKind, expected: "a triplet embedding")
         guard let text = metadata["dimension"], let dimension = Int(text), (1...4096).contains(dimension) else {
             throw CheckpointError(path: path, message: "metadata dimension is missing or not in 1…4096")
         }
@@ -56,5 +47,17 @@ extension ModelLoading {
         let embedding = TripletEmbedding(dimension: dimension, using: &rng)
         try Checkpoint.load(path: path, into: embedding, expectedKind: TripletTrainer.checkpointKind)
         return embedding
+    }
+}
+
+extension ModelLoading {
+    /// The checkpoint's metadata, after checking that its kind (when it states one) is `kind`;
+    /// read before building the model, whose shape may come from the metadata.
+    static func metadataChecked(path: String, kind expectedKind: String, expected: String) throws -> [String: String] {
+        let metadata = try Checkpoint.readMetadata(path: path)
+        if let kind = metadata[Checkpoint.MetadataKey.kind], kind != expectedKind {
+            throw CheckpointError(path: path, message: "is a \(kind) checkpoint, expected \(expected)")
+        }
+        return metadata
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import AdvNN
 import AdvTensor
 
@@ -61,5 +62,17 @@ public enum TrainingCheckpoint {
 
     public static func load(path: String, kind: String, model: some ParameterContainer, optimizer: any Optimizer) throws -> Loaded {
         try load(path: path, kind: kind, models: [("", model)], optimizers: [("optimizer", optimizer)])
+    }
+}
+
+extension TrainingCheckpoint {
+    /// The CSV log written beside a checkpoint: `x.safetensors` → `x.csv`.
+    public static func logPath(for checkpointPath: String) -> String {
+        checkpointPath.hasSuffix(".safetensors") ? String(checkpointPath.dropLast(".safetensors".count)) + ".csv" : checkpointPath + ".csv"
+    }
+
+    /// A run's settings as key-sorted JSON, the `hyperparameters` entry of its metadata.
+    public static func hyperparametersJSON(_ config: some Encodable) -> String? {
+        (try? JSONEncoder.sorted.encode(config)).flatMap { String(data: $0, encoding: .utf8) }
     }
 }

@@ -38,9 +38,7 @@ public final class TripletTrainer {
         embedding = TripletEmbedding(dimension: config.dimension, using: &rng)
     }
 
-    var logPath: String {
-        checkpointPath.hasSuffix(".safetensors") ? String(checkpointPath.dropLast(".safetensors".count)) + ".csv" : checkpointPath + ".csv"
-    }
+    var logPath: String { TrainingCheckpoint.logPath(for: checkpointPath) }
 
     @discardableResult
     public func run(train: Dataset, test: Dataset, resume: Bool) throws -> (accuracyK1: Double, accuracyK5: Double) {
@@ -102,7 +100,7 @@ public final class TripletTrainer {
                 "knn1_accuracy_subset_memory": String(format: "%.4f", accuracies.0),
                 "knn5_accuracy_subset_memory": String(format: "%.4f", accuracies.1),
             ]
-            if let data = try? JSONEncoder.sorted.encode(config), let text = String(data: data, encoding: .utf8) { metadata["hyperparameters"] = text }
+            metadata["hyperparameters"] = TrainingCheckpoint.hyperparametersJSON(config)
             try TrainingCheckpoint.save(path: checkpointPath, kind: Self.checkpointKind, model: embedding, optimizer: optimizer,
                                         rng: rng, epoch: epoch + 1, metadata: metadata)
             try log.flush()
