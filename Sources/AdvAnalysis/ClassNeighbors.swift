@@ -28,7 +28,7 @@ extension NearestNeighbors {
 
     static func classNeighborsL2(images: Tensor, labels: [Int], queryBlock: Int, memoryBlock: Int) -> ClassNeighbors {
         let n = images.batchCount, d = images.featureCount
-        let norms = rowSquaredNorms(images)
+        let norms = images.rowSquaredNorms()
         let none = Match(index: -1, distance: .infinity)
         var same = [Match](repeating: none, count: n), other = same
         var products = [Float](repeating: 0, count: queryBlock * memoryBlock)

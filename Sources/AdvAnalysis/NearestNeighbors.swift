@@ -17,7 +17,7 @@ public enum NearestNeighbors {
     public static func nearestL2(queries: Tensor, memory: Tensor, exclude: [Int]? = nil, blockSize: Int = 4096) -> [Match] {
         let q = queries.batchCount, m = memory.batchCount, d = queries.featureCount
         precondition(memory.featureCount == d, "nearestL2: feature counts \(d) and \(memory.featureCount)")
-        let queryNorms = rowSquaredNorms(queries), memoryNorms = rowSquaredNorms(memory)
+        let queryNorms = queries.rowSquaredNorms(), memoryNorms = memory.rowSquaredNorms()
         var best = [Match](repeating: Match(index: -1, distance: .infinity), count: q)
         var start = 0
         while start < m {
@@ -106,12 +106,4 @@ public enum NearestNeighbors {
         }
     }
 
-    static func rowSquaredNorms(_ x: Tensor) -> [Float] {
-        let d = x.featureCount
-        return (0..<x.batchCount).map { row in
-            var sum: Float = 0
-            for k in 0..<d { let v = x.scalars[row * d + k]; sum += v * v }
-            return sum
-        }
-    }
 }

@@ -42,8 +42,8 @@ public struct EmbeddingKNN {
 /// Indices of the k nearest memory rows (squared L2 via GEMM), nearest first, per query.
 /// queries: [N, D], memory: [M, D] -> N lists of k indices
 public func kNearest(queries: Tensor, memory: Tensor, k: Int, block: Int = 1024) -> [[Int]] {
-    let n = queries.batchCount, m = memory.batchCount, d = queries.featureCount
-    let memoryNorms = (0..<m).map { row in (0..<d).reduce(Float(0)) { $0 + memory.scalars[row * d + $1] * memory.scalars[row * d + $1] } }
+    let n = queries.batchCount, m = memory.batchCount
+    let memoryNorms = memory.rowSquaredNorms()
     var result = [[Int]](repeating: [], count: n)
     var start = 0
     while start < n {

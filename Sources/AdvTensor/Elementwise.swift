@@ -77,6 +77,19 @@ extension Tensor {
         }
     }
 
+    /// ‖row‖² of every batch element of a `[N, …]` tensor (the norms of the GEMM distance identity
+    /// ‖a − b‖² = ‖a‖² + ‖b‖² − 2 a·b).
+    public func rowSquaredNorms() -> [Float] {
+        let f = featureCount
+        return scalars.withUnsafeBufferPointer { b in
+            (0..<batchCount).map { row in
+                var sum: Float = 0
+                for k in (row * f)..<((row + 1) * f) { sum += b[k] * b[k] }
+                return sum
+            }
+        }
+    }
+
     /// Per-example norms of a `[N, …]` tensor: `p` is 0 (non-zero count), 1, 2 or `.infinity`.
     public func normsPerExample(p: Double, zeroTolerance: Float = 0) -> [Float] {
         let f = featureCount
