@@ -68,18 +68,26 @@ public func conditionTwo(labels: [Int], nearestSameClass: [Float], nearestMiscla
 /// (e.g. the misclassified test images), excluding itself. images: [N, …]
 public func nearestAmongSameClass(images: Tensor, labels: [Int], candidates: [Int], norm: DistanceNorm,
                                   classCount: Int = 10) -> [Float] {
-    var result = [Float](repeating: .infinity, count: images.batchCount)
+    nearestSameClass(images: images, labels: labels, queries: Array(labels.indices), memory: candidates, norm: norm, classCount: classCount)
+}
+
+/// For each query (an index into `images`), the distance to the nearest `memory` image of the
+/// same class other than itself; +∞ when there is none. images: [N, …] -> queries.count distances
+public func nearestSameClass(images: Tensor, labels: [Int], queries: [Int], memory: [Int], norm: DistanceNorm,
+                             classCount: Int = 10) -> [Float] {
+    precondition(norm == .l2 || norm == .linf, "nearestSameClass supports l2 and linf")
+    var result = [Float](repeating: .infinity, count: queries.count)
     for digit in 0..<classCount {
-        let memoryIndices = candidates.filter { labels[$0] == digit }
-        guard !memoryIndices.isEmpty else { continue }
-        let queryIndices = labels.indices.filter { labels[$0] == digit }
-        let queries = images.gather(queryIndices), memory = images.gather(memoryIndices)
-        // Exclude each query's own entry when it is itself a candidate.
+        let memoryIndices = memory.filter { labels[$0] == digit }
+        let queryRows = queries.indices.filter { labels[queries[$0]] == digit }
+        guard !memoryIndices.isEmpty, !queryRows.isEmpty else { continue }
+        let queryImages = images.gather(queryRows.map { queries[$0] }), memoryImages = images.gather(memoryIndices)
+        // Exclude each query's own entry when it is itself in the memory.
         let position = Dictionary(uniqueKeysWithValues: memoryIndices.enumerated().map { ($1, $0) })
-        let exclude = queryIndices.map { position[$0] ?? -1 }
-        let matches = norm == .l2 ? NearestNeighbors.nearestL2(queries: queries, memory: memory, exclude: exclude)
-            : NearestNeighbors.nearestLinf(queries: queries, memory: memory, exclude: exclude)
-        for (row, index) in queryIndices.enumerated() { result[index] = matches[row].distance }
+        let exclude = queryRows.map { position[queries[$0]] ?? -1 }
+        let matches = norm == .l2 ? NearestNeighbors.nearestL2(queries: queryImages, memory: memoryImages, exclude: exclude)
+            : NearestNeighbors.nearestLinf(queries: queryImages, memory: memoryImages, exclude: exclude)
+        for (row, queryRow) in queryRows.enumerated() { result[queryRow] = matches[row].distance }
     }
     return result
 }

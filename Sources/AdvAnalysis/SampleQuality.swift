@@ -49,3 +49,21 @@ public func measureSampleQuality(generator: ACGANGenerator, discriminator: ACGAN
                          per_class_agreement: zip(agreeing, total).map { $1 == 0 ? 0 : Double($0) / Double($1) },
                          aux_test_accuracy: auxAccuracy, fcd: fcd, count: count, seed: seed)
 }
+
+/// Error of `classifier` on plain AC-GAN samples (no search), per requested class.
+public struct PlainSampleError: Codable, Sendable {
+    public var error_rate: Double
+    public var per_class_error_rate: [Double]
+    public var per_class: Int
+    public var seed: UInt64
+}
+
+/// generator: ACGAN, perClass samples of each class drawn with `seed`.
+public func plainSampleError(_ generator: ACGANGenerator, classifier: ImageClassifier, perClass: Int, seed: UInt64) -> PlainSampleError {
+    let (images, classes) = generateSamples(generator, count: perClass * 10, seed: seed)
+    let predictions = classifier.predict(images)
+    var wrong = [Int](repeating: 0, count: 10)
+    for (p, c) in zip(predictions, classes) where p != c { wrong[c] += 1 }
+    return PlainSampleError(error_rate: Double(wrong.reduce(0, +)) / Double(perClass * 10),
+                            per_class_error_rate: wrong.map { Double($0) / Double(perClass) }, per_class: perClass, seed: seed)
+}

@@ -153,20 +153,3 @@ struct UnrestrictedCommand: ParsableCommand {
         note(String(format: "success rate %.3f over %d searches; wrote %@ (seed %llu)", outcome.successRate, records.count, out, seedOption.seed))
     }
 }
-
-/// Error of `classifier` on plain AC-GAN samples (no search), per requested class.
-struct PlainSampleError: Encodable {
-    var error_rate: Double
-    var per_class_error_rate: [Double]
-    var per_class: Int
-    var seed: UInt64
-}
-
-func plainSampleError(_ generator: ACGANGenerator, classifier: ImageClassifier, perClass: Int, seed: UInt64) -> PlainSampleError {
-    let (images, classes) = generateSamples(generator, count: perClass * 10, seed: seed)
-    let predictions = classifier.predict(images)
-    var wrong = [Int](repeating: 0, count: 10)
-    for (p, c) in zip(predictions, classes) where p != c { wrong[c] += 1 }
-    return PlainSampleError(error_rate: Double(wrong.reduce(0, +)) / Double(perClass * 10),
-                            per_class_error_rate: wrong.map { Double($0) / Double(perClass) }, per_class: perClass, seed: seed)
-}

@@ -1,0 +1,161 @@
+import AdvAnalysis
+import Foundation
+
+/// Builds the report's pages from `results.json` alone.
+public enum ReportContent {
+    public static func document(_ r: ReportResults) -> ReportDocument {
+        var doc = ReportDocument(title: "advlab report: what counts as an adversarial example on MNIST")
+        var blocks: [ReportBlock] = []
+        func figure(_ name: String, _ caption: String) -> ReportBlock? { r.figures[name].map { .figure(file: $0, caption: caption) } }
+        func figures(_ list: [(String, String)]) -> ReportBlock? {
+            let present = list.compactMap { name, caption in r.figures[name].map { (file: $0, caption: caption) } }
+            return present.isEmpty ? nil : .figures(present)
+        }
+        func verdict(_ holds: Bool) -> String { holds ? "holds" : "violated" }
+
+        blocks.append(.paragraph("Seed \(r.seed)\(r.quick ? ", quick run on small subsets (numbers are noisy)" : ", full run"); "
+            + "natural model \(r.models["natural"] ?? ""), robust model \(r.models["robust"] ?? ""), AC-GAN \(r.generator), "
+            + "triplet embedding \(r.embedding). The study took \(String(format: "%.0f", r.seconds)) s. Every number on this page is in results.json."))
+        blocks.append(.paragraph("The post's two conditions on a perturbation set: (1) every perturbed image is imperceptibly different from its original "
+            + "side by side; (2) no perturbation turns one dataset image into another dataset image of the same class, so that robustness "
+            + "is not confounded with generalization. (2) is measured exactly (a nearest-neighbour search over train and test images); (1) "
+            + "needs people, so it is measured by proxies that are named as proxies, and by the judge page."))
+
+        // Conclusions
+        blocks.append(.heading(level: 2, text: "Conclusions", anchor: "conclusions"))
+        blocks.append(.table(header: ["question", "answer from this run's numbers"], rows: r.conclusions.map { [$0.question, $0.answer] }, numericColumns: []))
+
+        // Generalization
+        blocks.append(.heading(level: 2, text: "Generalization", anchor: "generalization"))
+        var generalizationRows: [[String]] = []
+        for row in r.generalization.models {
+            let search = { (variant: String) in Format.value(r.unrestricted.first { $0.model == row.model && $0.variant == variant }?.success_rate) }
+            generalizationRows.append([row.model, Format.value(row.test_error), Format.value(row.plain_sample_error), search("targeted"),
+                                       search("untargeted"), search("noise-augmented")])
+        }
+        blocks.append(.paragraph("Errors without any perturbation: on \(r.generalization.test_images) test images, on "
+            + "\(r.generalization.plain_samples_per_class) plain AC-GAN samples per class (no search), and the success rate of the latent-space "
+            + "search of Song et al. (2018), which only counts an example when the AC-GAN's auxiliary classifier still says the source class."))
+        blocks.append(.table(header: ["model", "test error", "plain AC-GAN sample error", "unrestricted targeted", "unrestricted untargeted", "noise-augmented"],
+                             rows: generalizationRows, numericColumns: [1, 2, 3, 4, 5]))
+        let perClassHeader = ["class"] + r.generalization.models.flatMap { ["\($0.model) test error", "\($0.model) plain-sample error"] }
+            + r.unrestricted.filter { $0.variant == "untargeted" }.map { "\($0.model) untargeted success" }
+        let perClassRows = r.classes.map { digit -> [String] in
+            [String(digit)] + r.generalization.models.flatMap { [Format.value($0.per_class_test_error[digit]), Format.value($0.per_class_plain_sample_error[digit])] }
+                + r.unrestricted.filter { $0.variant == "untargeted" }.map { Format.value($0.per_source_success_rate[digit]) }
+        }
+        blocks.append(.table(header: perClassHeader, rows: perClassRows, numericColumns: Set(1..<perClassHeader.count)))
+
+        // Perturbation robustness
+        blocks.append(.heading(level: 2, text: "Perturbation robustness and the two conditions", anchor: "robustness"))
+        blocks.append(.paragraph("FGSM, IGS and PGD (random start, step 2.5·ε/k) under L∞, PGD under L2, and PGD projected in the triplet embedding, "
+            + "on the first \(r.settings.attack_images) test images with \(r.settings.attack_steps) steps. (1) by proxy: the share of background "
+            + "pixels changed visibly, mean SSIM and whether the embedding's k-NN still gives the source class on successful examples "
+            + "(rule: \(ruleText(r))). (2): the share of images with another image of their class inside the ε-ball, over "
+            + "\(r.robustness.first?.condition_two.images ?? 0) images searched against all train and test images."))
+        if let block = figures([("robustness-linf", "Robust accuracy against ε under L∞ (solid natural, dashed robust)."),
+                                ("robustness-l2", "Robust accuracy against ε under L2.")]) { blocks.append(block) }
+        blocks.append(.table(header: ["model", "attack", "norm", "ε", "clean acc.", "robust acc.", "bg changed", "SSIM", "k-NN keeps", "other model keeps",
+                                      "(1) by proxy", "same-class within ε", "misclassified within ε", "(2)"],
+                             rows: r.robustness.map { row in
+                                 let one = row.condition_one.overall
+                                 return [row.model, row.method, row.norm, Format.eps(row.eps), Format.value(row.clean_accuracy), Format.value(row.robust_accuracy),
+                                         Format.value(one.background_changed), Format.value(one.ssim), Format.value(one.knn_keeps_source),
+                                         Format.value(one.reference_keeps_source), verdict(row.condition_one.holds),
+                                         Format.value(row.condition_two.share_with_same_class_within_eps),
+                                         Format.value(row.condition_two.share_with_misclassified_within_eps), verdict(row.condition_two.holds)]
+                             }, numericColumns: [3, 4, 5, 6, 7, 8, 9, 11, 12]))
+        if let block = figures([("pgd-linf-natural", "PGD under L∞ against the natural model: original, perturbation (red–blue, scaled to its own maximum), adversarial."),
+                                ("pgd-linf-robust", "The same against the adversarially trained model.")]) { blocks.append(block) }
+        for (method, norm, eps) in [("pgd", "linf", 0.3), ("pgd", "l2", 4.5)] {
+            let chosen = r.robustness.filter { $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
+            guard !chosen.isEmpty else { continue }
+            blocks.append(.heading(level: 3, text: "Per class: \(method.uppercased()) \(norm == "linf" ? "L∞" : "L2") ε = \(Format.eps(eps))", anchor: nil))
+            let header = ["class"] + chosen.flatMap { ["\($0.model) robust acc.", "\($0.model) (1)"] } + ["same-class within ε", "(2)"]
+            let rows = r.classes.map { digit -> [String] in
+                [String(digit)] + chosen.flatMap { [Format.value($0.per_class_robust_accuracy[digit]), verdict($0.condition_one.per_class_holds[digit])] }
+                    + [Format.value(chosen[0].condition_two.per_class_share_with_same_class_within_eps[digit]), verdict(chosen[0].condition_two.per_class_holds[digit])]
+            }
+            blocks.append(.table(header: header, rows: rows, numericColumns: Set([0] + chosen.indices.map { 1 + 2 * $0 } + [header.count - 2])))
+            if let reasons = chosen.first?.condition_one.reasons, let model = chosen.first?.model {
+                blocks.append(.paragraph("(1) for the \(model) model: " + reasons.joined(separator: "; ") + ". (2): " + chosen[0].condition_two.reason + "."))
+            }
+        }
+
+        // C&W
+        blocks.append(.heading(level: 3, text: "Minimal perturbations (C&W-L2)", anchor: nil))
+        blocks.append(.table(header: ["model", "images", "success", "L2 10 %", "L2 median", "L2 90 %", "below nearest same-class image", "(1) by proxy"],
+                             rows: r.minimal_perturbations.map { row in
+                                 [row.model, String(row.count), Format.value(row.success_rate)] + row.l2_quantiles.map { Format.value($0) }
+                                     + [Format.value(row.share_below_nearest_same_class), verdict(row.condition_one.holds)]
+                             }, numericColumns: [1, 2, 3, 4, 5, 6]))
+        if let block = figure("cw-minimal-l2", "Share of images flipped within an L2 distance x by C&W, against the share whose nearest same-class image lies within x.") { blocks.append(block) }
+
+        // Condition (2) along ε
+        blocks.append(.heading(level: 2, text: "Condition (2) along ε", anchor: "condition-two"))
+        if let block = figures([("condition-two-linf", "Share of images with another image of their class within ε (L∞), per class dashed."),
+                                ("condition-two-l2", "The same under L2.")]) { blocks.append(block) }
+        for curve in r.condition_two_curves {
+            blocks.append(.table(header: ["class", "\(curve.norm) nearest same-class: min", "1 %", "5 %", "median"],
+                                 rows: r.classes.map { [String($0)] + curve.per_class_nearest_same_class_quantiles[$0].map { Format.value($0) } },
+                                 numericColumns: [1, 2, 3, 4]))
+        }
+
+        // Unrestricted
+        blocks.append(.heading(level: 2, text: "Unrestricted adversarial examples", anchor: "unrestricted"))
+        blocks.append(.paragraph("Latent-space search on the AC-GAN (Song et al. 2018) with \(r.settings.unrestricted_steps) Adam steps of learning rate "
+            + "\(Format.eps(r.settings.unrestricted_lr)); noise-augmented adds ε·tanh(τ) with ε = \(Format.eps(r.settings.noise_eps)). The proxies of (1) compare each "
+            + "example with the search's own starting image G(z0, s)."))
+        blocks.append(.table(header: ["model", "variant", "searches", "success", "aux. agrees on every success", "SSIM to G(z0,s)", "k-NN keeps source",
+                                      "other model keeps source", "nearest train L2 (min, median)", "nearest train L∞ (min, median)", "(2)"],
+                             rows: r.unrestricted.map { row in
+                                 [row.model, row.variant, String(row.count), Format.value(row.success_rate), row.auxiliary_agrees_on_every_success ? "yes" : "no",
+                                  Format.value(row.condition_one?.overall.ssim), Format.value(row.condition_one?.overall.knn_keeps_source),
+                                  Format.value(row.condition_one?.overall.reference_keeps_source),
+                                  row.nearest_train_l2_quantiles.map { Format.value($0) }.joined(separator: ", "),
+                                  row.nearest_train_linf_quantiles.map { Format.value($0) }.joined(separator: ", "), "not applicable"]
+                             }, numericColumns: [2, 3, 5, 6, 7]))
+        blocks.append(.paragraph(r.unrestricted.first?.condition_two_reason.prefix(1).uppercased().appending(r.unrestricted.first?.condition_two_reason.dropFirst() ?? "") ?? ""))
+        if let block = figures([("unrestricted-natural-grid", "Targeted search against the natural model: row = source, column = target (red frame: success)."),
+                                ("unrestricted-robust-grid", "The same against the robust model.")]) { blocks.append(block) }
+        if let block = figures([("unrestricted-targeted-natural-matrix", "Targeted success per pair, natural model."),
+                                ("unrestricted-targeted-robust-matrix", "Targeted success per pair, robust model.")]) { blocks.append(block) }
+
+        // The post's analysis
+        blocks.append(.heading(level: 2, text: "The post's analysis", anchor: "analysis"))
+        blocks.append(.paragraph("Mean pairwise distance between \(r.distances.per_class) training images of each class; red marks rows whose "
+            + "diagonal is not their minimum. Rows not closest to themselves: "
+            + ["l2", "linf", "embedding-l2"].map { "\($0): \(Format.classes(r.distances.rows_not_closest_to_self[$0] ?? []))" }.joined(separator: "; ") + "."))
+        if let block = figures([("distances-l2", "Pixel space, L2."), ("distances-linf", "Pixel space, L∞."),
+                                ("distances-embedding-l2", "Triplet embedding, L2.")]) { blocks.append(block) }
+        for combination in r.combination {
+            blocks.append(.paragraph("The combination image x0 + \(Format.eps(combination.eps))·sign(x1), clipped, over \(combination.count) ordered class pairs: "
+                + "still the source class for the natural model \(Format.value(combination.still_source["natural"])), the robust model "
+                + "\(Format.value(combination.still_source["robust"])) and the embedding's k-NN \(Format.value(combination.knn_still_source)); "
+                + "the other image's class for \(Format.value(combination.became_other["natural"])), \(Format.value(combination.became_other["robust"])) and "
+                + "\(Format.value(combination.knn_became_other)). (1) by proxy \(verdict(combination.condition_one.holds)): "
+                + combination.condition_one.reasons.joined(separator: "; ") + "."))
+        }
+        if let block = figure("combination", "The post's combination image: x0, sign(x1) and the clipped sum, with both models' and the k-NN's labels.") { blocks.append(block) }
+        for row in r.per_class_eps {
+            blocks.append(.paragraph("Per-class ε under \(row.norm): the \(row.rule)."))
+            blocks.append(.table(header: ["norm"] + r.classes.map { "class \($0)" }, rows: [[row.norm] + row.eps.map { Format.eps($0) }],
+                                 numericColumns: Set(1...r.classes.count)))
+        }
+
+        if let human = r.human {
+            blocks.append(.heading(level: 2, text: "People's labels", anchor: "human"))
+            blocks.append(.table(header: ["kind", "labelled", "saw the intended class", "not a digit"],
+                                 rows: human.kinds.map { [$0.kind, String($0.labelled), Format.value($0.agreement), Format.value($0.not_a_digit)] },
+                                 numericColumns: [1, 2, 3]))
+        }
+        doc.blocks = blocks
+        return doc
+    }
+
+    static func ruleText(_ r: ReportResults) -> String {
+        let rule = r.condition_one_rule
+        return "at most \(Format.eps(rule.maximumBackgroundChanged)) of background pixels changed by more than \(Format.eps(rule.backgroundChangeThreshold)), "
+            + "SSIM at least \(Format.eps(rule.minimumSSIM)), k-NN keeps the source on at least \(Format.eps(rule.minimumKNNKeepsSource)) of successes"
+    }
+}

@@ -1,0 +1,215 @@
+import AdvAnalysis
+import Foundation
+
+/// Everything `advlab report` measured: `results.json`. The Markdown and HTML pages are
+/// rendered from this value alone (`ReportMarkdown`, `ReportHTML`), so every number on them
+/// is one of these.
+public struct ReportResults: Codable, Sendable {
+    public var seed: UInt64
+    public var quick: Bool
+    public var settings: ReportSettings
+    /// Model name ("natural", "robust") -> checkpoint path.
+    public var models: [String: String]
+    public var generator: String
+    public var embedding: String
+    public var classes: [Int] = Array(0..<10)
+    public var generalization: Generalization
+    public var robustness: [AttackSetting]
+    public var minimal_perturbations: [MinimalPerturbation]
+    public var condition_two_curves: [ConditionTwoCurve]
+    public var unrestricted: [UnrestrictedSetting]
+    public var combination: [CombinationSetting]
+    public var distances: DistanceAnalysis
+    public var per_class_eps: [PerClassEpsilonRow]
+    public var human: HumanAgreement?
+    public var condition_one_rule: ConditionOneRule
+    public var conclusions: [Conclusion]
+    /// Figure name -> file name beside the page.
+    public var figures: [String: String]
+    public var seconds: Double
+
+    /// results.json: pretty, key-sorted; a value that is not finite (e.g. a quantile of no
+    /// examples) is written as the string "nan" or "inf".
+    public static func jsonText(_ results: ReportResults) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return String(decoding: try encoder.encode(results), as: UTF8.self)
+    }
+
+    public static func decode(_ data: Data) throws -> ReportResults {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode(ReportResults.self, from: data)
+    }
+}
+
+/// The sizes of the study (`--quick` shrinks them).
+public struct ReportSettings: Codable, Sendable, Equatable {
+    public var test_images: Int
+    public var attack_images: Int
+    public var attack_steps: Int
+    public var linf_grid: [Double]
+    public var l2_grid: [Double]
+    public var cw_images: Int
+    public var cw_iterations: Int
+    public var cw_binary_steps: Int
+    public var embedding_eps: Double
+    public var condition_two_queries: Int
+    public var plain_samples_per_class: Int
+    public var unrestricted_per_pair: Int
+    public var unrestricted_untargeted_per_class: Int
+    public var unrestricted_steps: Int
+    public var unrestricted_lr: Double
+    public var noise_eps: Double
+    public var combination_eps: Double
+    public var combination_per_pair: Int
+    public var distance_per_class: Int
+
+    public static let full = ReportSettings(
+        test_images: 10_000, attack_images: 1000, attack_steps: 40, linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
+        l2_grid: [0.5, 1, 2, 3, 4.5], cw_images: 300, cw_iterations: 150, cw_binary_steps: 6, embedding_eps: 0.5,
+        condition_two_queries: 70_000, plain_samples_per_class: 1000, unrestricted_per_pair: 5,
+        unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, noise_eps: 0.1,
+        combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100)
+
+    public static let quick = ReportSettings(
+        test_images: 2000, attack_images: 100, attack_steps: 40, linf_grid: [0.1, 0.3], l2_grid: [1.5, 4.5],
+        cw_images: 20, cw_iterations: 60, cw_binary_steps: 4, embedding_eps: 0.5,
+        condition_two_queries: 1000, plain_samples_per_class: 50, unrestricted_per_pair: 1,
+        unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, noise_eps: 0.1,
+        combination_eps: 0.3, combination_per_pair: 1, distance_per_class: 30)
+}
+
+public struct Generalization: Codable, Sendable {
+    public struct ModelErrors: Codable, Sendable {
+        public var model: String
+        public var test_error: Double
+        public var per_class_test_error: [Double]
+        public var plain_sample_error: Double
+        public var per_class_plain_sample_error: [Double]
+    }
+    public var test_images: Int
+    public var plain_samples_per_class: Int
+    public var models: [ModelErrors]
+}
+
+/// One perturbation attack setting against one model, with its verdicts on (1) and (2).
+public struct AttackSetting: Codable, Sendable {
+    public var model: String
+    public var method: String
+    /// linf, l2 or embedding-l2.
+    public var norm: String
+    public var eps: Double
+    public var count: Int
+    public var clean_accuracy: Double
+    public var robust_accuracy: Double
+    public var per_class_robust_accuracy: [Double]
+    public var condition_one: ConditionOneReport
+    public var condition_two: ConditionTwoVerdict
+}
+
+/// Condition (2) for one norm and radius, as the report states it.
+public struct ConditionTwoVerdict: Codable, Sendable, Equatable {
+    public var norm: String
+    public var eps: Double
+    /// Images whose ε-ball was searched (each against all 70,000).
+    public var images: Int
+    public var share_with_same_class_within_eps: Double
+    public var per_class_share_with_same_class_within_eps: [Double]
+    /// Share whose ε-ball holds a test image of the same class that the model misclassifies.
+    public var share_with_misclassified_within_eps: Double?
+    public var holds: Bool
+    public var per_class_holds: [Bool]
+    public var reason: String
+}
+
+/// The share of images with a same-class image within ε, along ε, for one norm.
+public struct ConditionTwoCurve: Codable, Sendable {
+    public var norm: String
+    public var images: Int
+    public var eps: [Double]
+    public var share_with_same_class_within_eps: [Double]
+    /// Per class: quantiles 0, 1, 5, 50 % of the nearest same-class distance.
+    public var per_class_nearest_same_class_quantiles: [[Double]]
+}
+
+/// C&W-L2: the smallest L2 perturbation that flips each image.
+public struct MinimalPerturbation: Codable, Sendable {
+    public var model: String
+    public var count: Int
+    public var success_rate: Double
+    /// Quantiles 10, 50, 90 % of the L2 distance over successes.
+    public var l2_quantiles: [Double]
+    public var per_class_median_l2: [Double]
+    /// Share of images whose minimal perturbation is smaller than their nearest same-class image
+    /// (so the model's boundary sits inside the region (2) asks for).
+    public var share_below_nearest_same_class: Double
+    public var condition_one: ConditionOneReport
+}
+
+/// One latent-space search setting (Song et al. 2018) against one model.
+public struct UnrestrictedSetting: Codable, Sendable {
+    public var model: String
+    /// targeted, untargeted or noise-augmented.
+    public var variant: String
+    public var count: Int
+    public var success_rate: Double
+    /// [source][target] success rates (targeted variants), nil on the diagonal.
+    public var per_pair: [[Double?]]?
+    public var per_source_success_rate: [Double]
+    public var auxiliary_agrees_on_every_success: Bool
+    public var condition_one: ConditionOneReport?
+    /// Quantiles 0, 50 % of the L2 and L∞ distance of successes to the nearest training image of the source class.
+    public var nearest_train_l2_quantiles: [Double]
+    public var nearest_train_linf_quantiles: [Double]
+    public var condition_two_reason: String
+}
+
+/// The post's combination image x0 + ε·sign(x1).
+public struct CombinationSetting: Codable, Sendable {
+    public var eps: Double
+    public var count: Int
+    /// Model name -> share still classified as the source class.
+    public var still_source: [String: Double]
+    /// Model name -> share classified as the other image's class.
+    public var became_other: [String: Double]
+    public var knn_still_source: Double
+    public var knn_became_other: Double
+    public var condition_one: ConditionOneReport
+    public var condition_two: ConditionTwoVerdict
+}
+
+public struct DistanceAnalysis: Codable, Sendable {
+    public var per_class: Int
+    /// Norm ("l2", "linf", "embedding-l2") -> 10×10 mean pairwise distances.
+    public var mean_pairwise: [String: [[Double]]]
+    public var rows_not_closest_to_self: [String: [Int]]
+}
+
+public struct PerClassEpsilonRow: Codable, Sendable {
+    public var norm: String
+    /// Per class: the largest ε on the grid that keeps (2) for ≥ 99 % of the class.
+    public var eps: [Double]
+    public var grid: [Double]
+    public var rule: String
+}
+
+/// People's labels from the judge page, folded in with `--human`.
+public struct HumanAgreement: Codable, Sendable {
+    public struct Kind: Codable, Sendable {
+        public var kind: String
+        public var labelled: Int
+        /// Share labelled as the class the image is meant to show (the source class).
+        public var agreement: Double
+        public var not_a_digit: Double
+    }
+    public var file: String
+    public var kinds: [Kind]
+}
+
+/// One plain-language finding, computed from the numbers above.
+public struct Conclusion: Codable, Sendable {
+    public var question: String
+    public var answer: String
+}

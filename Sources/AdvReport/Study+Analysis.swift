@@ -1,0 +1,99 @@
+import AdvAnalysis
+import AdvAttacks
+import AdvImaging
+import AdvModels
+import AdvTensor
+import Foundation
+
+extension Study {
+    /// The post's combination image x0 + ε·sign(x1) for every ordered class pair: which class
+    /// do the models and the embedding's k-NN see, and what do the proxies of (1) say?
+    func measureCombination() throws -> [CombinationSetting] {
+        var rng = SeededGenerator(seed: seed &+ 307)
+        var byClass = test.indicesByClass()
+        for digit in 0..<10 { byClass[digit].seededShuffle(using: &rng) }
+        var sourceIndices: [Int] = [], otherIndices: [Int] = []
+        for a in 0..<10 {
+            for b in 0..<10 where b != a {
+                for k in 0..<settings.combination_per_pair {
+                    sourceIndices.append(byClass[a][(b * settings.combination_per_pair + k) % byClass[a].count])
+                    otherIndices.append(byClass[b][(a * settings.combination_per_pair + k) % byClass[b].count])
+                }
+            }
+        }
+        let x0 = test.images.gather(sourceIndices), x1 = test.images.gather(otherIndices)
+        let sourceLabels = sourceIndices.map { test.labels[$0] }, otherLabels = otherIndices.map { test.labels[$0] }
+        let eps = settings.combination_eps
+        let combined = combinationImages(sources: x0, others: x1, eps: Float(eps))
+        var stillSource: [String: Double] = [:], becameOther: [String: Double] = [:]
+        var predictions: [String: [Int]] = [:]
+        for (name, model) in classifiers {
+            let predicted = model.predict(combined)
+            predictions[name] = predicted
+            stillSource[name] = share(predicted, sourceLabels)
+            becameOther[name] = share(predicted, otherLabels)
+        }
+        let knnLabels = knn.predict(combined, ks: [5])[5] ?? []
+        let natural = predictions["natural"] ?? []
+        let conditionOne = self.conditionOne(clean: x0, adversarial: combined, labels: sourceLabels,
+                                             success: zip(natural, sourceLabels).map { $0 != $1 }, reference: models.robust)
+        try savePNG(combinationFigure(x0: x0, x1: x1, combined: combined, sourceLabels: sourceLabels, predictions: predictions,
+                                      knnLabels: knnLabels).render(),
+                    name: "combination", file: "combination.png")
+        return [CombinationSetting(eps: eps, count: sourceIndices.count, still_source: stillSource, became_other: becameOther,
+                                   knn_still_source: share(knnLabels, sourceLabels), knn_became_other: share(knnLabels, otherLabels),
+                                   condition_one: conditionOne, condition_two: conditionTwo(norm: "linf", eps: eps, model: "natural"))]
+    }
+
+    func share(_ predicted: [Int], _ labels: [Int]) -> Double {
+        labels.isEmpty ? 0 : Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(labels.count)
+    }
+
+    /// One row per source class: x0 | sign(x1) | combination, labelled with both models' and
+    /// the k-NN's predictions.
+    func combinationFigure(x0: Tensor, x1: Tensor, combined: Tensor, sourceLabels: [Int], predictions: [String: [Int]],
+                           knnLabels: [Int]) -> ImageGrid {
+        let rows = (0..<10).compactMap { digit in sourceLabels.firstIndex(of: digit) }
+        var grid = ImageGrid(rows: rows.count, columns: 3, tileWidth: 28, tileHeight: 28, scale: 3, padding: 6)
+        grid.title = String(format: "the post's combination x0 + %.2f·sign(x1) (seed %llu)", settings.combination_eps, seed)
+        grid.columnHeader(column: 0, text: "x0")
+        grid.columnHeader(column: 1, text: "sign(x1)")
+        grid.columnHeader(column: 2, text: "combination")
+        let signs = x1.sign()
+        for (row, index) in rows.enumerated() {
+            grid.set(row: row, column: 0, bitmap: Bitmap(image01: x0.slice(index..<(index + 1))))
+            grid.set(row: row, column: 1, bitmap: Bitmap(image01: signs.slice(index..<(index + 1))))
+            grid.set(row: row, column: 2, bitmap: Bitmap(image01: combined.slice(index..<(index + 1))))
+            grid.label(row: row, column: 0, text: "class \(sourceLabels[index])")
+            let natural = predictions["natural"]?[index] ?? -1, robust = predictions["robust"]?[index] ?? -1
+            grid.label(row: row, column: 2, text: "nat \(natural) rob \(robust) knn \(knnLabels[index])",
+                       color: natural != sourceLabels[index] ? .red : .black)
+        }
+        return grid
+    }
+
+    /// The post's heatmaps: mean pairwise distance per class pair, in pixel L2 and L∞ and in
+    /// the triplet embedding, on `distance_per_class` training images of each class.
+    func measureDistances() throws -> DistanceAnalysis {
+        var rng = SeededGenerator(seed: seed &+ 401)
+        let indices = train.sampleIndicesPerClass(settings.distance_per_class, using: &rng).flatMap { $0 }
+        let images = train.images.gather(indices), labels = indices.map { train.labels[$0] }
+        var meanPairwise: [String: [[Double]]] = [:], notClosest: [String: [Int]] = [:]
+        let spaces: [(String, Tensor, DistanceNorm)] = [("l2", images, .l2), ("linf", images, .linf),
+                                                        ("embedding-l2", models.embedding.embed(images), .l2)]
+        for (name, points, norm) in spaces {
+            let result = classPairDistances(images: points, labels: labels, norm: norm)
+            meanPairwise[name] = result.meanPairwise
+            notClosest[name] = result.rowsNotClosestToSelf
+            var heatmap = Heatmap(values: result.meanPairwise.map { $0.map(Float.init) }, rowLabels: (0..<10).map(String.init),
+                                  columnLabels: (0..<10).map(String.init))
+            heatmap.title = "mean pairwise \(name) distance, \(settings.distance_per_class)/class train (seed \(seed))"
+            heatmap.rowAxisTitle = "class"
+            heatmap.columnAxisTitle = "class"
+            heatmap.markedRows = result.rowsNotClosestToSelf
+            heatmap.markedCells = result.rowsNotClosestToSelf.map { (row: $0, column: result.closestClass[$0]) }
+            try savePNG(heatmap.render(), name: "distances-\(name)", file: "distances-\(name).png")
+        }
+        return DistanceAnalysis(per_class: settings.distance_per_class, mean_pairwise: meanPairwise, rows_not_closest_to_self: notClosest)
+    }
+}

@@ -1,0 +1,116 @@
+import AdvAnalysis
+import AdvAttacks
+import AdvImaging
+import AdvModels
+import AdvTensor
+import Foundation
+
+extension Study {
+    /// Song et al.'s latent-space search against both models: targeted over all 90 pairs,
+    /// untargeted per source class, and the noise-augmented targeted variant.
+    func measureUnrestricted() throws -> [UnrestrictedSetting] {
+        var rows: [UnrestrictedSetting] = []
+        let pairs = (0..<10).flatMap { s in (0..<10).filter { $0 != s }.map { (s, $0) } }
+        for (name, model) in classifiers {
+            for variant in ["targeted", "untargeted", "noise-augmented"] {
+                let started = Date()
+                var config = LatentSearchConfig()
+                config.steps = settings.unrestricted_steps
+                config.learningRate = Float(settings.unrestricted_lr)
+                if variant == "noise-augmented" { config.noiseEps = Float(settings.noise_eps) }
+                let sources: [Int], targets: [Int]?
+                if variant == "untargeted" {
+                    sources = (0..<10).flatMap { [Int](repeating: $0, count: settings.unrestricted_untargeted_per_class) }
+                    targets = nil
+                } else {
+                    sources = pairs.flatMap { [Int](repeating: $0.0, count: settings.unrestricted_per_pair) }
+                    targets = pairs.flatMap { [Int](repeating: $0.1, count: settings.unrestricted_per_pair) }
+                }
+                var rng = SeededGenerator(seed: seed &+ 211)
+                let parts = batchRanges(count: sources.count, size: 200).map { range in
+                    latentSearch(generator: models.generator, discriminator: models.discriminator, classifier: model,
+                                 sources: Array(sources[range]), targets: targets.map { Array($0[range]) }, config: config, using: &rng)
+                }
+                let outcome = LatentSearchOutcome(startImages: Tensor.concatenate(parts.map(\.startImages)),
+                                                  images: Tensor.concatenate(parts.map(\.images)), records: parts.flatMap(\.records))
+                rows.append(try unrestrictedSetting(model: name, variant: variant, outcome: outcome, sources: sources, targets: targets))
+                log(String(format: "%@ unrestricted %@: success %.3f over %d searches (%.1f s)", name, variant, outcome.successRate,
+                           sources.count, Date().timeIntervalSince(started)))
+            }
+        }
+        return rows
+    }
+
+    func unrestrictedSetting(model name: String, variant: String, outcome: LatentSearchOutcome, sources: [Int], targets: [Int]?) throws -> UnrestrictedSetting {
+        let records = outcome.records
+        var perPair: [[Double?]]? = nil
+        if let targets {
+            var matrix = [[Double?]](repeating: [Double?](repeating: nil, count: 10), count: 10)
+            for s in 0..<10 {
+                for t in 0..<10 where t != s {
+                    let members = records.indices.filter { sources[$0] == s && targets[$0] == t }
+                    if !members.isEmpty { matrix[s][t] = Double(members.filter { records[$0].success }.count) / Double(members.count) }
+                }
+            }
+            perPair = matrix
+        }
+        let perSource = (0..<10).map { s -> Double in
+            let members = records.indices.filter { sources[$0] == s }
+            return members.isEmpty ? 0 : Double(members.filter { records[$0].success }.count) / Double(members.count)
+        }
+        // Distance of each success to the nearest training image of its source class: (2) has no
+        // original to ask about, so this is what the report shows instead.
+        let successes = records.indices.filter { records[$0].success }
+        var l2: [Double] = [], linf: [Double] = []
+        let byClass = train.indicesByClass()
+        for digit in Set(successes.map { sources[$0] }) {
+            let members = successes.filter { sources[$0] == digit }
+            let queries = outcome.images.gather(members), memory = train.images.gather(byClass[digit])
+            l2 += NearestNeighbors.nearestL2(queries: queries, memory: memory).map { Double($0.distance) }
+            linf += NearestNeighbors.nearestLinf(queries: queries, memory: memory).map { Double($0.distance) }
+        }
+        l2.sort(); linf.sort()
+        func quantiles(_ sorted: [Double]) -> [Double] { sorted.isEmpty ? [] : [sorted[0], sorted[sorted.count / 2]] }
+        // (1) by proxy, against the search's own starting image G(z0, s).
+        let conditionOne = records.isEmpty ? nil
+            : self.conditionOne(clean: outcome.startImages, adversarial: outcome.images, labels: sources,
+                                success: records.map(\.success), reference: other(than: name))
+        if let perPair, variant == "targeted" || variant == "noise-augmented" {
+            var heat = Heatmap(values: perPair.map { $0.map { Float($0 ?? .nan) } }, rowLabels: (0..<10).map { "s=\($0)" },
+                               columnLabels: (0..<10).map { "t=\($0)" })
+            heat.title = "\(variant) latent search vs the \(name) model: success rate per pair (seed \(seed))"
+            heat.valueRange = 0...1
+            try savePNG(heat.render(), name: "unrestricted-\(variant)-\(name)-matrix", file: "unrestricted-\(variant)-\(name)-matrix.png")
+            if variant == "targeted" {
+                try savePNG(allPairsGrid(outcome: outcome, sources: sources, targets: targets ?? [], model: name).render(),
+                            name: "unrestricted-\(name)-grid", file: "unrestricted-\(name)-grid.png")
+            }
+        }
+        return UnrestrictedSetting(model: name, variant: variant, count: records.count, success_rate: outcome.successRate,
+                                   per_pair: perPair, per_source_success_rate: perSource,
+                                   auxiliary_agrees_on_every_success: successes.allSatisfy { records[$0].auxiliaryPrediction == sources[$0] },
+                                   condition_one: conditionOne, nearest_train_l2_quantiles: quantiles(l2),
+                                   nearest_train_linf_quantiles: quantiles(linf),
+                                   condition_two_reason: "an unrestricted example has no original image, so no ε-ball exists and (2) cannot hold by construction; "
+                                       + "the distance to the nearest training image of the source class is shown instead")
+    }
+
+    /// The 10×10 grid: row = source, column = target, the first success of each pair (framed
+    /// red), else the last attempt; the diagonal holds a plain sample of the class.
+    func allPairsGrid(outcome: LatentSearchOutcome, sources: [Int], targets: [Int], model name: String) -> ImageGrid {
+        var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: 10), count: 10)
+        var successes = [[Bool]](repeating: [Bool](repeating: false, count: 10), count: 10)
+        for s in 0..<10 {
+            var rng = SeededGenerator(seed: seed &+ UInt64(s) &+ 1000)
+            examples[s][s] = models.generator.generate(Tensor.randomNormal([1, models.generator.latentSize], using: &rng), classes: [s])
+            for t in 0..<10 where t != s {
+                let members = outcome.records.indices.filter { sources[$0] == s && targets[$0] == t }
+                guard let shown = members.first(where: { outcome.records[$0].success }) ?? members.last else { continue }
+                examples[s][t] = outcome.images.slice(shown..<(shown + 1))
+                successes[s][t] = outcome.records[shown].success
+            }
+        }
+        return UnrestrictedFigures.allPairs(examples: examples, successes: successes,
+                                            title: String(format: "targeted latent search vs the %@ model (seed %llu)", name, seed))
+    }
+}

@@ -1,0 +1,263 @@
+import AdvAnalysis
+import AdvAttacks
+import AdvData
+import AdvImaging
+import AdvModels
+import AdvTensor
+import AdvTraining
+import Foundation
+
+/// The models a study runs on.
+public struct StudyModels {
+    public var natural: MNISTChallengeCNN
+    public var robust: MNISTChallengeCNN
+    public var generator: ACGANGenerator
+    public var discriminator: ACGANDiscriminator
+    public var embedding: TripletEmbedding
+    /// Checkpoint paths, recorded in the results.
+    public var paths: (natural: String, robust: String, acgan: String, triplet: String)
+
+    public init(natural: MNISTChallengeCNN, robust: MNISTChallengeCNN, generator: ACGANGenerator, discriminator: ACGANDiscriminator,
+                embedding: TripletEmbedding, paths: (natural: String, robust: String, acgan: String, triplet: String)) {
+        self.natural = natural; self.robust = robust; self.generator = generator; self.discriminator = discriminator
+        self.embedding = embedding; self.paths = paths
+    }
+
+    /// Loads the four checkpoints (each checked for its kind).
+    public static func load(natural: String, robust: String, acgan: String, triplet: String) throws -> StudyModels {
+        let (generator, discriminator) = try ModelLoading.acgan(path: acgan)
+        return StudyModels(natural: try ModelLoading.classifier(path: natural), robust: try ModelLoading.classifier(path: robust),
+                           generator: generator, discriminator: discriminator, embedding: try ModelLoading.triplet(path: triplet),
+                           paths: (natural, robust, acgan, triplet))
+    }
+}
+
+/// `advlab report`'s study: runs every measurement on the committed checkpoints, writes the
+/// figures into `folder` and returns the numbers (`ReportResults`). Sections follow DESIGN.md's
+/// evaluator: generalization, perturbation robustness with verdicts on (1) and (2), the
+/// unrestricted examples, the post's combination image and distance analysis.
+public final class Study {
+    public let models: StudyModels
+    public let settings: ReportSettings
+    public let seed: UInt64
+    public let folder: String
+    let train: Dataset, test: Dataset
+    /// Train then test images: the 70,000 that condition (2) searches. [70000, 1, 28, 28]
+    let allImages: Tensor
+    let allLabels: [Int]
+    let rule = ConditionOneRule()
+    let log: (String) -> Void
+    var figures: [String: String] = [:]
+
+    // Shared measurements, computed once.
+    lazy var knn = EmbeddingKNN(embedding: models.embedding, images01: train.images, labels: train.labels)
+    lazy var testEmbeddings = models.embedding.embed(test.images)
+    /// Per class, the median distance of the class's test embeddings to their centroid.
+    lazy var classSpread: [Double] = Self.classSpread(embeddings: testEmbeddings, labels: test.labels)
+    /// The images condition (2) asks about (indices into the 70,000) and their nearest
+    /// same-class distance per norm ("l2", "linf", "embedding-l2").
+    var conditionQueries: [Int] = []
+    var nearestSameClass: [String: [Float]] = [:]
+    /// Per model and norm: nearest misclassified same-class test image of each query.
+    var nearestMisclassified: [String: [String: [Float]]] = [:]
+
+    public init(models: StudyModels, train: Dataset, test: Dataset, settings: ReportSettings, seed: UInt64, folder: String,
+                log: @escaping (String) -> Void) {
+        self.models = models; self.train = train; self.test = test; self.settings = settings; self.seed = seed
+        self.folder = folder; self.log = log
+        allImages = Tensor.concatenate([train.images, test.images])
+        allLabels = train.labels + test.labels
+    }
+
+    var classifiers: [(name: String, model: MNISTChallengeCNN)] { [("natural", models.natural), ("robust", models.robust)] }
+    func other(than name: String) -> MNISTChallengeCNN { name == "natural" ? models.robust : models.natural }
+
+    /// Runs everything; `human` are labels saved by the judge page.
+    public func run(human: HumanLabels? = nil) throws -> ReportResults {
+        let start = Date()
+        let generalization = measureGeneralization()
+        try measureConditionTwoDistances()
+        let curves = try conditionTwoCurves()
+        let (robustness, minimal) = try measurePerturbations()
+        let unrestricted = try measureUnrestricted()
+        let combination = try measureCombination()
+        let distances = try measureDistances()
+        let perClassEps = perClassEpsilon()
+        var results = ReportResults(
+            seed: seed, quick: settings == .quick, settings: settings,
+            models: ["natural": models.paths.natural, "robust": models.paths.robust],
+            generator: models.paths.acgan, embedding: models.paths.triplet,
+            generalization: generalization, robustness: robustness, minimal_perturbations: minimal,
+            condition_two_curves: curves, unrestricted: unrestricted, combination: combination, distances: distances,
+            per_class_eps: perClassEps, human: human.map { $0.agreement() }, condition_one_rule: rule, conclusions: [], figures: figures,
+            seconds: 0)
+        results.conclusions = Conclusions.compute(results)
+        results.seconds = Date().timeIntervalSince(start)
+        return results
+    }
+
+    // MARK: - Generalization
+
+    func measureGeneralization() -> Generalization {
+        log("generalization: test error and error on plain AC-GAN samples")
+        let testSubset = test.subset(Array(0..<min(settings.test_images, test.count)))
+        let rows = classifiers.map { (name, model) -> Generalization.ModelErrors in
+            let accuracy = evaluate(model, on: testSubset)
+            let plain = plainSampleError(models.generator, classifier: model, perClass: settings.plain_samples_per_class, seed: seed &+ 7)
+            return .init(model: name, test_error: 1 - accuracy.accuracy, per_class_test_error: accuracy.perClassAccuracy.map { 1 - $0 },
+                         plain_sample_error: plain.error_rate, per_class_plain_sample_error: plain.per_class_error_rate)
+        }
+        return Generalization(test_images: testSubset.count, plain_samples_per_class: settings.plain_samples_per_class, models: rows)
+    }
+
+    // MARK: - Condition (2)
+
+    /// Nearest same-class distances of the query sample against all 70,000 images, in pixel
+    /// L2 and L∞ and in the embedding; and, per model, against its misclassified test images.
+    func measureConditionTwoDistances() throws {
+        var rng = SeededGenerator(seed: seed &+ 11)
+        var indices = Array(allLabels.indices)
+        if settings.condition_two_queries < indices.count {
+            indices.seededShuffle(using: &rng)
+            indices = Array(indices.prefix(settings.condition_two_queries)).sorted()
+        }
+        conditionQueries = indices
+        let everything = Array(allLabels.indices)
+        for norm in [DistanceNorm.l2, .linf] {
+            let started = Date()
+            nearestSameClass[norm.rawValue] = AdvAnalysis.nearestSameClass(images: allImages, labels: allLabels, queries: indices,
+                                                                           memory: everything, norm: norm)
+            log(String(format: "condition (2): nearest same-class %@ distance of %d images: %.1f s", norm.rawValue, indices.count,
+                       Date().timeIntervalSince(started)))
+        }
+        let embeddings = Tensor.concatenate([models.embedding.embed(train.images), testEmbeddings])
+        nearestSameClass["embedding-l2"] = AdvAnalysis.nearestSameClass(images: embeddings, labels: allLabels, queries: indices,
+                                                                        memory: everything, norm: .l2)
+        for (name, model) in classifiers {
+            let predictions = model.predict(test.images)
+            let misclassified = test.labels.indices.filter { predictions[$0] != test.labels[$0] }.map { $0 + train.count }
+            var perNorm: [String: [Float]] = [:]
+            for norm in [DistanceNorm.l2, .linf] {
+                perNorm[norm.rawValue] = AdvAnalysis.nearestSameClass(images: allImages, labels: allLabels, queries: indices,
+                                                                      memory: misclassified, norm: norm)
+            }
+            perNorm["embedding-l2"] = AdvAnalysis.nearestSameClass(images: embeddings, labels: allLabels, queries: indices,
+                                                                   memory: misclassified, norm: .l2)
+            nearestMisclassified[name] = perNorm
+        }
+    }
+
+    /// Condition (2) for a norm and radius; `model` adds the misclassified-neighbour share.
+    func conditionTwo(norm: String, eps: Double, model: String?) -> ConditionTwoVerdict {
+        let nearest = nearestSameClass[norm] ?? []
+        let labels = conditionQueries.map { allLabels[$0] }
+        func share(_ rows: [Int], _ distances: [Float]) -> Double {
+            rows.isEmpty ? 0 : Double(rows.filter { Double(distances[$0]) <= eps }.count) / Double(rows.count)
+        }
+        let all = Array(labels.indices)
+        let perClass = (0..<10).map { digit in share(labels.indices.filter { labels[$0] == digit }, nearest) }
+        let overall = share(all, nearest)
+        let misclassified = model.flatMap { nearestMisclassified[$0]?[norm] }.map { share(all, $0) }
+        let holds = overall == 0
+        let closest = nearest.min().map(Double.init) ?? .nan
+        let reason = holds
+            ? String(format: "no image among %d has another image of its class within %@ ε = %g (closest same-class pair at %.3f)",
+                     labels.count, norm, eps, closest)
+            : String(format: "%.4f of %d images have another image of their class within %@ ε = %g%@, so an ε-ball can turn one dataset image into another of its class",
+                     overall, labels.count, norm, eps,
+                     misclassified.map { String(format: ", and %.4f a misclassified test image of their class", $0) } ?? "")
+        return ConditionTwoVerdict(norm: norm, eps: eps, images: labels.count, share_with_same_class_within_eps: overall,
+                                   per_class_share_with_same_class_within_eps: perClass, share_with_misclassified_within_eps: misclassified,
+                                   holds: holds, per_class_holds: perClass.map { $0 == 0 }, reason: reason)
+    }
+
+    func conditionTwoCurves() throws -> [ConditionTwoCurve] {
+        let labels = conditionQueries.map { allLabels[$0] }
+        var curves: [ConditionTwoCurve] = []
+        for (norm, top) in [("linf", 1.0), ("l2", 10.0)] {
+            let nearest = nearestSameClass[norm] ?? []
+            let grid = (0...40).map { top * Double($0) / 40 }
+            let shares = grid.map { eps in Double(nearest.filter { Double($0) <= eps }.count) / Double(max(1, nearest.count)) }
+            let quantiles = (0..<10).map { digit -> [Double] in
+                let sorted = labels.indices.filter { labels[$0] == digit }.map { Double(nearest[$0]) }.sorted()
+                return [0, 0.01, 0.05, 0.5].map { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int($0 * Double(sorted.count)))] }
+            }
+            curves.append(ConditionTwoCurve(norm: norm, images: labels.count, eps: grid, share_with_same_class_within_eps: shares,
+                                            per_class_nearest_same_class_quantiles: quantiles))
+        }
+        var linfPlot = SVGPlot(title: "condition (2): share of images with a same-class image within ε, L∞", xLabel: "ε (L∞)", yLabel: "share")
+        var l2Plot = SVGPlot(title: "condition (2): share of images with a same-class image within ε, L2", xLabel: "ε (L2)", yLabel: "share")
+        for curve in curves {
+            if curve.norm == "linf" { linfPlot.addSeries("all classes", x: curve.eps, y: curve.share_with_same_class_within_eps) }
+            else { l2Plot.addSeries("all classes", x: curve.eps, y: curve.share_with_same_class_within_eps) }
+        }
+        // Per class, from the same distances.
+        for digit in 0..<10 {
+            let rows = labels.indices.filter { labels[$0] == digit }
+            for curve in curves {
+                let nearest = nearestSameClass[curve.norm] ?? []
+                let shares = curve.eps.map { eps in Double(rows.filter { Double(nearest[$0]) <= eps }.count) / Double(max(1, rows.count)) }
+                if curve.norm == "linf" { linfPlot.addSeries("class \(digit)", x: curve.eps, y: shares, dashed: true) }
+                else { l2Plot.addSeries("class \(digit)", x: curve.eps, y: shares, dashed: true) }
+            }
+        }
+        linfPlot.yRange = 0...1; l2Plot.yRange = 0...1
+        linfPlot.identifier = "c2linf"; l2Plot.identifier = "c2l2"
+        try saveSVG(linfPlot, name: "condition-two-linf", file: "condition-two-linf.svg")
+        try saveSVG(l2Plot, name: "condition-two-l2", file: "condition-two-l2.svg")
+        return curves
+    }
+
+    /// The per-class ε of (2): the largest grid value at which at most 1 % of the class has a
+    /// same-class image within ε.
+    func perClassEpsilon() -> [PerClassEpsilonRow] {
+        let labels = conditionQueries.map { allLabels[$0] }
+        return [("linf", (1...20).map { Double($0) * 0.025 }), ("l2", (1...30).map { Double($0) * 0.25 })].map { norm, grid in
+            let nearest = nearestSameClass[norm] ?? []
+            let eps = (0..<10).map { digit -> Double in
+                let rows = labels.indices.filter { labels[$0] == digit }
+                let passing = grid.filter { eps in Double(rows.filter { Double(nearest[$0]) <= eps }.count) <= 0.01 * Double(rows.count) }
+                return passing.max() ?? 0
+            }
+            return PerClassEpsilonRow(norm: norm, eps: eps, grid: grid,
+                                      rule: "largest ε on the grid with at most 1 % of the class having another image of the class within ε")
+        }
+    }
+
+    // MARK: - Shared helpers
+
+    static func classSpread(embeddings: Tensor, labels: [Int]) -> [Double] {
+        let d = embeddings.count / max(1, labels.count)
+        return (0..<10).map { digit in
+            let rows = labels.indices.filter { labels[$0] == digit }
+            guard !rows.isEmpty else { return 1 }
+            var centroid = [Double](repeating: 0, count: d)
+            for row in rows { for j in 0..<d { centroid[j] += Double(embeddings.scalars[row * d + j]) / Double(rows.count) } }
+            let distances = rows.map { row in
+                (0..<d).reduce(0.0) { sum, j in let diff = Double(embeddings.scalars[row * d + j]) - centroid[j]; return sum + diff * diff }.squareRoot()
+            }.sorted()
+            return distances[distances.count / 2]
+        }
+    }
+
+    /// Condition-(1) proxies of `adversarial` against `clean`, with the embedding and the
+    /// other model as references.
+    func conditionOne(clean: Tensor, adversarial: Tensor, labels: [Int], success: [Bool], reference: MNISTChallengeCNN) -> ConditionOneReport {
+        let adversarialEmbeddings = models.embedding.embed(adversarial)
+        let knnLabels = knn.predict(embeddings: adversarialEmbeddings, ks: [5])[5]
+        return ConditionOneMeasurements(clean: clean, adversarial: adversarial, labels: labels, success: success, rule: rule,
+                                        cleanEmbeddings: models.embedding.embed(clean), adversarialEmbeddings: adversarialEmbeddings,
+                                        classSpread: classSpread, knnLabels: knnLabels,
+                                        referenceLabels: reference.predict(adversarial)).report(rule: rule)
+    }
+
+    func savePNG(_ bitmap: Bitmap, name: String, file: String) throws {
+        try bitmap.writePNG(to: folder + "/" + file)
+        figures[name] = file
+    }
+
+    func saveSVG(_ plot: SVGPlot, name: String, file: String) throws {
+        try AtomicFile.write(plot.render(), to: folder + "/" + file)
+        figures[name] = file
+    }
+}

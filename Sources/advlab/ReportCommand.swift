@@ -1,0 +1,51 @@
+import AdvData
+import AdvReport
+import AdvTensor
+import AdvTraining
+import ArgumentParser
+import Foundation
+
+/// `advlab report`: the study end to end on the committed checkpoints.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Run the whole study on the committed checkpoints and write index.html, report.md and results.json.",
+        discussion: "Generalization (test error, error on plain AC-GAN samples, unrestricted search), perturbation robustness (FGSM, IGS, PGD L∞/L2, C&W, embedding PGD, the combination image) for the natural and the robust model, and each setting's verdict on conditions (1) (by proxies) and (2) (exact). --quick runs on small subsets in a few minutes; the full study takes about half an hour on two cores.")
+
+    @Flag(help: "Small subsets (a few minutes); the numbers are noisy.") var quick = false
+    @Option(help: "Labels saved by the judge page (advlab judge).") var human: String?
+    @Option(help: "The natural classifier.") var natural = "checkpoints/classifier-natural.safetensors"
+    @Option(help: "The adversarially trained classifier.") var robust = "checkpoints/classifier-robust.safetensors"
+    @Option(help: "The AC-GAN.") var generator = "checkpoints/acgan.safetensors"
+    @Option(help: "The triplet embedding.") var embedding = "checkpoints/triplet.safetensors"
+    @OptionGroup var seedOption: SeedOption
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: "Output folder (created if missing; its parent must exist).") var out = "out/report"
+
+    func validate() throws {
+        try validateInputFile(natural, flag: "--natural")
+        try validateInputFile(robust, flag: "--robust")
+        try validateInputFile(generator, flag: "--generator")
+        try validateInputFile(embedding, flag: "--embedding")
+        if let human { try validateInputFile(human, flag: "--human") }
+        try validateOutputFolder(out, flag: "--out")
+    }
+
+    func run() throws {
+        // Everything that can be wrong with the inputs is found before any work or writing.
+        let labels = try human.map { try HumanLabels.load(path: $0) }
+        let models = try StudyModels.load(natural: natural, robust: robust, acgan: generator, triplet: embedding)
+        let directory = try dataOptions.directory()
+        let train = try MNIST.load(split: .train, directory: directory), test = try MNIST.load(split: .test, directory: directory)
+        try createFolder(out)
+        let study = Study(models: models, train: train, test: test, settings: quick ? .quick : .full, seed: seedOption.seed, folder: out,
+                          log: { note($0) })
+        let results = try study.run(human: labels)
+        let document = ReportContent.document(results)
+        try AtomicFile.write(try ReportResults.jsonText(results), to: out + "/results.json")
+        try AtomicFile.write(document.markdown(), to: out + "/report.md")
+        try AtomicFile.write(document.html(), to: out + "/index.html")
+        for conclusion in results.conclusions { print("\(conclusion.question)\n  \(conclusion.answer)") }
+        note(String(format: "wrote %@/index.html, report.md, results.json in %.0f s (seed %llu)", out, results.seconds, seedOption.seed))
+    }
+}
