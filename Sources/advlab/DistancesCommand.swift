@@ -97,9 +97,12 @@ struct DistancesCommand: ParsableCommand {
             var other_class_min: Double
         }
         var summaries: [NormSummary] = []
-        for norm in selectedNorms {
+        var l2Neighbors: ClassNeighbors?
+        // L2 first when both are asked for: its neighbours seed the L∞ bounds.
+        for norm in selectedNorms.sorted(by: { ($0 == .l2 ? 0 : 1) < ($1 == .l2 ? 0 : 1) }) {
             let start = Date()
-            let neighbors = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm)
+            let neighbors = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm, seeds: l2Neighbors)
+            if norm == .l2 { l2Neighbors = neighbors }
             let seconds = Date().timeIntervalSince(start)
             note(String(format: "%@ nearest neighbours of %d images: %.1f s", norm.rawValue, labels.count, seconds))
             let same = neighbors.sameClass.map(\.distance), other = neighbors.otherClass.map(\.distance)
