@@ -12,12 +12,13 @@ struct DistancesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "distances",
         abstract: "Mean pairwise distances between classes (the post's heatmap), or nearest neighbours over all 70,000 images.",
-        discussion: "Default: --per-class images of each class, mean distance for every class pair, heatmap PNG + CSV per norm, and the rows whose diagonal is not their minimum. --nearest: each image's nearest same-class and other-class neighbour (train and test together), quantiles per class and histograms.")
+        discussion: "Default: --per-class images of each class, mean distance for every class pair, heatmap PNG + CSV per norm, and the rows whose diagonal is not their minimum; with --embedding, the same heatmap in the triplet embedding (L2), written as heatmap-embedding-l2.png and keyed embedding_l2. --nearest: each image's nearest same-class and other-class neighbour (train and test together), quantiles per class and histograms.")
 
     @Option(name: .customLong("per-class"), help: "Images sampled per class.") var perClass = 100
     @Option(help: "Comma-separated norms among l0, l1, l2, linf.") var norms = "l0,l1,l2,linf"
     @Option(help: "train or test.") var split = "train"
     @Flag(help: "Nearest same-class and other-class neighbour of every image (train + test).") var nearest = false
+    @Option(help: "Triplet-embedding checkpoint: also the class-pair heatmap of L2 distances between embeddings.") var embedding: String?
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Output folder.") var out = "out/distances"
@@ -35,10 +36,16 @@ struct DistancesCommand: ParsableCommand {
         }
         guard (2...5000).contains(perClass) else { throw ValidationError("--per-class must be in 2…5000, got \(perClass)") }
         guard split == "train" || split == "test" else { throw ValidationError("--split must be train or test, got \(split)") }
+        if let embedding {
+            guard !nearest else { throw ValidationError("--embedding applies to the class-pair heatmap, not to --nearest") }
+            try validateInputFile(embedding, flag: "--embedding")
+        }
         try validateOutputFolder(out, flag: "--out")
     }
 
     func run() throws {
+        // The checkpoint before the data, so that a bad --embedding is reported as itself.
+        let embeddingModel = try embedding.map { try ModelLoading.triplet(path: $0) }
         let directory = try dataOptions.directory()
         try createFolder(out)
         if nearest { try runNearest(directory: directory); return }
@@ -51,30 +58,43 @@ struct DistancesCommand: ParsableCommand {
             let result = classPairDistances(images: images, labels: labels, norm: norm)
             meanPairwise[norm.rawValue] = result.meanPairwise
             notClosest[norm.rawValue] = result.rowsNotClosestToSelf
-            try writeHeatmap(result, norm: norm, title: "mean pairwise \(norm.rawValue) distance, \(perClass)/class \(split) (seed \(seedOption.seed))",
+            try writeHeatmap(result, title: "mean pairwise \(norm.rawValue) distance, \(perClass)/class \(split) (seed \(seedOption.seed))",
                              path: out + "/heatmap-\(norm.rawValue).png")
-            let csv = (["class," + (0..<10).map(String.init).joined(separator: ",")]
-                       + result.meanPairwise.enumerated().map { "\($0.offset)," + $0.element.map { String(format: "%.6g", $0) }.joined(separator: ",") })
-                .joined(separator: "\n") + "\n"
-            try AtomicFile.write(csv, to: out + "/mean-pairwise-\(norm.rawValue).csv")
+            try AtomicFile.write(csvText(result), to: out + "/mean-pairwise-\(norm.rawValue).csv")
+        }
+        if let embeddingModel, let embedding {
+            // The same images, L2 between their embeddings: beside heatmap-l2.png.
+            let result = classPairDistances(images: embeddingModel.embed(images), labels: labels, norm: .l2)
+            meanPairwise["embedding_l2"] = result.meanPairwise
+            notClosest["embedding_l2"] = result.rowsNotClosestToSelf
+            try writeHeatmap(result, title: "mean pairwise L2 distance, triplet embedding, \(perClass)/class \(split) (seed \(seedOption.seed))",
+                             path: out + "/heatmap-embedding-l2.png")
+            try AtomicFile.write(csvText(result), to: out + "/mean-pairwise-embedding-l2.csv")
         }
         struct Output: Encodable {
             var mean_pairwise: [String: [[Double]]]
             var rows_not_closest_to_self: [String: [Int]]
             var per_class: Int, split: String, seed: UInt64
+            var embedding: String?
         }
         let text = try jsonText(Output(mean_pairwise: meanPairwise, rows_not_closest_to_self: notClosest, per_class: perClass,
-                                       split: split, seed: seedOption.seed))
+                                       split: split, seed: seedOption.seed, embedding: embedding))
         try AtomicFile.write(text, to: out + "/distances.json")
         if jsonOption.json { print(text) } else {
-            for norm in selectedNorms {
-                print("\(norm.rawValue): rows not closest to themselves: \(notClosest[norm.rawValue] ?? [])")
+            for key in selectedNorms.map(\.rawValue) + (embedding == nil ? [] : ["embedding_l2"]) {
+                print("\(key): rows not closest to themselves: \(notClosest[key] ?? [])")
             }
         }
         note("wrote \(out) (seed \(seedOption.seed))")
     }
 
-    func writeHeatmap(_ result: ClassPairDistances, norm: DistanceNorm, title: String, path: String) throws {
+    func csvText(_ result: ClassPairDistances) -> String {
+        (["class," + (0..<10).map(String.init).joined(separator: ",")]
+         + result.meanPairwise.enumerated().map { "\($0.offset)," + $0.element.map { String(format: "%.6g", $0) }.joined(separator: ",") })
+            .joined(separator: "\n") + "\n"
+    }
+
+    func writeHeatmap(_ result: ClassPairDistances, title: String, path: String) throws {
         var heatmap = Heatmap(values: result.meanPairwise.map { $0.map(Float.init) }, rowLabels: (0..<10).map(String.init),
                               columnLabels: (0..<10).map(String.init))
         heatmap.title = title
@@ -97,9 +117,12 @@ struct DistancesCommand: ParsableCommand {
             var other_class_min: Double
         }
         var summaries: [NormSummary] = []
-        for norm in selectedNorms {
+        var l2Neighbors: ClassNeighbors?
+        // L2 first when both are asked for: its neighbours seed the L∞ bounds.
+        for norm in selectedNorms.sorted(by: { ($0 == .l2 ? 0 : 1) < ($1 == .l2 ? 0 : 1) }) {
             let start = Date()
-            let neighbors = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm)
+            let neighbors = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm, seeds: l2Neighbors)
+            if norm == .l2 { l2Neighbors = neighbors }
             let seconds = Date().timeIntervalSince(start)
             note(String(format: "%@ nearest neighbours of %d images: %.1f s", norm.rawValue, labels.count, seconds))
             let same = neighbors.sameClass.map(\.distance), other = neighbors.otherClass.map(\.distance)

@@ -30,19 +30,86 @@ final class NeighborKernelTests: XCTestCase {
         return (same, other)
     }
 
-    func testClassNeighborsMatchTheReferenceAcrossBlocks() {
-        // Blocks smaller than the data so that block edges are crossed; odd sizes on purpose.
-        let (images, labels) = makeData(count: 157, features: 37, seed: 1)
-        for (norm, p) in [(DistanceNorm.l2, 2.0), (.linf, Double.infinity)] {
-            let fast = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm, queryBlock: 19, memoryBlock: 23)
-            let reference = referenceClassNeighbors(images, labels, p: p)
-            assertClose(fast.sameClass.map(\.distance), reference.same, rtol: 1e-4, atol: 1e-4, "\(norm) same class")
-            assertClose(fast.otherClass.map(\.distance), reference.other, rtol: 1e-4, atol: 1e-4, "\(norm) other class")
-            for (i, match) in fast.sameClass.enumerated() {
-                XCTAssertNotEqual(match.index, i, "an image is never its own neighbour")
-                XCTAssertEqual(labels[match.index], labels[i])
+    /// Images whose pixels are k/255 with few levels (so L∞ and L2 ties are common), like MNIST.
+    func makeByteData(count: Int, features: Int, levels: [Int], seed: UInt64) -> (Tensor, [Int]) {
+        var rng = SeededGenerator(seed: seed)
+        let scalars = (0..<(count * features)).map { _ in Float(levels[Int(rng.next() % UInt64(levels.count))]) / 255 }
+        let labels = (0..<count).map { _ in Int(rng.next() % 4) }
+        return (Tensor(shape: [count, features], scalars: scalars), labels)
+    }
+
+    /// The fast kernel against `referenceClassNeighbors`: distances within Float rounding, and
+    /// every index a real neighbour at the reported distance of the right class relation.
+    func assertMatchesReference(_ fast: ClassNeighbors, _ images: Tensor, _ labels: [Int], norm: DistanceNorm, _ context: String,
+                                file: StaticString = #filePath, line: UInt = #line) {
+        let reference = NearestNeighbors.referenceClassNeighbors(images: images, labels: labels, norm: norm)
+        assertClose(fast.sameClass.map(\.distance), reference.sameClass.map(\.distance), rtol: 1e-6, atol: 1e-6,
+                    "\(context) same class", file: file, line: line)
+        assertClose(fast.otherClass.map(\.distance), reference.otherClass.map(\.distance), rtol: 1e-6, atol: 1e-6,
+                    "\(context) other class", file: file, line: line)
+        let d = images.featureCount
+        for i in labels.indices {
+            for (match, isSame) in [(fast.sameClass[i], true), (fast.otherClass[i], false)] {
+                XCTAssertNotEqual(match.index, i, "\(context): image \(i) is its own neighbour", file: file, line: line)
+                XCTAssertEqual(labels[match.index] == labels[i], isSame, "\(context): image \(i)", file: file, line: line)
+                let truth = norm.distance(Array(images.scalars[(i * d)..<(i * d + d)]), Array(images.scalars[(match.index * d)..<(match.index * d + d)]), count: d)
+                XCTAssertEqual(match.distance, truth, accuracy: 1e-5 * max(1, truth), "\(context): image \(i)'s neighbour is not at the reported distance",
+                               file: file, line: line)
             }
-            for (i, match) in fast.otherClass.enumerated() { XCTAssertNotEqual(labels[match.index], labels[i]) }
+        }
+    }
+
+    func testClassNeighborsMatchTheReferenceOnFloatData() {
+        // Not k/255, so L∞ takes the Float kernel; L2 blocks smaller than the data, odd sizes on purpose.
+        let (images, labels) = makeData(count: 157, features: 37, seed: 1)
+        for norm in [DistanceNorm.l2, .linf] {
+            assertMatchesReference(NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm, block: 23), images, labels,
+                                   norm: norm, "\(norm) float")
+        }
+    }
+
+    func testClassNeighborsMatchTheReferenceOnByteDataWithTies() {
+        // k/255 pixels take the UInt8 L∞ kernel; 45 features pad to 3 vectors, 3 levels make ties everywhere,
+        // 261 images are 16 query blocks and a ragged one per class.
+        for (levels, seed) in [([0, 128, 255], UInt64(5)), (Array(0...255), 6), ([0, 255], 7)] {
+            let (images, labels) = makeByteData(count: 261, features: 45, levels: levels, seed: seed)
+            let l2 = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: .l2, block: 64)
+            assertMatchesReference(l2, images, labels, norm: .l2, "l2 levels \(levels.count)")
+            assertMatchesReference(NearestNeighbors.classNeighbors(images: images, labels: labels, norm: .linf), images, labels,
+                                   norm: .linf, "linf levels \(levels.count)")
+            assertMatchesReference(NearestNeighbors.classNeighbors(images: images, labels: labels, norm: .linf, seeds: l2), images, labels,
+                                   norm: .linf, "linf seeded levels \(levels.count)")
+        }
+        // Fewer features than the UInt8 kernel's 32-pixel head, and a class with a single image.
+        let (images, labels) = makeByteData(count: 40, features: 5, levels: [0, 64, 255], seed: 8)
+        let single = labels.indices.map { $0 == 7 ? 9 : labels[$0] }
+        for norm in [DistanceNorm.l2, .linf] {
+            let fast = NearestNeighbors.classNeighbors(images: images, labels: single, norm: norm)
+            XCTAssertEqual(fast.sameClass[7].index, -1, "\(norm): a class of one image has no same-class neighbour")
+            XCTAssertEqual(fast.sameClass[7].distance, .infinity)
+            let reference = NearestNeighbors.referenceClassNeighbors(images: images, labels: single, norm: norm)
+            XCTAssertEqual(fast.otherClass.map(\.distance), reference.otherClass.map(\.distance), "\(norm) other class, 5 features")
+            XCTAssertEqual(fast.sameClass.map(\.distance).filter(\.isFinite), reference.sameClass.map(\.distance).filter(\.isFinite))
+        }
+    }
+
+    /// A planted near-duplicate (one pixel 3/255 away, same label) is each other's nearest
+    /// same-class neighbour; a planted copy with another label is the nearest other-class one.
+    func testPlantedNearDuplicateIsFound() {
+        var (images, labels) = makeByteData(count: 300, features: 60, levels: Array(0...255), seed: 9)
+        let d = images.featureCount
+        var duplicate = Array(images.scalars[(17 * d)..<(18 * d)])
+        duplicate[40] = duplicate[40] >= 0.5 ? duplicate[40] - 3 / 255 : duplicate[40] + 3 / 255
+        var twin = Array(images.scalars[(17 * d)..<(18 * d)]); twin[2] = twin[2] >= 0.5 ? twin[2] - 5 / 255 : twin[2] + 5 / 255
+        images = Tensor(shape: [302, d], scalars: images.scalars + duplicate + twin)
+        labels += [labels[17], (labels[17] + 1) % 4]
+        for norm in [DistanceNorm.l2, .linf] {
+            let fast = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm)
+            XCTAssertEqual(fast.sameClass[17].index, 300, "\(norm)")
+            XCTAssertEqual(fast.sameClass[300].index, 17, "\(norm)")
+            XCTAssertEqual(fast.sameClass[17].distance, 3 / 255, accuracy: 1e-6, "\(norm)")
+            XCTAssertEqual(fast.otherClass[17].index, 301, "\(norm)")
+            XCTAssertEqual(fast.otherClass[17].distance, 5 / 255, accuracy: 1e-6, "\(norm)")
         }
     }
 
@@ -95,5 +162,37 @@ final class NeighborKernelTests: XCTestCase {
                                    nearestMisclassified: nearestMisclassified, misclassifiedPerClass: [1, 0, 0],
                                    norm: .linf, eps: 0.2, classCount: 3)
         XCTAssertTrue(tighter.holds, "at ε 0.2 the plant at 0.25 is outside every ball")
+    }
+
+    /// Condition (2) under both norms on k/255 images (the UInt8 L∞ kernel): a same-class image
+    /// planted inside ε is found, one of the same class planted just outside ε is not.
+    func testConditionTwoSeparatesSameClassPlantsInsideAndOutsideEps() {
+        // Six base images, pairwise ≥ 1 apart in L∞ and L2 (one bright pixel each); plants of class 0.
+        let d = 40
+        var scalars: [Float] = []
+        for i in 0..<6 { for k in 0..<d { scalars.append(k == 5 * i ? 1 : 0) } }
+        for (norm, eps, insideStep, outsideStep) in [(DistanceNorm.linf, Float(0.3), 64, 90), (.l2, 0.3, 64, 90)] {
+            var inside = Array(scalars[0..<d]); inside[33] = Float(insideStep) / 255       // 0.251 from image 0
+            var outside = Array(scalars[(3 * d)..<(4 * d)]); outside[37] = Float(outsideStep) / 255   // 0.353 from image 3
+            let images = Tensor(shape: [8, d], scalars: scalars + inside + outside)
+            let labels = [0, 1, 2, 0, 1, 2, 0, 0]
+            let neighbors = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm)
+            let nearestMisclassified = nearestAmongSameClass(images: images, labels: labels, candidates: [7], norm: norm, classCount: 3)
+            let report = conditionTwo(labels: labels, nearestSameClass: neighbors.sameClass.map(\.distance),
+                                      nearestMisclassified: nearestMisclassified, misclassifiedPerClass: [1, 0, 0],
+                                      norm: norm, eps: eps, classCount: 3)
+            XCTAssertEqual(neighbors.sameClass[6].index, 0, "\(norm)")
+            XCTAssertEqual(neighbors.sameClass[7].index, 3, "\(norm)")
+            XCTAssertFalse(report.holds, "\(norm)")
+            XCTAssertEqual(report.per_class[0].share_with_same_class_within_eps, 2.0 / 4.0, accuracy: 1e-9,
+                           "\(norm): image 0 and its plant see each other; image 3 and the plant outside ε do not")
+            XCTAssertEqual(report.per_class[0].share_with_misclassified_within_eps, 0, "\(norm): the misclassified plant is outside every ball")
+            XCTAssertTrue(report.per_class[1].holds && report.per_class[2].holds, "\(norm)")
+            let wider = conditionTwo(labels: labels, nearestSameClass: neighbors.sameClass.map(\.distance),
+                                     nearestMisclassified: nearestMisclassified, misclassifiedPerClass: [1, 0, 0],
+                                     norm: norm, eps: 0.36, classCount: 3)
+            XCTAssertEqual(wider.per_class[0].share_with_same_class_within_eps, 1, accuracy: 1e-9, "\(norm): at ε 0.36 both plants are inside")
+            XCTAssertEqual(wider.per_class[0].share_with_misclassified_within_eps, 0.25, accuracy: 1e-9, "\(norm): image 3 has the error within 0.36")
+        }
     }
 }

@@ -57,6 +57,15 @@ final class AttackFlagTests: CLITestCase {
         try assertOneLineError(["distances", "--norms", "l3", "--out", out], mentions: ["--norms", "l3"])
         try assertOneLineError(["distances", "--nearest", "--norms", "l1", "--out", out], mentions: ["--nearest", "l1"])
         try assertOneLineError(["distances", "--split", "val", "--out", out], mentions: ["--split", "val"])
+        try assertOneLineError(["distances", "--embedding", "missing.safetensors", "--out", out], mentions: ["--embedding", "missing.safetensors"])
+        try assertOneLineError(["distances", "--nearest", "--norms", "l2", "--embedding", "e.safetensors", "--out", out],
+                               mentions: ["--embedding", "--nearest"])
+        let classifier = root.appendingPathComponent("classifier.safetensors").path
+        try Data(SafetensorsFixture.encode([.init(name: "conv1.weight", shape: [4])],
+                                           metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
+            .write(to: URL(fileURLWithPath: classifier))
+        try assertOneLineError(["distances", "--embedding", classifier, "--out", out], mentions: [classifier, "classifier", "triplet"],
+                               environment: ["ADVLAB_DATA": root.path])
         try assertOneLineError(["conditions", "--norm", "l1"], mentions: ["--norm", "l1"])
         try assertOneLineError(["conditions", "--norm", "linf", "--eps", "1.5"], mentions: ["--eps", "1.5"])
     }
