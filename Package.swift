@@ -64,6 +64,7 @@ let package = Package(
         .testTarget(name: "AdvModelsTests", dependencies: ["AdvModels", "AdvTraining", "TestSupport"]),
         .testTarget(name: "AdvAnalysisTests", dependencies: ["AdvAnalysis", "TestSupport"]),
         .testTarget(name: "AdvAttacksTests", dependencies: ["AdvAttacks", "AdvData", "TestSupport"]),
+        .testTarget(name: "AdvReportTests", dependencies: ["AdvReport", "AdvAnalysis", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["advlab", "TestSupport"]),
     ]
 )

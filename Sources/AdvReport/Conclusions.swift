@@ -59,8 +59,8 @@ public enum Conclusions {
         for row in results.per_class_eps where row.norm == "linf" {
             let below = row.eps.enumerated().filter { $0.element < 0.3 }.map(\.offset)
             answers.append(Conclusion(question: "Which classes need a smaller L∞ ε than 0.3?",
-                                      answer: below.isEmpty ? "None: every class keeps (2) for at least 0.99 of its images up to ε = 0.3."
-                                          : "Classes \(Format.classes(below)): their largest ε keeping (2) for at least 0.99 of the class is "
+                                      answer: below.isEmpty ? "None: in every class at most \(Format.eps(row.max_share_within)) of the images have a same-class image within ε = 0.3."
+                                          : "Classes \(Format.classes(below)): their largest ε with at most \(Format.eps(row.max_share_within)) of the class having a same-class image within ε is "
                                           + below.map { "\($0): \(Format.eps(row.eps[$0]))" }.joined(separator: ", ") + "."))
         }
 

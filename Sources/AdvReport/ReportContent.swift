@@ -35,7 +35,7 @@ public enum ReportContent {
         }
         blocks.append(.paragraph("Errors without any perturbation: on \(r.generalization.test_images) test images, on "
             + "\(r.generalization.plain_samples_per_class) plain AC-GAN samples per class (no search), and the success rate of the latent-space "
-            + "search of Song et al. (2018), which only counts an example when the AC-GAN's auxiliary classifier still says the source class."))
+            + "search of Song et al. 2018, which only counts an example when the AC-GAN's auxiliary classifier still says the source class."))
         blocks.append(.table(header: ["model", "test error", "plain AC-GAN sample error", "unrestricted targeted", "unrestricted untargeted", "noise-augmented"],
                              rows: generalizationRows, numericColumns: [1, 2, 3, 4, 5]))
         let perClassHeader = ["class"] + r.generalization.models.flatMap { ["\($0.model) test error", "\($0.model) plain-sample error"] }
@@ -48,7 +48,7 @@ public enum ReportContent {
 
         // Perturbation robustness
         blocks.append(.heading(level: 2, text: "Perturbation robustness and the two conditions", anchor: "robustness"))
-        blocks.append(.paragraph("FGSM, IGS and PGD (random start, step 2.5·ε/k) under L∞, PGD under L2, and PGD projected in the triplet embedding, "
+        blocks.append(.paragraph("FGSM, IGS and PGD (random start, step \(Format.eps(r.settings.pgd_step_factor))·ε/k) under L∞, PGD under L2, and PGD projected in the triplet embedding, "
             + "on the first \(r.settings.attack_images) test images with \(r.settings.attack_steps) steps. (1) by proxy: the share of background "
             + "pixels changed visibly, mean SSIM and whether the embedding's k-NN still gives the source class on successful examples "
             + "(rule: \(ruleText(r))). (2): the share of images with another image of their class inside the ε-ball, over "
@@ -84,7 +84,8 @@ public enum ReportContent {
 
         // C&W
         blocks.append(.heading(level: 3, text: "Minimal perturbations (C&W-L2)", anchor: nil))
-        blocks.append(.table(header: ["model", "images", "success", "L2 10 %", "L2 median", "L2 90 %", "below nearest same-class image", "(1) by proxy"],
+        let levels = r.minimal_perturbations.first?.quantile_levels ?? []
+        blocks.append(.table(header: ["model", "images", "success"] + levels.map { "L2 quantile \(Format.eps($0))" } + ["below nearest same-class image", "(1) by proxy"],
                              rows: r.minimal_perturbations.map { row in
                                  [row.model, String(row.count), Format.value(row.success_rate)] + row.l2_quantiles.map { Format.value($0) }
                                      + [Format.value(row.share_below_nearest_same_class), verdict(row.condition_one.holds)]
@@ -96,7 +97,7 @@ public enum ReportContent {
         if let block = figures([("condition-two-linf", "Share of images with another image of their class within ε (L∞), per class dashed."),
                                 ("condition-two-l2", "The same under L2.")]) { blocks.append(block) }
         for curve in r.condition_two_curves {
-            blocks.append(.table(header: ["class", "\(curve.norm) nearest same-class: min", "1 %", "5 %", "median"],
+            blocks.append(.table(header: ["class"] + curve.quantile_levels.map { "\(curve.norm) nearest same-class, quantile \(Format.eps($0))" },
                                  rows: r.classes.map { [String($0)] + curve.per_class_nearest_same_class_quantiles[$0].map { Format.value($0) } },
                                  numericColumns: [1, 2, 3, 4]))
         }
@@ -138,7 +139,8 @@ public enum ReportContent {
         }
         if let block = figure("combination", "The post's combination image: x0, sign(x1) and the clipped sum, with both models' and the k-NN's labels.") { blocks.append(block) }
         for row in r.per_class_eps {
-            blocks.append(.paragraph("Per-class ε under \(row.norm): the \(row.rule)."))
+            blocks.append(.paragraph("Per-class ε under \(row.norm): the largest ε on the grid (step \(Format.eps(row.grid[0]))) at which at most "
+                + "\(Format.eps(row.max_share_within)) of the class has another image of the class within ε."))
             blocks.append(.table(header: ["norm"] + r.classes.map { "class \($0)" }, rows: [[row.norm] + row.eps.map { Format.eps($0) }],
                                  numericColumns: Set(1...r.classes.count)))
         }

@@ -49,6 +49,8 @@ public struct ReportSettings: Codable, Sendable, Equatable {
     public var test_images: Int
     public var attack_images: Int
     public var attack_steps: Int
+    /// PGD and IGS step size = pgd_step_factor · ε / attack_steps (Madry et al. 2018).
+    public var pgd_step_factor: Double
     public var linf_grid: [Double]
     public var l2_grid: [Double]
     public var cw_images: Int
@@ -67,14 +69,14 @@ public struct ReportSettings: Codable, Sendable, Equatable {
     public var distance_per_class: Int
 
     public static let full = ReportSettings(
-        test_images: 10_000, attack_images: 1000, attack_steps: 40, linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
+        test_images: 10_000, attack_images: 1000, attack_steps: 40, pgd_step_factor: 2.5, linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
         l2_grid: [0.5, 1, 2, 3, 4.5], cw_images: 300, cw_iterations: 150, cw_binary_steps: 6, embedding_eps: 0.5,
         condition_two_queries: 70_000, plain_samples_per_class: 1000, unrestricted_per_pair: 5,
         unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, noise_eps: 0.1,
         combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100)
 
     public static let quick = ReportSettings(
-        test_images: 2000, attack_images: 100, attack_steps: 40, linf_grid: [0.1, 0.3], l2_grid: [1.5, 4.5],
+        test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: 2.5, linf_grid: [0.1, 0.3], l2_grid: [1.5, 4.5],
         cw_images: 20, cw_iterations: 60, cw_binary_steps: 4, embedding_eps: 0.5,
         condition_two_queries: 1000, plain_samples_per_class: 50, unrestricted_per_pair: 1,
         unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, noise_eps: 0.1,
@@ -130,7 +132,8 @@ public struct ConditionTwoCurve: Codable, Sendable {
     public var images: Int
     public var eps: [Double]
     public var share_with_same_class_within_eps: [Double]
-    /// Per class: quantiles 0, 1, 5, 50 % of the nearest same-class distance.
+    public var quantile_levels: [Double]
+    /// Per class: quantiles (at quantile_levels) of the nearest same-class distance.
     public var per_class_nearest_same_class_quantiles: [[Double]]
 }
 
@@ -139,7 +142,8 @@ public struct MinimalPerturbation: Codable, Sendable {
     public var model: String
     public var count: Int
     public var success_rate: Double
-    /// Quantiles 10, 50, 90 % of the L2 distance over successes.
+    public var quantile_levels: [Double]
+    /// Quantiles (at quantile_levels) of the L2 distance over successes.
     public var l2_quantiles: [Double]
     public var per_class_median_l2: [Double]
     /// Share of images whose minimal perturbation is smaller than their nearest same-class image
@@ -192,6 +196,8 @@ public struct PerClassEpsilonRow: Codable, Sendable {
     /// Per class: the largest ε on the grid that keeps (2) for ≥ 99 % of the class.
     public var eps: [Double]
     public var grid: [Double]
+    /// A class keeps (2) at ε when at most this share of it has a same-class image within ε.
+    public var max_share_within: Double
     public var rule: String
 }
 

@@ -57,13 +57,13 @@ extension Study {
 
     func runGradientAttack(_ model: MNISTChallengeCNN, setting: PerturbationSetting, images: Tensor, labels: [Int],
                            using rng: inout SeededGenerator) -> AttackOutcome {
-        let eps = Float(setting.eps), steps = settings.attack_steps
+        let eps = Float(setting.eps), steps = settings.attack_steps, stepSize = Float(settings.pgd_step_factor) * eps / Float(steps)
         let config: GradientAttackConfig
         switch setting.method {
         case "fgsm": config = .fgsm(norm: setting.norm, eps: eps)
         // Step 2.5·ε/k (Madry et al. 2018): the iterates can cross the ball in k steps with slack.
-        case "igs": config = .igs(norm: setting.norm, eps: eps, stepSize: 2.5 * eps / Float(steps), steps: steps)
-        default: config = GradientAttackConfig(norm: setting.norm, eps: eps, stepSize: 2.5 * eps / Float(steps), steps: steps,
+        case "igs": config = .igs(norm: setting.norm, eps: eps, stepSize: stepSize, steps: steps)
+        default: config = GradientAttackConfig(norm: setting.norm, eps: eps, stepSize: stepSize, steps: steps,
                                                restarts: 1, randomStart: true)
         }
         return inBatches(count: labels.count, batchSize: 250) { range in
@@ -128,8 +128,9 @@ extension Study {
             let perClass = (0..<10).map { digit in quantile(successes.filter { $0.label == digit }.map { Double($0.l2) }.sorted(), 0.5) }
             // Images already misclassified count as flipped at distance 0.
             let below = outcome.results.indices.filter { outcome.results[$0].success && outcome.results[$0].l2 < nearest[$0] }.count
+            let levels = [0.1, 0.5, 0.9]
             rows.append(MinimalPerturbation(model: name, count: count, success_rate: Double(successes.count) / Double(max(1, count)),
-                                            l2_quantiles: [0.1, 0.5, 0.9].map { quantile(l2, $0) }, per_class_median_l2: perClass,
+                                            quantile_levels: levels, l2_quantiles: levels.map { quantile(l2, $0) }, per_class_median_l2: perClass,
                                             share_below_nearest_same_class: Double(below) / Double(max(1, count)),
                                             condition_one: conditionOne(clean: images, adversarial: outcome.adversarialImages, labels: labels,
                                                                         success: outcome.results.map(\.success), reference: other(than: name))))

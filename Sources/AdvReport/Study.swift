@@ -123,10 +123,18 @@ public final class Study {
         }
         conditionQueries = indices
         let everything = Array(allLabels.indices)
+        var l2Neighbors: ClassNeighbors?
         for norm in [DistanceNorm.l2, .linf] {
             let started = Date()
-            nearestSameClass[norm.rawValue] = AdvAnalysis.nearestSameClass(images: allImages, labels: allLabels, queries: indices,
-                                                                           memory: everything, norm: norm)
+            if indices.count == allLabels.count {
+                // Every image: the class-blocked kernels, L∞ seeded with the L2 neighbours.
+                let neighbors = NearestNeighbors.classNeighbors(images: allImages, labels: allLabels, norm: norm, seeds: l2Neighbors)
+                if norm == .l2 { l2Neighbors = neighbors }
+                nearestSameClass[norm.rawValue] = neighbors.sameClass.map(\.distance)
+            } else {
+                nearestSameClass[norm.rawValue] = AdvAnalysis.nearestSameClass(images: allImages, labels: allLabels, queries: indices,
+                                                                               memory: everything, norm: norm)
+            }
             log(String(format: "condition (2): nearest same-class %@ distance of %d images: %.1f s", norm.rawValue, indices.count,
                        Date().timeIntervalSince(started)))
         }
@@ -178,12 +186,13 @@ public final class Study {
             let nearest = nearestSameClass[norm] ?? []
             let grid = (0...40).map { top * Double($0) / 40 }
             let shares = grid.map { eps in Double(nearest.filter { Double($0) <= eps }.count) / Double(max(1, nearest.count)) }
+            let levels = [0, 0.01, 0.05, 0.5]
             let quantiles = (0..<10).map { digit -> [Double] in
                 let sorted = labels.indices.filter { labels[$0] == digit }.map { Double(nearest[$0]) }.sorted()
-                return [0, 0.01, 0.05, 0.5].map { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int($0 * Double(sorted.count)))] }
+                return levels.map { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int($0 * Double(sorted.count)))] }
             }
             curves.append(ConditionTwoCurve(norm: norm, images: labels.count, eps: grid, share_with_same_class_within_eps: shares,
-                                            per_class_nearest_same_class_quantiles: quantiles))
+                                            quantile_levels: levels, per_class_nearest_same_class_quantiles: quantiles))
         }
         var linfPlot = SVGPlot(title: "condition (2): share of images with a same-class image within ε, L∞", xLabel: "ε (L∞)", yLabel: "share")
         var l2Plot = SVGPlot(title: "condition (2): share of images with a same-class image within ε, L2", xLabel: "ε (L2)", yLabel: "share")
@@ -208,19 +217,20 @@ public final class Study {
         return curves
     }
 
-    /// The per-class ε of (2): the largest grid value at which at most 1 % of the class has a
+    /// The per-class ε of (2): the largest grid value at which at most 0.01 of the class has a
     /// same-class image within ε.
     func perClassEpsilon() -> [PerClassEpsilonRow] {
         let labels = conditionQueries.map { allLabels[$0] }
+        let maxShare = 0.01
         return [("linf", (1...20).map { Double($0) * 0.025 }), ("l2", (1...30).map { Double($0) * 0.25 })].map { norm, grid in
             let nearest = nearestSameClass[norm] ?? []
             let eps = (0..<10).map { digit -> Double in
                 let rows = labels.indices.filter { labels[$0] == digit }
-                let passing = grid.filter { eps in Double(rows.filter { Double(nearest[$0]) <= eps }.count) <= 0.01 * Double(rows.count) }
+                let passing = grid.filter { eps in Double(rows.filter { Double(nearest[$0]) <= eps }.count) <= maxShare * Double(rows.count) }
                 return passing.max() ?? 0
             }
-            return PerClassEpsilonRow(norm: norm, eps: eps, grid: grid,
-                                      rule: "largest ε on the grid with at most 1 % of the class having another image of the class within ε")
+            return PerClassEpsilonRow(norm: norm, eps: eps, grid: grid, max_share_within: maxShare,
+                                      rule: "largest ε on the grid at which at most max_share_within of the class has another image of the class within ε")
         }
     }
 

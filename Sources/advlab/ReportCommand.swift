@@ -21,8 +21,11 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Output folder (created if missing; its parent must exist).") var out = "out/report"
+    @Option(help: "Only check an existing report folder: every number on its pages is in results.json and every figure exists.")
+    var verify: String?
 
     func validate() throws {
+        if verify != nil { return }
         try validateInputFile(natural, flag: "--natural")
         try validateInputFile(robust, flag: "--robust")
         try validateInputFile(generator, flag: "--generator")
@@ -32,6 +35,14 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let verify {
+            let problems = ReportChecks.problems(folder: verify)
+            guard problems.isEmpty else {
+                throw ValidationError("--verify \(verify): \(problems.count) problem(s): " + problems.prefix(5).joined(separator: "; "))
+            }
+            print("\(verify): every number on report.md and index.html is in results.json; every figure exists")
+            return
+        }
         // Everything that can be wrong with the inputs is found before any work or writing.
         let labels = try human.map { try HumanLabels.load(path: $0) }
         let models = try StudyModels.load(natural: natural, robust: robust, acgan: generator, triplet: embedding)

@@ -1,0 +1,112 @@
+import Foundation
+
+/// Checks a written report folder: every number on `report.md` and `index.html` is a value of
+/// `results.json` at the precision shown, and every figure the pages reference exists and is a
+/// PNG or SVG file. Returns the problems found (empty: the report is consistent).
+public enum ReportChecks {
+    public static func problems(folder: String) -> [String] {
+        var problems: [String] = []
+        func read(_ name: String) -> String? {
+            guard let data = FileManager.default.contents(atPath: folder + "/" + name) else {
+                problems.append("\(name): missing")
+                return nil
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+        guard let json = read("results.json"), let markdown = read("report.md"), let html = read("index.html") else { return problems }
+        let values: [Double]
+        do {
+            _ = try ReportResults.decode(Data(json.utf8))
+            values = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)).numbers
+        } catch {
+            return problems + ["results.json: does not parse as the report's results (\(error))"]
+        }
+        problems += unmatchedNumbers(in: markdown, values: values).map { "report.md: \($0) is not a value in results.json" }
+        problems += unmatchedNumbers(in: visibleText(ofHTML: html), values: values).map { "index.html: \($0) is not a value in results.json" }
+        let referenced = Set(figureReferences(markdown: markdown) + figureReferences(html: html))
+        for file in referenced.sorted() {
+            guard let data = FileManager.default.contents(atPath: folder + "/" + file), !data.isEmpty else {
+                problems.append("\(file): referenced by the report but missing or empty")
+                continue
+            }
+            let isPNG = data.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+            let isSVG = String(decoding: data.prefix(200), as: UTF8.self).contains("<svg")
+            if !(isPNG || isSVG) { problems.append("\(file): neither a PNG nor an SVG file") }
+        }
+        return problems
+    }
+
+    /// A JSON value, to collect its numbers (booleans and strings such as "nan" are not numbers).
+    indirect enum JSONValue: Decodable {
+        case number(Double), other, array([JSONValue]), object([String: JSONValue])
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if container.decodeNil() || (try? container.decode(Bool.self)) != nil || (try? container.decode(String.self)) != nil {
+                self = .other
+            } else if let number = try? container.decode(Double.self) {
+                self = .number(number)
+            } else if let array = try? container.decode([JSONValue].self) {
+                self = .array(array)
+            } else {
+                self = .object(try container.decode([String: JSONValue].self))
+            }
+        }
+
+        var numbers: [Double] {
+            switch self {
+            case let .number(value): return [value]
+            case .other: return []
+            case let .array(values): return values.flatMap(\.numbers)
+            case let .object(values): return values.values.flatMap(\.numbers)
+            }
+        }
+    }
+
+    /// Numbers standing alone in `text` (not part of a name such as L2, PGD-40 or z0, nor a
+    /// citation's year after "et al. ") that no value formats to at the same number of decimals.
+    static func unmatchedNumbers(in text: String, values: [Double]) -> [String] {
+        guard let pattern = try? NSRegularExpression(pattern: #"(?<![\p{L}\d_.\-/#])(?<!et al\. )-?\d+(?:\.\d+)?(?![\p{L}\d_])"#) else { return ["pattern"] }
+        let range = NSRange(text.startIndex..., in: text)
+        var unmatched: [String] = []
+        var formatted: [Int: Set<String>] = [:]
+        for match in pattern.matches(in: text, range: range) {
+            guard let tokenRange = Range(match.range, in: text) else { continue }
+            let token = String(text[tokenRange])
+            let decimals = token.split(separator: ".").dropFirst().first?.count ?? 0
+            if formatted[decimals] == nil {
+                formatted[decimals] = Set(values.map { String(format: "%.\(decimals)f", $0) })
+            }
+            if !(formatted[decimals] ?? []).contains(token) { unmatched.append(token) }
+        }
+        return unmatched
+    }
+
+    /// The text a reader sees: no style or script blocks, no tags, entities decoded.
+    static func visibleText(ofHTML html: String) -> String {
+        var text = html
+        for block in ["style", "script", "head"] {
+            text = text.replacingOccurrences(of: "<\(block)[^>]*>[\\s\\S]*?</\(block)>", with: " ", options: .regularExpression)
+        }
+        text = text.replacingOccurrences(of: "<[^>]*>", with: " ", options: .regularExpression)
+        for (entity, character) in [("&lt;", "<"), ("&gt;", ">"), ("&quot;", "\""), ("&amp;", "&")] {
+            text = text.replacingOccurrences(of: entity, with: character)
+        }
+        return text
+    }
+
+    static func figureReferences(markdown: String) -> [String] {
+        captures(#"!\[[^\]]*\]\(([^)]+)\)"#, in: markdown)
+    }
+
+    static func figureReferences(html: String) -> [String] {
+        captures(#"<img[^>]*\ssrc="([^"]+)""#, in: html)
+    }
+
+    static func captures(_ pattern: String, in text: String) -> [String] {
+        guard let regex = try? NSRegularExpression(pattern: pattern) else { return [] }
+        return regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+            Range($0.range(at: 1), in: text).map { String(text[$0]) }
+        }
+    }
+}

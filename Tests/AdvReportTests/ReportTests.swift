@@ -1,0 +1,150 @@
+@testable import AdvAnalysis
+@testable import AdvReport
+import Foundation
+import XCTest
+
+/// The report's pages are rendered from results.json alone: every number on them must be one
+/// of its values, every figure must exist, and the conclusions must follow the numbers.
+final class ReportTests: XCTestCase {
+    /// A small, fully populated results value with distinctive numbers.
+    static func fixture(pgdHolds: Bool = false) -> ReportResults {
+        let perClass = (0..<10).map { 0.9 + 0.0071 * Double($0) }
+        let proxies = ConditionOneProxyValues(examples: 100, successes: 40, background_changed: 0.4321, ink_change: -0.0123, ssim: 0.6543,
+                                              embedding_shift: 1.2345, knn_keeps_source: 0.8765, reference_keeps_source: 0.9876)
+        let one = ConditionOneReport(overall: proxies, per_class: Array(repeating: proxies, count: 10), per_class_holds: Array(repeating: pgdHolds, count: 10),
+                                     holds: pgdHolds, reasons: ["mean SSIM 0.654 (needs 0.90)"])
+        func two(_ norm: String, _ eps: Double, holds: Bool) -> ConditionTwoVerdict {
+            ConditionTwoVerdict(norm: norm, eps: eps, images: 1000, share_with_same_class_within_eps: holds ? 0 : 0.0123,
+                                per_class_share_with_same_class_within_eps: (0..<10).map { holds || $0 != 1 ? 0 : 0.1234 },
+                                share_with_misclassified_within_eps: holds ? 0 : 0.0042, holds: holds,
+                                per_class_holds: (0..<10).map { holds || $0 != 1 }, reason: holds ? "no image among 1000 …" : "0.0123 of 1000 images …")
+        }
+        func attack(_ model: String, _ method: String, _ norm: String, _ eps: Double, robust: Double) -> AttackSetting {
+            AttackSetting(model: model, method: method, norm: norm, eps: eps, count: 100, clean_accuracy: 0.99, robust_accuracy: robust,
+                          per_class_robust_accuracy: perClass, condition_one: one,
+                          condition_two: two(norm, eps, holds: norm == "linf" && eps < 0.2))
+        }
+        let settings = ReportSettings.quick
+        return ReportResults(
+            seed: 17, quick: true, settings: settings, models: ["natural": "n.safetensors", "robust": "r.safetensors"],
+            generator: "g.safetensors", embedding: "t.safetensors",
+            generalization: Generalization(test_images: 2000, plain_samples_per_class: 50, models: [
+                .init(model: "natural", test_error: 0.0067, per_class_test_error: perClass.map { 1 - $0 }, plain_sample_error: 0.0031,
+                      per_class_plain_sample_error: perClass.map { 1 - $0 }),
+                .init(model: "robust", test_error: 0.0143, per_class_test_error: perClass.map { 1 - $0 }, plain_sample_error: 0.0052,
+                      per_class_plain_sample_error: perClass.map { 1 - $0 })]),
+            robustness: [attack("natural", "pgd", "linf", 0.1, robust: 0.7123), attack("natural", "pgd", "linf", 0.3, robust: 0.0012),
+                         attack("robust", "pgd", "linf", 0.3, robust: 0.9234), attack("natural", "pgd", "l2", 4.5, robust: 0.0001),
+                         attack("robust", "pgd", "l2", 4.5, robust: 0.0345)],
+            minimal_perturbations: [MinimalPerturbation(model: "natural", count: 20, success_rate: 1, quantile_levels: [0.1, 0.5, 0.9], l2_quantiles: [0.9876, 1.5432, 2.3456],
+                                                        per_class_median_l2: perClass, share_below_nearest_same_class: 0.95, condition_one: one)],
+            condition_two_curves: [ConditionTwoCurve(norm: "linf", images: 1000, eps: [0, 0.5, 1], share_with_same_class_within_eps: [0, 0.2, 1], quantile_levels: [0, 0.01, 0.05, 0.5],
+                                                     per_class_nearest_same_class_quantiles: Array(repeating: [0.2345, 0.3456, 0.4567, 0.6789], count: 10))],
+            unrestricted: [UnrestrictedSetting(model: "natural", variant: "targeted", count: 90, success_rate: 0.8222,
+                                               per_pair: (0..<10).map { s in (0..<10).map { $0 == s ? nil : 0.5 } },
+                                               per_source_success_rate: perClass, auxiliary_agrees_on_every_success: true, condition_one: one,
+                                               nearest_train_l2_quantiles: [3.1234, 5.4321], nearest_train_linf_quantiles: [0.7123, 0.9456],
+                                               condition_two_reason: "an unrestricted example has no original image")],
+            combination: [CombinationSetting(eps: 0.3, count: 90, still_source: ["natural": 0.9556, "robust": 0.9889],
+                                             became_other: ["natural": 0.0111, "robust": 0.0033], knn_still_source: 0.9333, knn_became_other: 0.0222,
+                                             condition_one: one, condition_two: two("linf", 0.3, holds: false))],
+            distances: DistanceAnalysis(per_class: 30, mean_pairwise: ["l2": Array(repeating: perClass, count: 10)],
+                                        rows_not_closest_to_self: ["l2": [2, 5, 8]]),
+            per_class_eps: [PerClassEpsilonRow(norm: "linf", eps: (0..<10).map { $0 == 1 ? 0.225 : 0.45 }, grid: [0.025, 0.225, 0.45],
+                                               max_share_within: 0.01, rule: "rule")],
+            human: HumanAgreement(file: "labels.json", kinds: [.init(kind: "real", labelled: 12, agreement: 0.9167, not_a_digit: 0.0833)]),
+            condition_one_rule: ConditionOneRule(), conclusions: [],
+            figures: ["robustness-linf": "robustness-linf.svg", "combination": "combination.png"], seconds: 123.4)
+    }
+
+    /// Writes the fixture's report into a fresh folder with its two figures.
+    func writeReport(_ results: ReportResults) throws -> String {
+        var results = results
+        results.conclusions = Conclusions.compute(results)
+        let folder = NSTemporaryDirectory() + "advlab-report-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let document = ReportContent.document(results)
+        try ReportResults.jsonText(results).write(toFile: folder + "/results.json", atomically: true, encoding: .utf8)
+        try document.markdown().write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
+        try document.html().write(toFile: folder + "/index.html", atomically: true, encoding: .utf8)
+        try "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>".write(toFile: folder + "/robustness-linf.svg", atomically: true, encoding: .utf8)
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0]).write(to: URL(fileURLWithPath: folder + "/combination.png"))
+        return folder
+    }
+
+    func testEveryNumberOnThePagesIsInTheResults() throws {
+        let folder = try writeReport(Self.fixture())
+        XCTAssertEqual(ReportChecks.problems(folder: folder), [])
+        let markdown = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
+        // The check really looks at the numbers: the distinctive values are on the page …
+        for shown in ["0.923", "0.0123", "0.654", "5.432", "0.956", "0.917"] {
+            XCTAssertTrue(markdown.contains(shown), "report.md should show \(shown)")
+        }
+        // … and a number that is in no field is caught.
+        try (markdown + "\nA stray figure: 0.777.\n").write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
+        XCTAssertEqual(ReportChecks.problems(folder: folder), ["report.md: 0.777 is not a value in results.json"])
+    }
+
+    func testHTMLNumbersAreCheckedButNotItsStylesheet() throws {
+        let folder = try writeReport(Self.fixture())
+        var html = try String(contentsOfFile: folder + "/index.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("max-width: 1180px"), "the stylesheet has numbers that are not results")
+        html = html.replacingOccurrences(of: "</body>", with: "<p>robust accuracy 0.4242</p></body>")
+        try html.write(toFile: folder + "/index.html", atomically: true, encoding: .utf8)
+        XCTAssertEqual(ReportChecks.problems(folder: folder), ["index.html: 0.4242 is not a value in results.json"])
+    }
+
+    func testMissingOrWrongFiguresAreReported() throws {
+        let folder = try writeReport(Self.fixture())
+        try FileManager.default.removeItem(atPath: folder + "/combination.png")
+        try "not an image".write(toFile: folder + "/robustness-linf.svg", atomically: true, encoding: .utf8)
+        XCTAssertEqual(ReportChecks.problems(folder: folder),
+                       ["combination.png: referenced by the report but missing or empty", "robustness-linf.svg: neither a PNG nor an SVG file"])
+    }
+
+    func testNamesWithDigitsAreNotNumbers() {
+        let text = "PGD-40 under L2 and L∞, z0, C&W-L2, x0 + 0.3·sign(x1) (Song et al. 2018), class 7: 0.25"
+        XCTAssertEqual(ReportChecks.unmatchedNumbers(in: text, values: [0.3, 7]), ["0.25"])
+    }
+
+    func testConclusionsFollowTheNumbers() {
+        var results = Self.fixture()
+        var conclusions = Conclusions.compute(results)
+        let linf = conclusions.first { $0.question.contains("L∞ ε = 0.3 satisfy condition (2)") }
+        XCTAssertEqual(linf?.answer.hasPrefix("No."), true, "(2) is violated in the fixture at L∞ 0.3")
+        XCTAssertTrue(linf?.answer.contains("Classes where it fails: 1") ?? false)
+        XCTAssertTrue(conclusions.contains { $0.question.contains("smaller L∞ ε") && $0.answer.contains("Classes 1") })
+        XCTAssertTrue(conclusions.contains { $0.question.contains("both conditions") && $0.answer.contains("Both conditions (by proxy for (1)): none") })
+        // When PGD's proxies hold and (2) holds at a small ε, that setting is named.
+        results = Self.fixture(pgdHolds: true)
+        conclusions = Conclusions.compute(results)
+        XCTAssertTrue(conclusions.contains { $0.answer.contains("Both conditions (by proxy for (1)): pgd linf ε 0.1") })
+    }
+
+    func testResultsRoundTripWithNonFiniteValues() throws {
+        var results = Self.fixture()
+        results.minimal_perturbations[0].l2_quantiles = [.nan, 1, .infinity]
+        let decoded = try ReportResults.decode(Data(try ReportResults.jsonText(results).utf8))
+        XCTAssertTrue(decoded.minimal_perturbations[0].l2_quantiles[0].isNaN)
+        XCTAssertEqual(decoded.minimal_perturbations[0].l2_quantiles[2], .infinity)
+    }
+
+    func testHumanLabelsAgreementPerKind() throws {
+        let path = NSTemporaryDirectory() + "labels-\(UUID().uuidString).json"
+        let json = """
+        {"page_seed": 3, "labels": [
+          {"id": "a", "kind": "real", "intended": 4, "answer": 4},
+          {"id": "b", "kind": "real", "intended": 4, "answer": 9},
+          {"id": "c", "kind": "unrestricted", "intended": 2, "answer": null}]}
+        """
+        try json.write(toFile: path, atomically: true, encoding: .utf8)
+        let agreement = try HumanLabels.load(path: path).agreement()
+        XCTAssertEqual(agreement.kinds.map(\.kind), ["real", "unrestricted"])
+        XCTAssertEqual(agreement.kinds[0].agreement, 0.5)
+        XCTAssertEqual(agreement.kinds[1].not_a_digit, 1)
+        try json.replacingOccurrences(of: "\"answer\": 9", with: "\"answer\": 12").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try HumanLabels.load(path: path)) { error in
+            XCTAssertEqual("\(error)", "\(path): labels[1].answer must be 0…9 or null")
+        }
+    }
+}
