@@ -8,6 +8,15 @@ enum Format {
     static func value(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "n/a" }
     static func value(_ x: Double?) -> String { x.map { value($0) } ?? "n/a" }
     static func eps(_ x: Double) -> String { String(format: "%g", x) }
+    /// linf → L∞, l2 → L2, embedding-l2 → embedding L2.
+    static func norm(_ name: String) -> String {
+        switch name {
+        case "linf": return "L∞"
+        case "l2": return "L2"
+        case "embedding-l2": return "embedding L2"
+        default: return name
+        }
+    }
     static func classes(_ list: [Int]) -> String { list.isEmpty ? "none" : list.map(String.init).joined(separator: ", ") }
 }
 

@@ -55,16 +55,16 @@ public enum ReportContent {
             + "\(r.robustness.first?.condition_two.images ?? 0) images searched against all train and test images."))
         if let block = figures([("robustness-linf", "Robust accuracy against ε under L∞ (solid natural, dashed robust)."),
                                 ("robustness-l2", "Robust accuracy against ε under L2.")]) { blocks.append(block) }
-        blocks.append(.table(header: ["model", "attack", "norm", "ε", "clean acc.", "robust acc.", "bg changed", "SSIM", "k-NN keeps", "other model keeps",
-                                      "(1) by proxy", "same-class within ε", "misclassified within ε", "(2)"],
+        blocks.append(.table(header: ["model", "attack", "ε", "robust acc.", "bg pixels changed", "SSIM", "k-NN keeps source", "other model keeps source",
+                                      "(1) by proxy", "same-class image within ε", "misclassified within ε", "(2)"],
                              rows: r.robustness.map { row in
                                  let one = row.condition_one.overall
-                                 return [row.model, row.method, row.norm, Format.eps(row.eps), Format.value(row.clean_accuracy), Format.value(row.robust_accuracy),
+                                 return [row.model, "\(row.method) \(Format.norm(row.norm))", Format.eps(row.eps), Format.value(row.robust_accuracy),
                                          Format.value(one.background_changed), Format.value(one.ssim), Format.value(one.knn_keeps_source),
                                          Format.value(one.reference_keeps_source), verdict(row.condition_one.holds),
                                          Format.value(row.condition_two.share_with_same_class_within_eps),
                                          Format.value(row.condition_two.share_with_misclassified_within_eps), verdict(row.condition_two.holds)]
-                             }, numericColumns: [3, 4, 5, 6, 7, 8, 9, 11, 12]))
+                             }, numericColumns: [2, 3, 4, 5, 6, 7, 9, 10]))
         if let block = figures([("pgd-linf-natural", "PGD under L∞ against the natural model: original, perturbation (red–blue, scaled to its own maximum), adversarial."),
                                 ("pgd-linf-robust", "The same against the adversarially trained model.")]) { blocks.append(block) }
         for (method, norm, eps) in [("pgd", "linf", 0.3), ("pgd", "l2", 4.5)] {
@@ -116,7 +116,9 @@ public enum ReportContent {
                                   row.nearest_train_l2_quantiles.map { Format.value($0) }.joined(separator: ", "),
                                   row.nearest_train_linf_quantiles.map { Format.value($0) }.joined(separator: ", "), "not applicable"]
                              }, numericColumns: [2, 3, 5, 6, 7]))
-        blocks.append(.paragraph(r.unrestricted.first?.condition_two_reason.prefix(1).uppercased().appending(r.unrestricted.first?.condition_two_reason.dropFirst() ?? "") ?? ""))
+        if let reason = r.unrestricted.first?.condition_two_reason {
+            blocks.append(.paragraph("(2) for unrestricted examples: " + reason + "."))
+        }
         if let block = figures([("unrestricted-natural-grid", "Targeted search against the natural model: row = source, column = target (red frame: success)."),
                                 ("unrestricted-robust-grid", "The same against the robust model.")]) { blocks.append(block) }
         if let block = figures([("unrestricted-targeted-natural-matrix", "Targeted success per pair, natural model."),

@@ -109,10 +109,11 @@ public struct ReportDocument: Sendable {
         nav { font-size: 0.92em; margin: 0.5em 0 1.5em; }
         nav a { margin-right: 1em; }
         .table { overflow-x: auto; margin: 0.8em 0 1.2em; }
-        table { border-collapse: collapse; font-size: 0.86em; }
+        table { border-collapse: collapse; font-size: 0.84em; }
         th, td { border: 1px solid #d0d0d0; padding: 3px 7px; vertical-align: top; text-align: left; }
         th { background: #f2f2f2; }
-        td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+        td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+        th.n { text-align: right; }
         td.good { color: #1a7f37; }
         td.bad { color: #b42318; }
         figure { margin: 0.8em 0; }

@@ -34,6 +34,13 @@ extension Study {
             becameOther[name] = share(predicted, otherLabels)
         }
         let knnLabels = knn.predict(combined, ks: [5])[5] ?? []
+        var offerRng = SeededGenerator(seed: seed &+ 311)
+        var order = Array(sourceIndices.indices)
+        order.seededShuffle(using: &offerRng)
+        for index in order.prefix(settings.judge_per_kind) {
+            offerToJudge(kind: "perturbation", intended: sourceLabels[index], setting: "combination \(Format.eps(eps))",
+                         image: combined.slice(index..<(index + 1)))
+        }
         let natural = predictions["natural"] ?? []
         let conditionOne = self.conditionOne(clean: x0, adversarial: combined, labels: sourceLabels,
                                              success: zip(natural, sourceLabels).map { $0 != $1 }, reference: models.robust)

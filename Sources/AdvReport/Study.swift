@@ -48,6 +48,8 @@ public final class Study {
     let rule = ConditionOneRule()
     let log: (String) -> Void
     var figures: [String: String] = [:]
+    /// Images offered to the judge page, collected as the sections run.
+    var judgeItems: [JudgeItem] = []
 
     // Shared measurements, computed once.
     lazy var knn = EmbeddingKNN(embedding: models.embedding, images01: train.images, labels: train.labels)
@@ -92,6 +94,8 @@ public final class Study {
             per_class_eps: perClassEps, human: human.map { $0.agreement() }, condition_one_rule: rule, conclusions: [], figures: figures,
             seconds: 0)
         results.conclusions = Conclusions.compute(results)
+        try AtomicFile.write(String(decoding: try JSONEncoder().encode(JudgeSet(seed: seed, items: judgeItems)), as: UTF8.self),
+                             to: folder + "/judge-set.json")
         results.seconds = Date().timeIntervalSince(start)
         return results
     }
@@ -107,6 +111,12 @@ public final class Study {
             return .init(model: name, test_error: 1 - accuracy.accuracy, per_class_test_error: accuracy.perClassAccuracy.map { 1 - $0 },
                          plain_sample_error: plain.error_rate, per_class_plain_sample_error: plain.per_class_error_rate)
         }
+        let k = settings.judge_per_kind
+        for index in (test.count - k)..<test.count {
+            offerToJudge(kind: "real", intended: test.labels[index], setting: "test image \(index)", image: test.images.slice(index..<(index + 1)))
+        }
+        let (samples, classes) = generateSamples(models.generator, count: k, seed: seed &+ 13)
+        for row in 0..<k { offerToJudge(kind: "plain-gan", intended: classes[row], setting: "plain AC-GAN sample", image: samples.slice(row..<(row + 1))) }
         return Generalization(test_images: testSubset.count, plain_samples_per_class: settings.plain_samples_per_class, models: rows)
     }
 
@@ -259,6 +269,10 @@ public final class Study {
                                         cleanEmbeddings: models.embedding.embed(clean), adversarialEmbeddings: adversarialEmbeddings,
                                         classSpread: classSpread, knnLabels: knnLabels,
                                         referenceLabels: reference.predict(adversarial)).report(rule: rule)
+    }
+
+    func offerToJudge(kind: String, intended: Int, setting: String, image: Tensor) {
+        judgeItems.append(JudgeItem(id: "\(kind)-\(judgeItems.count)", kind: kind, intended: intended, setting: setting, image01: image))
     }
 
     func savePNG(_ bitmap: Bitmap, name: String, file: String) throws {
