@@ -27,22 +27,24 @@ public enum EpsilonFigures {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Shares against ε per class: solid lines the combination's unchanged k-NN share, dashed the
-    /// share for which (2) holds, and the 0.99 threshold in black.
-    public static func sharesPlot(_ report: PerClassEpsilonReport) -> SVGPlot {
-        var plot = SVGPlot(title: "per-class ε (\(report.norm), seed \(report.seed)): solid = combination keeps k-NN class, dashed = (2) holds",
-                           xLabel: "ε (\(report.norm))", yLabel: "share")
-        let lower = min(report.criteria.min_share_combination_unchanged, report.criteria.min_share_condition_two)
-        let lowest = report.per_class.flatMap { $0.grid.flatMap { [$0.share_combination_unchanged, $0.share_condition_two_holds] } }.min() ?? 0
-        plot.yRange = max(0, min(lowest, lower) - 0.02)...1.0
-        for row in report.per_class {
-            let color = SVGPlot.palette[row.digit % SVGPlot.palette.count]
-            let label = "class \(row.digit): ε " + (row.eps.map { String(format: "%g", $0) } ?? "none") + " (\(row.binding))"
-            plot.addSeries(label, x: row.grid.map(\.eps), y: row.grid.map(\.share_combination_unchanged), color: color)
-            plot.addSeries("class \(row.digit) (2)", x: row.grid.map(\.eps), y: row.grid.map(\.share_condition_two_holds), color: color, dashed: true)
+    /// Shares against ε per class, one plot per criterion: `combination` (share of pairs whose
+    /// k-NN class is unchanged) and `conditionTwo` (share of images for which (2) holds), each
+    /// with its threshold as a black line; legend entries carry the class's ε and binding reason.
+    public static func sharesPlots(_ report: PerClassEpsilonReport) -> (combination: SVGPlot, conditionTwo: SVGPlot) {
+        func plot(_ title: String, threshold: Double, value: (EpsilonGridPoint) -> Double) -> SVGPlot {
+            var plot = SVGPlot(title: title + " (\(report.norm), seed \(report.seed))", xLabel: "ε (\(report.norm))", yLabel: "share")
+            plot.height = 620
+            let lowest = report.per_class.flatMap { $0.grid.map(value) }.min() ?? 0
+            plot.yRange = max(0, min(lowest, threshold) - 0.02)...1.0
+            for row in report.per_class {
+                let name = "\(row.digit): ε " + (row.eps.map { String(format: "%g", $0) } ?? "none") + " (\(row.binding))"
+                plot.addSeries(name, x: row.grid.map(\.eps), y: row.grid.map(value), color: SVGPlot.palette[row.digit % SVGPlot.palette.count])
+            }
+            plot.addSeries("threshold \(threshold)", x: [report.grid.first ?? 0, report.grid.last ?? 1], y: [threshold, threshold],
+                           color: "#000000", dashed: true)
+            return plot
         }
-        plot.addSeries("threshold \(report.criteria.min_share_combination_unchanged)", x: [report.grid.first ?? 0, report.grid.last ?? 1],
-                       y: [report.criteria.min_share_combination_unchanged, report.criteria.min_share_combination_unchanged], color: "#000000")
-        return plot
+        return (plot("combination keeps the k-NN class", threshold: report.criteria.min_share_combination_unchanged) { $0.share_combination_unchanged },
+                plot("condition (2) holds", threshold: report.criteria.min_share_condition_two) { $0.share_condition_two_holds })
     }
 }

@@ -16,7 +16,7 @@ struct EpsilonCommand: ParsableCommand {
         discussion: """
             (2): over all 70,000 images (train and test), the share of the class's images with no other same-class image within ε must be ≥ 0.99 (exact, every image against all others of its class; --queries-per-class N uses N random images of each class as queries instead, still against all images).
             Combination: --count test images x0 per class, each with one random test image x1 of every other class; x0 + ε·sign(x1) (L2: the sign image scaled to L2 norm ε), clipped, must keep x0's 5-NN class in the triplet embedding (train set as memory) for ≥ 0.99 of the pairs.
-            Writes epsilon.csv (one line per class), shares.csv (per class and ε), epsilon.json and shares.svg to --out.
+            Writes epsilon.csv (one line per class), shares.csv (per class and ε), epsilon.json, combination.svg and condition-two.svg (the shares against ε per class) to --out.
             """)
 
     @Option(help: "linf or l2.") var norm = "linf"
@@ -104,7 +104,9 @@ struct EpsilonCommand: ParsableCommand {
         let text = try jsonText(Output(report: report, embedding: embedding, seed: seedOption.seed, command: commandLineText))
         try AtomicFile.write(EpsilonFigures.tableCSV(report), to: out + "/epsilon.csv")
         try AtomicFile.write(EpsilonFigures.sharesCSV(report), to: out + "/shares.csv")
-        try AtomicFile.write(EpsilonFigures.sharesPlot(report).render(), to: out + "/shares.svg")
+        let plots = EpsilonFigures.sharesPlots(report)
+        try AtomicFile.write(plots.combination.render(), to: out + "/combination.svg")
+        try AtomicFile.write(plots.conditionTwo.render(), to: out + "/condition-two.svg")
         try AtomicFile.write(text, to: out + "/epsilon.json")
         if jsonOption.json {
             print(text)
