@@ -37,7 +37,7 @@ public enum EpsilonFigures {
             let lowest = report.per_class.flatMap { $0.grid.map(value) }.min() ?? 0
             plot.yRange = max(0, min(lowest, threshold) - 0.02)...1.0
             for row in report.per_class {
-                let name = "\(row.digit): ε " + (row.eps.map { String(format: "%g", $0) } ?? "none") + " (\(row.binding))"
+                let name = "\(row.digit): ε " + (row.eps.map { String(format: "%g", $0) } ?? "none") + ", binding \(row.binding)"
                 plot.addSeries(name, x: row.grid.map(\.eps), y: row.grid.map(value), color: SVGPlot.palette[row.digit % SVGPlot.palette.count])
             }
             plot.addSeries("threshold \(threshold)", x: [report.grid.first ?? 0, report.grid.last ?? 1], y: [threshold, threshold],
