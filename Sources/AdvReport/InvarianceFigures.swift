@@ -27,7 +27,7 @@ public enum InvarianceFigures {
             grid.set(row: row, column: 0, bitmap: Bitmap(image01: x))
             grid.label(row: row, column: 0, text: "y \(record.label): " + verdicts(record, adversarial: false))
             grid.set(row: row, column: 1, bitmap: Bitmap(image01: targets.slice(index..<(index + 1))))
-            let shift = record.shift_x == 0 && record.shift_y == 0 ? "" : String(format: " %+d%+d", record.shift_x, record.shift_y)
+            let shift = record.shift_x == 0 && record.shift_y == 0 ? "" : String(format: " (%+d,%+d)", record.shift_x, record.shift_y)
             grid.label(row: row, column: 1, text: String(format: "%d, L2 %.1f", record.target, record.nearest_l2) + shift)
             grid.set(row: row, column: 2, bitmap: Colormap.redBlue.bitmap(signed: delta, width: 28, height: 28, limit: limit))
             grid.label(row: row, column: 2, text: String(format: "±%.2f", limit))
