@@ -1,5 +1,6 @@
 @testable import AdvAnalysis
 import AdvAttacks
+import AdvModels
 import AdvTensor
 import TestSupport
 import XCTest
@@ -78,5 +79,33 @@ final class InvarianceSearchTests: XCTestCase {
         XCTAssertEqual(report.per_class[3].knn_changed_to_target, 2.0 / 3.0, accuracy: 1e-12)
         XCTAssertEqual(report.per_class[7].knn_changed_to_target, 0)
         XCTAssertEqual(report.per_class[0].count, 0)
+    }
+
+    /// The whole pipeline on random weights: every example stays in the ε-ball and [0, 1], moves
+    /// toward an image of another class, and "success" means exactly "k-NN says the target, the
+    /// model still says the label".
+    func testInvarianceExamplesKeepTheirContract() {
+        var rng = SeededGenerator(seed: 9)
+        let (images, labels) = makeImages(count: 6, side: 28, seed: 10)
+        let (memory, memoryLabels) = makeImages(count: 30, side: 28, seed: 11)
+        let model = MNISTChallengeCNN(using: &rng)
+        let knn = EmbeddingKNN(embedding: TripletEmbedding(dimension: 8, using: &rng), images01: memory, labels: memoryLabels)
+        let targets = InvarianceTargets(images01: images, labels: labels, memory01: memory, memoryLabels: memoryLabels, maxShift: 1)
+        let judges = InvarianceJudges(model: model, knn: knn, k: 5, reference: model, clean: images)
+        for eps: Float in [0.1, 0.4] {
+            let (outcome, records) = invarianceExamples(images01: images, labels: labels, targets: targets, eps: eps, judges: judges)
+            XCTAssertLessThanOrEqual((outcome.adversarialImages - images).maxAbs(), eps + 1e-6)
+            XCTAssertTrue(outcome.adversarialImages.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })
+            XCTAssertEqual(outcome.adversarialImages, invarianceImages(images01: images, targets01: targets.images01, eps: eps))
+            XCTAssertEqual(model.predict(outcome.adversarialImages), records.map(\.model_adversarial))
+            XCTAssertEqual(knn.predict(outcome.adversarialImages, ks: [5])[5], records.map(\.knn_adversarial))
+            for (result, record) in zip(outcome.results, records) {
+                XCTAssertNotEqual(record.target, record.label)
+                XCTAssertEqual(record.target, memoryLabels[record.nearest_index])
+                XCTAssertEqual(result.target, record.target)
+                XCTAssertEqual(result.success, record.knn_adversarial == record.target && record.model_adversarial == record.label)
+                XCTAssertEqual(record.reference_adversarial, record.model_adversarial, "the model is its own reference here")
+            }
+        }
     }
 }
