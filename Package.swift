@@ -40,7 +40,7 @@ let package = Package(
         // Attacks: FGSM, IGS, PGD L∞/L2, C&W-L2, combination, embedding PGD, latent search.
         .target(name: "AdvAttacks", dependencies: ["AdvModels"], swiftSettings: optimize),
         // Analysis: distances, nearest neighbours, conditions (1)/(2), per-class ε, sample quality (FCD).
-        .target(name: "AdvAnalysis", dependencies: ["AdvModels", "AdvData", "CLAPACK"], swiftSettings: optimize),
+        .target(name: "AdvAnalysis", dependencies: ["AdvAttacks", "AdvModels", "AdvData", "CLAPACK"], swiftSettings: optimize),
         // Report: figures, tables, HTML/Markdown/JSON report, judge page.
         .target(name: "AdvReport", dependencies: ["AdvAnalysis", "AdvAttacks", "AdvImaging", "AdvTraining"], swiftSettings: optimize),
 

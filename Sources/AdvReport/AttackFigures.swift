@@ -1,3 +1,4 @@
+import AdvAnalysis
 import AdvAttacks
 import AdvImaging
 import AdvTensor
@@ -71,6 +72,8 @@ public struct AttackSummary: Codable, Sendable {
     public var count: Int
     public var seed: UInt64
     public var settings: [String: Double]
+    /// Invariance examples only: what the k-NN and the models said (omitted otherwise).
+    public var invariance: InvarianceReport?
 
     public init(method: String, norm: String, eps: Double?, outcome: AttackOutcome, seed: UInt64, settings: [String: Double]) {
         self.method = method

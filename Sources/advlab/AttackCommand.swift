@@ -1,3 +1,4 @@
+import AdvAnalysis
 import AdvAttacks
 import AdvData
 import AdvImaging
@@ -12,13 +13,19 @@ import Foundation
 struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attack",
-        abstract: "Run FGSM, IGS/BIM, PGD (L∞/L2) or C&W-L2 against a classifier.",
-        discussion: "Writes results.csv, adversarial.npy, summary.json and figure.png (original | perturbation | adversarial) to --out; with --eps-grid one subfolder per ε plus curve.json and curve.svg.")
+        abstract: "Run FGSM, IGS/BIM, PGD (L∞/L2), C&W-L2, embedding PGD or invariance examples against a classifier.",
+        discussion: """
+            Writes results.csv, adversarial.npy, summary.json and figure.png (original | perturbation | adversarial) to --out; with --eps-grid one subfolder per ε plus curve.json and curve.svg.
+            --method invariance (Tramèr et al. 2020): each test image moves toward the nearest training image of another class (L2, over shifts within ±--shifts pixels) within L∞ ε; the triplet embedding's 5-NN (--embedding, train set as memory), --model and --reference-model say whether the class changed. summary.json's "invariance" block gives the shares overall and per class; results.csv adds the nearest image and every judge's class; targets.npy holds the shifted nearest images.
+            """)
 
     @Option(help: "Classifier checkpoint to attack.") var model = "checkpoints/classifier-natural.safetensors"
     @Option(help: "fgsm, igs, pgd, cw or embedding-pgd.") var method = "pgd"
     @Option(help: "Triplet embedding checkpoint (embedding-pgd).") var embedding: String?
     @Option(name: .customLong("eps-embedding"), help: "Radius of the embedding-space ball (embedding-pgd).") var epsEmbedding: Float = 0.5
+    @Option(name: .customLong("reference-model"), help: "A second classifier asked about invariance examples (e.g. an adversarially trained one).")
+    var referenceModel: String?
+    @Option(help: "Invariance: shift the nearest other-class image by up to this many pixels (0-4) when searching.") var shifts = 0
     @Option(help: "linf or l2 (cw is always l2).") var norm = "linf"
     @Option(help: "Radius ε of the perturbation (pixels in [0, 1]).") var eps: Float = 0.3
     @Option(name: .customLong("eps-grid"), help: "Comma-separated ε values: a robust-accuracy curve.") var epsGrid: String?
@@ -33,7 +40,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Output folder (created if missing; its parent must exist).") var out: String
     @OptionGroup var jsonOption: JSONOption
 
-    static let methods = ["fgsm", "igs", "pgd", "cw", "embedding-pgd"]
+    static let methods = ["fgsm", "igs", "pgd", "cw", "embedding-pgd", "invariance"]
 
     func validate() throws {
         try validateInputFile(model, flag: "--model")
@@ -54,6 +61,17 @@ struct AttackCommand: ParsableCommand {
             try validateInputFile(embedding, flag: "--embedding")
             guard epsEmbedding > 0, epsEmbedding <= 2 else { throw ValidationError("--eps-embedding must be in (0, 2] (unit-length embeddings), got \(epsEmbedding)") }
         }
+        if method == "invariance" {
+            guard norm == "linf" else { throw ValidationError("--norm must be linf for --method invariance (each pixel moves at most ε), got \(norm)") }
+            guard embedding != nil else { throw ValidationError("--embedding PATH is required for --method invariance (its k-NN is the oracle proxy)") }
+            guard (0...4).contains(shifts) else { throw ValidationError("--shifts must be in 0…4 pixels, got \(shifts)") }
+            guard targeted == nil else { throw ValidationError("--targeted does not apply to --method invariance (the target is the nearest other-class image)") }
+            if let embedding { try validateInputFile(embedding, flag: "--embedding") }
+            if let referenceModel { try validateInputFile(referenceModel, flag: "--reference-model") }
+        } else {
+            if shifts != 0 { throw ValidationError("--shifts applies to --method invariance only") }
+            if referenceModel != nil { throw ValidationError("--reference-model applies to --method invariance only") }
+        }
         guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch must be in 1…10000, got \(batchSize)") }
         try validateOutputFolder(out, flag: "--out")
     }
@@ -67,6 +85,7 @@ struct AttackCommand: ParsableCommand {
     }
 
     func run() throws {
+        if method == "invariance" { return try runInvariance() }
         let classifier = try ModelLoading.classifier(path: model)
         let tripletEmbedding = try embedding.map { try ModelLoading.triplet(path: $0) }
         let test = try MNIST.load(split: .test, directory: try dataOptions.directory())
@@ -160,5 +179,69 @@ struct AttackCommand: ParsableCommand {
         let figure = AttackFigures.perturbationRows(clean: images, adversarial: outcome.adversarialImages, results: outcome.results,
                                                     rows: AttackFigures.figureIndices(outcome.results), title: title)
         try figure.writePNG(to: folder + "/figure.png")
+    }
+}
+
+extension AttackCommand {
+    /// `--method invariance`: one nearest-other-class search, then every ε of the grid.
+    func runInvariance() throws {
+        let classifier = try ModelLoading.classifier(path: model)
+        let reference = try referenceModel.map { try ModelLoading.classifier(path: $0) }
+        guard let embedding else { throw ValidationError("--embedding PATH is required for --method invariance") }
+        let tripletEmbedding = try ModelLoading.triplet(path: embedding)
+        let directory = try dataOptions.directory()
+        let train = try MNIST.load(split: .train, directory: directory), test = try MNIST.load(split: .test, directory: directory)
+        try createFolder(out)
+        let images = test.images.slice(0..<count)
+        let labels = Array(test.labels[0..<count])
+        note("invariance: nearest other-class training image of \(count) test images over \((2 * shifts + 1) * (2 * shifts + 1)) shifts")
+        let targets = InvarianceTargets(images01: images, labels: labels, memory01: train.images, memoryLabels: train.labels, maxShift: shifts)
+        let knn = EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels)
+        let judges = InvarianceJudges(model: classifier, knn: knn, k: 5, reference: reference, clean: images)
+        let epsValues = try grid()
+        var summaries: [AttackSummary] = []
+        for value in epsValues {
+            let folder = epsGrid == nil ? out : out + "/eps-" + String(format: "%.3f", value)
+            try createFolder(folder)
+            let (outcome, records) = invarianceExamples(images01: images, labels: labels, targets: targets, eps: value, judges: judges)
+            var summary = AttackSummary(method: method, norm: "linf", eps: Double(value), outcome: outcome, seed: seedOption.seed,
+                                        settings: ["eps": Double(value), "max_shift": Double(shifts), "knn_k": 5])
+            summary.invariance = InvarianceReport(records: records, eps: value, maxShift: shifts, knnK: 5)
+            try AtomicFile.write(InvarianceFigures.resultsCSV(outcome.results, records: records), to: folder + "/results.csv")
+            try NPY.write(outcome.adversarialImages, to: folder + "/adversarial.npy")
+            try NPY.write(targets.images01, to: folder + "/targets.npy")
+            try AtomicFile.write(try jsonText(summary), to: folder + "/summary.json")
+            let shares = summary.invariance?.overall
+            let title = String(format: "invariance L∞ ε %.3f: k-NN changed %.3f, model still source %.3f (seed %llu)", value,
+                               shares?.knn_changed_to_target ?? 0, shares?.model_still_source ?? 0, seedOption.seed)
+            try InvarianceFigures.rows(clean: images, targets: targets.images01, adversarial: outcome.adversarialImages, records: records,
+                                       rows: AttackFigures.figureIndices(outcome.results), title: title).writePNG(to: folder + "/figure.png")
+            summaries.append(summary)
+            note(String(format: "invariance ε %.3f: k-NN changed to target %.4f, model still source %.4f, model invariant where k-NN changed %.4f",
+                        value, shares?.knn_changed_to_target ?? 0, shares?.model_still_source ?? 0, shares?.model_invariant_where_knn_changed ?? 0)
+                 + (shares?.reference_still_source.map { String(format: ", reference still source %.4f", $0) } ?? "") + " on \(count) images")
+        }
+        if epsGrid != nil {
+            struct Curve: Encodable { var curve: [AttackSummary]; var seed: UInt64; var model: String; var embedding: String; var reference_model: String? }
+            try AtomicFile.write(try jsonText(Curve(curve: summaries, seed: seedOption.seed, model: model, embedding: embedding,
+                                                    reference_model: referenceModel)), to: out + "/curve.json")
+            var plot = SVGPlot(title: "invariance examples vs ε (shifts ±\(shifts), seed \(seedOption.seed))", xLabel: "ε (linf)", yLabel: "share")
+            let x = epsValues.map(Double.init)
+            plot.addSeries("k-NN changed to target", x: x, y: summaries.map { $0.invariance?.overall.knn_changed_to_target ?? .nan })
+            plot.addSeries("model still source", x: x, y: summaries.map { $0.invariance?.overall.model_still_source ?? .nan })
+            plot.addSeries("model invariant where k-NN changed", x: x,
+                           y: summaries.map { $0.invariance?.overall.model_invariant_where_knn_changed ?? .nan })
+            if reference != nil {
+                plot.addSeries("reference still source", x: x, y: summaries.map { $0.invariance?.overall.reference_still_source ?? .nan }, dashed: true)
+            }
+            try AtomicFile.write(plot.render(), to: out + "/curve.svg")
+            if jsonOption.json {
+                struct Output: Encodable { var curve: [AttackSummary] }
+                print(try jsonText(Output(curve: summaries)))
+            }
+        } else if jsonOption.json, let summary = summaries.first {
+            print(try jsonText(summary))
+        }
+        note("wrote \(out) (seed \(seedOption.seed))")
     }
 }

@@ -69,4 +69,43 @@ final class AttackFlagTests: CLITestCase {
         try assertOneLineError(["conditions", "--norm", "l1"], mentions: ["--norm", "l1"])
         try assertOneLineError(["conditions", "--norm", "linf", "--eps", "1.5"], mentions: ["--eps", "1.5"])
     }
+
+    func testInvarianceFlags() throws {
+        let invariance = attack(["--method", "invariance"])
+        try assertOneLineError(invariance, mentions: ["--embedding", "invariance"])
+        try assertOneLineError(invariance + ["--embedding", "e.safetensors", "--norm", "l2"], mentions: ["--norm", "linf", "invariance"])
+        try assertOneLineError(invariance + ["--embedding", "e.safetensors", "--shifts", "5"], mentions: ["--shifts", "5"])
+        try assertOneLineError(invariance + ["--embedding", "e.safetensors", "--targeted", "3"], mentions: ["--targeted", "invariance"])
+        try assertOneLineError(invariance + ["--embedding", "e.safetensors", "--eps-grid", "0.3,1.4"], mentions: ["--eps", "1.4"])
+        try assertOneLineError(attack(["--shifts", "1"]), mentions: ["--shifts", "invariance"])
+        try assertOneLineError(attack(["--reference-model", "r.safetensors"]), mentions: ["--reference-model", "invariance"])
+        // Files are checked after flags: a missing embedding or reference model is named.
+        try Data("x".utf8).write(to: work.appendingPathComponent("m.safetensors"))
+        try assertOneLineError(invariance + ["--embedding", "missing.safetensors"], mentions: ["--embedding", "missing.safetensors"])
+        try Data("x".utf8).write(to: work.appendingPathComponent("e.safetensors"))
+        try assertOneLineError(invariance + ["--embedding", "e.safetensors", "--reference-model", "gone.safetensors"],
+                               mentions: ["--reference-model", "gone.safetensors"])
+    }
+
+    func testEpsilonFlags() throws {
+        let epsilon = ["epsilon", "--embedding", "e.safetensors", "--out", out]
+        try assertOneLineError(epsilon + ["--norm", "l1"], mentions: ["--norm", "l1"])
+        try assertOneLineError(epsilon + ["--grid", "0.1,abc"], mentions: ["--grid", "abc"])
+        try assertOneLineError(epsilon + ["--grid", "0.1,,0.2"], mentions: ["--grid", "(empty)"])
+        try assertOneLineError(epsilon + ["--grid", "0.2,0.1"], mentions: ["--grid", "ascending"])
+        try assertOneLineError(epsilon + ["--grid", "0,0.1"], mentions: ["--grid", "> 0"])
+        try assertOneLineError(epsilon + ["--grid", "0.5,1.5"], mentions: ["--grid", "1.5"])
+        try assertOneLineError(epsilon + ["--norm", "l2", "--grid", "4.5,30"], mentions: ["--grid", "30"])
+        try assertOneLineError(epsilon + ["--count", "0"], mentions: ["--count", "0"])
+        try assertOneLineError(epsilon + ["--queries-per-class", "0"], mentions: ["--queries-per-class", "0"])
+        try assertOneLineError(["epsilon", "--out", out], mentions: ["--embedding"])
+        try assertOneLineError(epsilon, mentions: ["--embedding", "e.safetensors"])                 // no such file
+        // A classifier passed as the embedding is named as such, and nothing is written.
+        let path = root.appendingPathComponent("classifier.safetensors").path
+        try Data(SafetensorsFixture.encode([.init(name: "fc2.bias", shape: [10])],
+                                           metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
+            .write(to: URL(fileURLWithPath: path))
+        try assertOneLineError(["epsilon", "--embedding", path, "--out", out], mentions: [path, "classifier", "triplet"],
+                               environment: ["ADVLAB_DATA": root.path])
+    }
 }
