@@ -47,7 +47,12 @@ public enum Conclusions {
                     + "\(Format.value(combination.still_source["natural"])) and the robust one for \(Format.value(combination.still_source["robust"]))."
                 answer += combination.condition_one.holds ? " Its proxies of (1) hold." : " Its proxies of (1) fail: " + combination.condition_one.reasons.joined(separator: "; ") + "."
             }
-            answers.append(Conclusion(question: "Does L∞ ε = 0.3 satisfy condition (1) (PGD and the combination image)?", answer: answer))
+            if let invariance = results.invariance.first(where: { abs($0.eps - 0.3) < 1e-9 }) {
+                answer += " Moving each test image toward its nearest other-class training image within the same ball makes the embedding's k-NN "
+                    + "see the other class for \(Format.value(invariance.overall.knn_changed_to_target)) of \(invariance.overall.count) images"
+                    + (invariance.overall.knn_changed_to_target > 0 ? ", so the L∞ 0.3 ball also holds images that are no longer the source digit." : ".")
+            }
+            answers.append(Conclusion(question: "Does L∞ ε = 0.3 satisfy condition (1) (PGD, the combination image, label-changing examples)?", answer: answer))
         }
 
         let unrestricted = results.unrestricted.filter { $0.variant == "targeted" }
@@ -66,11 +71,13 @@ public enum Conclusions {
         }
 
         for row in results.per_class_eps where row.norm == "linf" {
-            let below = row.eps.enumerated().filter { $0.element < 0.3 }.map(\.offset)
+            let below = row.per_class.filter { ($0.eps ?? 0) < 0.3 }
+            let list = below.map { "\($0.digit): \($0.eps.map { Format.eps($0) } ?? "none") (\($0.binding))" }.joined(separator: ", ")
             answers.append(Conclusion(question: "Which classes need a smaller L∞ ε than 0.3?",
-                                      answer: below.isEmpty ? "None: in every class at most \(Format.eps(row.max_share_within)) of the images have a same-class image within ε = 0.3."
-                                          : "Classes \(Format.classes(below)): their largest ε with at most \(Format.eps(row.max_share_within)) of the class having a same-class image within ε is "
-                                          + below.map { "\($0): \(Format.eps(row.eps[$0]))" }.joined(separator: ", ") + "."))
+                                      answer: below.isEmpty ? "None: every class keeps both criteria up to ε = 0.3."
+                                          : "Classes \(Format.classes(below.map(\.digit))) — their largest ε keeping (2) for at least "
+                                          + "\(Format.eps(row.criteria.min_share_condition_two)) of the class and the combination's k-NN class for at least "
+                                          + "\(Format.eps(row.criteria.min_share_combination_unchanged)) of pairs, with the binding criterion: \(list)."))
         }
 
         let both = rows.filter { $0.condition_one.holds && $0.condition_two.holds }

@@ -139,12 +139,32 @@ public enum ReportContent {
                 + "\(Format.value(combination.knn_became_other)). (1) by proxy \(verdict(combination.condition_one.holds)): "
                 + combination.condition_one.reasons.joined(separator: "; ") + "."))
         }
+        if !r.invariance.isEmpty {
+            blocks.append(.paragraph("Label-changing examples (Tramèr et al. 2020): each of the first \(r.invariance[0].overall.count) test images moves toward "
+                + "its nearest training image of another class, every pixel by at most ε (L∞). Where the embedding's k-NN now sees the other class, "
+                + "a model that keeps the original label is invariant where it should not be, and the ε-ball is too large for (1)."))
+            blocks.append(.table(header: ["ε", "k-NN sees the other class", "natural still source", "natural invariant where k-NN changed",
+                                          "robust still source", "robust invariant where k-NN changed"],
+                                 rows: r.invariance.map { row in
+                                     [Format.eps(row.eps), Format.value(row.overall.knn_changed_to_target), Format.value(row.overall.model_still_source),
+                                      Format.value(row.overall.model_invariant_where_knn_changed), Format.value(row.overall.reference_still_source),
+                                      Format.value(row.overall.reference_invariant_where_knn_changed)]
+                                 }, numericColumns: [0, 1, 2, 3, 4, 5]))
+        }
         if let block = figure("combination", "The post's combination image: x0, sign(x1) and the clipped sum, with both models' and the k-NN's labels.") { blocks.append(block) }
-        for row in r.per_class_eps {
-            blocks.append(.paragraph("Per-class ε under \(row.norm): the largest ε on the grid (step \(Format.eps(row.grid[0]))) at which at most "
-                + "\(Format.eps(row.max_share_within)) of the class has another image of the class within ε."))
-            blocks.append(.table(header: ["norm"] + r.classes.map { "class \($0)" }, rows: [[row.norm] + row.eps.map { Format.eps($0) }],
-                                 numericColumns: Set(1...r.classes.count)))
+        if let first = r.per_class_eps.first {
+            blocks.append(.paragraph("Per-class ε, the post's proposal: for each class the largest ε on the grid at which (2) holds for at least "
+                + "\(Format.eps(first.criteria.min_share_condition_two)) of the class and the combination image with every other class keeps the embedding's "
+                + "k-NN class for at least \(Format.eps(first.criteria.min_share_combination_unchanged)) of sampled pairs; the binding criterion is the one "
+                + "failing at the next grid value."))
+            var rows: [[String]] = []
+            for row in r.per_class_eps {
+                let values: [String] = row.per_class.map { entry in entry.eps.map { Format.eps($0) } ?? "none" }
+                let bindings: [String] = row.per_class.map(\.binding)
+                rows.append([Format.norm(row.norm) + " ε"] + values)
+                rows.append([Format.norm(row.norm) + " binding"] + bindings)
+            }
+            blocks.append(.table(header: ["norm"] + r.classes.map { "class \($0)" }, rows: rows, numericColumns: Set(1...r.classes.count)))
         }
 
         if let human = r.human {

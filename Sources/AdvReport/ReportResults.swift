@@ -19,8 +19,11 @@ public struct ReportResults: Codable, Sendable {
     public var condition_two_curves: [ConditionTwoCurve]
     public var unrestricted: [UnrestrictedSetting]
     public var combination: [CombinationSetting]
+    /// Label-changing (invariance) examples after Tramèr et al. 2020, per ε, natural model
+    /// attacked and robust model as reference.
+    public var invariance: [InvarianceReport]
     public var distances: DistanceAnalysis
-    public var per_class_eps: [PerClassEpsilonRow]
+    public var per_class_eps: [PerClassEpsilonReport]
     public var human: HumanAgreement?
     public var condition_one_rule: ConditionOneRule
     public var conclusions: [Conclusion]
@@ -69,20 +72,22 @@ public struct ReportSettings: Codable, Sendable, Equatable {
     public var distance_per_class: Int
     /// Images of each kind offered to the judge page (judge-set.json).
     public var judge_per_kind: Int
+    /// Per-class ε: images x0 per class, each combined with one image of every other class.
+    public var eps_pairs_per_class: Int
 
     public static let full = ReportSettings(
         test_images: 10_000, attack_images: 1000, attack_steps: 40, pgd_step_factor: 2.5, linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
         l2_grid: [0.5, 1, 2, 3, 4.5], cw_images: 300, cw_iterations: 150, cw_binary_steps: 6, embedding_eps: 0.5,
         condition_two_queries: 70_000, plain_samples_per_class: 1000, unrestricted_per_pair: 5,
         unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, noise_eps: 0.1,
-        combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40)
+        combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30)
 
     public static let quick = ReportSettings(
         test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: 2.5, linf_grid: [0.1, 0.3], l2_grid: [1.5, 4.5],
         cw_images: 20, cw_iterations: 60, cw_binary_steps: 4, embedding_eps: 0.5,
         condition_two_queries: 1000, plain_samples_per_class: 50, unrestricted_per_pair: 1,
         unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, noise_eps: 0.1,
-        combination_eps: 0.3, combination_per_pair: 1, distance_per_class: 30, judge_per_kind: 5)
+        combination_eps: 0.3, combination_per_pair: 1, distance_per_class: 30, judge_per_kind: 5, eps_pairs_per_class: 4)
 }
 
 public struct Generalization: Codable, Sendable {
@@ -191,16 +196,6 @@ public struct DistanceAnalysis: Codable, Sendable {
     /// Norm ("l2", "linf", "embedding-l2") -> 10×10 mean pairwise distances.
     public var mean_pairwise: [String: [[Double]]]
     public var rows_not_closest_to_self: [String: [Int]]
-}
-
-public struct PerClassEpsilonRow: Codable, Sendable {
-    public var norm: String
-    /// Per class: the largest ε on the grid that keeps (2) for ≥ 99 % of the class.
-    public var eps: [Double]
-    public var grid: [Double]
-    /// A class keeps (2) at ε when at most this share of it has a same-class image within ε.
-    public var max_share_within: Double
-    public var rule: String
 }
 
 /// People's labels from the judge page, folded in with `--human`.

@@ -52,6 +52,23 @@ extension Study {
                                    condition_one: conditionOne, condition_two: conditionTwo(norm: "linf", eps: eps, model: "natural"))]
     }
 
+    /// Tramèr et al.'s label-changing examples: each test image moves toward its nearest
+    /// training image of another class within L∞ ε; does the embedding's k-NN see the other
+    /// class, and do the models stay with the original one?
+    func measureInvariance() -> [InvarianceReport] {
+        let count = min(settings.attack_images, test.count)
+        let images = test.images.slice(0..<count), labels = Array(test.labels[0..<count])
+        let targets = InvarianceTargets(images01: images, labels: labels, memory01: train.images, memoryLabels: train.labels, maxShift: 0)
+        let judges = InvarianceJudges(model: models.natural, knn: knn, k: 5, reference: models.robust, clean: images)
+        return settings.linf_grid.filter { $0 >= 0.3 }.map { eps in
+            let (_, records) = invarianceExamples(images01: images, labels: labels, targets: targets, eps: Float(eps), judges: judges)
+            let report = InvarianceReport(records: records, eps: Float(eps), maxShift: 0, knnK: 5)
+            log(String(format: "invariance ε %g: k-NN changed to the other class %.3f, natural still source %.3f, robust still source %.3f",
+                       eps, report.overall.knn_changed_to_target, report.overall.model_still_source, report.overall.reference_still_source ?? .nan))
+            return report
+        }
+    }
+
     func share(_ predicted: [Int], _ labels: [Int]) -> Double {
         labels.isEmpty ? 0 : Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(labels.count)
     }

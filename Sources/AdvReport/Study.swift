@@ -83,6 +83,7 @@ public final class Study {
         let (robustness, minimal) = try measurePerturbations()
         let unrestricted = try measureUnrestricted()
         let combination = try measureCombination()
+        let invariance = measureInvariance()
         let distances = try measureDistances()
         let perClassEps = perClassEpsilon()
         var results = ReportResults(
@@ -90,7 +91,7 @@ public final class Study {
             models: ["natural": models.paths.natural, "robust": models.paths.robust],
             generator: models.paths.acgan, embedding: models.paths.triplet,
             generalization: generalization, robustness: robustness, minimal_perturbations: minimal,
-            condition_two_curves: curves, unrestricted: unrestricted, combination: combination, distances: distances,
+            condition_two_curves: curves, unrestricted: unrestricted, combination: combination, invariance: invariance, distances: distances,
             per_class_eps: perClassEps, human: human.map { $0.agreement() }, condition_one_rule: rule, conclusions: [], figures: figures,
             seconds: 0)
         results.conclusions = Conclusions.compute(results)
@@ -227,20 +228,27 @@ public final class Study {
         return curves
     }
 
-    /// The per-class ε of (2): the largest grid value at which at most 0.01 of the class has a
-    /// same-class image within ε.
-    func perClassEpsilon() -> [PerClassEpsilonRow] {
+    /// Per-class ε (the post's proposal): per class, the largest ε on a grid at which (2) holds
+    /// for at least 0.99 of the class and the combination image with every other class keeps
+    /// the embedding's k-NN class for at least 0.99 of sampled pairs (`PerClassEpsilon`).
+    func perClassEpsilon() -> [PerClassEpsilonReport] {
         let labels = conditionQueries.map { allLabels[$0] }
-        let maxShare = 0.01
-        return [("linf", (1...20).map { Double($0) * 0.025 }), ("l2", (1...30).map { Double($0) * 0.25 })].map { norm, grid in
-            let nearest = nearestSameClass[norm] ?? []
-            let eps = (0..<10).map { digit -> Double in
-                let rows = labels.indices.filter { labels[$0] == digit }
-                let passing = grid.filter { eps in Double(rows.filter { Double(nearest[$0]) <= eps }.count) <= maxShare * Double(rows.count) }
-                return passing.max() ?? 0
+        var rng = SeededGenerator(seed: seed &+ 503)
+        let pairs = sampleCombinationPairs(labels: test.labels, perClass: settings.eps_pairs_per_class, using: &rng)
+        let criteria = PerClassEpsilonCriteria()
+        return [(PerturbationNorm.linf, (1...10).map { Float($0) * 0.05 }), (.l2, (1...12).map { Float($0) * 0.5 })].map { norm, grid in
+            let shareTwo = conditionTwoHoldShares(nearestSameClass: nearestSameClass[norm.rawValue] ?? [], labels: labels, grid: grid)
+            let shareCombination = combinationUnchangedShares(images01: test.images, labels: test.labels, pairs: pairs, grid: grid, norm: norm) {
+                self.knn.predict($0, ks: [5])[5] ?? []
             }
-            return PerClassEpsilonRow(norm: norm, eps: eps, grid: grid, max_share_within: maxShare,
-                                      rule: "largest ε on the grid at which at most max_share_within of the class has another image of the class within ε")
+            let perClass = choosePerClassEpsilon(grid: grid, shareConditionTwo: shareTwo, shareCombination: shareCombination, criteria: criteria,
+                                                 conditionTwoImages: (0..<10).map { d in labels.filter { $0 == d }.count },
+                                                 combinationPairs: (0..<10).map { d in pairs.filter { test.labels[$0.source] == d }.count })
+            log("per-class ε (\(norm.rawValue)): " + perClass.map { $0.eps.map { Format.eps($0) } ?? "none" }.joined(separator: " "))
+            return PerClassEpsilonReport(norm: norm.rawValue, grid: grid.map(Double.init), criteria: criteria, per_class: perClass,
+                                         condition_two_method: "\(labels.count) images, each against all 70000 train and test images",
+                                         combination_method: "\(settings.eps_pairs_per_class) test images per class, each with one random test image of every other class; 5-NN in the triplet embedding",
+                                         seed: seed)
         }
     }
 

@@ -48,10 +48,17 @@ final class ReportTests: XCTestCase {
             combination: [CombinationSetting(eps: 0.3, count: 90, still_source: ["natural": 0.9556, "robust": 0.9889],
                                              became_other: ["natural": 0.0111, "robust": 0.0033], knn_still_source: 0.9333, knn_became_other: 0.0222,
                                              condition_one: one, condition_two: two("linf", 0.3, holds: false))],
+            invariance: [InvarianceReport(records: (0..<8).map { i in
+                InvarianceRecord(index: i, label: 3, target: 5, nearest: ShiftedMatch(index: i, distance: 4.5, dx: 0, dy: 0), knnClean: 3,
+                                 knnAdversarial: i < 3 ? 5 : 3, modelClean: 3, modelAdversarial: 3, referenceClean: 3, referenceAdversarial: i < 1 ? 5 : 3)
+            }, eps: 0.3, maxShift: 0, knnK: 5)],
             distances: DistanceAnalysis(per_class: 30, mean_pairwise: ["l2": Array(repeating: perClass, count: 10)],
                                         rows_not_closest_to_self: ["l2": [2, 5, 8]]),
-            per_class_eps: [PerClassEpsilonRow(norm: "linf", eps: (0..<10).map { $0 == 1 ? 0.225 : 0.45 }, grid: [0.025, 0.225, 0.45],
-                                               max_share_within: 0.01, rule: "rule")],
+            per_class_eps: [PerClassEpsilonReport(norm: "linf", grid: [0.05, 0.25, 0.45], criteria: PerClassEpsilonCriteria(),
+                                                  per_class: (0..<10).map { digit in
+                                                      ClassEpsilon(digit: digit, eps: digit == 1 ? 0.25 : 0.45, binding: digit == 1 ? "(2)" : "grid", monotone: true,
+                                                                   condition_two_images: 100, combination_pairs: 36, grid: [])
+                                                  }, condition_two_method: "m", combination_method: "m", seed: 17)],
             human: HumanAgreement(file: "labels.json", kinds: [.init(kind: "real", labelled: 12, agreement: 0.9167, not_a_digit: 0.0833)]),
             condition_one_rule: ConditionOneRule(), conclusions: [],
             figures: ["robustness-linf": "robustness-linf.svg", "combination": "combination.png"], seconds: 123.4)
@@ -77,7 +84,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(ReportChecks.problems(folder: folder), [])
         let markdown = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
         // The check really looks at the numbers: the distinctive values are on the page …
-        for shown in ["0.923", "0.0123", "0.654", "5.432", "0.956", "0.917"] {
+        for shown in ["0.923", "0.0123", "0.654", "5.432", "0.956", "0.917", "0.375", "0.875"] {
             XCTAssertTrue(markdown.contains(shown), "report.md should show \(shown)")
         }
         // … and a number that is in no field is caught.
