@@ -115,23 +115,7 @@ public func choosePerClassEpsilon(grid: [Float], shareConditionTwo: [[Double]], 
 /// images: [N, …]; labels: N; queries: indices into images -> distances, one per query
 public func nearestSameClassDistances(images: Tensor, labels: [Int], queries: [Int], norm: DistanceNorm,
                                       classCount: Int = 10) -> [Float] {
-    precondition(norm == .l2 || norm == .linf, "nearestSameClassDistances supports l2 and linf")
-    // L∞ does not depend on the pixel order; putting the pixels where images differ most first
-    // lets the kernel abandon a pair after a few of them.
-    let searched = norm == .linf ? images.featuresByDecreasingVariance() : images
-    var result = [Float](repeating: .infinity, count: queries.count)
-    for digit in 0..<classCount {
-        let memoryIndices = labels.indices.filter { labels[$0] == digit }
-        let rows = queries.indices.filter { labels[queries[$0]] == digit }
-        guard !rows.isEmpty, !memoryIndices.isEmpty else { continue }
-        let position = Dictionary(uniqueKeysWithValues: memoryIndices.enumerated().map { ($1, $0) })
-        let queryImages = searched.gather(rows.map { queries[$0] }), memory = searched.gather(memoryIndices)
-        let exclude = rows.map { position[queries[$0]] ?? -1 }
-        let matches = norm == .l2 ? NearestNeighbors.nearestL2(queries: queryImages, memory: memory, exclude: exclude)
-            : NearestNeighbors.nearestLinf(queries: queryImages, memory: memory, exclude: exclude)
-        for (row, match) in zip(rows, matches) { result[row] = match.distance }
-    }
-    return result
+    nearestSameClass(images: images, labels: labels, queries: queries, memory: Array(labels.indices), norm: norm, classCount: classCount)
 }
 
 extension Tensor {
