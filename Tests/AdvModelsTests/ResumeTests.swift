@@ -86,4 +86,34 @@ final class ResumeTests: XCTestCase {
         let final = try Safetensors.read(path: path("a.safetensors"))
         XCTAssertGreaterThan(largestDifference(try final.tensor("fc1.weight").scalars, try epochOne.tensor("fc1.weight").scalars), 0)
     }
+
+    func testTripletResumeMatchesUninterruptedRun() throws {
+        let train = TrainingFixtures.randomDataset(count: 40, seed: 5)
+        let test = TrainingFixtures.randomDataset(count: 10, seed: 6, split: .test)
+        var config = TripletTrainingConfig()
+        config.epochs = 2
+        config.perClass = 2
+        config.dimension = 8
+        config.seed = 11
+        let stepsPerEpoch = train.count / (10 * config.perClass)
+
+        let uninterrupted = TripletTrainer(config: config, checkpointPath: path("ta.safetensors"), commandLine: "test")
+        uninterrupted.quiet = true
+        _ = try uninterrupted.run(train: train, test: test, resume: false)
+
+        let interrupted = TripletTrainer(config: config, checkpointPath: path("tb.safetensors"), commandLine: "test")
+        interrupted.quiet = true
+        interrupted.stepLimit = stepsPerEpoch + 1
+        _ = try interrupted.run(train: train, test: test, resume: false)
+        let epochOne = try Safetensors.read(path: path("tb.safetensors"))
+        XCTAssertEqual(try epochOne.integerTensor("epoch").signedValues, [1])
+
+        let resumed = TripletTrainer(config: config, checkpointPath: path("tb.safetensors"), commandLine: "test")
+        resumed.quiet = true
+        _ = try resumed.run(train: train, test: test, resume: true)
+
+        try assertSameCheckpointTensors(path("tb.safetensors"), path("ta.safetensors"), tolerance: 1e-5)
+        let final = try Safetensors.read(path: path("ta.safetensors"))
+        XCTAssertGreaterThan(largestDifference(try final.tensor("fc2.weight").scalars, try epochOne.tensor("fc2.weight").scalars), 0)
+    }
 }
