@@ -62,7 +62,7 @@ struct DistancesCommand: ParsableCommand {
                              path: out + "/heatmap-\(norm.rawValue).png")
             try AtomicFile.write(csvText(result), to: out + "/mean-pairwise-\(norm.rawValue).csv")
         }
-        if let embeddingModel, let embedding {
+        if let embeddingModel {
             // The same images, L2 between their embeddings: beside heatmap-l2.png.
             let result = classPairDistances(images: embeddingModel.embed(images), labels: labels, norm: .l2)
             meanPairwise["embedding_l2"] = result.meanPairwise
