@@ -78,8 +78,8 @@ public struct ReportSettings: Codable, Sendable, Equatable {
     public static let full = ReportSettings(
         test_images: 10_000, attack_images: 1000, attack_steps: 40, pgd_step_factor: 2.5, linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
         l2_grid: [0.5, 1, 2, 3, 4.5], cw_images: 300, cw_iterations: 150, cw_binary_steps: 6, embedding_eps: 0.5,
-        condition_two_queries: 70_000, plain_samples_per_class: 1000, unrestricted_per_pair: 2,
-        unrestricted_untargeted_per_class: 10, unrestricted_steps: 300, unrestricted_lr: 0.05, noise_eps: 0.1,
+        condition_two_queries: 70_000, plain_samples_per_class: 1000, unrestricted_per_pair: 5,
+        unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, noise_eps: 0.1,
         combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30)
 
     public static let quick = ReportSettings(
