@@ -7,6 +7,8 @@ import Foundation
 enum Format {
     static func value(_ x: Double) -> String { x.isFinite ? String(format: "%.3f", x) : "n/a" }
     static func value(_ x: Double?) -> String { x.map { value($0) } ?? "n/a" }
+    /// Shares that are often tiny but not zero (condition (2)): four decimals.
+    static func share(_ x: Double?) -> String { x.map { $0.isFinite ? String(format: "%.4f", $0) : "n/a" } ?? "n/a" }
     static func eps(_ x: Double) -> String { String(format: "%g", x) }
     /// linf → L∞, l2 → L2, embedding-l2 → embedding L2.
     static func norm(_ name: String) -> String {

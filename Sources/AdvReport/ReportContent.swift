@@ -62,8 +62,8 @@ public enum ReportContent {
                                  return [row.model, "\(row.method) \(Format.norm(row.norm))", Format.eps(row.eps), Format.value(row.robust_accuracy),
                                          Format.value(one.background_changed), Format.value(one.ssim), Format.value(one.knn_keeps_source),
                                          Format.value(one.reference_keeps_source), verdict(row.condition_one.holds),
-                                         Format.value(row.condition_two.share_with_same_class_within_eps),
-                                         Format.value(row.condition_two.share_with_misclassified_within_eps), verdict(row.condition_two.holds)]
+                                         Format.share(row.condition_two.share_with_same_class_within_eps),
+                                         Format.share(row.condition_two.share_with_misclassified_within_eps), verdict(row.condition_two.holds)]
                              }, numericColumns: [2, 3, 4, 5, 6, 7, 9, 10]))
         if let block = figures([("pgd-linf-natural", "PGD under L∞ against the natural model: original, perturbation (red–blue, scaled to its own maximum), adversarial."),
                                 ("pgd-linf-robust", "The same against the adversarially trained model.")]) { blocks.append(block) }
@@ -74,7 +74,7 @@ public enum ReportContent {
             let header = ["class"] + chosen.flatMap { ["\($0.model) robust acc.", "\($0.model) (1)"] } + ["same-class within ε", "(2)"]
             let rows = r.classes.map { digit -> [String] in
                 [String(digit)] + chosen.flatMap { [Format.value($0.per_class_robust_accuracy[digit]), verdict($0.condition_one.per_class_holds[digit])] }
-                    + [Format.value(chosen[0].condition_two.per_class_share_with_same_class_within_eps[digit]), verdict(chosen[0].condition_two.per_class_holds[digit])]
+                    + [Format.share(chosen[0].condition_two.per_class_share_with_same_class_within_eps[digit]), verdict(chosen[0].condition_two.per_class_holds[digit])]
             }
             blocks.append(.table(header: header, rows: rows, numericColumns: Set([0] + chosen.indices.map { 1 + 2 * $0 } + [header.count - 2])))
             if let reasons = chosen.first?.condition_one.reasons, let model = chosen.first?.model {

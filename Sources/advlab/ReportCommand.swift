@@ -23,9 +23,11 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Output folder (created if missing; its parent must exist).") var out = "out/report"
     @Option(help: "Only check an existing report folder: every number on its pages is in results.json and every figure exists.")
     var verify: String?
+    @Option(help: "Only render report.md and index.html again from an existing folder's results.json (after a change to the pages).")
+    var render: String?
 
     func validate() throws {
-        if verify != nil { return }
+        if verify != nil || render != nil { return }
         try validateInputFile(natural, flag: "--natural")
         try validateInputFile(robust, flag: "--robust")
         try validateInputFile(generator, flag: "--generator")
@@ -35,6 +37,20 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let render {
+            guard let data = FileManager.default.contents(atPath: render + "/results.json") else {
+                throw ValidationError("--render \(render): no results.json in the folder")
+            }
+            let results: ReportResults
+            do { results = try ReportResults.decode(data) } catch {
+                throw ValidationError("--render \(render)/results.json: not the report's results (\(error))")
+            }
+            let document = ReportContent.document(results)
+            try AtomicFile.write(document.markdown(), to: render + "/report.md")
+            try AtomicFile.write(document.html(), to: render + "/index.html")
+            note("rendered \(render)/report.md and index.html from results.json")
+            return
+        }
         if let verify {
             let problems = ReportChecks.problems(folder: verify)
             guard problems.isEmpty else {
