@@ -117,14 +117,8 @@ struct AttackCommand: ParsableCommand {
                 plot.addSeries("class \(digit)", x: epsValues.map(Double.init), y: summaries.map { $0.per_class_robust_accuracy[digit] }, dashed: true)
             }
             try AtomicFile.write(plot.render(), to: out + "/curve.svg")
-            if jsonOption.json {
-                struct Output: Encodable { var curve: [AttackSummary] }
-                print(try jsonText(Output(curve: summaries)))
-            }
-        } else if jsonOption.json, let summary = summaries.first {
-            print(try jsonText(summary))
         }
-        note("wrote \(out) (seed \(seedOption.seed))")
+        try finish(summaries)
     }
 
     func attack(_ classifier: ImageClassifier, embedding tripletEmbedding: TripletEmbedding?, images: Tensor, labels: [Int], eps value: Float,
@@ -235,12 +229,19 @@ extension AttackCommand {
                 plot.addSeries("reference still source", x: x, y: summaries.map { $0.invariance?.overall.reference_still_source ?? .nan }, dashed: true)
             }
             try AtomicFile.write(plot.render(), to: out + "/curve.svg")
-            if jsonOption.json {
+        }
+        try finish(summaries)
+    }
+
+    /// Prints `--json` (one summary, or the curve with --eps-grid) and where the outputs went.
+    func finish(_ summaries: [AttackSummary]) throws {
+        if jsonOption.json {
+            if epsGrid != nil {
                 struct Output: Encodable { var curve: [AttackSummary] }
                 print(try jsonText(Output(curve: summaries)))
+            } else if let summary = summaries.first {
+                print(try jsonText(summary))
             }
-        } else if jsonOption.json, let summary = summaries.first {
-            print(try jsonText(summary))
         }
         note("wrote \(out) (seed \(seedOption.seed))")
     }
