@@ -18,6 +18,7 @@ extension Study {
     func measurePerturbations() throws -> ([AttackSetting], [MinimalPerturbation]) {
         let count = min(settings.attack_images, test.count)
         let images = test.images.slice(0..<count), labels = Array(test.labels[0..<count])
+        let cleanEmbeddings = testEmbeddings.slice(0..<count)
         var plan: [PerturbationSetting] = []
         for method in ["fgsm", "igs", "pgd"] { plan += settings.linf_grid.map { PerturbationSetting(method: method, norm: .linf, eps: $0) } }
         plan += settings.l2_grid.map { PerturbationSetting(method: "pgd", norm: .l2, eps: $0) }
@@ -30,7 +31,7 @@ extension Study {
                 var rng = SeededGenerator(seed: seed &+ 101)
                 let outcome = runGradientAttack(model, setting: setting, images: images, labels: labels, using: &rng)
                 rows.append(attackSetting(model: name, method: setting.method, norm: setting.norm.rawValue, eps: setting.eps,
-                                          clean: images, labels: labels, outcome: outcome))
+                                          clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome))
                 log(String(format: "%@ %@ %@ ε %g: robust accuracy %.4f on %d images (%.1f s)", name, setting.method, setting.norm.rawValue,
                            setting.eps, outcome.robustAccuracy, count, Date().timeIntervalSince(started)))
                 if setting.method == "pgd", setting.norm == .linf, setting.eps == figureEps {
@@ -54,7 +55,7 @@ extension Study {
                              config: config, indexOffset: range.lowerBound)
             }
             rows.append(attackSetting(model: name, method: "embedding-pgd", norm: "embedding-l2", eps: settings.embedding_eps,
-                                      clean: images, labels: labels, outcome: outcome))
+                                      clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome))
             log(String(format: "%@ embedding PGD ε_e %g: robust accuracy %.4f", name, settings.embedding_eps, outcome.robustAccuracy))
         }
         try plotRobustness(rows)
@@ -78,12 +79,12 @@ extension Study {
         }
     }
 
-    func attackSetting(model name: String, method: String, norm: String, eps: Double, clean: Tensor, labels: [Int],
+    func attackSetting(model name: String, method: String, norm: String, eps: Double, clean: Tensor, cleanEmbeddings: Tensor, labels: [Int],
                        outcome: AttackOutcome) -> AttackSetting {
         let success = outcome.results.map(\.success)
         return AttackSetting(model: name, method: method, norm: norm, eps: eps, count: labels.count, clean_accuracy: outcome.cleanAccuracy,
                              robust_accuracy: outcome.robustAccuracy, per_class_robust_accuracy: outcome.perClassRobustAccuracy(),
-                             condition_one: conditionOne(clean: clean, adversarial: outcome.adversarialImages, labels: labels, success: success,
+                             condition_one: conditionOne(clean: clean, cleanEmbeddings: cleanEmbeddings, adversarial: outcome.adversarialImages, labels: labels, success: success,
                                                          reference: other(than: name)),
                              condition_two: conditionTwo(norm: norm, eps: eps, model: name))
     }
@@ -138,7 +139,8 @@ extension Study {
             rows.append(MinimalPerturbation(model: name, count: count, success_rate: Double(successes.count) / Double(max(1, count)),
                                             quantile_levels: levels, l2_quantiles: levels.map { quantile(l2, $0) }, per_class_median_l2: perClass,
                                             share_below_nearest_same_class: Double(below) / Double(max(1, count)),
-                                            condition_one: conditionOne(clean: images, adversarial: outcome.adversarialImages, labels: labels,
+                                            condition_one: conditionOne(clean: images, cleanEmbeddings: testEmbeddings.slice(0..<count),
+                                                                        adversarial: outcome.adversarialImages, labels: labels,
                                                                         success: outcome.results.map(\.success), reference: other(than: name))))
             let xs = (0...50).map { 8 * Double($0) / 50 }
             plot.addSeries("\(name): C&W minimal L2", x: xs, y: xs.map { x in Double(l2.filter { $0 <= x }.count) / Double(max(1, count)) },

@@ -149,7 +149,8 @@ public final class Study {
             log(String(format: "condition (2): nearest same-class %@ distance of %d images: %.1f s", norm.rawValue, indices.count,
                        Date().timeIntervalSince(started)))
         }
-        let embeddings = Tensor.concatenate([models.embedding.embed(train.images), testEmbeddings])
+        // The k-NN's memory already holds the training images' embeddings.
+        let embeddings = Tensor.concatenate([knn.memory, testEmbeddings])
         nearestSameClass["embedding-l2"] = AdvAnalysis.nearestSameClass(images: embeddings, labels: allLabels, queries: indices,
                                                                         memory: everything, norm: .l2)
         for (name, model) in classifiers {
@@ -269,12 +270,13 @@ public final class Study {
     }
 
     /// Condition-(1) proxies of `adversarial` against `clean`, with the embedding and the
-    /// other model as references.
-    func conditionOne(clean: Tensor, adversarial: Tensor, labels: [Int], success: [Bool], reference: MNISTChallengeCNN) -> ConditionOneReport {
+    /// other model as references; `cleanEmbeddings` when they are already known.
+    func conditionOne(clean: Tensor, cleanEmbeddings: Tensor? = nil, adversarial: Tensor, labels: [Int], success: [Bool],
+                      reference: MNISTChallengeCNN) -> ConditionOneReport {
         let adversarialEmbeddings = models.embedding.embed(adversarial)
         let knnLabels = knn.predict(embeddings: adversarialEmbeddings, ks: [5])[5]
         return ConditionOneMeasurements(clean: clean, adversarial: adversarial, labels: labels, success: success, rule: rule,
-                                        cleanEmbeddings: models.embedding.embed(clean), adversarialEmbeddings: adversarialEmbeddings,
+                                        cleanEmbeddings: cleanEmbeddings ?? models.embedding.embed(clean), adversarialEmbeddings: adversarialEmbeddings,
                                         classSpread: classSpread, knnLabels: knnLabels,
                                         referenceLabels: reference.predict(adversarial)).report(rule: rule)
     }
