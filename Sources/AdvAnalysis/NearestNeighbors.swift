@@ -107,3 +107,21 @@ public enum NearestNeighbors {
     }
 
 }
+
+extension NearestNeighbors {
+    /// For each image, its L2 and L∞ distance to the nearest `memory` image of its own class
+    /// (e.g. an unrestricted example against the training images of its source class).
+    /// images: [N, 1, 28, 28]; classes: N; memory: [M, …]; memoryLabels: M -> N distances each
+    public static func nearestOfClass(_ images: Tensor, classes: [Int], memory: Tensor, memoryLabels: [Int]) -> (l2: [Float], linf: [Float]) {
+        var l2 = [Float](repeating: .infinity, count: classes.count), linf = l2
+        for digit in Set(classes) {
+            let members = classes.indices.filter { classes[$0] == digit }
+            let queries = images.gather(members), candidates = memory.gather(memoryLabels.indices.filter { memoryLabels[$0] == digit })
+            guard candidates.batchCount > 0 else { continue }
+            let nearestL2 = NearestNeighbors.nearestL2(queries: queries, memory: candidates)
+            let nearestLinf = NearestNeighbors.nearestLinf(queries: queries, memory: candidates)
+            for (row, example) in members.enumerated() { l2[example] = nearestL2[row].distance; linf[example] = nearestLinf[row].distance }
+        }
+        return (l2, linf)
+    }
+}

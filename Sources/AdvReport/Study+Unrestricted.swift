@@ -49,17 +49,7 @@ extension Study {
 
     func unrestrictedSetting(model name: String, variant: String, outcome: LatentSearchOutcome, sources: [Int], targets: [Int]?) throws -> UnrestrictedSetting {
         let records = outcome.records
-        var perPair: [[Double?]]? = nil
-        if let targets {
-            var matrix = [[Double?]](repeating: [Double?](repeating: nil, count: 10), count: 10)
-            for s in 0..<10 {
-                for t in 0..<10 where t != s {
-                    let members = records.indices.filter { sources[$0] == s && targets[$0] == t }
-                    if !members.isEmpty { matrix[s][t] = Double(members.filter { records[$0].success }.count) / Double(members.count) }
-                }
-            }
-            perPair = matrix
-        }
+        let perPair: [[Double?]]? = targets == nil ? nil : UnrestrictedFigures.pairCells(outcome).rates
         let perSource = (0..<10).map { s -> Double in
             let members = records.indices.filter { sources[$0] == s }
             return members.isEmpty ? 0 : Double(members.filter { records[$0].success }.count) / Double(members.count)
@@ -67,15 +57,9 @@ extension Study {
         // Distance of each success to the nearest training image of its source class: (2) has no
         // original to ask about, so this is what the report shows instead.
         let successes = records.indices.filter { records[$0].success }
-        var l2: [Double] = [], linf: [Double] = []
-        let byClass = train.indicesByClass()
-        for digit in Set(successes.map { sources[$0] }) {
-            let members = successes.filter { sources[$0] == digit }
-            let queries = outcome.images.gather(members), memory = train.images.gather(byClass[digit])
-            l2 += NearestNeighbors.nearestL2(queries: queries, memory: memory).map { Double($0.distance) }
-            linf += NearestNeighbors.nearestLinf(queries: queries, memory: memory).map { Double($0.distance) }
-        }
-        l2.sort(); linf.sort()
+        let nearest = successes.isEmpty ? (l2: [], linf: []) : NearestNeighbors.nearestOfClass(outcome.images.gather(successes), classes: successes.map { sources[$0] },
+                                                      memory: train.images, memoryLabels: train.labels)
+        let l2 = nearest.l2.map(Double.init).sorted(), linf = nearest.linf.map(Double.init).sorted()
         func quantiles(_ sorted: [Double]) -> [Double] { sorted.isEmpty ? [] : [sorted[0], sorted[sorted.count / 2]] }
         // (1) by proxy, against the search's own starting image G(z0, s).
         let conditionOne = records.isEmpty ? nil
@@ -88,7 +72,8 @@ extension Study {
             heat.valueRange = 0...1
             try savePNG(heat.render(), name: "unrestricted-\(variant)-\(name)-matrix", file: "unrestricted-\(variant)-\(name)-matrix.png")
             if variant == "targeted" {
-                try savePNG(allPairsGrid(outcome: outcome, sources: sources, targets: targets ?? [], model: name).render(),
+                let title = String(format: "targeted latent search vs the %@ model (seed %llu)", name, seed)
+                try savePNG(UnrestrictedFigures.allPairs(outcome: outcome, generator: models.generator, seed: seed, title: title).render(),
                             name: "unrestricted-\(name)-grid", file: "unrestricted-\(name)-grid.png")
             }
         }
@@ -99,24 +84,5 @@ extension Study {
                                    nearest_train_linf_quantiles: quantiles(linf),
                                    condition_two_reason: "an unrestricted example has no original image, so no ε-ball exists and (2) cannot hold by construction; "
                                        + "the distance to the nearest training image of the source class is shown instead")
-    }
-
-    /// The 10×10 grid: row = source, column = target, the first success of each pair (framed
-    /// red), else the last attempt; the diagonal holds a plain sample of the class.
-    func allPairsGrid(outcome: LatentSearchOutcome, sources: [Int], targets: [Int], model name: String) -> ImageGrid {
-        var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: 10), count: 10)
-        var successes = [[Bool]](repeating: [Bool](repeating: false, count: 10), count: 10)
-        for s in 0..<10 {
-            var rng = SeededGenerator(seed: seed &+ UInt64(s) &+ 1000)
-            examples[s][s] = models.generator.generate(Tensor.randomNormal([1, models.generator.latentSize], using: &rng), classes: [s])
-            for t in 0..<10 where t != s {
-                let members = outcome.records.indices.filter { sources[$0] == s && targets[$0] == t }
-                guard let shown = members.first(where: { outcome.records[$0].success }) ?? members.last else { continue }
-                examples[s][t] = outcome.images.slice(shown..<(shown + 1))
-                successes[s][t] = outcome.records[shown].success
-            }
-        }
-        return UnrestrictedFigures.allPairs(examples: examples, successes: successes,
-                                            title: String(format: "targeted latent search vs the %@ model (seed %llu)", name, seed))
     }
 }

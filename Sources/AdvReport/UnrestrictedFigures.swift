@@ -1,5 +1,6 @@
 import AdvAttacks
 import AdvImaging
+import AdvModels
 import AdvTensor
 import Foundation
 
@@ -27,6 +28,38 @@ public enum UnrestrictedFigures {
             if record.success { grid.frame(row: row, column: column + 1, color: .red) }
         }
         return grid
+    }
+
+    /// Per (source, target) cell — target = source for untargeted records — the success rate
+    /// and the example to show: the first success, else the last attempt.
+    public static func pairCells(_ outcome: LatentSearchOutcome) -> (rates: [[Double?]], examples: [[Tensor?]], successes: [[Bool]]) {
+        var rates = [[Double?]](repeating: [Double?](repeating: nil, count: 10), count: 10)
+        var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: 10), count: 10)
+        var successes = [[Bool]](repeating: [Bool](repeating: false, count: 10), count: 10)
+        var members = [[[Int]]](repeating: [[Int]](repeating: [], count: 10), count: 10)
+        for (index, record) in outcome.records.enumerated() { members[record.source][record.target ?? record.source].append(index) }
+        for s in 0..<10 {
+            for t in 0..<10 where !members[s][t].isEmpty {
+                let cell = members[s][t]
+                rates[s][t] = Double(cell.filter { outcome.records[$0].success }.count) / Double(cell.count)
+                if let shown = cell.first(where: { outcome.records[$0].success }) ?? cell.last {
+                    examples[s][t] = outcome.images.slice(shown..<(shown + 1))
+                    successes[s][t] = outcome.records[shown].success
+                }
+            }
+        }
+        return (rates, examples, successes)
+    }
+
+    /// The all-pairs grid of a targeted search, with a plain sample of each class (drawn from
+    /// `seed` + 1000 + class) on the diagonal.
+    public static func allPairs(outcome: LatentSearchOutcome, generator: ACGANGenerator, seed: UInt64, title: String) -> ImageGrid {
+        var (_, examples, successes) = pairCells(outcome)
+        for s in 0..<10 {
+            var rng = SeededGenerator(seed: seed &+ UInt64(s) &+ 1000)
+            examples[s][s] = generator.generate(Tensor.randomNormal([1, generator.latentSize], using: &rng), classes: [s])
+        }
+        return allPairs(examples: examples, successes: successes, title: title)
     }
 
     /// The all-pairs grid: row = source class, column = target class, one example per cell (the

@@ -91,29 +91,10 @@ struct UnrestrictedCommand: ParsableCommand {
         let startPredictions = classifier.predict(outcome.startImages)
 
         // Distance of each example to the nearest training image of its source class.
-        let byClass = train.indicesByClass()
-        var nearestL2 = [Float](repeating: 0, count: sources.count), nearestLinf = nearestL2
-        for digit in Set(sources) {
-            let members = sources.indices.filter { sources[$0] == digit }
-            let queries = outcome.images.gather(members), memory = train.images.gather(byClass[digit])
-            let l2 = NearestNeighbors.nearestL2(queries: queries, memory: memory)
-            let linf = NearestNeighbors.nearestLinf(queries: queries, memory: memory)
-            for (row, example) in members.enumerated() { nearestL2[example] = l2[row].distance; nearestLinf[example] = linf[row].distance }
-        }
+        let (nearestL2, nearestLinf) = NearestNeighbors.nearestOfClass(outcome.images, classes: sources, memory: train.images,
+                                                                       memoryLabels: train.labels)
 
-        var perPair = [[Double?]](repeating: [Double?](repeating: nil, count: 10), count: 10)
-        var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: 10), count: 10)
-        var exampleSuccess = [[Bool]](repeating: [Bool](repeating: false, count: 10), count: 10)
-        for (s, t) in pairs {
-            let members = outcome.records.indices.filter { outcome.records[$0].source == s && outcome.records[$0].target == t }
-            let column = t ?? s
-            perPair[s][column] = Double(members.filter { outcome.records[$0].success }.count) / Double(max(1, members.count))
-            let shown = members.first { outcome.records[$0].success } ?? members.last
-            if let shown {
-                examples[s][column] = outcome.images.slice(shown..<(shown + 1))
-                exampleSuccess[s][column] = outcome.records[shown].success
-            }
-        }
+        let perPair = UnrestrictedFigures.pairCells(outcome).rates
 
         let records = outcome.records
         let successes = records.filter(\.success)
@@ -123,11 +104,7 @@ struct UnrestrictedCommand: ParsableCommand {
         try UnrestrictedFigures.pairs(outcome: outcome, indices: shownIndices.isEmpty ? Array(records.indices.prefix(10)) : shownIndices,
                                       startPredictions: startPredictions, title: title).writePNG(to: out + "/pairs.png")
         if allPairs {
-            for s in 0..<10 {
-                var z = SeededGenerator(seed: seedOption.seed &+ UInt64(s) &+ 1000)
-                examples[s][s] = gen.generate(Tensor.randomNormal([1, gen.latentSize], using: &z), classes: [s])
-            }
-            try UnrestrictedFigures.allPairs(examples: examples, successes: exampleSuccess, title: title).writePNG(to: out + "/all-pairs.png")
+            try UnrestrictedFigures.allPairs(outcome: outcome, generator: gen, seed: seedOption.seed, title: title).writePNG(to: out + "/all-pairs.png")
             var heat = Heatmap(values: perPair.map { $0.map { Float($0 ?? .nan) } }, rowLabels: (0..<10).map { "s=\($0)" },
                                columnLabels: (0..<10).map { "t=\($0)" })
             heat.title = "targeted success rate, \(URL(fileURLWithPath: model).lastPathComponent) (seed \(seedOption.seed))"
