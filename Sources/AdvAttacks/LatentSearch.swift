@@ -10,10 +10,29 @@ import Foundation
 // (untargeted: the first term is the minimum over t ≠ s). The image has no original, so no norm
 // bounds it; the auxiliary classifier is what is meant to keep it a digit of class s.
 
+/// How z (and τ) move.
+public enum LatentSearchOptimizer: String, Codable, Sendable, CaseIterable {
+    /// Adam on each example's own objective (Kingma & Ba 2015).
+    case adam
+    /// The reference implementation's update: plain gradient descent plus Gaussian noise whose
+    /// variance anneals as σ0² / (1 + t)^0.55, a Langevin-style walk that explores around z0
+    /// instead of settling in the nearest basin. τ, in the noise-augmented variant, takes steps of
+    /// unit L2 norm along its gradient.
+    case langevin
+}
+
 /// Settings of the latent search (defaults from the reference: λ1 = λ2 = 100, ε_z = 0.1).
 public struct LatentSearchConfig: Codable, Sendable, Equatable {
     public var steps: Int = 200
+    public var optimizer: LatentSearchOptimizer = .adam
     public var learningRate: Float = 0.01
+    /// σ0 of the Langevin update's noise. The reference adds N(0, 0.01 / (1 + t)^0.55) to the
+    /// gradient of a batch mean over 64 examples at learning rate 1, which per example is
+    /// learning rate 1/64 and σ0 = 0.1.
+    public var langevinNoise: Float = 0.1
+    /// Attempts per search: a search that has not succeeded after `steps` starts again from a
+    /// fresh z0, as PGD restarts from a fresh random point. 1 = a single start.
+    public var attempts: Int = 1
     public var lambda1: Float = 100
     public var lambda2: Float = 100
     public var epsZ: Float = 0.1
@@ -28,8 +47,10 @@ public struct LatentSearchRecord: Codable, Sendable {
     /// The requested target, or nil for an untargeted search.
     public var target: Int?
     public var success: Bool
-    /// Iterations until success (or all of them).
+    /// Iterations until success (or all of them), summed over the attempts.
     public var steps: Int
+    /// Starts used: 1 + the restarts before success (or all of them).
+    public var attempts: Int = 1
     public var classifierPrediction: Int
     public var classifierConfidence: Float
     public var auxiliaryPrediction: Int
@@ -124,9 +145,37 @@ public func latentSearchObjective(generator: ACGANGenerator, discriminator: ACGA
     return (losses, dz, dTau, images, logits, judged.classLogits, judged.sourceLogits)
 }
 
-/// Runs the search for `sources.count` examples at once with Adam on z (and τ); an example
-/// stops updating once it succeeds. `targets` nil = untargeted.
+/// Runs the search for `sources.count` examples at once; an example stops updating once it
+/// succeeds, and one that has not succeeded after `config.steps` starts again from a fresh z0
+/// until `config.attempts` starts are used. `targets` nil = untargeted. A record (and the pair
+/// of images) is that of the example's last start.
 public func latentSearch(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+                         sources: [Int], targets: [Int]?, config: LatentSearchConfig,
+                         using rng: inout some RandomNumberGenerator) -> LatentSearchOutcome {
+    var outcome = latentSearchAttempt(generator: generator, discriminator: discriminator, classifier: classifier,
+                                      sources: sources, targets: targets, config: config, using: &rng)
+    let f = 28 * 28
+    for attempt in stride(from: 2, through: config.attempts, by: 1) {
+        let failed = outcome.records.indices.filter { !outcome.records[$0].success }
+        if failed.isEmpty { break }
+        let retry = latentSearchAttempt(generator: generator, discriminator: discriminator, classifier: classifier,
+                                        sources: failed.map { sources[$0] }, targets: targets.map { t in failed.map { t[$0] } },
+                                        config: config, using: &rng)
+        for (row, example) in failed.enumerated() {
+            var record = retry.records[row]
+            record.steps += outcome.records[example].steps
+            record.attempts = attempt
+            outcome.records[example] = record
+            let destination = (example * f)..<((example + 1) * f), origin = (row * f)..<((row + 1) * f)
+            outcome.images.scalars.replaceSubrange(destination, with: retry.images.scalars[origin])
+            outcome.startImages.scalars.replaceSubrange(destination, with: retry.startImages.scalars[origin])
+        }
+    }
+    return outcome
+}
+
+/// One start of the search for every example (see `latentSearch`).
+func latentSearchAttempt(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
                          sources: [Int], targets: [Int]?, config: LatentSearchConfig,
                          using rng: inout some RandomNumberGenerator) -> LatentSearchOutcome {
     let n = sources.count, d = generator.latentSize
@@ -163,8 +212,15 @@ public func latentSearch(generator: ACGANGenerator, discriminator: ACGANDiscrimi
             }
         }
         if step == config.steps { break }
-        state.update(z: &z, tau: &tau, rows: active, dz: objective.dz, dTau: objective.dTau, learningRate: config.learningRate,
-                     skip: active.map { done[$0] })
+        let skip = active.map { done[$0] }
+        switch config.optimizer {
+        case .adam:
+            state.update(z: &z, tau: &tau, rows: active, dz: objective.dz, dTau: objective.dTau, learningRate: config.learningRate,
+                         skip: skip)
+        case .langevin:
+            langevinUpdate(z: &z, tau: &tau, rows: active, dz: objective.dz, dTau: objective.dTau, step: step, config: config,
+                           skip: skip, using: &rng)
+        }
     }
 
     let probabilities = softmax(lastLogits), auxiliaryProbabilities = softmax(lastAux)
@@ -181,6 +237,29 @@ public func latentSearch(generator: ACGANGenerator, discriminator: ACGANDiscrimi
                                   discriminatorRealScore: stableSigmoid(lastSource.scalars[i]), latentDistance: distance, z0: z0i, z: zi)
     }
     return LatentSearchOutcome(startImages: startImages, images: finalImages, records: records)
+}
+
+/// The reference's update for the active rows: z ← z − lr·∇z − σ_t·ξ with ξ ~ N(0, I) and
+/// σ_t = σ0 / (1 + t)^0.275; τ ← τ − ∇τ / ‖∇τ‖ per example.
+func langevinUpdate(z: inout Tensor, tau: inout Tensor?, rows: [Int], dz: Tensor, dTau: Tensor?, step: Int,
+                    config: LatentSearchConfig, skip: [Bool], using rng: inout some RandomNumberGenerator) {
+    let width = z.featureCount
+    let sigma = config.langevinNoise / powf(1 + Float(step), 0.275)
+    let noise = Tensor.randomNormal([rows.count, width], std: sigma, using: &rng)
+    for (row, example) in rows.enumerated() where !skip[row] {
+        for j in 0..<width {
+            z.scalars[example * width + j] -= config.learningRate * dz.scalars[row * width + j] + noise.scalars[row * width + j]
+        }
+    }
+    guard var t = tau, let dTau else { return }
+    let tauWidth = t.featureCount
+    for (row, example) in rows.enumerated() where !skip[row] {
+        let gradient = dTau.scalars[(row * tauWidth)..<((row + 1) * tauWidth)]
+        let norm = gradient.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot()
+        guard norm > 0 else { continue }
+        for j in 0..<tauWidth { t.scalars[example * tauWidth + j] -= gradient[gradient.startIndex + j] / norm }
+    }
+    tau = t
 }
 
 /// Adam moments for the rows of z and τ (Kingma & Ba 2015), updated only for the active rows.

@@ -80,15 +80,15 @@ public enum UnrestrictedFigures {
     }
 
     /// Per-example records as CSV (latent vectors are in the JSON records).
-    public static func recordsCSV(_ records: [LatentSearchRecord], nearestL2: [Float], nearestLinf: [Float]) -> String {
-        var lines = ["index,source,target,success,steps,classifier_prediction,classifier_confidence,auxiliary_prediction,"
-                     + "auxiliary_confidence,discriminator_real_score,latent_distance,nearest_train_l2,nearest_train_linf"]
+    public static func recordsCSV(_ records: [LatentSearchRecord], nearestL2: [Float], nearestLinf: [Float], knnLabels: [Int]) -> String {
+        var lines = ["index,source,target,success,steps,attempts,classifier_prediction,classifier_confidence,auxiliary_prediction,"
+                     + "auxiliary_confidence,discriminator_real_score,latent_distance,nearest_train_l2,nearest_train_linf,knn_prediction"]
         for (i, r) in records.enumerated() {
-            lines.append([String(i), String(r.source), r.target.map(String.init) ?? "", r.success ? "1" : "0", String(r.steps),
+            lines.append([String(i), String(r.source), r.target.map(String.init) ?? "", r.success ? "1" : "0", String(r.steps), String(r.attempts),
                           String(r.classifierPrediction), String(format: "%.4f", r.classifierConfidence), String(r.auxiliaryPrediction),
                           String(format: "%.4f", r.auxiliaryConfidence), String(format: "%.4f", r.discriminatorRealScore),
                           String(format: "%.4f", r.latentDistance), String(format: "%.4f", nearestL2[i]),
-                          String(format: "%.4f", nearestLinf[i])].joined(separator: ","))
+                          String(format: "%.4f", nearestLinf[i]), String(knnLabels[i])].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }

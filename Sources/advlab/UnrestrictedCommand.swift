@@ -18,13 +18,18 @@ struct UnrestrictedCommand: ParsableCommand {
 
     @Option(help: "AC-GAN checkpoint.") var generator = "checkpoints/acgan.safetensors"
     @Option(help: "Classifier checkpoint to attack.") var model = "checkpoints/classifier-natural.safetensors"
+    @Option(help: "Triplet embedding whose 5-NN over the training set is a second, independent judge of each example's class (the auxiliary classifier is the search's own).")
+    var embedding = "checkpoints/triplet.safetensors"
     @Option(help: "Source class s (0-9).") var source: Int?
     @Option(help: "Target class t (0-9, ≠ source).") var target: Int?
     @Flag(help: "Untargeted: any class but the source.") var untargeted = false
     @Flag(name: .customLong("all-pairs"), help: "Every source/target pair (90 targeted searches).") var allPairs = false
     @Option(help: "Searches per source/target pair.") var count = 10
-    @Option(help: "Iterations of Adam on z.") var steps = 200
-    @Option(help: "Learning rate of Adam on z.") var lr: Float = 0.01
+    @Option(help: "Iterations of the optimizer on z.") var steps = 200
+    @Option(help: "adam, or langevin: the reference's gradient descent plus annealed Gaussian noise.") var optimizer: LatentSearchOptimizer = .adam
+    @Option(help: "Learning rate on z (the reference's langevin setting is 1/64 = 0.015625).") var lr: Float = 0.01
+    @Option(name: .customLong("langevin-noise"), help: "σ0 of the langevin noise, annealed as σ0/(1+t)^0.275 (reference: 0.1).") var langevinNoise: Float = 0.1
+    @Option(help: "Starts per search: one that fails after --steps restarts from a fresh z0, up to this many times in all.") var attempts = 1
     @Option(help: "λ1: weight of the ε_z box penalty on z − z0.") var lambda1: Float = 100
     @Option(help: "λ2: weight of the auxiliary classifier's CE toward the source.") var lambda2: Float = 100
     @Option(name: .customLong("eps-z"), help: "ε_z: free movement of each latent coordinate.") var epsZ: Float = 0.1
@@ -37,6 +42,7 @@ struct UnrestrictedCommand: ParsableCommand {
     func validate() throws {
         try validateInputFile(generator, flag: "--generator")
         try validateInputFile(model, flag: "--model")
+        try validateInputFile(embedding, flag: "--embedding")
         let modes = [source != nil && target != nil, source != nil && untargeted, allPairs].filter { $0 }.count
         guard modes == 1 else { throw ValidationError("choose one: --source S --target T, --source S --untargeted, or --all-pairs") }
         if let source, !(0...9).contains(source) { throw ValidationError("--source must be in 0…9, got \(source)") }
@@ -44,9 +50,11 @@ struct UnrestrictedCommand: ParsableCommand {
         if let source, let target, source == target { throw ValidationError("--target must differ from --source (\(source))") }
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be in 1…10000, got \(count)") }
         guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be in 1…100000, got \(steps)") }
+        guard (1...1000).contains(attempts) else { throw ValidationError("--attempts must be in 1…1000, got \(attempts)") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be > 0, got \(lr)") }
         guard lambda1 >= 0, lambda1.isFinite else { throw ValidationError("--lambda1 must be ≥ 0, got \(lambda1)") }
         guard lambda2 >= 0, lambda2.isFinite else { throw ValidationError("--lambda2 must be ≥ 0, got \(lambda2)") }
+        guard langevinNoise >= 0, langevinNoise.isFinite else { throw ValidationError("--langevin-noise must be ≥ 0, got \(langevinNoise)") }
         guard epsZ >= 0, epsZ.isFinite else { throw ValidationError("--eps-z must be ≥ 0, got \(epsZ)") }
         guard noiseEps >= 0, noiseEps <= 1 else { throw ValidationError("--noise-eps must be in [0, 1], got \(noiseEps)") }
         try validateOutputFolder(out, flag: "--out")
@@ -62,16 +70,19 @@ struct UnrestrictedCommand: ParsableCommand {
         var model: String
         var settings: LatentSearchConfig
         var auxiliary_agrees_on_every_success: Bool
+        /// Fraction of the successes whose 5-NN in the triplet embedding still says the source.
+        var knn_agrees_on_successes: Double
         var median_nearest_train_l2: Double
     }
 
     func run() throws {
         let (gen, disc) = try ModelLoading.acgan(path: generator)
         let classifier = try ModelLoading.classifier(path: model)
+        let tripletEmbedding = try ModelLoading.triplet(path: embedding)
         let train = try MNIST.load(split: .train, directory: try dataOptions.directory())
         try createFolder(out)
         var config = LatentSearchConfig()
-        config.steps = steps; config.learningRate = lr; config.lambda1 = lambda1; config.lambda2 = lambda2
+        config.steps = steps; config.optimizer = optimizer; config.learningRate = lr; config.langevinNoise = langevinNoise; config.attempts = attempts; config.lambda1 = lambda1; config.lambda2 = lambda2
         config.epsZ = epsZ; config.noiseEps = noiseEps
 
         // The searches to run: (source, target or nil), `count` each.
@@ -95,6 +106,8 @@ struct UnrestrictedCommand: ParsableCommand {
                                                                        memoryLabels: train.labels)
 
         let perPair = UnrestrictedFigures.pairCells(outcome).rates
+        let knnLabels = EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels)
+            .predict(outcome.images, ks: [5])[5] ?? []
 
         let records = outcome.records
         let successes = records.filter(\.success)
@@ -112,7 +125,7 @@ struct UnrestrictedCommand: ParsableCommand {
             try heat.writePNG(to: out + "/success-matrix.png")
         }
         try AtomicFile.write(try jsonText(records), to: out + "/records.json")
-        try AtomicFile.write(UnrestrictedFigures.recordsCSV(records, nearestL2: nearestL2, nearestLinf: nearestLinf), to: out + "/records.csv")
+        try AtomicFile.write(UnrestrictedFigures.recordsCSV(records, nearestL2: nearestL2, nearestLinf: nearestLinf, knnLabels: knnLabels), to: out + "/records.csv")
 
         // The generalization baseline: plain samples, no search.
         let baseline = plainSampleError(gen, classifier: classifier, perClass: 100, seed: seedOption.seed &+ 7)
@@ -123,6 +136,8 @@ struct UnrestrictedCommand: ParsableCommand {
                               mean_steps: Double(records.map(\.steps).reduce(0, +)) / Double(max(1, records.count)),
                               per_pair: perPair, seed: seedOption.seed, generator: generator, model: model, settings: config,
                               auxiliary_agrees_on_every_success: successes.allSatisfy { $0.auxiliaryPrediction == $0.source },
+                              knn_agrees_on_successes: successes.isEmpty ? 0 : Double(records.indices.filter {
+                                  records[$0].success && knnLabels[$0] == records[$0].source }.count) / Double(successes.count),
                               median_nearest_train_l2: sortedL2.isEmpty ? 0 : Double(sortedL2[sortedL2.count / 2]))
         let text = try jsonText(summary)
         try AtomicFile.write(text, to: out + "/summary.json")
@@ -130,3 +145,5 @@ struct UnrestrictedCommand: ParsableCommand {
         note(String(format: "success rate %.3f over %d searches; wrote %@ (seed %llu)", outcome.successRate, records.count, out, seedOption.seed))
     }
 }
+
+extension LatentSearchOptimizer: ExpressibleByArgument {}

@@ -91,4 +91,92 @@ final class LatentSearchTests: XCTestCase {
                                                                  source: record.source, target: record.target))
         }
     }
+
+    /// The Langevin update without noise is one gradient-descent step; its noise has the annealed
+    /// standard deviation σ0 / (1 + t)^0.275; τ moves by exactly unit L2 norm; finished rows stay.
+    func testLangevinUpdateIsGradientDescentPlusAnnealedNoise() throws {
+        var rng = SeededGenerator(seed: 25)
+        let z0 = Tensor.randomNormal([3, 4000], using: &rng)
+        let dz = Tensor.randomNormal([3, 4000], using: &rng)
+        var config = LatentSearchConfig()
+        config.optimizer = .langevin
+        config.learningRate = 0.25
+        config.langevinNoise = 0
+        var z = z0
+        var tau: Tensor? = nil
+        langevinUpdate(z: &z, tau: &tau, rows: [0, 1, 2], dz: dz, dTau: nil, step: 0, config: config, skip: [false, false, true], using: &rng)
+        for i in 0..<(2 * 4000) { XCTAssertEqual(z.scalars[i], z0.scalars[i] - 0.25 * dz.scalars[i], accuracy: 1e-6) }
+        XCTAssertEqual(Array(z.scalars[(2 * 4000)...]), Array(z0.scalars[(2 * 4000)...]), "a finished row does not move")
+
+        config.langevinNoise = 0.1
+        let step = 99
+        var noisy = z0
+        langevinUpdate(z: &noisy, tau: &tau, rows: [0, 1, 2], dz: Tensor.zeros(like: dz), dTau: nil, step: step, config: config,
+                       skip: [false, false, false], using: &rng)
+        let moves = zip(noisy.scalars, z0.scalars).map { Double($0 - $1) }
+        let std = (moves.reduce(0) { $0 + $1 * $1 } / Double(moves.count)).squareRoot()
+        XCTAssertEqual(std, 0.1 / pow(1 + Double(step), 0.275), accuracy: 0.03 * 0.1 / pow(1 + Double(step), 0.275))
+
+        var t: Tensor? = Tensor.zeros([2, 1, 28, 28])
+        let dTau = Tensor.randomNormal([2, 1, 28, 28], std: 7, using: &rng)
+        var unused = Tensor.zeros([2, 4])
+        langevinUpdate(z: &unused, tau: &t, rows: [0, 1], dz: Tensor.zeros([2, 4]), dTau: dTau, step: 0, config: config,
+                       skip: [false, false], using: &rng)
+        let stepped = try XCTUnwrap(t)
+        for row in 0..<2 {
+            let moved = stepped.scalars[(row * 784)..<((row + 1) * 784)]
+            XCTAssertEqual(moved.reduce(Float(0)) { $0 + $1 * $1 }.squareRoot(), 1, accuracy: 1e-4)
+        }
+    }
+
+    func testLangevinSearchIsReproducibleFromTheSeed() {
+        let (generator, discriminator, classifier) = makeNetworks()
+        var config = LatentSearchConfig()
+        config.steps = 5
+        config.optimizer = .langevin
+        config.learningRate = 0.05
+        var a = SeededGenerator(seed: 26), b = SeededGenerator(seed: 26), c = SeededGenerator(seed: 27)
+        let run = { (rng: inout SeededGenerator) in
+            latentSearch(generator: generator, discriminator: discriminator, classifier: classifier, sources: [1, 2],
+                         targets: [4, 5], config: config, using: &rng)
+        }
+        let first = run(&a), second = run(&b), other = run(&c)
+        XCTAssertEqual(first.records.map(\.z), second.records.map(\.z))
+        XCTAssertNotEqual(first.records.map(\.z), other.records.map(\.z))
+    }
+
+    /// Restarts: an example that succeeds keeps its first start; one that fails starts again from
+    /// a fresh z0, and its record says how many starts and steps it used in all.
+    func testAttemptsRestartOnlyTheFailedSearches() {
+        let (generator, discriminator, classifier) = makeNetworks()
+        var config = LatentSearchConfig()
+        config.steps = 3
+        let sources = [0, 1, 2, 3, 4, 5, 6, 7], targets = [1, 2, 3, 4, 5, 6, 7, 8]
+        var a = SeededGenerator(seed: 28), b = SeededGenerator(seed: 28)
+        let once = latentSearch(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+                                targets: targets, config: config, using: &a)
+        config.attempts = 3
+        let thrice = latentSearch(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+                                  targets: targets, config: config, using: &b)
+        XCTAssertTrue(once.records.contains { !$0.success }, "an untrained pair of networks leaves some searches failing")
+        for (first, retried) in zip(once.records, thrice.records) {
+            if first.success {
+                XCTAssertEqual(retried.z, first.z, "a success is not searched again")
+                XCTAssertEqual(retried.attempts, 1)
+            } else {
+                XCTAssertNotEqual(retried.z0, first.z0, "a failed search starts again from a fresh z0")
+                XCTAssertGreaterThan(retried.attempts, 1)
+                XCTAssertLessThanOrEqual(retried.attempts, 3)
+                XCTAssertGreaterThan(retried.steps, config.steps, "steps add up over the starts")
+                if !retried.success {
+                    XCTAssertEqual(retried.attempts, 3)
+                    XCTAssertEqual(retried.steps, 3 * config.steps)
+                }
+            }
+        }
+        XCTAssertGreaterThanOrEqual(thrice.successRate, once.successRate)
+        // The returned start image is G(z0, s) of the start that produced the final image.
+        let starts = generator.generate(Tensor(shape: [8, generator.latentSize], scalars: thrice.records.flatMap(\.z0)), classes: sources)
+        assertClose(starts, thrice.startImages, rtol: 1e-4, atol: 1e-5)
+    }
 }

@@ -42,6 +42,15 @@ final class AttackFlagTests: CLITestCase {
         try assertOneLineError(base + ["--all-pairs", "--source", "1", "--target", "2"], mentions: ["--all-pairs"])
         try assertOneLineError(base + ["--all-pairs", "--lambda1", "-3"], mentions: ["--lambda1"])
         try assertOneLineError(base + ["--all-pairs", "--eps-z", "-0.1"], mentions: ["--eps-z"])
+        try assertOneLineError(base + ["--all-pairs", "--attempts", "0"], mentions: ["--attempts", "0"])
+        try assertOneLineError(base + ["--all-pairs", "--optimizer", "sgd"], mentions: ["--optimizer", "sgd"])
+        try assertOneLineError(base + ["--all-pairs", "--langevin-noise", "-1"], mentions: ["--langevin-noise"])
+        // The default generator and model do not exist here: give existing files so that the
+        // missing embedding is the first file checked.
+        let present = root.appendingPathComponent("present.safetensors").path
+        try Data([1]).write(to: URL(fileURLWithPath: present))
+        try assertOneLineError(base + ["--all-pairs", "--generator", present, "--model", present, "--embedding", "missing.safetensors"],
+                               mentions: ["--embedding", "missing.safetensors"])
     }
 
     func testUnrestrictedRejectsAClassifierAsGenerator() throws {
@@ -49,7 +58,7 @@ final class AttackFlagTests: CLITestCase {
         try Data(SafetensorsFixture.encode([.init(name: "fc2.bias", shape: [10])],
                                            metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
             .write(to: URL(fileURLWithPath: path))
-        try assertOneLineError(["unrestricted", "--generator", path, "--model", path, "--all-pairs", "--out", out],
+        try assertOneLineError(["unrestricted", "--generator", path, "--model", path, "--embedding", path, "--all-pairs", "--out", out],
                                mentions: [path, "classifier", "acgan"], environment: ["ADVLAB_DATA": root.path])
     }
 
