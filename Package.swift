@@ -76,6 +76,6 @@ let package = Package(
         .testTarget(name: "AdvAnalysisTests", dependencies: ["AdvAnalysis", "TestSupport"]),
         .testTarget(name: "AdvAttacksTests", dependencies: ["AdvAttacks", "AdvData", "TestSupport"]),
         .testTarget(name: "AdvReportTests", dependencies: ["AdvReport", "AdvAnalysis", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["advlab", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["advlab", "AdvTraining", "TestSupport"]),
     ]
 )
