@@ -13,6 +13,10 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "advlab", targets: ["advlab"]),
+        // libFuzzer targets (Scripts/fuzz builds them with -sanitize=fuzzer,address); in an
+        // ordinary build they replay input files through the same checks.
+        .executable(name: "fuzz-idx", targets: ["fuzz-idx"]),
+        .executable(name: "fuzz-safetensors", targets: ["fuzz-safetensors"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -56,6 +60,13 @@ let package = Package(
             ],
             swiftSettings: optimize),
 
+        // Fuzzing (Fuzz/): a C shim that finds libFuzzer when it is linked, the shared main, and
+        // one executable per parser.
+        .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"], path: "Fuzz/FuzzSupport"),
+        .executableTarget(name: "fuzz-idx", dependencies: ["AdvData", "CZlib", "FuzzSupport"], path: "Fuzz/fuzz-idx"),
+        .executableTarget(name: "fuzz-safetensors", dependencies: ["AdvNN", "FuzzSupport"], path: "Fuzz/fuzz-safetensors"),
+
         .target(name: "TestSupport", dependencies: ["AdvTensor"], path: "Tests/TestSupport"),
         .testTarget(name: "AdvTensorTests", dependencies: ["AdvTensor", "TestSupport"]),
         .testTarget(name: "AdvNNTests", dependencies: ["AdvNN", "TestSupport"]),
@@ -65,6 +76,6 @@ let package = Package(
         .testTarget(name: "AdvAnalysisTests", dependencies: ["AdvAnalysis", "TestSupport"]),
         .testTarget(name: "AdvAttacksTests", dependencies: ["AdvAttacks", "AdvData", "TestSupport"]),
         .testTarget(name: "AdvReportTests", dependencies: ["AdvReport", "AdvAnalysis", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["advlab", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["advlab", "AdvTraining", "TestSupport"]),
     ]
 )

@@ -42,6 +42,13 @@ public struct Dataset: Sendable {
     /// Number of examples `N`.
     public var count: Int { labels.count }
 
+    /// The first `limit` examples (all of them when `limit` is nil or at least `count`); same
+    /// name, split and hash. For quick runs (`advlab train … --limit N`).
+    public func prefix(_ limit: Int?) -> Dataset {
+        guard let limit, limit < count else { return self }
+        return subset(Array(0..<max(0, limit)))
+    }
+
     /// The examples at `indices` (each in `0..<count`), in that order; same name, split and hash.
     public func subset(_ indices: [Int]) -> Dataset {
         Dataset(images: images.gather(indices), labels: indices.map { labels[$0] },

@@ -63,6 +63,16 @@ public enum Checkpoint {
     @discardableResult
     public static func load(path: String, into state: [(String, Parameter)], expectedKind: String) throws -> SafetensorsFile {
         let file = try Safetensors.read(path: path)
+        try load(file, into: state, expectedKind: expectedKind)
+        return file
+    }
+
+    /// Puts an already decoded `file` into `state`'s parameters, with the checks of
+    /// `load(path:into:expectedKind:)` (kind, then every tensor's presence, dtype and shape,
+    /// before anything changes); errors name `file.path`. Split out so that the fuzzer
+    /// (`Fuzz/fuzz-safetensors`) reaches these checks without writing a file per input.
+    public static func load(_ file: SafetensorsFile, into state: [(String, Parameter)], expectedKind: String) throws {
+        let path = file.path
         try checkKind(file.metadata, path: path, expectedKind: expectedKind)
         var values: [Tensor] = []
         values.reserveCapacity(state.count)
@@ -79,7 +89,6 @@ public enum Checkpoint {
             parameter.value = value
             parameter.zeroGradient()
         }
-        return file
     }
 
     /// Reads the checkpoint at `path` into `container`'s parameters and buffers; see

@@ -59,5 +59,21 @@ public enum AtomicFile {
             unlink(temporary)
             throw FileWriteError(path: path, reason: reason)
         }
+        removeStaleTemporaries(of: url.lastPathComponent, in: folder)
+    }
+
+    /// Removes the temporary files of earlier writes of `name` whose writing process no longer
+    /// exists: a run killed mid-write (`kill -9`, power loss) leaves its `.name.PID.N.tmp` behind,
+    /// and a training run that is killed and resumed again and again would otherwise pile up one
+    /// checkpoint-sized file per kill. A file whose process still runs (another writer, or a
+    /// reused PID) is left alone; failures are ignored, since the write itself succeeded.
+    static func removeStaleTemporaries(of name: String, in folder: String) {
+        let prefix = "." + name + "."
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for entry in entries where entry.hasPrefix(prefix) && entry.hasSuffix(".tmp") {
+            let fields = entry.dropFirst(prefix.count).dropLast(".tmp".count).split(separator: ".")
+            guard fields.count == 2, let pid = pid_t(fields[0]), pid > 0, pid != getpid(), UInt32(fields[1]) != nil else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder + "/" + entry) }
+        }
     }
 }

@@ -23,6 +23,9 @@ public struct ACGANTrainingConfig: Codable, Equatable, Sendable {
     /// on real digits). Trained on real images only, the auxiliary head is a real-digit
     /// classifier, which is also what Song et al.'s success rule needs it to be.
     public var auxiliaryOnFakes: Bool = false
+    /// Only the first N training and test examples (quick runs, the interrupted-training test);
+    /// nil uses all. Stored with the settings, so that `--resume` refuses another limit.
+    public var exampleLimit: Int?
     public init() {}
 }
 
@@ -78,6 +81,7 @@ public final class ACGANTrainer {
     /// Trains until `config.epochs` (the total). With `resume`, continues from `checkpointPath`.
     @discardableResult
     public func run(train: Dataset, test: Dataset, resume: Bool) throws -> [ACGANEpochSummary] {
+        let (train, test) = (train.prefix(config.exampleLimit), test.prefix(config.exampleLimit))
         var rng = SeededGenerator(seed: config.seed &+ 2)
         let generatorOptimizer = Adam(generator.namedParameters, learningRate: config.learningRate, beta1: config.beta1)
         let discriminatorOptimizer = Adam(discriminator.namedParameters, learningRate: config.learningRate, beta1: config.beta1)
@@ -266,6 +270,7 @@ public final class ACGANTrainer {
         let field = stored.batchSize != config.batchSize ? ("--batch", String(stored.batchSize), String(config.batchSize))
             : stored.latentSize != config.latentSize ? ("--latent", String(stored.latentSize), String(config.latentSize))
             : stored.seed != config.seed ? ("--seed", String(stored.seed), String(config.seed))
+            : stored.exampleLimit != config.exampleLimit ? ("--limit", limitText(stored.exampleLimit), limitText(config.exampleLimit))
             : ("settings", text, "the requested ones")
         throw TrainingError.resumeMismatch(path: checkpointPath, field: field.0, stored: field.1, requested: field.2)
     }

@@ -17,6 +17,9 @@ public struct ClassifierTrainingConfig: Codable, Equatable, Sendable {
     public var adversarialSettings: [String: Double] = [:]
     /// Epochs over which ε ramps up linearly from 0 (adversarial training only; 0 = no ramp).
     public var epsilonWarmupEpochs: Int = 0
+    /// Only the first N training and test examples (quick runs, the interrupted-training test);
+    /// nil uses all. Stored with the settings, so that `--resume` refuses another limit.
+    public var exampleLimit: Int?
 
     public init() {}
 }
@@ -63,6 +66,7 @@ public final class ClassifierTrainer {
     /// the checkpoint at `checkpointPath` (which must have the same settings); a run already at
     /// `config.epochs` returns at once with `alreadyFinished`.
     public func run(train: Dataset, test: Dataset, resume: Bool) throws -> ClassifierTrainingSummary {
+        let (train, test) = (train.prefix(config.exampleLimit), test.prefix(config.exampleLimit))
         var rng = SeededGenerator(seed: config.seed)
         let model = MNISTChallengeCNN(using: &rng)
         self.model = model
@@ -182,6 +186,7 @@ public final class ClassifierTrainer {
             let field = stored.batchSize != config.batchSize ? ("--batch", String(stored.batchSize), String(config.batchSize))
                 : stored.seed != config.seed ? ("--seed", String(stored.seed), String(config.seed))
                 : stored.learningRate != config.learningRate ? ("--lr", String(stored.learningRate), String(config.learningRate))
+                : stored.exampleLimit != config.exampleLimit ? ("--limit", limitText(stored.exampleLimit), limitText(config.exampleLimit))
                 : ("settings", text, "the requested ones")
             throw TrainingError.resumeMismatch(path: checkpointPath, field: field.0, stored: field.1, requested: field.2)
         }

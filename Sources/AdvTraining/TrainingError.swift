@@ -6,6 +6,9 @@ public enum TrainingError: Error, CustomStringConvertible {
     case nothingToResume(path: String)
     /// A resumed checkpoint was made with other settings than the ones asked for now.
     case resumeMismatch(path: String, field: String, stored: String, requested: String)
+    /// Triplet batches need every class, but the `count` training examples (after `--limit`)
+    /// hold none of class `classIndex`.
+    case classWithoutExamples(classIndex: Int, count: Int)
 
     public var description: String {
         switch self {
@@ -15,6 +18,11 @@ public enum TrainingError: Error, CustomStringConvertible {
             return "--resume: no checkpoint at \(path) to resume from"
         case let .resumeMismatch(path, field, stored, requested):
             return "--resume: \(path) was trained with \(field) \(stored), not \(requested); use the same settings or a new --out"
+        case let .classWithoutExamples(classIndex, count):
+            return "--limit: the first \(count) training examples hold no image of class \(classIndex); triplet batches need every class"
         }
     }
 }
+
+/// `--limit` as the user gave it, for resume-mismatch messages ("none" when absent).
+func limitText(_ limit: Int?) -> String { limit.map(String.init) ?? "none" }

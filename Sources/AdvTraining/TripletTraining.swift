@@ -15,6 +15,9 @@ public struct TripletTrainingConfig: Codable, Equatable, Sendable {
     public var perClass: Int = 16
     public var learningRate: Float = 1e-3
     public var seed: UInt64 = 0
+    /// Only the first N training and test examples (quick runs, the interrupted-training test);
+    /// nil uses all. Stored with the settings, so that `--resume` refuses another limit.
+    public var exampleLimit: Int?
     public init() {}
 }
 
@@ -42,6 +45,7 @@ public final class TripletTrainer {
 
     @discardableResult
     public func run(train: Dataset, test: Dataset, resume: Bool) throws -> (accuracyK1: Double, accuracyK5: Double) {
+        let (train, test) = (train.prefix(config.exampleLimit), test.prefix(config.exampleLimit))
         var rng = SeededGenerator(seed: config.seed &+ 2)
         let optimizer = Adam(embedding.namedParameters, learningRate: config.learningRate)
         let log = CSVLog(path: logPath, columns: ["epoch", "step", "loss", "active_triplets", "knn1_accuracy", "knn5_accuracy", "seconds"])
@@ -58,6 +62,10 @@ public final class TripletTrainer {
             }
         }
         let byClass = train.indicesByClass()
+        // Every batch draws K images of every class: a class without images cannot be drawn.
+        if let empty = byClass.firstIndex(where: \.isEmpty) {
+            throw TrainingError.classWithoutExamples(classIndex: empty, count: train.count)
+        }
         let batch = 10 * config.perClass
         let stepsPerEpoch = train.count / batch
         let totalSteps = stepsPerEpoch * config.epochs

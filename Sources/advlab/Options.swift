@@ -43,9 +43,22 @@ func validateOutputFile(_ path: String, flag: String) throws {
     guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
         throw ValidationError("\(flag) \(path): folder \(folder) does not exist")
     }
-    guard FileManager.default.isWritableFile(atPath: folder) else {
-        throw ValidationError("\(flag) \(path): folder \(folder) is not writable")
+    if let reason = unwritableReason(folder) {
+        throw ValidationError("\(flag) \(path): folder \(folder) is not writable (\(reason))")
     }
+}
+
+/// Why no file can be created in `folder`, or nil when one can. Tries it (a hidden file, removed
+/// at once) rather than asking `access(2)`: for root, `access` says yes to every folder, even
+/// where creating a file then fails (sysfs, read-only mounts, network file systems), and that
+/// failure would otherwise only come when the command writes its result, after all its work.
+func unwritableReason(_ folder: String) -> String? {
+    let probe = folder + "/.advlab-write-check.\(getpid()).tmp"
+    let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    guard descriptor >= 0 else { return String(cString: strerror(errno)) }
+    close(descriptor)
+    unlink(probe)
+    return nil
 }
 
 /// Throws a `ValidationError` naming `flag` unless `path` is an existing readable file.
@@ -71,7 +84,7 @@ func validateOutputFolder(_ path: String, flag: String) throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
         guard isDirectory.boolValue else { throw ValidationError("\(flag) \(path): exists and is not a folder") }
-        guard FileManager.default.isWritableFile(atPath: path) else { throw ValidationError("\(flag) \(path): folder is not writable") }
+        if let reason = unwritableReason(path) { throw ValidationError("\(flag) \(path): folder is not writable (\(reason))") }
         return
     }
     try validateOutputFile(path, flag: flag)

@@ -19,6 +19,7 @@ struct TrainACGANCommand: ParsableCommand {
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/acgan.safetensors"
     @Option(help: "Folder for the per-epoch grids and the loss curves.") var samples: String?
     @Flag(help: "Continue the run stored at --out.") var resume = false
+    @Option(help: "Train on the first N training images and evaluate on the first N test images (quick runs; default: all).") var limit: Int?
     @Flag(name: .customLong("aux-on-fakes"), help: "Also train the auxiliary head on generated images (Odena et al.'s original loss; can collude).") var auxOnFakes = false
 
     func validate() throws {
@@ -28,6 +29,9 @@ struct TrainACGANCommand: ParsableCommand {
         guard lr > 0, lr <= 1, lr.isFinite else { throw ValidationError("--lr must be in (0, 1], got \(lr)") }
         try validateOutputFile(out, flag: "--out")
         if let samples { try validateOutputFile(samples + "/grid.png", flag: "--samples") }
+        if let limit, !(batch...60_000).contains(limit) {
+            throw ValidationError("--limit must be in \(batch)…60000 (at least one --batch), got \(limit)")
+        }
     }
 
     func run() throws {
@@ -41,6 +45,7 @@ struct TrainACGANCommand: ParsableCommand {
         config.learningRate = lr
         config.seed = seedOption.seed
         config.auxiliaryOnFakes = auxOnFakes
+        config.exampleLimit = limit
         let trainer = ACGANTrainer(config: config, checkpointPath: out, samplesDirectory: samples, commandLine: commandLineText)
         let summaries = try trainer.run(train: train, test: test, resume: resume)
         if let last = summaries.last {

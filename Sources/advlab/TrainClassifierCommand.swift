@@ -24,6 +24,7 @@ struct TrainClassifierCommand: ParsableCommand {
     @Option(name: .customLong("attack-steps"), help: "PGD steps of the inner maximisation (pgd).") var attackSteps = 40
     @Option(name: .customLong("attack-step-size"), help: "Step size of the inner maximisation (default: 0.01 for pgd, 1.25·ε for fgsm-rs).") var attackStepSize: Float?
     @Option(name: .customLong("eps-warmup"), help: "Epochs over which ε ramps up linearly from 0.") var epsWarmup = 0
+    @Option(help: "Train on the first N training images and evaluate on the first N test images (quick runs; default: all).") var limit: Int?
 
     func validate() throws {
         guard (1...1000).contains(epochs) else { throw ValidationError("--epochs must be in 1…1000, got \(epochs)") }
@@ -39,6 +40,9 @@ struct TrainClassifierCommand: ParsableCommand {
             throw ValidationError("--attack-step-size must be in (0, 1], got \(attackStepSize)")
         }
         guard (0...epochs).contains(epsWarmup) else { throw ValidationError("--eps-warmup must be in 0…--epochs, got \(epsWarmup)") }
+        if let limit, !(batch...60_000).contains(limit) {
+            throw ValidationError("--limit must be in \(batch)…60000 (at least one --batch), got \(limit)")
+        }
     }
 
     func run() throws {
@@ -52,6 +56,7 @@ struct TrainClassifierCommand: ParsableCommand {
         config.seed = seedOption.seed
         config.adversarial = adversarial
         config.epsilonWarmupEpochs = epsWarmup
+        config.exampleLimit = limit
         let stepSize = attackStepSize ?? (adversarial == "fgsm-rs" ? 1.25 * eps : 0.01)
         if adversarial != "none" {
             config.adversarialSettings = ["eps": Double(eps), "step_size": Double(stepSize),

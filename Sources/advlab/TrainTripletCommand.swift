@@ -19,6 +19,7 @@ struct TrainTripletCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Checkpoint to write.") var out = "checkpoints/triplet.safetensors"
     @Flag(help: "Continue the run stored at --out.") var resume = false
+    @Option(help: "Train on the first N training images and evaluate on the first N test images (quick runs; default: all).") var limit: Int?
 
     func validate() throws {
         guard (2...1024).contains(dim) else { throw ValidationError("--dim must be in 2…1024, got \(dim)") }
@@ -27,6 +28,9 @@ struct TrainTripletCommand: ParsableCommand {
         guard (2...512).contains(perClass) else { throw ValidationError("--per-class must be in 2…512, got \(perClass)") }
         guard lr > 0, lr <= 1 else { throw ValidationError("--lr must be in (0, 1], got \(lr)") }
         try validateOutputFile(out, flag: "--out")
+        if let limit, !((10 * perClass)...60_000).contains(limit) {
+            throw ValidationError("--limit must be in \(10 * perClass)…60000 (at least one batch of 10 × --per-class), got \(limit)")
+        }
     }
 
     func run() throws {
@@ -34,7 +38,7 @@ struct TrainTripletCommand: ParsableCommand {
         let train = try MNIST.load(split: .train, directory: directory), test = try MNIST.load(split: .test, directory: directory)
         var config = TripletTrainingConfig()
         config.dimension = dim; config.margin = margin; config.epochs = epochs; config.perClass = perClass
-        config.learningRate = lr; config.seed = seedOption.seed
+        config.learningRate = lr; config.seed = seedOption.seed; config.exampleLimit = limit
         let trainer = TripletTrainer(config: config, checkpointPath: out, commandLine: commandLineText)
         let (k1, k5) = try trainer.run(train: train, test: test, resume: resume)
         print(String(format: "wrote %@ (seed %llu): k-NN accuracy with a 10k memory k=1 %.4f, k=5 %.4f; `advlab eval --model %@` uses all 60k",

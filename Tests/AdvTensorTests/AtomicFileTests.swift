@@ -75,4 +75,24 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(try folderEntries(), ["checkpoints"])
         XCTAssertEqual(contents(destination + "/keep.bin"), [7])
     }
+
+    /// A writer killed mid-write leaves `.name.PID.N.tmp`; the next successful write of the same
+    /// file removes it when PID is gone, and keeps one whose process runs (here: this one's
+    /// parent, standing in for a concurrent writer) and the temporaries of other files.
+    func testNextWriteRemovesTemporariesOfDeadWriters() throws {
+        let path = folder + "/model.safetensors"
+        // A PID that exists no longer: a child that has exited and been reaped.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let dead = child.processIdentifier
+        let stale = ".model.safetensors.\(dead).12345.tmp"
+        let live = ".model.safetensors.\(getppid()).777.tmp"
+        let other = ".other.bin.\(dead).1.tmp"
+        for name in [stale, live, other] { try AtomicFile.write([1], to: folder + "/" + name) }
+        try AtomicFile.write([7], to: path)
+        XCTAssertEqual(contents(path), [7])
+        XCTAssertEqual(try folderEntries(), [live, other, "model.safetensors"].sorted())
+    }
 }

@@ -48,6 +48,24 @@ enum AdvLabProcess {
                              + folders.map(\.path).joined(separator: ", ") + " (build with `swift build --build-tests`)")
     }
 
+    /// Starts `advlab args…` in `workingDirectory` (environment as in `run`) and returns at once,
+    /// its output discarded: for tests that kill the process while it works.
+    static func start(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = try binaryURL()
+        process.arguments = arguments
+        process.currentDirectoryURL = workingDirectory
+        var fullEnvironment = ProcessInfo.processInfo.environment
+        fullEnvironment["ADVLAB_DATA"] = nil
+        fullEnvironment.merge(environment) { _, new in new }
+        process.environment = fullEnvironment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs `advlab args…` in `workingDirectory` with the test's environment minus `ADVLAB_DATA`
     /// (so a developer's setting cannot change what a test sees) plus `environment`.
     static func run(_ arguments: [String], environment: [String: String] = [:],

@@ -100,6 +100,14 @@ enum SafetensorsFixture {
         return lengthPrefix(header.count) + header + data
     }
 
+    /// A file with the JSON header `json` as given (padded with spaces to a multiple of 8) and
+    /// `data` as its data section: for headers the lab's writer would never produce.
+    static func raw(json: String, data: [UInt8]) -> [UInt8] {
+        var header = Array(json.utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        return lengthPrefix(header.count) + header + data
+    }
+
     /// The 8-byte little-endian length that opens a safetensors file.
     static func lengthPrefix(_ length: Int) -> [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: UInt64(length) >> (8 * UInt64($0))) }
