@@ -174,4 +174,15 @@ final class BadInputTests: CLITestCase {
         try assertOneLineError(["train", "classifier", "--limit", "48", "--batch", "16", "--epochs", "2", "--resume", "--data", data, "--out", path],
                                mentions: ["--resume", path, "--limit 32", "not 48"])
     }
+
+    func testTripletResumeRefusesAnotherMargin() throws {
+        let data = try mnistDirectory()
+        let path = root.appendingPathComponent("triplet.safetensors").path
+        let first = try run(["train", "triplet", "--limit", "40", "--per-class", "2", "--dim", "4", "--epochs", "1", "--data", data, "--out", path],
+                            environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
+        XCTAssertEqual(first.status, 0, first.standardError)
+        try assertOneLineError(["train", "triplet", "--limit", "40", "--per-class", "2", "--dim", "4", "--margin", "0.5", "--epochs", "2",
+                                "--resume", "--data", data, "--out", path],
+                               mentions: ["--resume", path, "--margin 0.2", "not 0.5"])
+    }
 }
