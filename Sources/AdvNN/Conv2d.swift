@@ -75,6 +75,7 @@ public final class Conv2d: Layer {
                     }
                 }
             }
+            guard mode.inputGradient else { return skippedInputGradient }
             return overwrittenTensor(x.shape) { dx in
                 dy.scalars.withUnsafeBufferPointer { d in
                     w.scalars.withUnsafeBufferPointer { ws in
@@ -150,6 +151,7 @@ public final class Conv2d: Layer {
                     }
                 }
             }
+            guard mode.inputGradient else { return skippedInputGradient }
             // ∂columns = Wᵀ · ∂Y, then col2im back to the image layout.
             var dColumns = [Float](repeating: 0, count: g.patchSize * columnCount)
             w.scalars.withUnsafeBufferPointer { ws in

@@ -38,13 +38,15 @@ public final class Linear: Layer {
         }
         return (y, { dy in
             // dx = dy · W;  dW += dyᵀ · x;  db += Σ_rows dy
-            var dx = Tensor.zeros([n, input])
+            var dx = mode.inputGradient ? Tensor.zeros([n, input]) : skippedInputGradient
             dy.scalars.withUnsafeBufferPointer { g in
-                w.scalars.withUnsafeBufferPointer { ws in
-                    dx.scalars.withUnsafeMutableBufferPointer { d in
-                        gemm(transposeA: false, transposeB: false, m: n, n: input, k: output,
-                             a: g.baseAddress!, lda: output, b: ws.baseAddress!, ldb: input,
-                             c: d.baseAddress!, ldc: input)
+                if mode.inputGradient {
+                    w.scalars.withUnsafeBufferPointer { ws in
+                        dx.scalars.withUnsafeMutableBufferPointer { d in
+                            gemm(transposeA: false, transposeB: false, m: n, n: input, k: output,
+                                 a: g.baseAddress!, lda: output, b: ws.baseAddress!, ldb: input,
+                                 c: d.baseAddress!, ldc: input)
+                        }
                     }
                 }
                 if mode.parameterGradients {

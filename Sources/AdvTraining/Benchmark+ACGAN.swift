@@ -21,9 +21,11 @@ extension Benchmark {
 
     /// One full AC-GAN training step at `batchSize` (one discriminator and one generator update)
     /// on random "real" data. Counted work: D step = G forward (B) + D forward and backward on 2B
-    /// images (3× forward, less the input gradient of D's first layer: nothing needs ∂images);
-    /// G step = G forward and backward (3×, less the input gradient of its first layer: nothing
-    /// needs ∂z) + D forward and input-backward (2×; D's weight gradients are not computed).
+    /// images (3× forward, less the input gradient of D's first layer, which nothing needs and
+    /// `.trainParametersOnly` skips); G step = G forward and backward (3×, less the z columns of
+    /// the projection's input gradient: computed, because the class embedding's gradient comes
+    /// from the same product, but not needed) + D forward and input-backward (2×; D's weight
+    /// gradients are not computed).
     public static func acganTrainStep(batchSize: Int = 64, iterations: Int = 10, gemmGFLOPS: Double) throws -> Workload {
         var config = ACGANTrainingConfig()
         config.batchSize = batchSize
@@ -43,9 +45,9 @@ extension Benchmark {
             } catch { failure = error }
         }
         if let failure { throw failure }
-        let (g, d, g1, d1) = acganForwardFLOPs()
+        let (g, d, g1, d1) = acganForwardFLOPs(latentSize: config.latentSize)
         let discriminatorStep = g + 2 * (3 * d - d1)
-        let generatorStep = (3 * g - g1) + 2 * d
+        let generatorStep = (3 * g - g1 * Double(config.latentSize) / Double(config.latentSize + 10)) + 2 * d
         let flops = Double(batchSize) * (discriminatorStep + generatorStep)
         return Workload(name: "acgan_train_step", flops: flops, secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
                         detail: ["batch": Double(batchSize), "steps_per_second": 1 / seconds])

@@ -133,6 +133,29 @@ final class LayerBehaviourTests: XCTestCase {
         XCTAssertEqual(embedding.table.gradient, Tensor(repeating: 0.5, shape: [4, 2]), "Embedding")
     }
 
+    /// `.trainParametersOnly` skips the input gradient of the layers that own a product for it
+    /// (their pullback returns an empty tensor) and leaves exactly the parameter gradients that
+    /// `.train` leaves, on both convolution backends.
+    func testParametersOnlyModeSkipsInputGradientAndKeepsParameterGradients() {
+        for backend in ConvolutionBackend.allCases {
+            for (name, layer, x) in parameterizedLayers() where !(layer is BatchNorm) {
+                (layer as? Conv2d)?.backend = backend
+                (layer as? ConvTranspose2d)?.backend = backend
+                let dy = Tensor.randomNormal(layer(x).shape, using: &rng)
+                layer.zeroGradients()
+                let full = layer.forward(x, mode: .train).1(dy)
+                XCTAssertEqual(full.shape, x.shape, "\(name) \(backend)")
+                let expected = layer.parameters.map(\.gradient)
+                layer.zeroGradients()
+                let skipped = layer.forward(x, mode: .trainParametersOnly).1(dy)
+                XCTAssertEqual(skipped.shape, [0], "\(name) \(backend): input gradient computed anyway")
+                for (parameter, gradient) in zip(layer.parameters, expected) {
+                    XCTAssertEqual(parameter.gradient, gradient, "\(name) \(backend)")
+                }
+            }
+        }
+    }
+
     /// Training mode adds into the gradients rather than overwriting them: a pass starting from
     /// P leaves P + G, where G is what the same pass leaves starting from zero.
     func testTrainingModeAccumulatesParameterGradients() {
