@@ -33,7 +33,7 @@ public enum Benchmark {
             var result = self
             let factor = self.gemm_gflops / gemmGFLOPS
             result.efficiency *= factor
-            for key in detail.keys where key.hasSuffix("_efficiency") { result.detail[key]! *= factor }
+            for (key, value) in detail where key.hasSuffix("_efficiency") { result.detail[key] = value * factor }
             result.gemm_gflops = gemmGFLOPS
             return result
         }
