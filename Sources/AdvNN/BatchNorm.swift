@@ -71,45 +71,69 @@ public final class BatchNorm: Layer {
             }
         }
 
-        // y = γ·x̂ + β with x̂ = (x − μ)·invstd; x̂ is kept for the pullback.
-        var normalized = Tensor.zeros(x.shape)
-        var y = Tensor.zeros(x.shape)
+        // y = γ·x̂ + β with x̂ = (x − μ)·invstd. x̂ is kept for the pullback when it needs it: for
+        // the batch-statistics gradient or for ∂γ; an evaluation-mode pullback is ∂y·γ·invstd alone.
+        let keepsNormalized = mode.training || mode.parameterGradients
         let gamma = scale.value.scalars, beta = shift.value.scalars
-        x.scalars.withUnsafeBufferPointer { xs in
-            normalized.scalars.withUnsafeMutableBufferPointer { xh in
-                y.scalars.withUnsafeMutableBufferPointer { ys in
-                    let xb = xs.baseAddress!, hb = xh.baseAddress!, yb = ys.baseAddress!
+        let count = x.count
+        var normalizedScalars: [Float] = []
+        let yScalars = [Float](unsafeUninitializedCapacity: count) { ys, initialized in
+            normalizedScalars = [Float](unsafeUninitializedCapacity: keepsNormalized ? count : 0) { xh, normalizedCount in
+                x.scalars.withUnsafeBufferPointer { xs in
+                    guard count > 0 else { return }
+                    let xb = xs.baseAddress!, yb = ys.baseAddress!, hb = keepsNormalized ? xh.baseAddress : nil
                     Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { range in
                         for plane in range {
                             let ch = plane % c
                             let mu = mean[ch], inv = inverseStd[ch], g = gamma[ch], bt = beta[ch]
-                            for i in (plane * p)..<((plane + 1) * p) {
-                                let h = (xb[i] - mu) * inv
-                                hb[i] = h
-                                yb[i] = g * h + bt
+                            if let hb {
+                                for i in (plane * p)..<((plane + 1) * p) {
+                                    let h = (xb[i] - mu) * inv
+                                    hb[i] = h
+                                    yb[i] = g * h + bt
+                                }
+                            } else {
+                                for i in (plane * p)..<((plane + 1) * p) { yb[i] = g * ((xb[i] - mu) * inv) + bt }
                             }
                         }
                     }
                 }
+                normalizedCount = keepsNormalized ? count : 0
             }
+            initialized = count
         }
+        let y = Tensor(shape: x.shape, scalars: yScalars)
+        let normalized = normalizedScalars
 
         let scale = self.scale, shift = self.shift
         let training = mode.training
         return (y, { dy in
             precondition(dy.shape == x.shape, "BatchNorm pullback got \(dy.shape)")
-            // Per-channel Σ∂y and Σ∂y·x̂ serve both the parameter gradients and ∂x.
+            // Per-channel Σ∂y and Σ∂y·x̂ serve both the parameter gradients and ∂x (in training
+            // mode); one channel per task, its planes in batch order as before.
             var sumDy = [Double](repeating: 0, count: c)
             var sumDyXhat = [Double](repeating: 0, count: c)
-            dy.scalars.withUnsafeBufferPointer { g in
-                normalized.scalars.withUnsafeBufferPointer { xh in
-                    for b in 0..<n {
-                        for ch in 0..<c {
-                            let base = (b * c + ch) * p
-                            var s = 0.0, sx = 0.0
-                            for i in base..<(base + p) { s += Double(g[i]); sx += Double(g[i]) * Double(xh[i]) }
-                            sumDy[ch] += s
-                            sumDyXhat[ch] += sx
+            if keepsNormalized && x.count > 0 {
+                dy.scalars.withUnsafeBufferPointer { g in
+                    normalized.withUnsafeBufferPointer { xh in
+                        sumDy.withUnsafeMutableBufferPointer { sums in
+                            sumDyXhat.withUnsafeMutableBufferPointer { crossSums in
+                                let gb = g.baseAddress!, hb = xh.baseAddress!, sb = sums.baseAddress!, cb = crossSums.baseAddress!
+                                Parallel.forEachChunk(c, minimumChunk: max(1, 16_384 / max(1, m))) { channels in
+                                    for ch in channels {
+                                        var total = 0.0, crossTotal = 0.0
+                                        for b in 0..<n {
+                                            let base = (b * c + ch) * p
+                                            var s = 0.0, sx = 0.0
+                                            for i in base..<(base + p) { s += Double(gb[i]); sx += Double(gb[i]) * Double(hb[i]) }
+                                            total += s
+                                            crossTotal += sx
+                                        }
+                                        sb[ch] = total
+                                        cb[ch] = crossTotal
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -120,16 +144,16 @@ public final class BatchNorm: Layer {
                     shift.gradient.scalars[ch] += Float(sumDy[ch])
                 }
             }
-            var dx = Tensor.zeros(x.shape)
-            dy.scalars.withUnsafeBufferPointer { g in
-                normalized.scalars.withUnsafeBufferPointer { xh in
-                    dx.scalars.withUnsafeMutableBufferPointer { d in
-                        let gb = g.baseAddress!, hb = xh.baseAddress!, db = d.baseAddress!
+            guard x.count > 0 else { return Tensor.zeros(x.shape) }
+            let dxScalars = [Float](unsafeUninitializedCapacity: x.count) { d, initialized in
+                dy.scalars.withUnsafeBufferPointer { g in
+                    normalized.withUnsafeBufferPointer { xh in
+                        let gb = g.baseAddress!, hb = keepsNormalized ? xh.baseAddress : nil, db = d.baseAddress!
                         Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { range in
                             for plane in range {
                                 let ch = plane % c
                                 let factor = gamma[ch] * inverseStd[ch]
-                                if training {
+                                if training, let hb {   // x̂ is always kept in training mode
                                     // ∂x = γ·invstd·(∂y − mean(∂y) − x̂·mean(∂y·x̂))
                                     let meanDy = Float(sumDy[ch] / Double(m))
                                     let meanDyXhat = Float(sumDyXhat[ch] / Double(m))
@@ -143,8 +167,9 @@ public final class BatchNorm: Layer {
                         }
                     }
                 }
+                initialized = x.count
             }
-            return dx
+            return Tensor(shape: x.shape, scalars: dxScalars)
         })
     }
 }
