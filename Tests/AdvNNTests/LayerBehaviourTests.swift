@@ -207,6 +207,23 @@ final class LayerBehaviourTests: XCTestCase {
         XCTAssertEqual(layer.runningVariance.value, before.1)
     }
 
+    /// The statistics' sums run eight scalars at a time with a scalar tail: on rows of 21 (two
+    /// blocks and a tail) and far from zero, momentum 1 leaves exactly the batch's mean and
+    /// unbiased variance, computed here one scalar at a time in Double.
+    func testBatchNormStatisticsOfWideRowsMatchPlainSums() {
+        let layer = BatchNorm(channels: 2, momentum: 1)
+        let x = Tensor.randomNormal([3, 2, 3, 7], mean: 5, std: 2, using: &rng)
+        _ = layer.forward(x, mode: .train)
+        for c in 0..<2 {
+            var values: [Double] = []
+            for b in 0..<3 { for i in 0..<21 { values.append(Double(x[b, c, i / 7, i % 7])) } }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let unbiased = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+            XCTAssertEqual(Double(layer.runningMean.value[c]), mean, accuracy: 1e-5 * abs(mean))
+            XCTAssertEqual(Double(layer.runningVariance.value[c]), unbiased, accuracy: 1e-4 * unbiased)
+        }
+    }
+
     /// Training mode normalises each channel by the batch's own mean and biased variance.
     func testBatchNormTrainingOutputIsNormalisedPerChannel() {
         let layer = BatchNorm(channels: 2)
