@@ -52,7 +52,10 @@ public final class ACGANGenerator: ParameterContainer {
 
     /// Images and the pullback from ∂images to ∂z (class embeddings get their gradient added).
     /// z: [N, latentSize], classes: N values in 0..<classCount -> images01 [N, 1, 28, 28]
-    public func forward(_ z: Tensor, classes: [Int], mode: ForwardMode) -> (Tensor, Pullback) {
+    public func forward(_ z: Tensor, classes: [Int], mode requested: ForwardMode) -> (Tensor, Pullback) {
+        // The projection's input gradient carries the class embedding's gradient too, so every
+        // layer computes ∂input whatever the caller asked.
+        let mode = requested.needingInputGradient
         precondition(z.rank == 2 && z.shape[1] == latentSize && classes.count == z.shape[0],
                      "generator: z \(z.shape) for \(classes.count) classes")
         let n = z.shape[0], d = latentSize, k = classCount
@@ -122,9 +125,10 @@ public final class ACGANDiscriminator: ParameterContainer {
 
     /// Both heads and one pullback taking (∂source, ∂class) to ∂images.
     /// images01: [N, 1, 28, 28] -> sourceLogits [N, 1], classLogits [N, classCount]
-    public func forward(_ images01: Tensor, mode: ForwardMode)
+    public func forward(_ images01: Tensor, mode firstMode: ForwardMode)
         -> (sourceLogits: Tensor, classLogits: Tensor, pullback: (Tensor, Tensor) -> Tensor) {
-        let (h1, h1Back) = conv1.forward(images01, mode: mode)      // [N, 64, 14, 14]
+        let mode = firstMode.needingInputGradient
+        let (h1, h1Back) = conv1.forward(images01, mode: firstMode) // [N, 64, 14, 14]
         let (a1, a1Back) = leaky.forward(h1, mode: mode)
         let (h2, h2Back) = conv2.forward(a1, mode: mode)            // [N, 128, 7, 7]
         let (n2, n2Back) = conv2Norm.forward(h2, mode: mode)

@@ -32,8 +32,9 @@ public final class MNISTChallengeCNN: ImageClassifier {
     }
 
     /// Up to the 1024 penultimate features. images01: [N, 1, 28, 28] -> [N, 1024]
-    func trunk(_ images01: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let (c1, c1Back) = conv1.forward(images01, mode: mode)       // [N, 32, 28, 28]
+    func trunk(_ images01: Tensor, mode firstMode: ForwardMode) -> (Tensor, Pullback) {
+        let mode = firstMode.needingInputGradient
+        let (c1, c1Back) = conv1.forward(images01, mode: firstMode)  // [N, 32, 28, 28]
         let (r1, r1Back) = relu.forward(c1, mode: mode)
         let (p1, p1Back) = pool1.forward(r1, mode: mode)             // [N, 32, 14, 14]
         let (c2, c2Back) = conv2.forward(p1, mode: mode)             // [N, 64, 14, 14]
@@ -58,7 +59,7 @@ public final class MNISTChallengeCNN: ImageClassifier {
     // images01: [N, 1, 28, 28] in [0, 1] -> logits [N, 10]
     public func logits(_ images01: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         let (features, featuresBack) = trunk(images01, mode: mode)
-        let (logits, logitsBack) = fc2.forward(features, mode: mode)
+        let (logits, logitsBack) = fc2.forward(features, mode: mode.needingInputGradient)
         return (logits, { dLogits in featuresBack(logitsBack(dLogits)) })
     }
 

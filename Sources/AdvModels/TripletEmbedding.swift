@@ -31,8 +31,9 @@ public final class TripletEmbedding: ParameterContainer {
     }
 
     /// Unit-length embeddings and their pullback. images01: [N, 1, 28, 28] -> [N, D]
-    public func forward(_ images01: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let (c1, c1Back) = conv1.forward(images01, mode: mode)
+    public func forward(_ images01: Tensor, mode firstMode: ForwardMode) -> (Tensor, Pullback) {
+        let mode = firstMode.needingInputGradient
+        let (c1, c1Back) = conv1.forward(images01, mode: firstMode)
         let (r1, r1Back) = relu.forward(c1, mode: mode)
         let (p1, p1Back) = pool.forward(r1, mode: mode)
         let (c2, c2Back) = conv2.forward(p1, mode: mode)

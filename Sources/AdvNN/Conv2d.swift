@@ -75,6 +75,7 @@ public final class Conv2d: Layer {
                     }
                 }
             }
+            guard mode.inputGradient else { return skippedInputGradient }
             return overwrittenTensor(x.shape) { dx in
                 dy.scalars.withUnsafeBufferPointer { d in
                     w.scalars.withUnsafeBufferPointer { ws in
@@ -150,6 +151,7 @@ public final class Conv2d: Layer {
                     }
                 }
             }
+            guard mode.inputGradient else { return skippedInputGradient }
             // ∂columns = Wᵀ · ∂Y, then col2im back to the image layout.
             var dColumns = [Float](repeating: 0, count: g.patchSize * columnCount)
             w.scalars.withUnsafeBufferPointer { ws in
@@ -170,13 +172,13 @@ public final class Conv2d: Layer {
     }
 }
 
-/// A tensor of `shape` (no zero dimension) whose every scalar `body` overwrites, as oneDNN's
-/// primitives do with their outputs; skips the zero fill that `Tensor(shape:_:)` does first.
+/// A tensor of `shape` whose every scalar `body` overwrites, as oneDNN's primitives and
+/// `beta = 0` products do with their outputs; skips the zero fill that `Tensor(shape:_:)` does
+/// first. `body` is not called for an empty shape.
 func overwrittenTensor(_ shape: [Int], _ body: (UnsafeMutablePointer<Float>) -> Void) -> Tensor {
     let count = shape.reduce(1, *)
-    precondition(count > 0, "overwrittenTensor needs a non-empty shape, got \(shape)")
     let scalars = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-        body(buffer.baseAddress!)
+        if count > 0 { body(buffer.baseAddress!) }
         initialized = count
     }
     return Tensor(shape: shape, scalars: scalars)

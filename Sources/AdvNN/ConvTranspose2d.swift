@@ -85,6 +85,7 @@ public final class ConvTranspose2d: Layer {
                     }
                 }
             }
+            guard mode.inputGradient else { return skippedInputGradient }
             return overwrittenTensor(x.shape) { dx in
                 dy.scalars.withUnsafeBufferPointer { d in
                     w.scalars.withUnsafeBufferPointer { ws in
@@ -150,6 +151,7 @@ public final class ConvTranspose2d: Layer {
                     }
                 }
             }
+            guard mode.inputGradient else { return skippedInputGradient }
             // ∂x[C_in, N·H·W] = W[C_in, C_out·K·K] · ∂columns
             var dxT = [Float](repeating: 0, count: cin * columnCount)
             w.scalars.withUnsafeBufferPointer { ws in

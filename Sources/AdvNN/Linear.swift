@@ -21,30 +21,32 @@ public final class Linear: Layer {
         let weight = self.weight, bias = self.bias
         precondition(x.rank == 2 && x.shape[1] == inputSize, "Linear(\(inputSize)→\(outputSize)) got \(x.shape)")
         let n = x.shape[0], input = inputSize, output = outputSize
-        var y = Tensor.zeros([n, output])
         let w = weight.value
         // Bias first, then the product accumulates onto it (beta = 1).
-        y.scalars.withUnsafeMutableBufferPointer { out in
+        let y = overwrittenTensor([n, output]) { out in
             bias.value.scalars.withUnsafeBufferPointer { b in
-                for row in 0..<n { (out.baseAddress! + row * output).update(from: b.baseAddress!, count: output) }
+                for row in 0..<n { (out + row * output).update(from: b.baseAddress!, count: output) }
             }
             x.scalars.withUnsafeBufferPointer { xs in
                 w.scalars.withUnsafeBufferPointer { ws in
                     gemm(transposeA: false, transposeB: true, m: n, n: output, k: input,
                          a: xs.baseAddress!, lda: input, b: ws.baseAddress!, ldb: input,
-                         beta: 1, c: out.baseAddress!, ldc: output)
+                         beta: 1, c: out, ldc: output)
                 }
             }
         }
         return (y, { dy in
             // dx = dy · W;  dW += dyᵀ · x;  db += Σ_rows dy
-            var dx = Tensor.zeros([n, input])
+            var dx = skippedInputGradient
             dy.scalars.withUnsafeBufferPointer { g in
-                w.scalars.withUnsafeBufferPointer { ws in
-                    dx.scalars.withUnsafeMutableBufferPointer { d in
-                        gemm(transposeA: false, transposeB: false, m: n, n: input, k: output,
-                             a: g.baseAddress!, lda: output, b: ws.baseAddress!, ldb: input,
-                             c: d.baseAddress!, ldc: input)
+                if mode.inputGradient {
+                    // output == 0 would leave the product's k at 0, which `gemm` fills with zeros.
+                    dx = overwrittenTensor([n, input]) { d in
+                        w.scalars.withUnsafeBufferPointer { ws in
+                            gemm(transposeA: false, transposeB: false, m: n, n: input, k: output,
+                                 a: g.baseAddress!, lda: output, b: ws.baseAddress!, ldb: input,
+                                 c: d, ldc: input)
+                        }
                     }
                 }
                 if mode.parameterGradients {

@@ -17,12 +17,12 @@ public struct MaxPool2d: Layer {
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let oh = (h - kernelSize) / stride + 1, ow = (w - kernelSize) / stride + 1
         let k = kernelSize, s = stride
-        var y = Tensor.zeros([n, c, oh, ow])
-        var argmax = [Int32](repeating: 0, count: y.count)   // index within the input plane
-        x.scalars.withUnsafeBufferPointer { xs in
-            y.scalars.withUnsafeMutableBufferPointer { ys in
+        var argmax = [Int32](repeating: 0, count: n * c * oh * ow)   // index within the input plane
+        // Every output is written (each plane in full), so the output skips its zero fill.
+        let y = overwrittenTensor([n, c, oh, ow]) { yb in
+            x.scalars.withUnsafeBufferPointer { xs in
                 argmax.withUnsafeMutableBufferPointer { am in
-                    let xb = xs.baseAddress!, yb = ys.baseAddress!, ab = am.baseAddress!
+                    let xb = xs.baseAddress!, ab = am.baseAddress!
                     Parallel.forEachChunk(n * c, minimumChunk: 64) { planes in
                         for plane in planes {
                             let src = xb + plane * h * w

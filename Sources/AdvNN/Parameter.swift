@@ -20,21 +20,40 @@ public final class Parameter {
 
 /// How a forward pass behaves: training mode uses batch statistics and dropout; evaluation mode
 /// uses running statistics. `parameterGradients` off skips the weight-gradient products, which
-/// attacks (that only need ∂loss/∂input) do not use.
+/// attacks (that only need ∂loss/∂input) do not use. `inputGradient` off lets the layers that
+/// own a product for ∂input (`Conv2d`, `ConvTranspose2d`, `Linear`) skip it, for a training step
+/// that discards the gradient of its images: their pullback then returns an empty tensor
+/// (shape `[0]`). A model passes such a mode to its first layer only and
+/// `mode.needingInputGradient` to every later one, whose ∂input the layers before it consume.
 public struct ForwardMode: Sendable, Equatable {
     public var training: Bool
     public var parameterGradients: Bool
+    public var inputGradient: Bool
 
-    public init(training: Bool, parameterGradients: Bool) {
+    public init(training: Bool, parameterGradients: Bool, inputGradient: Bool = true) {
         self.training = training
         self.parameterGradients = parameterGradients
+        self.inputGradient = inputGradient
     }
 
     /// Training step: batch statistics, dropout on, parameter gradients accumulated.
     public static let train = ForwardMode(training: true, parameterGradients: true)
+    /// A training step whose caller discards ∂images (a classifier's or discriminator's update):
+    /// as `.train`, without the first layer's input-gradient product.
+    public static let trainParametersOnly = ForwardMode(training: true, parameterGradients: true, inputGradient: false)
     /// Inference and attacks: running statistics, no dropout, input gradients only.
     public static let eval = ForwardMode(training: false, parameterGradients: false)
+
+    /// The same mode with the input gradient on: what a model hands its layers after the first.
+    public var needingInputGradient: ForwardMode {
+        var mode = self
+        mode.inputGradient = true
+        return mode
+    }
 }
+
+/// What a pullback returns for ∂input when its mode's `inputGradient` is off.
+let skippedInputGradient = Tensor(shape: [0], scalars: [])
 
 /// Maps ∂loss/∂output to ∂loss/∂input, adding parameter gradients into the layer's `Parameter`s.
 public typealias Pullback = (Tensor) -> Tensor

@@ -43,7 +43,7 @@ extension Benchmark {
             _ = latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
                                       tau: nil, sources: sources, targets: targets, config: LatentSearchConfig())
         }
-        let (g, d) = acganForwardFLOPs(latentSize: generator.latentSize)
+        let (g, d, _, _) = acganForwardFLOPs(latentSize: generator.latentSize)
         // G forward + input-backward (2×), f forward + input-backward (2×), D forward + input-backward (2×).
         let flops = 100 * (2 * g + 2 * challengeCNNForwardFLOPs + 2 * d)
         return Workload(name: "latent_search_step", flops: flops, secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,

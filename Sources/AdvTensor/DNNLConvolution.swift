@@ -90,6 +90,11 @@ public enum DNNLConvolution {
     public static func backwardWeights(_ problem: ConvolutionProblem, input: UnsafePointer<Float>,
                                        outputGradient: UnsafePointer<Float>,
                                        weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?) {
+        if problem.channels == 1 && !DNNLConvolutionPlan.forcesPlainLayouts {
+            singleChannelBackwardWeights(problem, input: input, outputGradient: outputGradient,
+                                         weightGradient: weightGradient, biasGradient: biasGradient)
+            return
+        }
         let plan = DNNLConvolutionCache.shared.plan(.init(problem: problem, kind: biasGradient == nil ? .backwardWeights : .backwardWeightsWithBias))
         var pointers: [Int32: UnsafeMutableRawPointer] = [
             dnnlArgumentSource: UnsafeMutableRawPointer(mutating: input),
@@ -100,6 +105,41 @@ public enum DNNLConvolution {
         plan.execute(pointers)
     }
 
+    /// `backwardWeights` for one input channel (the first layers: images in, or a transposed
+    /// convolution's single output channel) as im2col + one GEMM over the whole batch,
+    /// `∂W[OC, KH·KW] += ∂Y[OC, N·OH·OW] · columnsᵀ`. oneDNN 2.6 has no direct kernel for it on
+    /// AVX2 that beats its per-image `gemm:jit` fallback (its blocked kernel pads the channel to
+    /// 8 and ran slower still), and that fallback ran the MNIST CNN's first convolution at batch
+    /// 128 at about a twentieth of GEMM speed on 2 cores (18 ms; 0.6 s when another job held a
+    /// core). Here the batch is one long reduction that the GEMM splits across the cores.
+    /// `ADVLAB_DNNL_LAYOUT=plain` (the diagnostic that shows oneDNN's own kernels) turns it off.
+    /// input: [N, 1, H, W], outputGradient: [N, OC, OH, OW] -> weightGradient [OC, 1, KH, KW] +=,
+    /// biasGradient [OC] += (skipped when nil).
+    static func singleChannelBackwardWeights(_ problem: ConvolutionProblem, input: UnsafePointer<Float>,
+                                             outputGradient: UnsafePointer<Float>,
+                                             weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?) {
+        precondition(problem.channels == 1, "singleChannelBackwardWeights needs one input channel, got \(problem.channels)")
+        let g = problem.geometry, n = problem.batch, oc = problem.outputChannels
+        let positions = g.outputHeight * g.outputWidth, columnCount = n * positions
+        let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * columnCount)
+        let transposed = UnsafeMutablePointer<Float>.allocate(capacity: oc * columnCount)   // ∂Y as [OC, N·P]
+        defer { columns.deallocate(); transposed.deallocate() }
+        im2col(input, batch: n, geometry: g, columns: columns)
+        swapLeadingAxes(outputGradient, n, oc, positions, into: transposed)
+        gemm(transposeA: false, transposeB: true, m: oc, n: g.patchSize, k: columnCount,
+             a: transposed, lda: columnCount, b: columns, ldb: columnCount, beta: 1, c: weightGradient, ldc: g.patchSize)
+        if let biasGradient {
+            Parallel.forEachChunk(oc, minimumChunk: max(1, 65_536 / max(1, columnCount))) { channels in
+                for channel in channels {
+                    let row = transposed + channel * columnCount
+                    var total: Float = 0
+                    for i in 0..<columnCount { total += row[i] }
+                    biasGradient[channel] += total
+                }
+            }
+        }
+    }
+
     /// oneDNN's name for the kernel each kind of primitive uses on this CPU for `problem`
     /// (e.g. `jit:avx2`, `gemm:jit`, `ref:any`), keyed `forward`, `backwardData`, `backwardWeights`.
     public static func implementationNames(_ problem: ConvolutionProblem) -> [String: String] {
@@ -107,6 +147,7 @@ public enum DNNLConvolution {
         for kind in [DNNLConvolutionKey.Kind.forwardWithBias, .backwardData, .backwardWeightsWithBias] {
             names[kind.familyName] = DNNLConvolutionCache.shared.plan(.init(problem: problem, kind: kind)).implementationName
         }
+        if problem.channels == 1 && !DNNLConvolutionPlan.forcesPlainLayouts { names["backwardWeights"] = "im2col+sgemm (singleChannelBackwardWeights)" }
         return names
     }
 }

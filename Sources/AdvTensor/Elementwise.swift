@@ -2,26 +2,42 @@
 /// each kernel works on raw buffers so no intermediate arrays are made.
 extension Tensor {
     /// `f(x)` for every scalar.
+    ///
+    /// Inlinable so that a caller in another module gets a copy specialised to its closure (a
+    /// call per scalar otherwise); the result is written once into fresh storage rather than
+    /// copied from `self` first.
+    @inlinable
     public func map(_ f: (Float) -> Float) -> Tensor {
-        var result = self
-        result.scalars.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
-            Parallel.forEachChunk(count) { range in for i in range { base[i] = f(base[i]) } }
+        let count = self.count
+        let result = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            if count > 0 {
+                scalars.withUnsafeBufferPointer { source in
+                    let s = source.baseAddress!, o = out.baseAddress!
+                    Parallel.forEachChunk(count) { range in for i in range { o[i] = f(s[i]) } }
+                }
+            }
+            initialized = count
         }
-        return result
+        return Tensor(shape: shape, scalars: result)
     }
 
-    /// `f(a, b)` scalar by scalar for tensors of the same shape.
+    /// `f(a, b)` scalar by scalar for tensors of the same shape (inlinable, as `map`).
+    @inlinable
     public func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         precondition(shape == other.shape, "zipMap shapes differ: \(shape) and \(other.shape)")
-        var result = self
-        result.scalars.withUnsafeMutableBufferPointer { out in
-            other.scalars.withUnsafeBufferPointer { b in
-                let o = out.baseAddress!, bb = b.baseAddress!
-                Parallel.forEachChunk(count) { range in for i in range { o[i] = f(o[i], bb[i]) } }
+        let count = self.count
+        let result = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            if count > 0 {
+                scalars.withUnsafeBufferPointer { first in
+                    other.scalars.withUnsafeBufferPointer { second in
+                        let a = first.baseAddress!, b = second.baseAddress!, o = out.baseAddress!
+                        Parallel.forEachChunk(count) { range in for i in range { o[i] = f(a[i], b[i]) } }
+                    }
+                }
             }
+            initialized = count
         }
-        return result
+        return Tensor(shape: shape, scalars: result)
     }
 
     /// `self += scale · other` in place (same shape).

@@ -1,4 +1,5 @@
 import CDNNL
+import Foundation
 
 /// Matrix products. One entry point, `gemm`, on oneDNN's `dnnl_sgemm` (row-major, AVX-512 on
 /// this CPU); `referenceGEMM` beside it is the plain triple loop that tests compare it with.
@@ -9,6 +10,15 @@ import CDNNL
 public enum GEMM {
     /// Floating-point operations of one `m × n × k` product (a multiply and an add each).
     public static func flops(m: Int, n: Int, k: Int) -> Double { 2 * Double(m) * Double(n) * Double(k) }
+
+    /// Threads that oneDNN's OpenMP runtime uses: the first number of `OMP_NUM_THREADS` when
+    /// set, else one per active processor (libgomp's default). Independent of
+    /// `Parallel.threadCount`, which covers the lab's own loops.
+    public static let threadCount: Int = {
+        if let text = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"],
+           let first = text.split(separator: ",").first, let n = Int(first.trimmingCharacters(in: .whitespaces)), n >= 1 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
 }
 
 /// `C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C` through oneDNN (row-major).

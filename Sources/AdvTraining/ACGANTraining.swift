@@ -187,11 +187,11 @@ public final class ACGANTrainer {
         let z = Tensor.randomNormal([batch, config.latentSize], using: &rng)
         let fakeImages = generator.forward(z, classes: fakeClasses, mode: ForwardMode(training: true, parameterGradients: false)).0
         discriminator.zeroGradients()
-        let real = discriminator.forward(realImages, mode: .train)
+        let real = discriminator.forward(realImages, mode: .trainParametersOnly)
         let (realSourceLoss, dRealSource) = binaryCrossEntropyWithLogits(logits: real.sourceLogits, targets: realTargets)
         let (realClassLoss, dRealClass) = softmaxCrossEntropy(logits: real.classLogits, labels: realLabels)
         _ = real.pullback(dRealSource, dRealClass)
-        let fake = discriminator.forward(fakeImages, mode: .train)
+        let fake = discriminator.forward(fakeImages, mode: .trainParametersOnly)
         let (fakeSourceLoss, dFakeSource) = binaryCrossEntropyWithLogits(logits: fake.sourceLogits, target: 0)
         var (fakeClassLoss, dFakeClass) = softmaxCrossEntropy(logits: fake.classLogits, labels: fakeClasses)
         if !config.auxiliaryOnFakes {

@@ -14,6 +14,8 @@ public enum Benchmark {
         public var gflops: Double
         public var efficiency: Double
         public var seconds_per_iter: Double
+        /// The GEMM GFLOP/s that `efficiency` (and every `*_efficiency` in `detail`) is relative to.
+        public var gemm_gflops: Double
         public var detail: [String: Double] = [:]
 
         public init(name: String, flops: Double, secondsPerIteration: Double, gemmGFLOPS: Double, detail: [String: Double] = [:]) {
@@ -21,7 +23,19 @@ public enum Benchmark {
             self.gflops = flops / secondsPerIteration / 1e9
             self.efficiency = gflops / gemmGFLOPS
             self.seconds_per_iter = secondsPerIteration
+            self.gemm_gflops = gemmGFLOPS
             self.detail = detail
+        }
+
+        /// The same measurement relative to another GEMM rate: the bench measures the GEMM
+        /// around every workload and divides by the best of those measurements at the end.
+        public func relative(toGEMM gemmGFLOPS: Double) -> Workload {
+            var result = self
+            let factor = self.gemm_gflops / gemmGFLOPS
+            result.efficiency *= factor
+            for (key, value) in detail where key.hasSuffix("_efficiency") { result.detail[key] = value * factor }
+            result.gemm_gflops = gemmGFLOPS
+            return result
         }
     }
 
@@ -29,6 +43,15 @@ public enum Benchmark {
     /// of the process, which other jobs on a busy machine do not inflate. CPU time sums over
     /// threads, so it only equals the run time single-threaded (`ADVLAB_THREADS=1 OMP_NUM_THREADS=1`).
     public static let usesProcessCPUTime = ProcessInfo.processInfo.environment["ADVLAB_BENCH_CLOCK"] == "cpu"
+
+    /// Why the CPU clock cannot be used with the current thread settings, or nil when it can
+    /// (or is not in use). Summed over threads, CPU time hides the time that a second core sits
+    /// idle during single-threaded stretches, so a multi-threaded run would look better than it is.
+    public static var clockProblem: String? {
+        guard usesProcessCPUTime, Parallel.threadCount != 1 || GEMM.threadCount != 1 else { return nil }
+        return "ADVLAB_BENCH_CLOCK=cpu sums CPU time over threads, so it needs ADVLAB_THREADS=1 OMP_NUM_THREADS=1 "
+            + "(got \(Parallel.threadCount) and \(GEMM.threadCount))"
+    }
 
     /// Seconds on the benchmark clock since an arbitrary origin.
     public static func now() -> Double {
@@ -54,7 +77,9 @@ public enum Benchmark {
     }
 
     /// GFLOP/s of `dnnl_sgemm` on square `size`³ products (the best of several runs, so the
-    /// denominator is the machine's attainable GEMM rate right now).
+    /// denominator is the machine's attainable GEMM rate right now). The bench calls it before
+    /// every workload and once more at the end and divides by the best of all: one measurement
+    /// taken while another job held a core would otherwise inflate every ratio of the run.
     public static func gemmGFLOPS(size: Int = 1024, iterations: Int = 10) -> Double {
         var rng = SeededGenerator(seed: 1)
         let a = Tensor.randomUniform([size, size], using: &rng)
@@ -77,14 +102,20 @@ public enum Benchmark {
         return GEMM.flops(m: size, n: size, k: size) / best / 1e9
     }
 
+    /// FLOPs of the MNIST-challenge CNN's first convolution per image (its input gradient is
+    /// work an attack needs and a training step does not).
+    public static let challengeCNNFirstConvolutionFLOPs: Double = GEMM.flops(m: 32, n: 28 * 28, k: 25)
+
     /// Useful FLOPs of one forward pass of the MNIST-challenge CNN per image (the GEMM work of
     /// its convolutions and linear layers).
     public static let challengeCNNForwardFLOPs: Double =
-        GEMM.flops(m: 32, n: 28 * 28, k: 25) + GEMM.flops(m: 64, n: 14 * 14, k: 800)
+        challengeCNNFirstConvolutionFLOPs + GEMM.flops(m: 64, n: 14 * 14, k: 800)
         + GEMM.flops(m: 1, n: 1024, k: 3136) + GEMM.flops(m: 1, n: 10, k: 1024)
 
     /// One Adam step of the MNIST-challenge CNN at `batchSize` on random data: forward, backward
-    /// (input and weight gradients, counted as 2× forward) and update.
+    /// and update, as the trainer runs it. Counted work: forward, every weight gradient (1× forward)
+    /// and the input gradients of every layer but the first (the images' gradient is not needed
+    /// for training; `.trainParametersOnly` skips it).
     public static func classifierTrainStep(batchSize: Int = 128, iterations: Int = 10, gemmGFLOPS: Double) -> Workload {
         var rng = SeededGenerator(seed: 2)
         let model = MNISTChallengeCNN(using: &rng)
@@ -93,12 +124,13 @@ public enum Benchmark {
         let labels = (0..<batchSize).map { $0 % 10 }
         let seconds = medianSeconds(iterations: iterations, warmup: 2) {
             model.zeroGradients()
-            let (logits, pullback) = model.logits(images, mode: .train)
+            let (logits, pullback) = model.logits(images, mode: .trainParametersOnly)
             let (_, dLogits) = softmaxCrossEntropy(logits: logits, labels: labels)
             _ = pullback(dLogits)
             optimizer.step()
         }
-        return Workload(name: "classifier_train_step", flops: 3 * challengeCNNForwardFLOPs * Double(batchSize),
+        let flops = (3 * challengeCNNForwardFLOPs - challengeCNNFirstConvolutionFLOPs) * Double(batchSize)
+        return Workload(name: "classifier_train_step", flops: flops,
                         secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
                         detail: ["batch": Double(batchSize), "images_per_second": Double(batchSize) / seconds])
     }

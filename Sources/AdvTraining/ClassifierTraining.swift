@@ -111,7 +111,7 @@ public final class ClassifierTrainer {
 
                 optimizer.learningRate = cosineLearningRate(step: step, totalSteps: totalSteps)
                 model.zeroGradients()
-                let (logits, pullback) = model.logits(images, mode: .train)
+                let (logits, pullback) = model.logits(images, mode: .trainParametersOnly)
                 let (loss, dLogits) = softmaxCrossEntropy(logits: logits, labels: labels)
                 guard loss.isFinite else {
                     throw TrainingError.nonFinite(step: step, epoch: epoch, name: "cross-entropy loss", value: loss, checkpoint: checkpointPath)

@@ -85,7 +85,7 @@ public final class TripletTrainer {
                 let labels = indices.map { train.labels[$0] }
                 optimizer.learningRate = config.learningRate * Float(0.5 * (1 + cos(Double.pi * Double(step) / Double(max(1, totalSteps)))))
                 embedding.zeroGradients()
-                let (embeddings, pullback) = embedding.forward(train.images.gather(indices), mode: .train)
+                let (embeddings, pullback) = embedding.forward(train.images.gather(indices), mode: .trainParametersOnly)
                 let (loss, gradient, active) = tripletSemiHardLoss(embeddings: embeddings, labels: labels, margin: config.margin)
                 guard loss.isFinite else {
                     throw TrainingError.nonFinite(step: step, epoch: epoch, name: "triplet loss", value: loss, checkpoint: checkpointPath)

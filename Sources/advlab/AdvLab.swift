@@ -1,3 +1,4 @@
+import AdvTensor
 import ArgumentParser
 import Foundation
 
@@ -15,6 +16,7 @@ struct AdvLab: ParsableCommand {
     /// then the chosen command's `validate()` runs again with them.
     static func main() {
         useCooperativeOpenMPThreads()
+        Allocator.keepFreedMemoryForReuse()
         do {
             FileChecks.enabled = false
             var command = try parseAsRoot()

@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure workloads as ratios to this run's GEMM speed.",
-        discussion: "efficiency = workload GFLOP/s ÷ GEMM GFLOP/s, both measured in this process; 1.0 would mean the workload runs at the speed of a large square sgemm.")
+        discussion: "efficiency = workload GFLOP/s ÷ GEMM GFLOP/s, both measured in this process (the GEMM before every workload and at the end; the best of those is the denominator); 1.0 would mean the workload runs at the speed of a large square sgemm. ADVLAB_BENCH_CLOCK=cpu measures CPU time instead of wall time and needs ADVLAB_THREADS=1 OMP_NUM_THREADS=1.")
 
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var jsonOption: JSONOption
@@ -21,6 +21,7 @@ struct BenchCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
 
     func validate() throws {
+        if let problem = Benchmark.clockProblem { throw ValidationError(problem) }
         guard (1...1000).contains(iterations) else { throw ValidationError("--iterations must be in 1…1000, got \(iterations)") }
         let known = Set(Self.workloadNames)
         for name in selected where !known.contains(name) {
@@ -33,11 +34,19 @@ struct BenchCommand: ParsableCommand {
     var selected: [String] { only.map { $0.split(separator: ",").map(String.init) } ?? Self.workloadNames }
 
     struct Result: Encodable {
+        /// The best GEMM measurement of the run: every efficiency is relative to it.
         var gemm_gflops: Double
+        /// Every GEMM measurement, in order (one before each workload and one at the end); their
+        /// spread shows how much the machine's speed moved during the run.
+        var gemm_gflops_measurements: [Double]
         var workloads: [Benchmark.Workload]
         var peak_memory_mib: Double
         var seed: UInt64
+        /// The lab's own worker threads (`ADVLAB_THREADS`) and oneDNN's (`OMP_NUM_THREADS`).
         var threads: Int
+        var gemm_threads: Int
+        /// `wall` or `cpu` (`ADVLAB_BENCH_CLOCK`).
+        var clock: String
     }
 
     /// The inputs of a workload that needs checkpoints or data: when running every workload,
@@ -51,9 +60,11 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let gemm = Benchmark.gemmGFLOPS()
+        var gemmMeasurements: [Double] = []
         var workloads: [Benchmark.Workload] = []
         for name in selected {
+            let gemm = Benchmark.gemmGFLOPS()
+            gemmMeasurements.append(gemm)
             switch name {
             case "classifier_train_step": workloads.append(Benchmark.classifierTrainStep(iterations: iterations, gemmGFLOPS: gemm))
             case "acgan_train_step": workloads.append(try Benchmark.acganTrainStep(iterations: iterations, gemmGFLOPS: gemm))
@@ -78,12 +89,18 @@ struct BenchCommand: ParsableCommand {
             default: break
             }
         }
-        let result = Result(gemm_gflops: gemm, workloads: workloads, peak_memory_mib: Benchmark.peakMemoryMiB(),
-                            seed: seedOption.seed, threads: ProcessInfo.processInfo.activeProcessorCount)
+        gemmMeasurements.append(Benchmark.gemmGFLOPS())
+        let gemm = gemmMeasurements.max() ?? 0
+        workloads = workloads.map { $0.relative(toGEMM: gemm) }
+        let result = Result(gemm_gflops: gemm, gemm_gflops_measurements: gemmMeasurements, workloads: workloads,
+                            peak_memory_mib: Benchmark.peakMemoryMiB(), seed: seedOption.seed,
+                            threads: Parallel.threadCount, gemm_threads: GEMM.threadCount,
+                            clock: Benchmark.usesProcessCPUTime ? "cpu" : "wall")
         if jsonOption.json {
             print(try jsonText(result))
         } else {
-            print(String(format: "GEMM (1024³ sgemm, oneDNN): %.1f GFLOP/s", gemm))
+            print(String(format: "GEMM (1024³ sgemm, oneDNN): %.1f GFLOP/s, the best of %d measurements (lowest %.1f); %@ clock, %d + %d threads",
+                         gemm, gemmMeasurements.count, gemmMeasurements.min() ?? 0, result.clock, result.threads, result.gemm_threads))
             for w in workloads {
                 print(String(format: "%@: %.1f GFLOP/s, efficiency %.2f, %.2f ms/iter", w.name, w.gflops, w.efficiency, w.seconds_per_iter * 1000))
                 for key in w.detail.keys.sorted() where key.hasSuffix("_ms") || key.hasSuffix("_efficiency") {

@@ -1,6 +1,7 @@
 import AdvModels
 import AdvNN
 import AdvTensor
+import TestSupport
 import XCTest
 
 /// The models' composed pullbacks against central finite differences: what the latent search
@@ -141,5 +142,37 @@ final class ModelGradientTests: XCTestCase {
             model.logits($0, mode: .eval)
         }
         assertPasses(report, "∂(Σ r·logits)/∂image")
+    }
+
+    /// Training steps run the models with `.trainParametersOnly`: only the first layer skips its
+    /// input gradient, so every parameter gradient is exactly what `.train` gives (a model that
+    /// handed the mode to a later layer would lose the gradients of the layers before it).
+    func testParametersOnlyModeGivesTheSameParameterGradients() {
+        var rng = SeededGenerator(seed: 80)
+        let images = Tensor.randomUniform([3, 1, 28, 28], using: &rng)
+        let classifier = MNISTChallengeCNN(using: &rng)
+        let embedding = TripletEmbedding(using: &rng)
+        let (_, discriminator) = makeGAN(seed: 81)
+        let dLogits = Tensor.randomNormal([3, 10], using: &rng)
+        let dSource = Tensor.randomNormal([3, 1], using: &rng)
+        let runs: [(String, any ParameterContainer, (ForwardMode) -> Tensor)] = [
+            ("classifier", classifier, { mode in let (_, back) = classifier.logits(images, mode: mode); return back(dLogits) }),
+            ("discriminator", discriminator, { mode in discriminator.forward(images, mode: mode).pullback(dSource, dLogits) }),
+            ("triplet embedding", embedding, { mode in
+                let (output, back) = embedding.forward(images, mode: mode)
+                return back(Tensor(repeating: 0.25, shape: output.shape))
+            }),
+        ]
+        for (name, model, pass) in runs {
+            model.zeroGradients()
+            XCTAssertEqual(pass(.train).shape, images.shape, name)
+            let expected = model.parameters.map(\.gradient)
+            model.zeroGradients()
+            XCTAssertEqual(pass(.trainParametersOnly).shape, [0], "\(name): the first layer computed ∂images anyway")
+            for ((parameterName, parameter), gradient) in zip(model.namedParameters, expected) {
+                XCTAssertGreaterThan(gradient.maxAbs(), 0, "\(name).\(parameterName) has no gradient at all")
+                assertClose(parameter.gradient, gradient, rtol: 1e-5, atol: 1e-6, "\(name).\(parameterName)")
+            }
+        }
     }
 }

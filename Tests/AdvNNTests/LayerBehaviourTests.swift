@@ -133,6 +133,29 @@ final class LayerBehaviourTests: XCTestCase {
         XCTAssertEqual(embedding.table.gradient, Tensor(repeating: 0.5, shape: [4, 2]), "Embedding")
     }
 
+    /// `.trainParametersOnly` skips the input gradient of the layers that own a product for it
+    /// (their pullback returns an empty tensor) and leaves exactly the parameter gradients that
+    /// `.train` leaves, on both convolution backends.
+    func testParametersOnlyModeSkipsInputGradientAndKeepsParameterGradients() {
+        for backend in ConvolutionBackend.allCases {
+            for (name, layer, x) in parameterizedLayers() where !(layer is BatchNorm) {
+                (layer as? Conv2d)?.backend = backend
+                (layer as? ConvTranspose2d)?.backend = backend
+                let dy = Tensor.randomNormal(layer(x).shape, using: &rng)
+                layer.zeroGradients()
+                let full = layer.forward(x, mode: .train).1(dy)
+                XCTAssertEqual(full.shape, x.shape, "\(name) \(backend)")
+                let expected = layer.parameters.map(\.gradient)
+                layer.zeroGradients()
+                let skipped = layer.forward(x, mode: .trainParametersOnly).1(dy)
+                XCTAssertEqual(skipped.shape, [0], "\(name) \(backend): input gradient computed anyway")
+                for (parameter, gradient) in zip(layer.parameters, expected) {
+                    XCTAssertEqual(parameter.gradient, gradient, "\(name) \(backend)")
+                }
+            }
+        }
+    }
+
     /// Training mode adds into the gradients rather than overwriting them: a pass starting from
     /// P leaves P + G, where G is what the same pass leaves starting from zero.
     func testTrainingModeAccumulatesParameterGradients() {
@@ -182,6 +205,23 @@ final class LayerBehaviourTests: XCTestCase {
         _ = layer.forward(Tensor.randomNormal([4, 3, 2, 3], using: &rng), mode: .eval)
         XCTAssertEqual(layer.runningMean.value, before.0)
         XCTAssertEqual(layer.runningVariance.value, before.1)
+    }
+
+    /// The statistics' sums run eight scalars at a time with a scalar tail: on rows of 21 (two
+    /// blocks and a tail) and far from zero, momentum 1 leaves exactly the batch's mean and
+    /// unbiased variance, computed here one scalar at a time in Double.
+    func testBatchNormStatisticsOfWideRowsMatchPlainSums() {
+        let layer = BatchNorm(channels: 2, momentum: 1)
+        let x = Tensor.randomNormal([3, 2, 3, 7], mean: 5, std: 2, using: &rng)
+        _ = layer.forward(x, mode: .train)
+        for c in 0..<2 {
+            var values: [Double] = []
+            for b in 0..<3 { for i in 0..<21 { values.append(Double(x[b, c, i / 7, i % 7])) } }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let unbiased = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+            XCTAssertEqual(Double(layer.runningMean.value[c]), mean, accuracy: 1e-5 * abs(mean))
+            XCTAssertEqual(Double(layer.runningVariance.value[c]), unbiased, accuracy: 1e-4 * unbiased)
+        }
     }
 
     /// Training mode normalises each channel by the batch's own mean and biased variance.
