@@ -55,29 +55,6 @@ func imagesFile(count: Int, rows: Int, columns: Int) -> [UInt8] {
 /// An IDX label file.
 func labelsFile(_ labels: [UInt8]) -> [UInt8] { bigEndian(IDX.labelsMagic) + bigEndian(UInt32(labels.count)) + labels }
 
-/// `bytes` as one gzip member, compressed by zlib (so the seeds hold real deflate blocks).
-func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
-    struct ZlibError: Error, CustomStringConvertible { let description: String }
-    var stream = z_stream()
-    // 16 + MAX_WBITS: gzip framing; memory level 8 is zlib's default.
-    guard deflateInit2_(&stream, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
-                        ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw ZlibError(description: "deflateInit2 failed") }
-    defer { deflateEnd(&stream) }
-    var input = bytes
-    var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 64)
-    let status = input.withUnsafeMutableBufferPointer { source in
-        output.withUnsafeMutableBufferPointer { target in
-            stream.next_in = source.baseAddress
-            stream.avail_in = UInt32(source.count)
-            stream.next_out = target.baseAddress
-            stream.avail_out = UInt32(target.count)
-            return deflate(&stream, Z_FINISH)
-        }
-    }
-    guard status == Z_STREAM_END else { throw ZlibError(description: "deflate returned \(status)") }
-    return Array(output.prefix(Int(stream.total_out)))
-}
-
 /// Valid and near-valid files: libFuzzer mutates from these.
 func seeds() throws -> [(name: String, bytes: [UInt8])] {
     let images = imagesFile(count: 3, rows: 4, columns: 5)
@@ -89,9 +66,10 @@ func seeds() throws -> [(name: String, bytes: [UInt8])] {
         ("images-truncated.idx", Array(images.dropLast(7))),
         ("labels-out-of-range.idx", labelsFile([1, 12, 3])),
         ("labels-wrong-magic.idx", bigEndian(2050) + Array(labels.dropFirst(4))),
-        ("images-3x4x5.idx.gz", try gzip(images)),
-        ("labels-4.idx.gz", try gzip(labels)),
-        ("two-members.idx.gz", try gzip(Array(labels.prefix(6))) + gzip(Array(labels.dropFirst(6)))),
+        ("images-3x4x5.idx.gz", try Gzip.compress(images, level: Z_BEST_COMPRESSION)),
+        ("labels-4.idx.gz", try Gzip.compress(labels, level: Z_BEST_COMPRESSION)),
+        ("two-members.idx.gz", try Gzip.compress(Array(labels.prefix(6)), level: Z_BEST_COMPRESSION)
+            + Gzip.compress(Array(labels.dropFirst(6)), level: Z_BEST_COMPRESSION)),
     ]
 }
 

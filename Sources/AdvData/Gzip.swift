@@ -1,6 +1,6 @@
 import CZlib
 
-/// gzip decompression with zlib (RFC 1952 framing, so headers and the CRC-32 trailer are checked).
+/// gzip with zlib (RFC 1952 framing, so headers and the CRC-32 trailer are checked on reading).
 public enum Gzip {
     /// Whether `bytes` start with the gzip magic `1f 8b`.
     public static func isCompressed(_ bytes: [UInt8]) -> Bool {
@@ -92,6 +92,34 @@ public enum Gzip {
     /// A first guess at the decompressed size: the gzip trailer's ISIZE (the length modulo
     /// 2³²), bounded by deflate's largest possible ratio (about 1032:1) so that a damaged
     /// trailer cannot ask for absurd memory.
+    /// `bytes` as one gzip member, deflated by zlib at `level` (0–9). The lab reads gzip, it does
+    /// not ship it: this writer makes the tests' and the fuzzer's compressed inputs, through
+    /// zlib's deflate rather than anything `decompress` shares.
+    public static func compress(_ bytes: [UInt8], level: Int32 = Z_BEST_SPEED) throws -> [UInt8] {
+        var stream = z_stream()
+        // 16 + MAX_WBITS: gzip framing; memory level 8 is zlib's default.
+        guard deflateInit2_(&stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw DataError.gzipCorrupt(file: "(compressing)", reason: "zlib could not start deflate at level \(level)")
+        }
+        defer { deflateEnd(&stream) }
+        var input = bytes
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 64)
+        let status = input.withUnsafeMutableBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target in
+                stream.next_in = source.baseAddress
+                stream.avail_in = UInt32(source.count)
+                stream.next_out = target.baseAddress
+                stream.avail_out = UInt32(target.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else {
+            throw DataError.gzipCorrupt(file: "(compressing)", reason: "deflate returned \(status) instead of the stream end")
+        }
+        return Array(output.prefix(Int(stream.total_out)))
+    }
+
     private static func initialCapacity(for compressed: [UInt8]) -> Int {
         guard compressed.count >= 18 else { return 1 << 16 }
         let tail = compressed.suffix(4).map(Int.init)

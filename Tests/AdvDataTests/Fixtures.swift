@@ -1,5 +1,4 @@
 import AdvData
-import CZlib
 import Foundation
 import XCTest
 
@@ -22,27 +21,7 @@ enum Fixtures {
     }
 
     /// gzip (RFC 1952) of `bytes` made with zlib's deflate, independently of `Gzip.decompress`.
-    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
-                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw XCTSkip("zlib deflateInit2 failed")
-        }
-        defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 64)
-        var input = bytes
-        let status: Int32 = input.withUnsafeMutableBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { target in
-                stream.next_in = source.baseAddress
-                stream.avail_in = UInt32(source.count)
-                stream.next_out = target.baseAddress
-                stream.avail_out = UInt32(target.count)
-                return deflate(&stream, Z_FINISH)
-            }
-        }
-        XCTAssertEqual(status, Z_STREAM_END)
-        return Array(output.prefix(Int(stream.total_out)))
-    }
+    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] { try Gzip.compress(bytes) }
 
     /// A new empty folder under the system's temporary directory, removed by the test case.
     static func temporaryDirectory(for testCase: XCTestCase) throws -> String {
