@@ -48,9 +48,9 @@ enum AdvLabProcess {
                              + folders.map(\.path).joined(separator: ", ") + " (build with `swift build --build-tests`)")
     }
 
-    /// Starts `advlab args…` in `workingDirectory` (environment as in `run`) and returns at once,
-    /// its output discarded: for tests that kill the process while it works.
-    static func start(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL) throws -> Process {
+    /// `advlab args…` ready to run in `workingDirectory`, with the test's environment minus
+    /// `ADVLAB_DATA` (so a developer's setting cannot change what a test sees) plus `environment`.
+    static func makeProcess(_ arguments: [String], environment: [String: String], workingDirectory: URL) throws -> Process {
         let process = Process()
         process.executableURL = try binaryURL()
         process.arguments = arguments
@@ -59,6 +59,13 @@ enum AdvLabProcess {
         fullEnvironment["ADVLAB_DATA"] = nil
         fullEnvironment.merge(environment) { _, new in new }
         process.environment = fullEnvironment
+        return process
+    }
+
+    /// Starts `advlab args…` in `workingDirectory` (environment as in `run`) and returns at once,
+    /// its output discarded: for tests that kill the process while it works.
+    static func start(_ arguments: [String], environment: [String: String] = [:], workingDirectory: URL) throws -> Process {
+        let process = try makeProcess(arguments, environment: environment, workingDirectory: workingDirectory)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
@@ -66,18 +73,10 @@ enum AdvLabProcess {
         return process
     }
 
-    /// Runs `advlab args…` in `workingDirectory` with the test's environment minus `ADVLAB_DATA`
-    /// (so a developer's setting cannot change what a test sees) plus `environment`.
+    /// Runs `advlab args…` in `workingDirectory` (environment as in `makeProcess`) to its end.
     static func run(_ arguments: [String], environment: [String: String] = [:],
                     workingDirectory: URL) throws -> ProcessResult {
-        let process = Process()
-        process.executableURL = try binaryURL()
-        process.arguments = arguments
-        process.currentDirectoryURL = workingDirectory
-        var fullEnvironment = ProcessInfo.processInfo.environment
-        fullEnvironment["ADVLAB_DATA"] = nil
-        fullEnvironment.merge(environment) { _, new in new }
-        process.environment = fullEnvironment
+        let process = try makeProcess(arguments, environment: environment, workingDirectory: workingDirectory)
 
         // Files rather than pipes: no deadlock however much the child writes.
         // Outside the working directory, whose content the tests compare before and after.
