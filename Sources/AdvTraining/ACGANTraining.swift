@@ -262,16 +262,9 @@ public final class ACGANTrainer {
     }
 
     func checkSameSettings(_ metadata: [String: String]) throws {
-        guard let text = metadata["hyperparameters"], let data = text.data(using: .utf8),
-              let stored = try? JSONDecoder().decode(ACGANTrainingConfig.self, from: data) else { return }
-        var comparable = stored
-        comparable.epochs = config.epochs
-        guard comparable != config else { return }
-        let field = stored.batchSize != config.batchSize ? ("--batch", String(stored.batchSize), String(config.batchSize))
-            : stored.latentSize != config.latentSize ? ("--latent", String(stored.latentSize), String(config.latentSize))
-            : stored.seed != config.seed ? ("--seed", String(stored.seed), String(config.seed))
-            : stored.exampleLimit != config.exampleLimit ? ("--limit", limitText(stored.exampleLimit), limitText(config.exampleLimit))
-            : ("settings", text, "the requested ones")
-        throw TrainingError.resumeMismatch(path: checkpointPath, field: field.0, stored: field.1, requested: field.2)
+        try TrainingCheckpoint.checkSameSettings(metadata, requested: config, epochs: \.epochs, flags: [
+            ("--batch", { String($0.batchSize) }), ("--latent", { String($0.latentSize) }), ("--seed", { String($0.seed) }),
+            ("--limit", { limitText($0.exampleLimit) }),
+        ], checkpointPath: checkpointPath)
     }
 }

@@ -178,18 +178,10 @@ public final class ClassifierTrainer {
     }
 
     func checkSameSettings(_ metadata: [String: String]) throws {
-        guard let text = metadata["hyperparameters"], let data = text.data(using: .utf8),
-              let stored = try? JSONDecoder().decode(ClassifierTrainingConfig.self, from: data) else { return }
-        var comparable = stored
-        comparable.epochs = config.epochs   // --epochs is the total and may grow on resume
-        if comparable != config {
-            let field = stored.batchSize != config.batchSize ? ("--batch", String(stored.batchSize), String(config.batchSize))
-                : stored.seed != config.seed ? ("--seed", String(stored.seed), String(config.seed))
-                : stored.learningRate != config.learningRate ? ("--lr", String(stored.learningRate), String(config.learningRate))
-                : stored.exampleLimit != config.exampleLimit ? ("--limit", limitText(stored.exampleLimit), limitText(config.exampleLimit))
-                : ("settings", text, "the requested ones")
-            throw TrainingError.resumeMismatch(path: checkpointPath, field: field.0, stored: field.1, requested: field.2)
-        }
+        try TrainingCheckpoint.checkSameSettings(metadata, requested: config, epochs: \.epochs, flags: [
+            ("--batch", { String($0.batchSize) }), ("--seed", { String($0.seed) }), ("--lr", { String($0.learningRate) }),
+            ("--limit", { limitText($0.exampleLimit) }),
+        ], checkpointPath: checkpointPath)
     }
 }
 

@@ -75,4 +75,23 @@ extension TrainingCheckpoint {
     public static func hyperparametersJSON(_ config: some Encodable) -> String? {
         (try? JSONEncoder.sorted.encode(config)).flatMap { String(data: $0, encoding: .utf8) }
     }
+
+    /// A resumed run must continue the stored one: every setting but the total of epochs
+    /// (`--epochs` may grow on resume) equals the stored `hyperparameters`, or this throws
+    /// `TrainingError.resumeMismatch` naming the first of `flags` whose value differs (each flag
+    /// with its setting as text), or the whole settings when none of them does. Metadata without
+    /// readable settings is not checked.
+    static func checkSameSettings<Config: Codable & Equatable>(_ metadata: [String: String], requested config: Config,
+                                                               epochs: WritableKeyPath<Config, Int>,
+                                                               flags: [(flag: String, value: (Config) -> String)],
+                                                               checkpointPath: String) throws {
+        guard let text = metadata["hyperparameters"], let data = text.data(using: .utf8),
+              let stored = try? JSONDecoder().decode(Config.self, from: data) else { return }
+        var comparable = stored
+        comparable[keyPath: epochs] = config[keyPath: epochs]
+        guard comparable != config else { return }
+        let field = flags.first { $0.value(stored) != $0.value(config) }
+            .map { ($0.flag, $0.value(stored), $0.value(config)) } ?? ("settings", text, "the requested ones")
+        throw TrainingError.resumeMismatch(path: checkpointPath, field: field.0, stored: field.1, requested: field.2)
+    }
 }

@@ -130,21 +130,10 @@ public final class TripletTrainer {
         return (accuracy(1), accuracy(5))
     }
 
-    /// A resumed run must continue the stored one: every setting but the total of epochs agrees,
-    /// or the run stops naming the first flag that differs.
     func checkSameSettings(_ metadata: [String: String]) throws {
-        guard let text = metadata["hyperparameters"], let data = text.data(using: .utf8),
-              let stored = try? JSONDecoder().decode(TripletTrainingConfig.self, from: data) else { return }
-        var comparable = stored
-        comparable.epochs = config.epochs   // --epochs is the total and may grow on resume
-        guard comparable != config else { return }
-        let field = stored.dimension != config.dimension ? ("--dim", String(stored.dimension), String(config.dimension))
-            : stored.margin != config.margin ? ("--margin", String(stored.margin), String(config.margin))
-            : stored.perClass != config.perClass ? ("--per-class", String(stored.perClass), String(config.perClass))
-            : stored.learningRate != config.learningRate ? ("--lr", String(stored.learningRate), String(config.learningRate))
-            : stored.seed != config.seed ? ("--seed", String(stored.seed), String(config.seed))
-            : stored.exampleLimit != config.exampleLimit ? ("--limit", limitText(stored.exampleLimit), limitText(config.exampleLimit))
-            : ("settings", text, "the requested ones")
-        throw TrainingError.resumeMismatch(path: checkpointPath, field: field.0, stored: field.1, requested: field.2)
+        try TrainingCheckpoint.checkSameSettings(metadata, requested: config, epochs: \.epochs, flags: [
+            ("--dim", { String($0.dimension) }), ("--margin", { String($0.margin) }), ("--per-class", { String($0.perClass) }),
+            ("--lr", { String($0.learningRate) }), ("--seed", { String($0.seed) }), ("--limit", { limitText($0.exampleLimit) }),
+        ], checkpointPath: checkpointPath)
     }
 }
