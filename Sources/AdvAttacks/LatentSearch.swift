@@ -33,6 +33,11 @@ public struct LatentSearchConfig: Codable, Sendable, Equatable {
     /// Attempts per search: a search that has not succeeded after `steps` starts again from a
     /// fresh z0, as PGD restarts from a fresh random point. 1 = a single start.
     public var attempts: Int = 1
+    /// Candidates per start: each start draws this many z0 ~ N(0, I) and keeps the one whose
+    /// objective at z = z0 is lowest (f's cross-entropy toward the target plus λ2 times the
+    /// auxiliary classifier's toward the source), a best-of-K initialisation as attacks use for
+    /// restarts. 1 = the reference's single random z0. The box stays around the kept z0.
+    public var startCandidates: Int = 1
     public var lambda1: Float = 100
     public var lambda2: Float = 100
     public var epsZ: Float = 0.1
@@ -103,12 +108,7 @@ public func latentSearchObjective(generator: ACGANGenerator, discriminator: ACGA
     let judged = discriminator.forward(images, mode: .eval)
 
     // First term: CE toward the target, or the smallest CE over t ≠ s.
-    let k = logits.shape[1]
-    let chosenTargets: [Int] = targets ?? (0..<n).map { row in
-        var best = 0, bestLogit = -Float.infinity
-        for j in 0..<k where j != sources[row] && logits.scalars[row * k + j] > bestLogit { bestLogit = logits.scalars[row * k + j]; best = j }
-        return best   // argmax over t ≠ s of the logit = argmin of CE(·, t)
-    }
+    let chosenTargets = targets ?? untargetedTargets(logits: logits, sources: sources)
     let (attackLosses, dLogits) = softmaxCrossEntropyPerExample(logits: logits, labels: chosenTargets)
     let (auxiliaryLosses, dAuxiliary) = softmaxCrossEntropyPerExample(logits: judged.classLogits, labels: sources)
     var dImages = classifierBack(dLogits)
@@ -179,7 +179,8 @@ func latentSearchAttempt(generator: ACGANGenerator, discriminator: ACGANDiscrimi
                          sources: [Int], targets: [Int]?, config: LatentSearchConfig,
                          using rng: inout some RandomNumberGenerator) -> LatentSearchOutcome {
     let n = sources.count, d = generator.latentSize
-    let z0 = Tensor.randomNormal([n, d], using: &rng)
+    let z0 = latentStarts(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+                          targets: targets, config: config, using: &rng)
     let startImages = generator.generate(z0, classes: sources)
     var z = z0
     var tau: Tensor? = config.noiseEps > 0 ? Tensor.zeros([n, 1, 28, 28]) : nil
@@ -237,6 +238,46 @@ func latentSearchAttempt(generator: ACGANGenerator, discriminator: ACGANDiscrimi
                                   discriminatorRealScore: stableSigmoid(lastSource.scalars[i]), latentDistance: distance, z0: z0i, z: zi)
     }
     return LatentSearchOutcome(startImages: startImages, images: finalImages, records: records)
+}
+
+/// z0 for every example: one draw from N(0, I), or with `config.startCandidates` = K > 1 the best
+/// of K draws by the objective at z = z0 (where the ε_z penalty is zero and τ = 0). [N, D]
+func latentStarts(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+                  sources: [Int], targets: [Int]?, config: LatentSearchConfig,
+                  using rng: inout some RandomNumberGenerator) -> Tensor {
+    let n = sources.count, d = generator.latentSize, k = config.startCandidates
+    let candidates = Tensor.randomNormal([n * k, d], using: &rng)   // rows i·K ..< (i+1)·K belong to example i
+    guard k > 1 else { return candidates }
+    let candidateSources = sources.flatMap { [Int](repeating: $0, count: k) }
+    let candidateTargets = targets.map { $0.flatMap { [Int](repeating: $0, count: k) } }
+    var scores = [Float]()
+    scores.reserveCapacity(n * k)
+    for range in batchRanges(count: n * k, size: 500) {
+        let images = generator.generate(candidates.gather(Array(range)), classes: Array(candidateSources[range]))
+        let logits = classifier.logits(images, mode: .eval).0
+        let auxiliary = discriminator.forward(images, mode: .eval).classLogits
+        let rowSources = Array(candidateSources[range])
+        let rowTargets = candidateTargets.map { Array($0[range]) } ?? untargetedTargets(logits: logits, sources: rowSources)
+        let attack = softmaxCrossEntropyPerExample(logits: logits, labels: rowTargets).losses
+        let keep = softmaxCrossEntropyPerExample(logits: auxiliary, labels: rowSources).losses
+        for row in 0..<range.count { scores.append(attack[row] + config.lambda2 * keep[row]) }
+    }
+    let best = (0..<n).map { example -> Int in
+        let rows = (example * k)..<((example + 1) * k)
+        return rows.min { scores[$0] < scores[$1] } ?? rows.lowerBound
+    }
+    return candidates.gather(best)
+}
+
+/// For each row, the class t ≠ s with the largest logit, i.e. the smallest CE(·, t): the first
+/// term of the untargeted objective.
+func untargetedTargets(logits: Tensor, sources: [Int]) -> [Int] {
+    let k = logits.shape[1]
+    return sources.indices.map { row in
+        var best = 0, bestLogit = -Float.infinity
+        for j in 0..<k where j != sources[row] && logits.scalars[row * k + j] > bestLogit { bestLogit = logits.scalars[row * k + j]; best = j }
+        return best
+    }
 }
 
 /// The reference's update for the active rows: z ← z − lr·∇z − σ_t·ξ with ξ ~ N(0, I) and

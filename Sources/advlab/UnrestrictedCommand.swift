@@ -30,6 +30,8 @@ struct UnrestrictedCommand: ParsableCommand {
     @Option(help: "Learning rate on z (the reference's langevin setting is 1/64 = 0.015625).") var lr: Float = 0.01
     @Option(name: .customLong("langevin-noise"), help: "σ0 of the langevin noise, annealed as σ0/(1+t)^0.275 (reference: 0.1).") var langevinNoise: Float = 0.1
     @Option(help: "Starts per search: one that fails after --steps restarts from a fresh z0, up to this many times in all.") var attempts = 1
+    @Option(name: .customLong("start-candidates"), help: "Draw this many z0 per start and keep the one with the lowest objective (f's CE toward the target + λ2·aux CE toward the source); 1 = one random z0, as the reference.")
+    var startCandidates = 1
     @Option(help: "λ1: weight of the ε_z box penalty on z − z0.") var lambda1: Float = 100
     @Option(help: "λ2: weight of the auxiliary classifier's CE toward the source.") var lambda2: Float = 100
     @Option(name: .customLong("eps-z"), help: "ε_z: free movement of each latent coordinate.") var epsZ: Float = 0.1
@@ -51,6 +53,7 @@ struct UnrestrictedCommand: ParsableCommand {
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be in 1…10000, got \(count)") }
         guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be in 1…100000, got \(steps)") }
         guard (1...1000).contains(attempts) else { throw ValidationError("--attempts must be in 1…1000, got \(attempts)") }
+        guard (1...4096).contains(startCandidates) else { throw ValidationError("--start-candidates must be in 1…4096, got \(startCandidates)") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be > 0, got \(lr)") }
         guard lambda1 >= 0, lambda1.isFinite else { throw ValidationError("--lambda1 must be ≥ 0, got \(lambda1)") }
         guard lambda2 >= 0, lambda2.isFinite else { throw ValidationError("--lambda2 must be ≥ 0, got \(lambda2)") }
@@ -85,7 +88,7 @@ struct UnrestrictedCommand: ParsableCommand {
         let train = try MNIST.load(split: .train, directory: try dataOptions.directory())
         try createFolder(out)
         var config = LatentSearchConfig()
-        config.steps = steps; config.optimizer = optimizer; config.learningRate = lr; config.langevinNoise = langevinNoise; config.attempts = attempts; config.lambda1 = lambda1; config.lambda2 = lambda2
+        config.steps = steps; config.optimizer = optimizer; config.learningRate = lr; config.langevinNoise = langevinNoise; config.attempts = attempts; config.startCandidates = startCandidates; config.lambda1 = lambda1; config.lambda2 = lambda2
         config.epsZ = epsZ; config.noiseEps = noiseEps
 
         // The searches to run: (source, target or nil), `count` each.

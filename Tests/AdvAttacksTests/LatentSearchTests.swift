@@ -179,4 +179,36 @@ final class LatentSearchTests: XCTestCase {
         let starts = generator.generate(Tensor(shape: [8, generator.latentSize], scalars: thrice.records.flatMap(\.z0)), classes: sources)
         assertClose(starts, thrice.startImages, rtol: 1e-4, atol: 1e-5)
     }
+
+    /// Best-of-K starts: each kept z0 is one of its own K draws (same draws as K single starts
+    /// would make), its objective is the lowest of them, and K = 1 is the reference's plain draw.
+    func testStartCandidatesKeepTheLowestObjectiveDraw() {
+        let (generator, discriminator, classifier) = makeNetworks()
+        let sources = [0, 3, 9], targets = [4, 8, 1], k = 6, d = generator.latentSize
+        var config = LatentSearchConfig()
+        config.startCandidates = k; config.lambda2 = 2
+        var a = SeededGenerator(seed: 29), b = SeededGenerator(seed: 29), c = SeededGenerator(seed: 29)
+        let kept = latentStarts(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+                                targets: targets, config: config, using: &a)
+        let draws = Tensor.randomNormal([sources.count * k, d], using: &b)
+        var single = config
+        single.startCandidates = 1
+        XCTAssertEqual(latentStarts(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+                                    targets: targets, config: single, using: &c).scalars,
+                       Array(draws.scalars[0..<(sources.count * d)]), "K = 1 is one plain draw per example")
+        var pickedNonFirst = false
+        for example in sources.indices {
+            let rows = (example * k)..<((example + 1) * k)
+            let objective = latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier,
+                                                  z: draws.gather(Array(rows)), z0: draws.gather(Array(rows)), tau: nil,
+                                                  sources: [Int](repeating: sources[example], count: k),
+                                                  targets: [Int](repeating: targets[example], count: k), config: config).losses
+            let best = rows.lowerBound + objective.indices.min { objective[$0] < objective[$1] }!
+            XCTAssertEqual(Array(kept.scalars[(example * d)..<((example + 1) * d)]), Array(draws.scalars[(best * d)..<((best + 1) * d)]),
+                           "example \(example) keeps its lowest-objective draw")
+            pickedNonFirst = pickedNonFirst || best != rows.lowerBound
+            XCTAssertGreaterThan(objective.max()! - objective.min()!, 1e-4, "the draws must differ for the choice to mean anything")
+        }
+        XCTAssertTrue(pickedNonFirst, "with every pick the first draw the test could not tell screening from none")
+    }
 }

@@ -43,6 +43,7 @@ final class AttackFlagTests: CLITestCase {
         try assertOneLineError(base + ["--all-pairs", "--lambda1", "-3"], mentions: ["--lambda1"])
         try assertOneLineError(base + ["--all-pairs", "--eps-z", "-0.1"], mentions: ["--eps-z"])
         try assertOneLineError(base + ["--all-pairs", "--attempts", "0"], mentions: ["--attempts", "0"])
+        try assertOneLineError(base + ["--all-pairs", "--start-candidates", "0"], mentions: ["--start-candidates", "0"])
         try assertOneLineError(base + ["--all-pairs", "--optimizer", "sgd"], mentions: ["--optimizer", "sgd"])
         try assertOneLineError(base + ["--all-pairs", "--langevin-noise", "-1"], mentions: ["--langevin-noise"])
         // The default generator and model do not exist here: give existing files so that the

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// `advlab unrestricted` end to end on the committed checkpoints: a short targeted search with
-/// restarts, and the outputs agree with each other (summary, records, CSV, figures).
+/// restarts and best-of-4 starts, and the outputs agree with each other (summary, records, CSV, figures).
 final class UnrestrictedCommandTests: CLITestCase {
     /// The repository's `checkpoints/` folder (this file is Tests/CLITests/…).
     var checkpoints: URL {
@@ -19,7 +19,7 @@ final class UnrestrictedCommandTests: CLITestCase {
                               "--model", checkpoints.appendingPathComponent("classifier-natural.safetensors").path,
                               "--embedding", checkpoints.appendingPathComponent("triplet.safetensors").path,
                               "--source", "3", "--target", "5", "--count", "6", "--steps", "15", "--lr", "0.05",
-                              "--attempts", "2", "--noise-eps", "0.1", "--seed", "3", "--data", data, "--out", out, "--json"],
+                              "--attempts", "2", "--start-candidates", "4", "--noise-eps", "0.1", "--seed", "3", "--data", data, "--out", out, "--json"],
                              environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
         XCTAssertEqual(result.status, 0, result.standardError)
 
@@ -29,6 +29,7 @@ final class UnrestrictedCommandTests: CLITestCase {
         XCTAssertEqual(summary["count"] as? Int, 6)
         XCTAssertEqual(summary["seed"] as? Int, 3)
         XCTAssertEqual((summary["settings"] as? [String: Any])?["attempts"] as? Int, 2)
+        XCTAssertEqual((summary["settings"] as? [String: Any])?["startCandidates"] as? Int, 4)
         XCTAssertLessThanOrEqual(agreeing, rate, "the 5-NN can only remove successes")
 
         // Every record obeys the success rule, the attempt and step budget, and the summary's rate.
