@@ -105,7 +105,10 @@ public enum ReportContent {
         // Unrestricted
         blocks.append(.heading(level: 2, text: "Unrestricted adversarial examples", anchor: "unrestricted"))
         blocks.append(.paragraph("Latent-space search on the AC-GAN (Song et al. 2018) with \(r.settings.unrestricted_steps) Adam steps of learning rate "
-            + "\(Format.eps(r.settings.unrestricted_lr)); noise-augmented adds ε·tanh(τ) with ε = \(Format.eps(r.settings.noise_eps)). The proxies of (1) compare each "
+            + "\(Format.eps(r.settings.unrestricted_lr)) and the reference's λ1, λ2 and ε_z, one start per search from the best of "
+            + "\(r.settings.unrestricted_start_candidates) random z0 by the objective at z0; noise-augmented adds ε·tanh(τ) with ε = \(Format.eps(r.settings.noise_eps)). "
+            + "A success needs the attacked model to say the target and the AC-GAN's auxiliary classifier the source; the triplet embedding's k-NN, "
+            + "which the search does not optimise against, is a second judge (column k-NN keeps source). The proxies of (1) compare each "
             + "example with the search's own starting image G(z0, s)."))
         blocks.append(.table(header: ["model", "variant", "searches", "success", "aux. agrees on every success", "SSIM to G(z0,s)", "k-NN keeps source",
                                       "other model keeps source", "nearest train L2 (min, median)", "nearest train L∞ (min, median)", "(2)"],

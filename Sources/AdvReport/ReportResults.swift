@@ -66,6 +66,8 @@ public struct ReportSettings: Codable, Sendable, Equatable {
     public var unrestricted_untargeted_per_class: Int
     public var unrestricted_steps: Int
     public var unrestricted_lr: Double
+    /// Each latent search starts from the best of this many z0 draws (`LatentSearchConfig.startCandidates`).
+    public var unrestricted_start_candidates: Int
     public var noise_eps: Double
     public var combination_eps: Double
     public var combination_per_pair: Int
@@ -79,14 +81,14 @@ public struct ReportSettings: Codable, Sendable, Equatable {
         test_images: 10_000, attack_images: 1000, attack_steps: 40, pgd_step_factor: 2.5, linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
         l2_grid: [0.5, 1, 2, 3, 4.5], cw_images: 300, cw_iterations: 150, cw_binary_steps: 6, embedding_eps: 0.5,
         condition_two_queries: 70_000, plain_samples_per_class: 1000, unrestricted_per_pair: 5,
-        unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, noise_eps: 0.1,
+        unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, unrestricted_start_candidates: 64, noise_eps: 0.1,
         combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30)
 
     public static let quick = ReportSettings(
         test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: 2.5, linf_grid: [0.1, 0.3], l2_grid: [1.5, 4.5],
         cw_images: 20, cw_iterations: 60, cw_binary_steps: 4, embedding_eps: 0.5,
         condition_two_queries: 1000, plain_samples_per_class: 50, unrestricted_per_pair: 1,
-        unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, noise_eps: 0.1,
+        unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, unrestricted_start_candidates: 8, noise_eps: 0.1,
         combination_eps: 0.3, combination_per_pair: 1, distance_per_class: 30, judge_per_kind: 5, eps_pairs_per_class: 4)
 }
 

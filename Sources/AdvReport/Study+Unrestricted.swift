@@ -17,6 +17,7 @@ extension Study {
                 var config = LatentSearchConfig()
                 config.steps = settings.unrestricted_steps
                 config.learningRate = Float(settings.unrestricted_lr)
+                config.startCandidates = settings.unrestricted_start_candidates
                 if variant == "noise-augmented" { config.noiseEps = Float(settings.noise_eps) }
                 let sources: [Int], targets: [Int]?
                 if variant == "untargeted" {
