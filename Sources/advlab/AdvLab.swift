@@ -38,8 +38,12 @@ struct AdvLab: ParsableCommand {
 
 /// oneDNN runs on OpenMP, whose idle workers spin by default; on 2 cores they fight the lab's
 /// own Dispatch threads and other jobs (measured: an AC-GAN step 853 ms spinning, 180 ms
-/// passive). libgomp reads `OMP_WAIT_POLICY` only when it loads, so when it is unset the process
-/// sets it and re-executes itself once; an explicit setting is respected.
+/// passive). Even a short spin (`GOMP_SPINCOUNT`), with the lab's loops moved onto the OpenMP
+/// pool, only helped while the process had the cores to itself: beside another job of equal
+/// share, a spinning worker burnt the process's share waiting on a descheduled one (AC-GAN step
+/// 220 ms passive, 380 ms with a 20,000 spin, 780 ms with 200,000). libgomp reads
+/// `OMP_WAIT_POLICY` only when it loads, so when it is unset the process sets it and re-executes
+/// itself once; an explicit setting is respected.
 func useCooperativeOpenMPThreads() {
     guard getenv("OMP_WAIT_POLICY") == nil else { return }
     setenv("OMP_WAIT_POLICY", "passive", 1)
