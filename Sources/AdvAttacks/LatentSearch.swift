@@ -107,10 +107,8 @@ public func latentSearchObjective(generator: ACGANGenerator, discriminator: ACGA
     let (logits, classifierBack) = classifier.logits(images, mode: .eval)
     let judged = discriminator.forward(images, mode: .eval)
 
-    // First term: CE toward the target, or the smallest CE over t ≠ s.
-    let chosenTargets = targets ?? untargetedTargets(logits: logits, sources: sources)
-    let (attackLosses, dLogits) = softmaxCrossEntropyPerExample(logits: logits, labels: chosenTargets)
-    let (auxiliaryLosses, dAuxiliary) = softmaxCrossEntropyPerExample(logits: judged.classLogits, labels: sources)
+    let (attackLosses, dLogits, auxiliaryLosses, dAuxiliary) = classifierTerms(logits: logits, auxiliaryLogits: judged.classLogits,
+                                                                               sources: sources, targets: targets)
     var dImages = classifierBack(dLogits)
     dImages += judged.pullback(Tensor.zeros([n, 1]), dAuxiliary * config.lambda2)
 
@@ -253,20 +251,27 @@ func latentStarts(generator: ACGANGenerator, discriminator: ACGANDiscriminator, 
     var scores = [Float]()
     scores.reserveCapacity(n * k)
     for range in batchRanges(count: n * k, size: 500) {
-        let images = generator.generate(candidates.gather(Array(range)), classes: Array(candidateSources[range]))
-        let logits = classifier.logits(images, mode: .eval).0
-        let auxiliary = discriminator.forward(images, mode: .eval).classLogits
         let rowSources = Array(candidateSources[range])
-        let rowTargets = candidateTargets.map { Array($0[range]) } ?? untargetedTargets(logits: logits, sources: rowSources)
-        let attack = softmaxCrossEntropyPerExample(logits: logits, labels: rowTargets).losses
-        let keep = softmaxCrossEntropyPerExample(logits: auxiliary, labels: rowSources).losses
-        for row in 0..<range.count { scores.append(attack[row] + config.lambda2 * keep[row]) }
+        let images = generator.generate(candidates.gather(Array(range)), classes: rowSources)
+        let terms = classifierTerms(logits: classifier.logits(images, mode: .eval).0,
+                                    auxiliaryLogits: discriminator.forward(images, mode: .eval).classLogits,
+                                    sources: rowSources, targets: candidateTargets.map { Array($0[range]) })
+        for row in 0..<range.count { scores.append(terms.attack[row] + config.lambda2 * terms.keep[row]) }
     }
     let best = (0..<n).map { example -> Int in
         let rows = (example * k)..<((example + 1) * k)
         return rows.min { scores[$0] < scores[$1] } ?? rows.lowerBound
     }
     return candidates.gather(best)
+}
+
+/// The objective's two classifier terms per example, with their gradients with respect to the
+/// logits: CE(f(x), t) (untargeted: the smallest CE over t ≠ s) and CE(aux(x), s).
+func classifierTerms(logits: Tensor, auxiliaryLogits: Tensor, sources: [Int], targets: [Int]?)
+    -> (attack: [Float], dLogits: Tensor, keep: [Float], dAuxiliary: Tensor) {
+    let (attack, dLogits) = softmaxCrossEntropyPerExample(logits: logits, labels: targets ?? untargetedTargets(logits: logits, sources: sources))
+    let (keep, dAuxiliary) = softmaxCrossEntropyPerExample(logits: auxiliaryLogits, labels: sources)
+    return (attack, dLogits, keep, dAuxiliary)
 }
 
 /// For each row, the class t ≠ s with the largest logit, i.e. the smallest CE(·, t): the first

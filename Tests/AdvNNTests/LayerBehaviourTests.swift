@@ -191,10 +191,7 @@ final class LayerBehaviourTests: XCTestCase {
             for i in x.scalars.indices { let c = (i / 6) % 3; x.scalars[i] = x.scalars[i] * Float(c + 1) + Float(c - 1) }
             _ = layer.forward(x, mode: .train)
             for c in 0..<3 {
-                var values: [Double] = []
-                for b in 0..<4 { for i in 0..<6 { values.append(Double(x[b, c, i / 3, i % 3])) } }
-                let mean = values.reduce(0, +) / Double(values.count)
-                let unbiased = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+                let (mean, unbiased) = plainChannelStatistics(x, channel: c)
                 expectedMean[c] = 0.9 * expectedMean[c] + 0.1 * mean
                 expectedVariance[c] = 0.9 * expectedVariance[c] + 0.1 * unbiased
             }
@@ -207,6 +204,16 @@ final class LayerBehaviourTests: XCTestCase {
         XCTAssertEqual(layer.runningVariance.value, before.1)
     }
 
+    /// Mean and unbiased variance of one channel of x [N, C, H, W] over batch and positions,
+    /// one scalar at a time in Double.
+    func plainChannelStatistics(_ x: Tensor, channel c: Int) -> (mean: Double, unbiased: Double) {
+        let (n, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        var values: [Double] = []
+        for b in 0..<n { for i in 0..<(h * w) { values.append(Double(x[b, c, i / w, i % w])) } }
+        let mean = values.reduce(0, +) / Double(values.count)
+        return (mean, values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1))
+    }
+
     /// The statistics' sums run eight scalars at a time with a scalar tail: on rows of 21 (two
     /// blocks and a tail) and far from zero, momentum 1 leaves exactly the batch's mean and
     /// unbiased variance, computed here one scalar at a time in Double.
@@ -215,10 +222,7 @@ final class LayerBehaviourTests: XCTestCase {
         let x = Tensor.randomNormal([3, 2, 3, 7], mean: 5, std: 2, using: &rng)
         _ = layer.forward(x, mode: .train)
         for c in 0..<2 {
-            var values: [Double] = []
-            for b in 0..<3 { for i in 0..<21 { values.append(Double(x[b, c, i / 7, i % 7])) } }
-            let mean = values.reduce(0, +) / Double(values.count)
-            let unbiased = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+            let (mean, unbiased) = plainChannelStatistics(x, channel: c)
             XCTAssertEqual(Double(layer.runningMean.value[c]), mean, accuracy: 1e-5 * abs(mean))
             XCTAssertEqual(Double(layer.runningVariance.value[c]), unbiased, accuracy: 1e-4 * unbiased)
         }
