@@ -30,41 +30,61 @@ public enum UnrestrictedFigures {
         return grid
     }
 
+    /// What a cell of the all-pairs grid shows.
+    public enum PairCell: Equatable, Sendable {
+        /// No search of the pair succeeded: the last attempt, unframed.
+        case failed
+        /// A success (red frame); with a second judge, one that also reads the source class.
+        case success
+        /// Every success of the pair is one the second judge reads as another class (orange frame).
+        case disputed
+    }
+
     /// Per (source, target) cell — target = source for untargeted records — the success rate
-    /// and the example to show: the first success, else the last attempt.
-    public static func pairCells(_ outcome: LatentSearchOutcome) -> (rates: [[Double?]], examples: [[Tensor?]], successes: [[Bool]]) {
+    /// and the example to show. `secondJudge` (a label per record, e.g. the triplet embedding's
+    /// 5-NN, which the search does not optimise against) picks the first success it also reads
+    /// as the source; when it reads every success of the pair otherwise, the first success is
+    /// shown as `.disputed`. Without it: the first success, else the last attempt.
+    public static func pairCells(_ outcome: LatentSearchOutcome, secondJudge: [Int]? = nil)
+        -> (rates: [[Double?]], examples: [[Tensor?]], cells: [[PairCell]]) {
+        precondition(secondJudge.map { $0.count == outcome.records.count } ?? true,
+                     "second judge: \(secondJudge?.count ?? 0) labels for \(outcome.records.count) records")
         var rates = [[Double?]](repeating: [Double?](repeating: nil, count: 10), count: 10)
         var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: 10), count: 10)
-        var successes = [[Bool]](repeating: [Bool](repeating: false, count: 10), count: 10)
+        var cells = [[PairCell]](repeating: [PairCell](repeating: .failed, count: 10), count: 10)
         var members = [[[Int]]](repeating: [[Int]](repeating: [], count: 10), count: 10)
         for (index, record) in outcome.records.enumerated() { members[record.source][record.target ?? record.source].append(index) }
         for s in 0..<10 {
             for t in 0..<10 where !members[s][t].isEmpty {
                 let cell = members[s][t]
-                rates[s][t] = Double(cell.filter { outcome.records[$0].success }.count) / Double(cell.count)
-                if let shown = cell.first(where: { outcome.records[$0].success }) ?? cell.last {
-                    examples[s][t] = outcome.images.slice(shown..<(shown + 1))
-                    successes[s][t] = outcome.records[shown].success
-                }
+                let successes = cell.filter { outcome.records[$0].success }
+                rates[s][t] = Double(successes.count) / Double(cell.count)
+                let agreed = successes.first { index in secondJudge.map { $0[index] == s } ?? true }
+                guard let shown = agreed ?? successes.first ?? cell.last else { continue }
+                examples[s][t] = outcome.images.slice(shown..<(shown + 1))
+                cells[s][t] = agreed != nil ? .success : successes.isEmpty ? .failed : .disputed
             }
         }
-        return (rates, examples, successes)
+        return (rates, examples, cells)
     }
 
     /// The all-pairs grid of a targeted search, with a plain sample of each class (drawn from
-    /// `seed` + 1000 + class) on the diagonal.
-    public static func allPairs(outcome: LatentSearchOutcome, generator: ACGANGenerator, seed: UInt64, title: String) -> ImageGrid {
-        var (_, examples, successes) = pairCells(outcome)
+    /// `seed` + 1000 + class) on the diagonal; `secondJudge` as in `pairCells`.
+    public static func allPairs(outcome: LatentSearchOutcome, generator: ACGANGenerator, seed: UInt64, title: String,
+                                secondJudge: [Int]? = nil) -> ImageGrid {
+        var (_, examples, cells) = pairCells(outcome, secondJudge: secondJudge)
         for s in 0..<10 {
             var rng = SeededGenerator(seed: seed &+ UInt64(s) &+ 1000)
             examples[s][s] = generator.generate(Tensor.randomNormal([1, generator.latentSize], using: &rng), classes: [s])
+            cells[s][s] = .failed
         }
-        return allPairs(examples: examples, successes: successes, title: title)
+        return allPairs(examples: examples, cells: cells, title: title)
     }
 
-    /// The all-pairs grid: row = source class, column = target class, one example per cell (the
-    /// first success, else the last attempt, unframed); the diagonal shows a plain sample.
-    public static func allPairs(examples: [[Tensor?]], successes: [[Bool]], title: String) -> ImageGrid {
+    /// The all-pairs grid: row = source class, column = target class, one example per cell,
+    /// framed red for a success, orange for a success the second judge disputes, unframed for a
+    /// pair without success; the diagonal shows a plain sample.
+    public static func allPairs(examples: [[Tensor?]], cells: [[PairCell]], title: String) -> ImageGrid {
         var grid = ImageGrid(rows: 10, columns: 10, tileWidth: 28, tileHeight: 28, scale: 2, padding: 4)
         grid.title = title
         for target in 0..<10 { grid.columnHeader(column: target, text: "t=\(target)") }
@@ -73,7 +93,11 @@ public enum UnrestrictedFigures {
             for target in 0..<10 {
                 guard let image = examples[source][target] else { continue }
                 grid.set(row: source, column: target, bitmap: Bitmap(image01: image))
-                if source != target && successes[source][target] { grid.frame(row: source, column: target, color: .red) }
+                switch cells[source][target] {
+                case .success: grid.frame(row: source, column: target, color: .red)
+                case .disputed: grid.frame(row: source, column: target, color: .orange)
+                case .failed: break
+                }
             }
         }
         return grid

@@ -123,7 +123,9 @@ struct UnrestrictedCommand: ParsableCommand {
         try UnrestrictedFigures.pairs(outcome: outcome, indices: shownIndices.isEmpty ? Array(records.indices.prefix(10)) : shownIndices,
                                       startPredictions: startPredictions, title: title).writePNG(to: out + "/pairs.png")
         if allPairs {
-            try UnrestrictedFigures.allPairs(outcome: outcome, generator: gen, seed: seedOption.seed, title: title).writePNG(to: out + "/all-pairs.png")
+            // Red: a success the triplet 5-NN also reads as the source; orange: the 5-NN disputes every success of the pair.
+            try UnrestrictedFigures.allPairs(outcome: outcome, generator: gen, seed: seedOption.seed, title: title, secondJudge: knnLabels)
+                .writePNG(to: out + "/all-pairs.png")
             var heat = Heatmap(values: perPair.map { $0.map { Float($0 ?? .nan) } }, rowLabels: (0..<10).map { "s=\($0)" },
                                columnLabels: (0..<10).map { "t=\($0)" })
             heat.title = "targeted success rate, \(URL(fileURLWithPath: model).lastPathComponent) (seed \(seedOption.seed))"
