@@ -122,7 +122,8 @@ public enum ReportContent {
         if let reason = r.unrestricted.first?.condition_two_reason {
             blocks.append(.paragraph("(2) for unrestricted examples: " + reason + "."))
         }
-        if let block = figures([("unrestricted-natural-grid", "Targeted search against the natural model: row = source, column = target (red frame: success)."),
+        if let block = figures([("unrestricted-natural-grid", "Targeted search against the natural model: row = source, column = target; red frame: a success "
+                                    + "the triplet 5-NN also reads as the source, orange: a pair whose every success the 5-NN reads as another class."),
                                 ("unrestricted-robust-grid", "The same against the robust model.")]) { blocks.append(block) }
         if let block = figures([("unrestricted-targeted-natural-matrix", "Targeted success per pair, natural model."),
                                 ("unrestricted-targeted-robust-matrix", "Targeted success per pair, robust model.")]) { blocks.append(block) }

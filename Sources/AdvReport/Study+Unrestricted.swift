@@ -74,7 +74,9 @@ extension Study {
             try savePNG(heat.render(), name: "unrestricted-\(variant)-\(name)-matrix", file: "unrestricted-\(variant)-\(name)-matrix.png")
             if variant == "targeted" {
                 let title = String(format: "targeted latent search vs the %@ model (seed %llu)", name, seed)
-                try savePNG(UnrestrictedFigures.allPairs(outcome: outcome, generator: models.generator, seed: seed, title: title).render(),
+                let secondJudge = knn.predict(embeddings: models.embedding.embed(outcome.images), ks: [5])[5]
+                try savePNG(UnrestrictedFigures.allPairs(outcome: outcome, generator: models.generator, seed: seed, title: title,
+                                                         secondJudge: secondJudge).render(),
                             name: "unrestricted-\(name)-grid", file: "unrestricted-\(name)-grid.png")
             }
         }
