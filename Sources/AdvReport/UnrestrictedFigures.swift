@@ -38,6 +38,8 @@ public enum UnrestrictedFigures {
         case success
         /// Every success of the pair is one the second judge reads as another class (orange frame).
         case disputed
+        /// The diagonal of a targeted grid: a plain sample of the class, unframed.
+        case plainSample
     }
 
     /// Per (source, target) cell — target = source for untargeted records — the success rate
@@ -76,7 +78,7 @@ public enum UnrestrictedFigures {
         for s in 0..<10 {
             var rng = SeededGenerator(seed: seed &+ UInt64(s) &+ 1000)
             examples[s][s] = generator.generate(Tensor.randomNormal([1, generator.latentSize], using: &rng), classes: [s])
-            cells[s][s] = .failed
+            cells[s][s] = .plainSample
         }
         return allPairs(examples: examples, cells: cells, title: title)
     }
@@ -96,7 +98,7 @@ public enum UnrestrictedFigures {
                 switch cells[source][target] {
                 case .success: grid.frame(row: source, column: target, color: .red)
                 case .disputed: grid.frame(row: source, column: target, color: .orange)
-                case .failed: break
+                case .failed, .plainSample: break
                 }
             }
         }
