@@ -62,10 +62,13 @@ extension Study {
                                                       memory: train.images, memoryLabels: train.labels)
         let l2 = nearest.l2.map(Double.init).sorted(), linf = nearest.linf.map(Double.init).sorted()
         func quantiles(_ sorted: [Double]) -> [Double] { sorted.isEmpty ? [] : [sorted[0], sorted[sorted.count / 2]] }
+        // The 5-NN's reading of every searched image: condition (1)'s k-NN proxy and the grid's second judge.
+        let judged = records.isEmpty ? nil : embeddingJudgement(outcome.images)
         // (1) by proxy, against the search's own starting image G(z0, s).
-        let conditionOne = records.isEmpty ? nil
-            : self.conditionOne(clean: outcome.startImages, adversarial: outcome.images, labels: sources,
-                                success: records.map(\.success), reference: other(than: name))
+        let conditionOne = judged.map {
+            self.conditionOne(clean: outcome.startImages, adversarial: outcome.images, adversarialJudged: $0, labels: sources,
+                              success: records.map(\.success), reference: other(than: name))
+        }
         if let perPair, variant == "targeted" || variant == "noise-augmented" {
             var heat = Heatmap(values: perPair.map { $0.map { Float($0 ?? .nan) } }, rowLabels: (0..<10).map { "s=\($0)" },
                                columnLabels: (0..<10).map { "t=\($0)" })
@@ -74,9 +77,8 @@ extension Study {
             try savePNG(heat.render(), name: "unrestricted-\(variant)-\(name)-matrix", file: "unrestricted-\(variant)-\(name)-matrix.png")
             if variant == "targeted" {
                 let title = String(format: "targeted latent search vs the %@ model (seed %llu)", name, seed)
-                let secondJudge = knn.predict(embeddings: models.embedding.embed(outcome.images), ks: [5])[5]
                 try savePNG(UnrestrictedFigures.allPairs(outcome: outcome, generator: models.generator, seed: seed, title: title,
-                                                         secondJudge: secondJudge).render(),
+                                                         secondJudge: judged?.knnLabels).render(),
                             name: "unrestricted-\(name)-grid", file: "unrestricted-\(name)-grid.png")
             }
         }

@@ -270,15 +270,22 @@ public final class Study {
     }
 
     /// Condition-(1) proxies of `adversarial` against `clean`, with the embedding and the
-    /// other model as references; `cleanEmbeddings` when they are already known.
-    func conditionOne(clean: Tensor, cleanEmbeddings: Tensor? = nil, adversarial: Tensor, labels: [Int], success: [Bool],
+    /// other model as references; `cleanEmbeddings` and `adversarialJudged` (from
+    /// `embeddingJudgement`) when they are already known.
+    func conditionOne(clean: Tensor, cleanEmbeddings: Tensor? = nil, adversarial: Tensor,
+                      adversarialJudged: (embeddings: Tensor, knnLabels: [Int]?)? = nil, labels: [Int], success: [Bool],
                       reference: MNISTChallengeCNN) -> ConditionOneReport {
-        let adversarialEmbeddings = models.embedding.embed(adversarial)
-        let knnLabels = knn.predict(embeddings: adversarialEmbeddings, ks: [5])[5]
+        let (adversarialEmbeddings, knnLabels) = adversarialJudged ?? embeddingJudgement(adversarial)
         return ConditionOneMeasurements(clean: clean, adversarial: adversarial, labels: labels, success: success, rule: rule,
                                         cleanEmbeddings: cleanEmbeddings ?? models.embedding.embed(clean), adversarialEmbeddings: adversarialEmbeddings,
                                         classSpread: classSpread, knnLabels: knnLabels,
                                         referenceLabels: reference.predict(adversarial)).report(rule: rule)
+    }
+
+    /// The triplet embeddings of `images` and the 5-NN's class for each, the second judge.
+    func embeddingJudgement(_ images: Tensor) -> (embeddings: Tensor, knnLabels: [Int]?) {
+        let embeddings = models.embedding.embed(images)
+        return (embeddings, knn.predict(embeddings: embeddings, ks: [5])[5])
     }
 
     func offerToJudge(kind: String, intended: Int, setting: String, image: Tensor) {
