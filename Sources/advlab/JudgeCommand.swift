@@ -25,6 +25,7 @@ struct JudgeCommand: ParsableCommand {
     func run() throws {
         let sets = try from.map { try JudgeSet.load(folder: $0) }
         let items = JudgePage.select(sets, perKind: perKind, seed: seedOption.seed)
+        try OutputFolders.createPending()
         try AtomicFile.write(try JudgePage.html(items: items, seed: seedOption.seed), to: out)
         let counts = HumanLabels.kinds.map { kind in "\(items.filter { $0.kind == kind }.count) \(kind)" }.joined(separator: ", ")
         note("wrote \(out): \(items.count) images (\(counts)), seed \(seedOption.seed)")

@@ -35,17 +35,52 @@ enum FileChecks {
     static var enabled = true
 }
 
-/// Throws a `ValidationError` naming `flag` unless its folder exists and is writable.
+/// Throws a `ValidationError` naming `flag` unless `path` can be written as a file: it is not a
+/// folder, and its folder exists and is writable or can be created (see `checkCreatableFolder`).
+/// A missing folder is created, with its missing parents, once the whole command line has been
+/// validated (`OutputFolders.createPending`).
 func validateOutputFile(_ path: String, flag: String) throws {
     guard FileChecks.enabled else { return }
-    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-        throw ValidationError("\(flag) \(path): folder \(folder) does not exist")
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw ValidationError("\(flag) \(path): is a folder, not a file")
     }
-    if let reason = unwritableReason(folder) {
-        throw ValidationError("\(flag) \(path): folder \(folder) is not writable (\(reason))")
+    try checkCreatableFolder(URL(fileURLWithPath: path).deletingLastPathComponent().path, flag: flag, shownPath: path)
+}
+
+/// Output folders that validation found missing. A command creates them (`mkdir -p`) once its
+/// inputs have loaded, just before it writes (a folder output's own `createFolder(out)` does the
+/// same), so a command line refused by validation, or failing on an input, writes nothing.
+enum OutputFolders {
+    static var pending: [String] = []
+
+    /// Creates every pending folder with its missing parents.
+    static func createPending() throws {
+        for folder in pending { try createFolder(folder) }
+        pending = []
     }
+}
+
+/// Throws a `ValidationError` naming `flag` and `shownPath` unless `folder` is a writable folder
+/// or can be created as `mkdir -p` would: its nearest existing ancestor must be a folder in which
+/// a file can be created. A missing `folder` is queued in `OutputFolders.pending`.
+func checkCreatableFolder(_ folder: String, flag: String, shownPath: String) throws {
+    var existing = URL(fileURLWithPath: folder).standardizedFileURL
+    var isDirectory: ObjCBool = false
+    var missing = false
+    while !FileManager.default.fileExists(atPath: existing.path, isDirectory: &isDirectory) {
+        missing = true
+        let parent = existing.deletingLastPathComponent()
+        if parent.path == existing.path { break }
+        existing = parent
+    }
+    guard isDirectory.boolValue else {
+        throw ValidationError("\(flag) \(shownPath): \(existing.path) exists and is not a folder")
+    }
+    if let reason = unwritableReason(existing.path) {
+        throw ValidationError("\(flag) \(shownPath): folder \(existing.path) is not writable (\(reason))")
+    }
+    if missing { OutputFolders.pending.append(folder) }
 }
 
 /// Why no file can be created in `folder`, or nil when one can. Tries it (a hidden file, removed
@@ -77,8 +112,8 @@ func jsonText(_ value: some Encodable) throws -> String {
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
-/// Throws a `ValidationError` naming `flag` unless `path` is an existing folder or can be
-/// created (its parent exists and is writable).
+/// Throws a `ValidationError` naming `flag` unless `path` is an existing writable folder or can
+/// be created with its missing parents (then it is queued in `OutputFolders.pending`).
 func validateOutputFolder(_ path: String, flag: String) throws {
     guard FileChecks.enabled else { return }
     var isDirectory: ObjCBool = false
@@ -87,14 +122,14 @@ func validateOutputFolder(_ path: String, flag: String) throws {
         if let reason = unwritableReason(path) { throw ValidationError("\(flag) \(path): folder is not writable (\(reason))") }
         return
     }
-    try validateOutputFile(path, flag: flag)
+    try checkCreatableFolder(path, flag: flag, shownPath: path)
 }
 
-/// Creates `path` (one level) when missing.
+/// Creates `path` and its missing parents, as `mkdir -p` does.
 func createFolder(_ path: String) throws {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
-    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false) } catch {
-        throw FileWriteError(path: path, reason: "cannot create folder")
+    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+        throw FileWriteError(path: path, reason: "cannot create folder (\((error as NSError).localizedDescription))")
     }
 }

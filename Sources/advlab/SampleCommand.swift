@@ -59,6 +59,7 @@ struct SampleCommand: ParsableCommand {
         var grid = ImageGrid.fromImages(images, columns: perClass, scale: 2, padding: 2)
         grid.title = "AC-GAN samples, row = class \(classes.map(String.init).joined(separator: ",")) (seed \(seedOption.seed))"
         let path = out ?? "samples.png"
+        try OutputFolders.createPending()
         try grid.writePNG(to: path)
         print("wrote \(path) (seed \(seedOption.seed))")
     }

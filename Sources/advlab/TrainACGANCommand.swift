@@ -46,6 +46,7 @@ struct TrainACGANCommand: ParsableCommand {
         config.seed = seedOption.seed
         config.auxiliaryOnFakes = auxOnFakes
         config.exampleLimit = limit
+        try OutputFolders.createPending()
         let trainer = ACGANTrainer(config: config, checkpointPath: out, samplesDirectory: samples, commandLine: commandLineText)
         let summaries = try trainer.run(train: train, test: test, resume: resume)
         if let last = summaries.last {

@@ -62,6 +62,7 @@ struct TrainClassifierCommand: ParsableCommand {
             config.adversarialSettings = ["eps": Double(eps), "step_size": Double(stepSize),
                                           "steps": Double(adversarial == "pgd" ? attackSteps : 1)]
         }
+        try OutputFolders.createPending()
         let trainer = ClassifierTrainer(config: config, checkpointPath: out, commandLine: commandLineText)
         if adversarial != "none" {
             let steps = attackSteps

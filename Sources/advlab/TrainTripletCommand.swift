@@ -39,6 +39,7 @@ struct TrainTripletCommand: ParsableCommand {
         var config = TripletTrainingConfig()
         config.dimension = dim; config.margin = margin; config.epochs = epochs; config.perClass = perClass
         config.learningRate = lr; config.seed = seedOption.seed; config.exampleLimit = limit
+        try OutputFolders.createPending()
         let trainer = TripletTrainer(config: config, checkpointPath: out, commandLine: commandLineText)
         let (k1, k5) = try trainer.run(train: train, test: test, resume: resume)
         print(String(format: "wrote %@ (seed %llu): k-NN accuracy with a 10k memory k=1 %.4f, k=5 %.4f; `advlab eval --model %@` uses all 60k",

@@ -148,6 +148,55 @@ final class BadInputTests: CLITestCase {
                                 "--out", folder], mentions: ["--out", folder, "not writable"])
     }
 
+    /// An output path under a missing folder is refused when a file stands in its way or when the
+    /// nearest existing folder refuses new files (sysfs, procfs), and nothing is created.
+    func testOutputPathThatCannotBeCreated() throws {
+        let model = try write([], named: "any.safetensors")
+        let blocker = try write([1, 2, 3], named: "blocker")
+        try assertOneLineError(["sample", "--generator", model, "--out", blocker + "/a/grid.png"],
+                               mentions: ["--out", blocker + "/a/grid.png", blocker, "exists and is not a folder"])
+        try assertOneLineError(["attack", "--model", model, "--out", blocker + "/a/b"],
+                               mentions: ["--out", blocker + "/a/b", "exists and is not a folder"])
+        try assertOneLineError(["attack", "--model", model, "--out", blocker], mentions: ["--out", blocker, "exists and is not a folder"])
+        try assertOneLineError(["sample", "--generator", model, "--out", root.path], mentions: ["--out", root.path, "is a folder, not a file"])
+        for pseudo in ["/proc", "/sys"] {
+            let probe = pseudo + "/.advlab-probe-\(getpid())"
+            let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard descriptor < 0 else { close(descriptor); unlink(probe); continue }
+            let path = pseudo + "/advlab-\(getpid())/a/b"
+            try assertOneLineError(["attack", "--model", model, "--out", path], mentions: ["--out", path, "folder \(pseudo) is not writable"])
+            try assertOneLineError(["train", "classifier", "--epochs", "1", "--out", path + "/x.safetensors"],
+                                   mentions: ["--out", path, "not writable"])
+            XCTAssertFalse(FileManager.default.fileExists(atPath: pseudo + "/advlab-\(getpid())"))
+        }
+    }
+
+    /// The repository's `checkpoints/` folder (this file is Tests/CLITests/…).
+    var checkpoints: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("checkpoints")
+    }
+
+    /// Outputs under folders two levels deep that do not exist yet are written, their folders
+    /// created as `mkdir -p` would: a file output (`sample --out a/b/grid.png`, relative to the
+    /// working directory) and a folder output (`craft combination --out c/d/e`).
+    func testMissingOutputFoldersAreCreated() throws {
+        let sample = try run(["sample", "--generator", checkpoints.appendingPathComponent("acgan.safetensors").path,
+                              "--out", "a/b/grid.png"])
+        XCTAssertEqual(sample.status, 0, sample.standardError)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: work.appendingPathComponent("a/b/grid.png").path))
+
+        let data = try mnistDirectory()
+        let folder = root.appendingPathComponent("c/d/e")
+        let craft = try run(["craft", "combination", "--source-class", "0", "--with-class", "1", "--count", "2", "--data", data,
+                             "--model", checkpoints.appendingPathComponent("classifier-natural.safetensors").path,
+                             "--out", folder.path])
+        XCTAssertEqual(craft.status, 0, craft.standardError)
+        for name in ["combination.png", "combination.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), name)
+        }
+    }
+
     // MARK: Checkpoints of the wrong kind or settings for --resume (these load real MNIST first)
 
     func mnistDirectory() throws -> String {

@@ -40,9 +40,12 @@ final class FlagErrorTests: CLITestCase {
         try assertUsageError(["train", "classifier", "--epochs", "ten", "--out", out], mentions: ["--epochs", "ten"])
     }
 
-    func testOutputFolderMustExist() throws {
-        let missing = "/nonexistent/dir/x.safetensors"
-        try assertUsageError(["train", "classifier", "--epochs", "1", "--out", missing], mentions: ["--out", missing, "/nonexistent/dir"])
+    /// A missing output folder is created (`mkdir -p`), but not through a file in its way.
+    func testOutputFolderMustBeCreatable() throws {
+        let blocker = root.appendingPathComponent("blocker").path
+        try Data([1]).write(to: URL(fileURLWithPath: blocker))
+        let missing = blocker + "/dir/x.safetensors"
+        try assertUsageError(["train", "classifier", "--epochs", "1", "--out", missing], mentions: ["--out", missing, blocker, "not a folder"])
         try assertUsageError(["train", "acgan", "--epochs", "1", "--out", missing], mentions: ["--out", missing])
     }
 
