@@ -1,6 +1,6 @@
 // swift-tools-version:5.10
 // advlab — what really counts as an adversarial example on MNIST.
-// Targets follow the layers of DESIGN.md, bottom to top; a target only depends on layers below it.
+// Targets follow the layers of docs/ARCHITECTURE.md, bottom to top; a target only depends on layers below it.
 import PackageDescription
 
 // Release builds use plain -O (not -Ounchecked: preconditions guard engine invariants). The

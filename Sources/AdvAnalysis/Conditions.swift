@@ -4,64 +4,115 @@ import Foundation
 /// Condition (2) of the post, measured exactly: the ε-ball around an image must not contain
 /// another dataset image of the same class — in particular not one the model misclassifies,
 /// which would make "turn a correctly classified image into that one" a trivial attack that
-/// measures generalization, not robustness.
-public struct ConditionTwoReport: Codable, Sendable {
-    public struct PerClass: Codable, Sendable {
-        public var digit: Int
-        public var images: Int
-        /// Share of the class's images with another image of the class within ε.
-        public var share_with_same_class_within_eps: Double
-        /// Share of the class's images with a misclassified test image of the class within ε.
-        public var share_with_misclassified_within_eps: Double
-        public var misclassified_test_images: Int
-        /// Median and minimum distance to the nearest same-class image.
-        public var median_nearest_same_class: Double
-        public var min_nearest_same_class: Double
-        public var holds: Bool
-    }
+/// measures generalization, not robustness. `advlab conditions` and the report both state it
+/// through `conditionTwo(_:norm:eps:classCount:)`, from `ConditionTwoDistances`.
+public struct ConditionTwoVerdict: Codable, Sendable, Equatable {
     public var norm: String
     public var eps: Double
+    /// Images whose ε-ball was searched (each against all of the dataset's images).
     public var images: Int
-    public var per_class: [PerClass]
     public var share_with_same_class_within_eps: Double
-    public var share_with_misclassified_within_eps: Double
-    /// (2) holds when no image's ε-ball holds another image of its class (tolerance: `tolerance`).
+    public var per_class_share_with_same_class_within_eps: [Double]
+    /// Share whose ε-ball holds a test image of the same class that the model misclassifies
+    /// (nil when no model was asked).
+    public var share_with_misclassified_within_eps: Double?
+    public var per_class_share_with_misclassified_within_eps: [Double]?
+    /// Per class: the searched images, and the median and smallest distance to their nearest
+    /// same-class image.
+    public var per_class_images: [Int]
+    public var per_class_median_nearest_same_class: [Double]
+    public var per_class_min_nearest_same_class: [Double]
+    /// (2) holds when no searched image has another image of its class within ε.
     public var holds: Bool
-    public var tolerance: Double
-    public var verdict: String
+    public var per_class_holds: [Bool]
+    public var reason: String
 }
 
-/// Evaluates condition (2) for `norm` and `eps` over `images` (e.g. train + test), given each
-/// image's nearest same-class distance and its nearest misclassified-same-class distance.
-public func conditionTwo(labels: [Int], nearestSameClass: [Float], nearestMisclassified: [Float], misclassifiedPerClass: [Int],
-                         norm: DistanceNorm, eps: Float, tolerance: Double = 0.0, classCount: Int = 10) -> ConditionTwoReport {
-    var perClass: [ConditionTwoReport.PerClass] = []
-    for digit in 0..<classCount {
-        let members = labels.indices.filter { labels[$0] == digit }
-        let distances = members.map { nearestSameClass[$0] }.sorted()
-        let within = members.filter { nearestSameClass[$0] <= eps }.count
-        let withinMisclassified = members.filter { nearestMisclassified[$0] <= eps }.count
-        let share = Double(within) / Double(max(1, members.count))
-        perClass.append(.init(digit: digit, images: members.count, share_with_same_class_within_eps: share,
-                              share_with_misclassified_within_eps: Double(withinMisclassified) / Double(max(1, members.count)),
-                              misclassified_test_images: misclassifiedPerClass[digit],
-                              median_nearest_same_class: distances.isEmpty ? .nan : Double(distances[distances.count / 2]),
-                              min_nearest_same_class: Double(distances.first ?? .nan), holds: share <= tolerance))
+/// What condition (2) is computed from: a set of query images (indices into the dataset's
+/// images, train then test), each one's distance to its nearest same-class image among all
+/// images, and optionally to its nearest same-class test image that a model misclassifies.
+public struct ConditionTwoDistances: Sendable {
+    public var queries: [Int]
+    /// The class of each query.
+    public var labels: [Int]
+    public var nearestSameClass: [Float]
+    public var nearestMisclassified: [Float]?
+
+    public init(queries: [Int], labels: [Int], nearestSameClass: [Float], nearestMisclassified: [Float]? = nil) {
+        self.queries = queries; self.labels = labels; self.nearestSameClass = nearestSameClass
+        self.nearestMisclassified = nearestMisclassified
     }
-    let within = nearestSameClass.filter { $0 <= eps }.count
-    let withinMisclassified = nearestMisclassified.filter { $0 <= eps }.count
-    let share = Double(within) / Double(max(1, labels.count))
-    let holds = share <= tolerance
-    let failing = perClass.filter { !$0.holds }.map { String($0.digit) }
-    let verdict = holds
-        ? String(format: "(2) holds for %@ ε = %g: no image has another image of its class within ε (smallest same-class distance %.3f)",
-                 norm.rawValue, Double(eps), Double(nearestSameClass.min() ?? .nan))
-        : String(format: "(2) is violated for %@ ε = %g: %.2f%% of images have a same-class image within ε (classes %@), %.2f%% a misclassified one",
-                 norm.rawValue, Double(eps), 100 * share, failing.joined(separator: ","), 100 * Double(withinMisclassified) / Double(max(1, labels.count)))
-    return ConditionTwoReport(norm: norm.rawValue, eps: Double(eps), images: labels.count, per_class: perClass,
-                              share_with_same_class_within_eps: share,
-                              share_with_misclassified_within_eps: Double(withinMisclassified) / Double(max(1, labels.count)),
-                              holds: holds, tolerance: tolerance, verdict: verdict)
+
+    /// The queries condition (2) asks about: every image, or `count` of them drawn with `seed`
+    /// (sorted). The report and `advlab conditions --queries` use this one draw.
+    public static func queries(total: Int, count: Int?, seed: UInt64) -> [Int] {
+        var indices = Array(0..<total)
+        guard let count, count < total else { return indices }
+        var rng = SeededGenerator(seed: seed &+ 11)
+        indices.seededShuffle(using: &rng)
+        return Array(indices.prefix(count)).sorted()
+    }
+
+    /// Nearest same-class distances of `queries` among all `images` (itself excluded): over every
+    /// image the class-blocked kernels (L∞ seeded with `seeds`, the L2 neighbours, when given),
+    /// else one search per query. Returns the distances and, for every image, the neighbours.
+    /// images: [N, …]
+    public static func nearestSameClass(images: Tensor, labels: [Int], queries: [Int], norm: DistanceNorm,
+                                        seeds: ClassNeighbors? = nil, classCount: Int) -> (distances: [Float], neighbors: ClassNeighbors?) {
+        if queries.count == labels.count {
+            let neighbors = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm, seeds: seeds)
+            return (neighbors.sameClass.map(\.distance), neighbors)
+        }
+        return (AdvAnalysis.nearestSameClass(images: images, labels: labels, queries: queries, memory: Array(labels.indices), norm: norm,
+                                             classCount: classCount), nil)
+    }
+}
+
+extension ConditionTwoDistances {
+    /// Indices (into train then test images, the test split starting at `testOffset`) of the test
+    /// images whose prediction is wrong: the "misclassified" images of condition (2).
+    public static func misclassifiedTestImages(predictions: [Int], testLabels: [Int], testOffset: Int) -> [Int] {
+        testLabels.indices.filter { predictions[$0] != testLabels[$0] }.map { $0 + testOffset }
+    }
+
+    /// For each query, the distance to its nearest same-class image among `misclassified`.
+    public static func nearestMisclassified(images: Tensor, labels: [Int], queries: [Int], misclassified: [Int], norm: DistanceNorm,
+                                            classCount: Int) -> [Float] {
+        AdvAnalysis.nearestSameClass(images: images, labels: labels, queries: queries, memory: misclassified, norm: norm, classCount: classCount)
+    }
+}
+
+/// Condition (2) for `norm` and radius `eps` from `distances`: overall and per class, the share
+/// of queries with a same-class image within ε (and a misclassified one, when known), and the
+/// verdict in words.
+public func conditionTwo(_ distances: ConditionTwoDistances, norm: String, eps: Double, classCount: Int) -> ConditionTwoVerdict {
+    let labels = distances.labels, nearest = distances.nearestSameClass
+    func share(_ rows: [Int], _ values: [Float]) -> Double {
+        rows.isEmpty ? 0 : Double(rows.filter { Double(values[$0]) <= eps }.count) / Double(rows.count)
+    }
+    let all = Array(labels.indices)
+    let members = (0..<classCount).map { label in labels.indices.filter { labels[$0] == label } }
+    let perClass = members.map { share($0, nearest) }
+    let overall = share(all, nearest)
+    let misclassified = distances.nearestMisclassified.map { share(all, $0) }
+    let perClassMisclassified = distances.nearestMisclassified.map { values in members.map { share($0, values) } }
+    let sortedPerClass = members.map { rows in rows.map { Double(nearest[$0]) }.sorted() }
+    let holds = overall == 0
+    let closest = nearest.min().map(Double.init) ?? .nan
+    let reason = holds
+        ? String(format: "no image among %d has another image of its class within %@ ε = %g (closest same-class pair at %.3f)",
+                 labels.count, norm, eps, closest)
+        : String(format: "%.4f of %d images have another image of their class within %@ ε = %g%@, "
+                    + "so an ε-ball can turn one dataset image into another of its class",
+                 overall, labels.count, norm, eps,
+                 misclassified.map { String(format: ", and %.4f a misclassified test image of their class", $0) } ?? "")
+    return ConditionTwoVerdict(norm: norm, eps: eps, images: labels.count, share_with_same_class_within_eps: overall,
+                               per_class_share_with_same_class_within_eps: perClass, share_with_misclassified_within_eps: misclassified,
+                               per_class_share_with_misclassified_within_eps: perClassMisclassified,
+                               per_class_images: members.map(\.count),
+                               per_class_median_nearest_same_class: sortedPerClass.map { $0.isEmpty ? .nan : $0[$0.count / 2] },
+                               per_class_min_nearest_same_class: sortedPerClass.map { $0.first ?? .nan },
+                               holds: holds, per_class_holds: perClass.map { $0 == 0 }, reason: reason)
 }
 
 /// For every image, the distance to the nearest image among `candidates` of the same class

@@ -18,7 +18,7 @@ public struct SampleQuality: Codable, Sendable {
 
 /// Generates `count` images (classes cycling 0…9, so every class gets count/10), from latent
 /// vectors drawn with `seed`, in evaluation mode. -> images01 [count, 1, 28, 28], classes
-public func generateSamples(_ generator: ACGANGenerator, count: Int, seed: UInt64, classes requested: [Int]? = nil,
+public func generateSamples(_ generator: any ConditionalGenerator, count: Int, seed: UInt64, classes requested: [Int]? = nil,
                             batchSize: Int = 500) -> (images: Tensor, classes: [Int]) {
     var rng = SeededGenerator(seed: seed)
     let classes = requested ?? (0..<count).map { $0 % generator.classCount }
@@ -30,7 +30,7 @@ public func generateSamples(_ generator: ACGANGenerator, count: Int, seed: UInt6
 
 /// Agreement (overall and per class), auxiliary test accuracy and FCD of an AC-GAN.
 /// `classifier` is the natural classifier; its penultimate features define the FCD.
-public func measureSampleQuality(generator: ACGANGenerator, discriminator: ACGANDiscriminator,
+public func measureSampleQuality(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator,
                                  classifier: ImageClassifier, test: Dataset, count: Int, seed: UInt64) throws -> SampleQuality {
     let (images, classes) = generateSamples(generator, count: count, seed: seed)
     let predictions = classifier.predict(images)
@@ -59,7 +59,7 @@ public struct PlainSampleError: Codable, Sendable {
 }
 
 /// generator: ACGAN, perClass samples of each class drawn with `seed`.
-public func plainSampleError(_ generator: ACGANGenerator, classifier: ImageClassifier, perClass: Int, seed: UInt64) -> PlainSampleError {
+public func plainSampleError(_ generator: any ConditionalGenerator, classifier: ImageClassifier, perClass: Int, seed: UInt64) -> PlainSampleError {
     let (images, classes) = generateSamples(generator, count: perClass * 10, seed: seed)
     let predictions = classifier.predict(images)
     var wrong = [Int](repeating: 0, count: 10)

@@ -92,7 +92,7 @@ public func isUnrestrictedSuccess(classifierPrediction: Int, auxiliaryPrediction
 
 /// The search objective for a batch and its gradients with respect to z and τ.
 /// z: [N, D]; tau: [N, 1, 28, 28] or nil -> (loss per example, dz, dτ, images, logits, aux logits, source logits)
-public func latentSearchObjective(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+public func latentSearchObjective(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
                                   z: Tensor, z0: Tensor, tau: Tensor?, sources: [Int], targets: [Int]?, config: LatentSearchConfig)
     -> (losses: [Float], dz: Tensor, dTau: Tensor?, images: Tensor, logits: Tensor, auxiliaryLogits: Tensor, sourceLogits: Tensor) {
     let n = z.shape[0], d = z.shape[1]
@@ -147,7 +147,7 @@ public func latentSearchObjective(generator: ACGANGenerator, discriminator: ACGA
 /// succeeds, and one that has not succeeded after `config.steps` starts again from a fresh z0
 /// until `config.attempts` starts are used. `targets` nil = untargeted. A record (and the pair
 /// of images) is that of the example's last start.
-public func latentSearch(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+public func latentSearch(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
                          sources: [Int], targets: [Int]?, config: LatentSearchConfig,
                          using rng: inout some RandomNumberGenerator) -> LatentSearchOutcome {
     var outcome = latentSearchAttempt(generator: generator, discriminator: discriminator, classifier: classifier,
@@ -173,7 +173,7 @@ public func latentSearch(generator: ACGANGenerator, discriminator: ACGANDiscrimi
 }
 
 /// One start of the search for every example (see `latentSearch`).
-func latentSearchAttempt(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+func latentSearchAttempt(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
                          sources: [Int], targets: [Int]?, config: LatentSearchConfig,
                          using rng: inout some RandomNumberGenerator) -> LatentSearchOutcome {
     let n = sources.count, d = generator.latentSize
@@ -240,7 +240,7 @@ func latentSearchAttempt(generator: ACGANGenerator, discriminator: ACGANDiscrimi
 
 /// z0 for every example: one draw from N(0, I), or with `config.startCandidates` = K > 1 the best
 /// of K draws by the objective at z = z0 (where the ε_z penalty is zero and τ = 0). [N, D]
-func latentStarts(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+func latentStarts(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
                   sources: [Int], targets: [Int]?, config: LatentSearchConfig,
                   using rng: inout some RandomNumberGenerator) -> Tensor {
     let n = sources.count, d = generator.latentSize, k = config.startCandidates

@@ -30,6 +30,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case digestFailed(step: String)
     /// Neither `--data` nor `ADVLAB_DATA` says where the data is.
     case noDataLocation
+    /// No folder was given for a data set, and it is not in its default place.
+    case noDataFound(dataset: String, variable: String, howToGet: String)
     /// `--data DIR`, `ADVLAB_DATA=DIR` or a loader's directory is not an existing directory;
     /// `origin` is how the user gave it, e.g. `--data /tmp/x`.
     case notADirectory(origin: String)
@@ -67,6 +69,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "SHA-256: OpenSSL \(step) failed"
         case .noDataLocation:
             return "no MNIST data: pass --data DIR or set ADVLAB_DATA (Scripts/setup fetches it)"
+        case let .noDataFound(dataset, variable, howToGet):
+            return "no \(dataset) data: pass --data DIR or set \(variable) (\(howToGet))"
         case let .notADirectory(origin):
             return "\(origin): no such directory"
         case let .invalidBatchSize(size):

@@ -20,6 +20,11 @@ public enum DataLocator {
         } else {
             throw DataError.noDataLocation
         }
+        return try existingDirectory(path, origin: origin)
+    }
+
+    /// `path` when it is an existing folder, else `DataError.notADirectory(origin:)`.
+    public static func existingDirectory(_ path: String, origin: String) throws -> String {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DataError.notADirectory(origin: origin)

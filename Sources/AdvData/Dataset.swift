@@ -24,6 +24,8 @@ public struct Dataset: Sendable {
     public var name: String
     public var split: Split
     public var classCount: Int
+    /// By label, e.g. "T-shirt/top" (the catalog entry's; "0"…"9" unless set).
+    public var classNames: [String]
     /// SHA-256 (hex) of the decompressed images file's digest followed by the labels file's
     /// digest (both as lowercase hex): identifies exactly this data, for checkpoint metadata.
     public var datasetHash: String
@@ -36,8 +38,12 @@ public struct Dataset: Sendable {
         self.name = name
         self.split = split
         self.classCount = classCount
+        self.classNames = (0..<classCount).map(String.init)
         self.datasetHash = datasetHash
     }
+
+    /// The shape of one image, [channels, height, width].
+    public var shape: ImageShape { ImageShape(channels: images.shape[1], height: images.shape[2], width: images.shape[3]) }
 
     /// Number of examples `N`.
     public var count: Int { labels.count }
@@ -51,7 +57,9 @@ public struct Dataset: Sendable {
 
     /// The examples at `indices` (each in `0..<count`), in that order; same name, split and hash.
     public func subset(_ indices: [Int]) -> Dataset {
-        Dataset(images: images.gather(indices), labels: indices.map { labels[$0] },
-                name: name, split: split, classCount: classCount, datasetHash: datasetHash)
+        var result = Dataset(images: images.gather(indices), labels: indices.map { labels[$0] },
+                             name: name, split: split, classCount: classCount, datasetHash: datasetHash)
+        result.classNames = classNames
+        return result
     }
 }

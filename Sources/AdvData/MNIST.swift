@@ -2,7 +2,7 @@
 /// distribution (`train-images-idx3-ubyte.gz`, `train-labels-idx1-ubyte.gz`,
 /// `t10k-images-idx3-ubyte.gz`, `t10k-labels-idx1-ubyte.gz`; unpacked files work too).
 public enum MNIST {
-    /// SHA-256 of each decompressed file, as published in DESIGN.md (and checked by Scripts/setup).
+    /// SHA-256 of each decompressed file, as published with MNIST (and checked by Scripts/setup).
     public static let expectedSHA256: [String: String] = [
         "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
         "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",

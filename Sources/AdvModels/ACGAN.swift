@@ -12,8 +12,10 @@ import AdvTensor
 ///
 /// `[z ; embedding(class)]` → Linear → 7×7×128 → BN → ReLU → ConvT(128→64, 4, s2, p1) 14×14 →
 /// BN → ReLU → ConvT(64→1, 4, s2, p1) 28×28 → Sigmoid.
-public final class ACGANGenerator: ParameterContainer {
+public final class ACGANGenerator: ConditionalGenerator {
     public static let architecture = "acgan-dcgan-generator"
+    public var architecture: String { Self.architecture }
+    public var imageShape: [Int] { [1, 28, 28] }
 
     public let latentSize: Int
     public let classCount: Int
@@ -86,16 +88,15 @@ public final class ACGANGenerator: ParameterContainer {
         })
     }
 
-    /// Images only, in evaluation mode (running BatchNorm statistics).
-    public func generate(_ z: Tensor, classes: [Int]) -> Tensor { forward(z, classes: classes, mode: .eval).0 }
 }
 
 /// D(image) → (real/fake logit, class logits) with a shared trunk.
 ///
 /// Conv(1→64, 4, s2, p1) 14×14 → LeakyReLU 0.2 → Conv(64→128, 4, s2, p1) 7×7 → BN →
 /// LeakyReLU 0.2 → flatten 6272 → { Linear → 1 (source), Linear → 10 (auxiliary classifier) }.
-public final class ACGANDiscriminator: ParameterContainer {
+public final class ACGANDiscriminator: ConditionalDiscriminator {
     public static let architecture = "acgan-dcgan-discriminator"
+    public var architecture: String { Self.architecture }
 
     public let classCount: Int
     public let conv1: Conv2d
@@ -147,13 +148,21 @@ public final class ACGANDiscriminator: ParameterContainer {
             return h1Back(dH1)
         })
     }
+
+    // images01: [N, 1, 28, 28] -> [N, 6272] (the shared trunk's features)
+    public func features(_ images01: Tensor) -> Tensor {
+        let mode = ForwardMode.eval
+        let a1 = leaky.forward(conv1.forward(images01, mode: mode).0, mode: mode).0
+        let n2 = conv2Norm.forward(conv2.forward(a1, mode: mode).0, mode: mode).0
+        return leaky.forward(n2, mode: mode).0.reshaped([images01.batchCount, -1])
+    }
 }
 
 /// The auxiliary classifier of a trained AC-GAN discriminator, usable wherever a classifier is
 /// (its accuracy on real test digits, and Song et al.'s check that the source class survives).
 public final class AuxiliaryClassifier: ImageClassifier {
-    public let discriminator: ACGANDiscriminator
-    public init(_ discriminator: ACGANDiscriminator) { self.discriminator = discriminator }
+    public let discriminator: any ConditionalDiscriminator
+    public init(_ discriminator: any ConditionalDiscriminator) { self.discriminator = discriminator }
     public var classCount: Int { discriminator.classCount }
     public var namedParameters: [(String, Parameter)] { discriminator.namedParameters }
     public var namedBuffers: [(String, Parameter)] { discriminator.namedBuffers }
@@ -165,15 +174,8 @@ public final class AuxiliaryClassifier: ImageClassifier {
         return (classLogits, { dLogits in pullback(Tensor.zeros([n, 1]), dLogits) })
     }
 
-    // images01: [N, 1, 28, 28] -> [N, 6272] (the shared trunk's features)
-    public func features(_ images01: Tensor) -> Tensor {
-        let mode = ForwardMode.eval
-        let h1 = discriminator.conv1.forward(images01, mode: mode).0
-        let a1 = LeakyReLU(slope: 0.2).forward(h1, mode: mode).0
-        let h2 = discriminator.conv2.forward(a1, mode: mode).0
-        let n2 = discriminator.conv2Norm.forward(h2, mode: mode).0
-        return LeakyReLU(slope: 0.2).forward(n2, mode: mode).0.reshaped([images01.batchCount, -1])
-    }
+    // images01: [N, 1, 28, 28] -> the discriminator's trunk features [N, F]
+    public func features(_ images01: Tensor) -> Tensor { discriminator.features(images01) }
 }
 
 /// `[N, a] ++ [N, b] -> [N, a + b]`.

@@ -2,7 +2,7 @@ import AdvTensor
 
 /// A differentiable function of one tensor with (possibly no) parameters.
 ///
-/// `forward` returns the output together with its pullback (DESIGN.md "value with pullback"):
+/// `forward` returns the output together with its pullback (docs/ARCHITECTURE.md, "value with pullback"):
 /// the pullback maps ∂loss/∂output to ∂loss/∂input and, when `mode.parameterGradients` is on,
 /// adds ∂loss/∂parameter into each `Parameter.gradient`. Pullbacks are independent closures,
 /// so several forward passes (real and fake batches, triplets) can be differentiated separately.

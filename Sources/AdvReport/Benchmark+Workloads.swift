@@ -33,7 +33,7 @@ extension Benchmark {
 
     /// One latent-search step for 100 latent vectors: G forward, classifier and discriminator
     /// forward, their input gradients, and G's backward to z.
-    public static func latentSearchStep(generator: ACGANGenerator, discriminator: ACGANDiscriminator, classifier: ImageClassifier,
+    public static func latentSearchStep(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
                                         iterations: Int = 10, gemmGFLOPS: Double) -> Workload {
         var rng = SeededGenerator(seed: 6)
         let z0 = Tensor.randomNormal([100, generator.latentSize], using: &rng)

@@ -1,4 +1,5 @@
 import AdvAnalysis
+import AdvAttacks
 import Foundation
 
 /// Everything `advlab report` measured: `results.json`. The Markdown and HTML pages are
@@ -78,14 +79,14 @@ public struct ReportSettings: Codable, Sendable, Equatable {
     public var eps_pairs_per_class: Int
 
     public static let full = ReportSettings(
-        test_images: 10_000, attack_images: 1000, attack_steps: 40, pgd_step_factor: 2.5, linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
+        test_images: 10_000, attack_images: 1000, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor), linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
         l2_grid: [0.5, 1, 2, 3, 4.5], cw_images: 300, cw_iterations: 150, cw_binary_steps: 6, embedding_eps: 0.5,
         condition_two_queries: 70_000, plain_samples_per_class: 1000, unrestricted_per_pair: 5,
         unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, unrestricted_start_candidates: 64, noise_eps: 0.1,
         combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30)
 
     public static let quick = ReportSettings(
-        test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: 2.5, linf_grid: [0.1, 0.3], l2_grid: [1.5, 4.5],
+        test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor), linf_grid: [0.1, 0.3], l2_grid: [1.5, 4.5],
         cw_images: 20, cw_iterations: 60, cw_binary_steps: 4, embedding_eps: 0.5,
         condition_two_queries: 1000, plain_samples_per_class: 50, unrestricted_per_pair: 1,
         unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, unrestricted_start_candidates: 8, noise_eps: 0.1,
@@ -118,21 +119,6 @@ public struct AttackSetting: Codable, Sendable {
     public var per_class_robust_accuracy: [Double]
     public var condition_one: ConditionOneReport
     public var condition_two: ConditionTwoVerdict
-}
-
-/// Condition (2) for one norm and radius, as the report states it.
-public struct ConditionTwoVerdict: Codable, Sendable, Equatable {
-    public var norm: String
-    public var eps: Double
-    /// Images whose ε-ball was searched (each against all 70,000).
-    public var images: Int
-    public var share_with_same_class_within_eps: Double
-    public var per_class_share_with_same_class_within_eps: [Double]
-    /// Share whose ε-ball holds a test image of the same class that the model misclassifies.
-    public var share_with_misclassified_within_eps: Double?
-    public var holds: Bool
-    public var per_class_holds: [Bool]
-    public var reason: String
 }
 
 /// The share of images with a same-class image within ε, along ε, for one norm.

@@ -8,7 +8,7 @@ import Foundation
 extension Study {
     /// One perturbation attack to run on both models.
     struct PerturbationSetting {
-        var method: String
+        var method: AttackMethod
         var norm: PerturbationNorm
         var eps: Double
     }
@@ -20,8 +20,8 @@ extension Study {
         let images = test.images.slice(0..<count), labels = Array(test.labels[0..<count])
         let cleanEmbeddings = testEmbeddings.slice(0..<count)
         var plan: [PerturbationSetting] = []
-        for method in ["fgsm", "igs", "pgd"] { plan += settings.linf_grid.map { PerturbationSetting(method: method, norm: .linf, eps: $0) } }
-        plan += settings.l2_grid.map { PerturbationSetting(method: "pgd", norm: .l2, eps: $0) }
+        for method in [AttackMethod.fgsm, .igs, .pgd] { plan += settings.linf_grid.map { PerturbationSetting(method: method, norm: .linf, eps: $0) } }
+        plan += settings.l2_grid.map { PerturbationSetting(method: .pgd, norm: .l2, eps: $0) }
         let figureEps = settings.linf_grid.min { abs($0 - 0.3) < abs($1 - 0.3) } ?? 0.3
 
         var rows: [AttackSetting] = []
@@ -30,11 +30,11 @@ extension Study {
                 let started = Date()
                 var rng = SeededGenerator(seed: seed &+ 101)
                 let outcome = runGradientAttack(model, setting: setting, images: images, labels: labels, using: &rng)
-                rows.append(attackSetting(model: name, method: setting.method, norm: setting.norm.rawValue, eps: setting.eps,
+                rows.append(attackSetting(model: name, method: setting.method.rawValue, norm: setting.norm.rawValue, eps: setting.eps,
                                           clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome))
-                log(String(format: "%@ %@ %@ ε %g: robust accuracy %.4f on %d images (%.1f s)", name, setting.method, setting.norm.rawValue,
+                log(String(format: "%@ %@ %@ ε %g: robust accuracy %.4f on %d images (%.1f s)", name, setting.method.rawValue, setting.norm.rawValue,
                            setting.eps, outcome.robustAccuracy, count, Date().timeIntervalSince(started)))
-                if setting.method == "pgd", setting.norm == .linf, setting.eps == figureEps {
+                if setting.method == .pgd, setting.norm == .linf, setting.eps == figureEps {
                     let title = String(format: "PGD-%d L∞ ε %g against the %@ model: robust accuracy %.3f (seed %llu)",
                                        settings.attack_steps, setting.eps, name, outcome.robustAccuracy, seed)
                     let grid = AttackFigures.perturbationRows(clean: images, adversarial: outcome.adversarialImages, results: outcome.results,
@@ -62,16 +62,12 @@ extension Study {
         return (rows, try measureMinimalPerturbations())
     }
 
-    func runGradientAttack(_ model: MNISTChallengeCNN, setting: PerturbationSetting, images: Tensor, labels: [Int],
+    func runGradientAttack(_ model: any ImageClassifier, setting: PerturbationSetting, images: Tensor, labels: [Int],
                            using rng: inout SeededGenerator) -> AttackOutcome {
-        let eps = Float(setting.eps), steps = settings.attack_steps, stepSize = Float(settings.pgd_step_factor) * eps / Float(steps)
-        let config: GradientAttackConfig
-        switch setting.method {
-        case "fgsm": config = .fgsm(norm: setting.norm, eps: eps)
-        // Step 2.5·ε/k (Madry et al. 2018): the iterates can cross the ball in k steps with slack.
-        case "igs": config = .igs(norm: setting.norm, eps: eps, stepSize: stepSize, steps: steps)
-        default: config = GradientAttackConfig(norm: setting.norm, eps: eps, stepSize: stepSize, steps: steps,
-                                               restarts: 1, randomStart: true)
+        // The same rule as `advlab attack --method …` (step pgd_step_factor·ε/k, Madry et al. 2018).
+        guard let config = GradientAttackConfig.named(setting.method, norm: setting.norm, eps: Float(setting.eps), steps: settings.attack_steps,
+                                                      stepFactor: Float(settings.pgd_step_factor)) else {
+            preconditionFailure("\(setting.method.rawValue) is not a gradient attack")
         }
         return inBatches(count: labels.count, batchSize: 250) { range in
             gradientAttack(model: model, images01: images.slice(range), labels: Array(labels[range]), targets: nil, config: config,

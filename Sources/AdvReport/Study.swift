@@ -9,15 +9,15 @@ import Foundation
 
 /// The models a study runs on.
 public struct StudyModels {
-    public var natural: MNISTChallengeCNN
-    public var robust: MNISTChallengeCNN
-    public var generator: ACGANGenerator
-    public var discriminator: ACGANDiscriminator
+    public var natural: any ImageClassifier
+    public var robust: any ImageClassifier
+    public var generator: any ConditionalGenerator
+    public var discriminator: any ConditionalDiscriminator
     public var embedding: TripletEmbedding
     /// Checkpoint paths, recorded in the results.
     public var paths: (natural: String, robust: String, acgan: String, triplet: String)
 
-    public init(natural: MNISTChallengeCNN, robust: MNISTChallengeCNN, generator: ACGANGenerator, discriminator: ACGANDiscriminator,
+    public init(natural: any ImageClassifier, robust: any ImageClassifier, generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator,
                 embedding: TripletEmbedding, paths: (natural: String, robust: String, acgan: String, triplet: String)) {
         self.natural = natural; self.robust = robust; self.generator = generator; self.discriminator = discriminator
         self.embedding = embedding; self.paths = paths
@@ -33,7 +33,7 @@ public struct StudyModels {
 }
 
 /// `advlab report`'s study: runs every measurement on the committed checkpoints, writes the
-/// figures into `folder` and returns the numbers (`ReportResults`). Sections follow DESIGN.md's
+/// figures into `folder` and returns the numbers (`ReportResults`). Sections follow docs/ARCHITECTURE.md's
 /// evaluator: generalization, perturbation robustness with verdicts on (1) and (2), the
 /// unrestricted examples, the post's combination image and distance analysis.
 public final class Study {
@@ -71,8 +71,11 @@ public final class Study {
         allLabels = train.labels + test.labels
     }
 
-    var classifiers: [(name: String, model: MNISTChallengeCNN)] { [("natural", models.natural), ("robust", models.robust)] }
-    func other(than name: String) -> MNISTChallengeCNN { name == "natural" ? models.robust : models.natural }
+    /// Classes of the dataset.
+    var classCount: Int { 10 }
+
+    var classifiers: [(name: String, model: any ImageClassifier)] { [("natural", models.natural), ("robust", models.robust)] }
+    func other(than name: String) -> any ImageClassifier { name == "natural" ? models.robust : models.natural }
 
     /// Runs everything; `human` are labels saved by the judge page.
     public func run(human: HumanLabels? = nil) throws -> ReportResults {
@@ -126,26 +129,17 @@ public final class Study {
     /// Nearest same-class distances of the query sample against all 70,000 images, in pixel
     /// L2 and L∞ and in the embedding; and, per model, against its misclassified test images.
     func measureConditionTwoDistances() throws {
-        var rng = SeededGenerator(seed: seed &+ 11)
-        var indices = Array(allLabels.indices)
-        if settings.condition_two_queries < indices.count {
-            indices.seededShuffle(using: &rng)
-            indices = Array(indices.prefix(settings.condition_two_queries)).sorted()
-        }
+        let indices = ConditionTwoDistances.queries(total: allLabels.count, count: settings.condition_two_queries, seed: seed)
         conditionQueries = indices
         let everything = Array(allLabels.indices)
         var l2Neighbors: ClassNeighbors?
         for norm in [DistanceNorm.l2, .linf] {
             let started = Date()
-            if indices.count == allLabels.count {
-                // Every image: the class-blocked kernels, L∞ seeded with the L2 neighbours.
-                let neighbors = NearestNeighbors.classNeighbors(images: allImages, labels: allLabels, norm: norm, seeds: l2Neighbors)
-                if norm == .l2 { l2Neighbors = neighbors }
-                nearestSameClass[norm.rawValue] = neighbors.sameClass.map(\.distance)
-            } else {
-                nearestSameClass[norm.rawValue] = AdvAnalysis.nearestSameClass(images: allImages, labels: allLabels, queries: indices,
-                                                                               memory: everything, norm: norm)
-            }
+            // Every image: the class-blocked kernels, L∞ seeded with the L2 neighbours.
+            let (distances, neighbors) = ConditionTwoDistances.nearestSameClass(images: allImages, labels: allLabels, queries: indices,
+                                                                                 norm: norm, seeds: l2Neighbors, classCount: classCount)
+            if norm == .l2 { l2Neighbors = neighbors }
+            nearestSameClass[norm.rawValue] = distances
             log(String(format: "condition (2): nearest same-class %@ distance of %d images: %.1f s", norm.rawValue, indices.count,
                        Date().timeIntervalSince(started)))
         }
@@ -154,41 +148,25 @@ public final class Study {
         nearestSameClass["embedding-l2"] = AdvAnalysis.nearestSameClass(images: embeddings, labels: allLabels, queries: indices,
                                                                         memory: everything, norm: .l2)
         for (name, model) in classifiers {
-            let predictions = model.predict(test.images)
-            let misclassified = test.labels.indices.filter { predictions[$0] != test.labels[$0] }.map { $0 + train.count }
+            let misclassified = ConditionTwoDistances.misclassifiedTestImages(predictions: model.predict(test.images), testLabels: test.labels,
+                                                                              testOffset: train.count)
             var perNorm: [String: [Float]] = [:]
             for norm in [DistanceNorm.l2, .linf] {
-                perNorm[norm.rawValue] = AdvAnalysis.nearestSameClass(images: allImages, labels: allLabels, queries: indices,
-                                                                      memory: misclassified, norm: norm)
+                perNorm[norm.rawValue] = ConditionTwoDistances.nearestMisclassified(images: allImages, labels: allLabels, queries: indices,
+                                                                                    misclassified: misclassified, norm: norm, classCount: classCount)
             }
-            perNorm["embedding-l2"] = AdvAnalysis.nearestSameClass(images: embeddings, labels: allLabels, queries: indices,
-                                                                   memory: misclassified, norm: .l2)
+            perNorm["embedding-l2"] = ConditionTwoDistances.nearestMisclassified(images: embeddings, labels: allLabels, queries: indices,
+                                                                                 misclassified: misclassified, norm: .l2, classCount: classCount)
             nearestMisclassified[name] = perNorm
         }
     }
 
     /// Condition (2) for a norm and radius; `model` adds the misclassified-neighbour share.
     func conditionTwo(norm: String, eps: Double, model: String?) -> ConditionTwoVerdict {
-        let nearest = nearestSameClass[norm] ?? []
-        let labels = conditionQueries.map { allLabels[$0] }
-        func share(_ rows: [Int], _ distances: [Float]) -> Double {
-            rows.isEmpty ? 0 : Double(rows.filter { Double(distances[$0]) <= eps }.count) / Double(rows.count)
-        }
-        let all = Array(labels.indices)
-        let perClass = (0..<10).map { digit in share(labels.indices.filter { labels[$0] == digit }, nearest) }
-        let overall = share(all, nearest)
-        let misclassified = model.flatMap { nearestMisclassified[$0]?[norm] }.map { share(all, $0) }
-        let holds = overall == 0
-        let closest = nearest.min().map(Double.init) ?? .nan
-        let reason = holds
-            ? String(format: "no image among %d has another image of its class within %@ ε = %g (closest same-class pair at %.3f)",
-                     labels.count, norm, eps, closest)
-            : String(format: "%.4f of %d images have another image of their class within %@ ε = %g%@, so an ε-ball can turn one dataset image into another of its class",
-                     overall, labels.count, norm, eps,
-                     misclassified.map { String(format: ", and %.4f a misclassified test image of their class", $0) } ?? "")
-        return ConditionTwoVerdict(norm: norm, eps: eps, images: labels.count, share_with_same_class_within_eps: overall,
-                                   per_class_share_with_same_class_within_eps: perClass, share_with_misclassified_within_eps: misclassified,
-                                   holds: holds, per_class_holds: perClass.map { $0 == 0 }, reason: reason)
+        let distances = ConditionTwoDistances(queries: conditionQueries, labels: conditionQueries.map { allLabels[$0] },
+                                              nearestSameClass: nearestSameClass[norm] ?? [],
+                                              nearestMisclassified: model.flatMap { nearestMisclassified[$0]?[norm] })
+        return AdvAnalysis.conditionTwo(distances, norm: norm, eps: eps, classCount: classCount)
     }
 
     func conditionTwoCurves() throws -> [ConditionTwoCurve] {
@@ -274,7 +252,7 @@ public final class Study {
     /// `embeddingJudgement`) when they are already known.
     func conditionOne(clean: Tensor, cleanEmbeddings: Tensor? = nil, adversarial: Tensor,
                       adversarialJudged: (embeddings: Tensor, knnLabels: [Int]?)? = nil, labels: [Int], success: [Bool],
-                      reference: MNISTChallengeCNN) -> ConditionOneReport {
+                      reference: any ImageClassifier) -> ConditionOneReport {
         let (adversarialEmbeddings, knnLabels) = adversarialJudged ?? embeddingJudgement(adversarial)
         return ConditionOneMeasurements(clean: clean, adversarial: adversarial, labels: labels, success: success, rule: rule,
                                         cleanEmbeddings: cleanEmbeddings ?? models.embedding.embed(clean), adversarialEmbeddings: adversarialEmbeddings,

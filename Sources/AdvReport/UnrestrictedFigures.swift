@@ -72,7 +72,7 @@ public enum UnrestrictedFigures {
 
     /// The all-pairs grid of a targeted search, with a plain sample of each class (drawn from
     /// `seed` + 1000 + class) on the diagonal; `secondJudge` as in `pairCells`.
-    public static func allPairs(outcome: LatentSearchOutcome, generator: ACGANGenerator, seed: UInt64, title: String,
+    public static func allPairs(outcome: LatentSearchOutcome, generator: any ConditionalGenerator, seed: UInt64, title: String,
                                 secondJudge: [Int]? = nil) -> ImageGrid {
         var (_, examples, cells) = pairCells(outcome, secondJudge: secondJudge)
         for s in 0..<10 {

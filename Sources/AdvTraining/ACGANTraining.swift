@@ -56,8 +56,10 @@ public final class ACGANTrainer {
     public let commandLine: String
     public var stepLimit: Int?
     public var quiet = false
-    public private(set) var generator: ACGANGenerator
-    public private(set) var discriminator: ACGANDiscriminator
+    public private(set) var generator: any ConditionalGenerator
+    public private(set) var discriminator: any ConditionalDiscriminator
+    /// The `GeneratorArchitectures` entry trained (the DCGAN AC-GAN).
+    public static let architectureName = "dcgan"
 
     public init(config: ACGANTrainingConfig, checkpointPath: String, samplesDirectory: String?, commandLine: String) {
         self.config = config
@@ -65,8 +67,12 @@ public final class ACGANTrainer {
         self.samplesDirectory = samplesDirectory
         self.commandLine = commandLine
         var rng = SeededGenerator(seed: config.seed)
-        generator = ACGANGenerator(latentSize: config.latentSize, using: &rng)
-        discriminator = ACGANDiscriminator(using: &rng)
+        guard let make = GeneratorArchitectures.constructor(for: Self.architectureName) else {
+            preconditionFailure("no generator architecture \(Self.architectureName)")
+        }
+        let gan = make(.init(latentSize: config.latentSize), &rng)
+        generator = gan.generator
+        discriminator = gan.discriminator
     }
 
     var logPath: String { TrainingCheckpoint.logPath(for: checkpointPath) }
@@ -248,7 +254,7 @@ public final class ACGANTrainer {
 
     func metadata(epoch: Int, auxiliaryAccuracy: Double, dataset: Dataset) -> [String: String] {
         var result: [String: String] = [
-            "architecture": ACGANGenerator.architecture + "+" + ACGANDiscriminator.architecture,
+            "architecture": ConditionalGAN(generator: generator, discriminator: discriminator).architecture,
             "latent_size": String(config.latentSize),
             "epochs": String(config.epochs),
             "seed": String(config.seed),

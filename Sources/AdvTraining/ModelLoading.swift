@@ -7,7 +7,7 @@ public enum ModelLoading {
     /// A classifier checkpoint (`kind` = classifier) as a ready-to-use model.
     /// Throws `CheckpointError` naming the file for another kind, another architecture, or
     /// tensors that do not fit the model.
-    public static func classifier(path: String) throws -> MNISTChallengeCNN {
+    public static func classifier(path: String) throws -> any ImageClassifier {
         let metadata = try metadataChecked(path: path, kind: ClassifierTrainer.checkpointKind, expected: "a classifier")
         if let architecture = metadata[Checkpoint.MetadataKey.architecture], architecture != MNISTChallengeCNN.architecture {
             throw CheckpointError(path: path, message: "has architecture \(architecture), expected \(MNISTChallengeCNN.architecture)")
@@ -20,19 +20,25 @@ public enum ModelLoading {
 }
 
 extension ModelLoading {
-    /// The generator and discriminator of an AC-GAN checkpoint (`kind` = acgan); the latent size
-    /// comes from the checkpoint's metadata. Throws `CheckpointError` naming the file otherwise.
-    public static func acgan(path: String) throws -> (generator: ACGANGenerator, discriminator: ACGANDiscriminator) {
+    /// The generator and discriminator of an AC-GAN checkpoint (`kind` = acgan), built by the
+    /// `GeneratorArchitectures` entry its `architecture` metadata names (a checkpoint without one
+    /// is the DCGAN); the latent size comes from the metadata. Throws `CheckpointError` naming the
+    /// file otherwise.
+    public static func acgan(path: String) throws -> (generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator) {
         let metadata = try metadataChecked(path: path, kind: ACGANTrainer.checkpointKind, expected: "an acgan (generator) checkpoint")
         guard let latentText = metadata["latent_size"], let latentSize = Int(latentText), (1...4096).contains(latentSize) else {
             throw CheckpointError(path: path, message: "metadata latent_size is missing or not in 1…4096")
         }
+        let architecture = metadata[Checkpoint.MetadataKey.architecture] ?? "dcgan"
+        guard let make = GeneratorArchitectures.constructor(for: architecture) else {
+            throw CheckpointError(path: path, message: "has architecture \(architecture), expected one of "
+                                    + GeneratorArchitectures.all.map(\.architecture).joined(separator: ", "))
+        }
         var rng = SeededGenerator(seed: 0)
-        let generator = ACGANGenerator(latentSize: latentSize, using: &rng)
-        let discriminator = ACGANDiscriminator(using: &rng)
-        try Checkpoint.load(path: path, into: generator.namedState(prefix: "generator") + discriminator.namedState(prefix: "discriminator"),
+        let gan = make(.init(latentSize: latentSize), &rng)
+        try Checkpoint.load(path: path, into: gan.generator.namedState(prefix: "generator") + gan.discriminator.namedState(prefix: "discriminator"),
                             expectedKind: ACGANTrainer.checkpointKind)
-        return (generator, discriminator)
+        return (gan.generator, gan.discriminator)
     }
 }
 

@@ -74,7 +74,7 @@ struct BenchCommand: ParsableCommand {
                 workloads.append(Benchmark.convolutionLayersStep(name: name, layers: Benchmark.acganConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
             case "pgd40_linf_1000":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
-                      let test = try loadOrSkip(name, { try MNIST.load(split: .test, directory: try dataOptions.directory()) }) else { continue }
+                      let test = try loadOrSkip(name, { try dataOptions.load(.test) }) else { continue }
                 workloads.append(Benchmark.pgd40Linf1000(model: model, test: test, gemmGFLOPS: gemm))
             case "latent_search_step":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
@@ -82,8 +82,7 @@ struct BenchCommand: ParsableCommand {
                 workloads.append(Benchmark.latentSearchStep(generator: gan.generator, discriminator: gan.discriminator, classifier: model,
                                                             iterations: iterations, gemmGFLOPS: gemm))
             case "nearest_neighbors_70k":
-                guard let directory = try loadOrSkip(name, { try dataOptions.directory() }) else { continue }
-                let train = try MNIST.load(split: .train, directory: directory), test = try MNIST.load(split: .test, directory: directory)
+                guard let (train, test) = try loadOrSkip(name, { try dataOptions.loadBoth() }) else { continue }
                 workloads.append(Benchmark.nearestNeighbors70k(images: Tensor.concatenate([train.images, test.images]),
                                                                labels: train.labels + test.labels, gemmGFLOPS: gemm))
             default: break

@@ -51,7 +51,7 @@ struct CombinationCommand: ParsableCommand {
 
     func run() throws {
         let classifiers = try models.map { ($0, try ModelLoading.classifier(path: $0)) }
-        let test = try MNIST.load(split: .test, directory: try dataOptions.directory())
+        let test = try dataOptions.load(.test)
         try createFolder(out)
         var rng = SeededGenerator(seed: seedOption.seed)
         var sources = test.indicesByClass()[sourceClass]

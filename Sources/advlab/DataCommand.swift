@@ -12,7 +12,7 @@ struct DataCommand: ParsableCommand {
         @OptionGroup var jsonOption: JSONOption
 
         func run() throws {
-            let report = try MNIST.verify(directory: try dataOptions.directory())
+            let report = try dataOptions.dataset.verify(directory: try dataOptions.directory())
             print(jsonOption.json ? try jsonText(report) : report.description)
             if !report.allOK { throw ExitCode(2) }
         }

@@ -49,7 +49,7 @@ struct DistancesCommand: ParsableCommand {
         let directory = try dataOptions.directory()
         try createFolder(out)
         if nearest { try runNearest(directory: directory); return }
-        let dataset = try MNIST.load(split: split == "train" ? .train : .test, directory: directory)
+        let dataset = try dataOptions.dataset.load(split == "train" ? .train : .test, directory: directory)
         var rng = SeededGenerator(seed: seedOption.seed)
         let indices = dataset.sampleIndicesPerClass(perClass, using: &rng).flatMap { $0 }
         let images = dataset.images.gather(indices), labels = indices.map { dataset.labels[$0] }
@@ -106,7 +106,7 @@ struct DistancesCommand: ParsableCommand {
     }
 
     func runNearest(directory: String) throws {
-        let train = try MNIST.load(split: .train, directory: directory), test = try MNIST.load(split: .test, directory: directory)
+        let (train, test) = try dataOptions.loadBoth()
         let images = Tensor.concatenate([train.images, test.images]), labels = train.labels + test.labels
         struct NormSummary: Encodable {
             var norm: String

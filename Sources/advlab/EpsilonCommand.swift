@@ -19,7 +19,7 @@ struct EpsilonCommand: ParsableCommand {
             Writes epsilon.csv (one line per class), shares.csv (per class and ε), epsilon.json, combination.svg and condition-two.svg (the shares against ε per class) to --out.
             """)
 
-    @Option(help: "linf or l2.") var norm = "linf"
+    @Option(help: "The norm of ε.") var norm = PerturbationNorm.linf
     @Option(help: "Comma-separated ascending ε values (default: linf 0.02,0.05,0.1,…,0.5; l2 0.5,1,…,6).") var grid: String?
     @Option(help: "Source images x0 per class for the combination (each paired with one image of every other class).") var count = 100
     @Option(name: .customLong("queries-per-class"), help: "Sample this many query images per class for (2) (default: all 70,000 images).")
@@ -30,13 +30,12 @@ struct EpsilonCommand: ParsableCommand {
     @Option(help: "Output folder (created if missing; its parent must exist).") var out: String
     @OptionGroup var jsonOption: JSONOption
 
-    static let defaultGrids: [String: [Float]] = [
-        "linf": [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5],
-        "l2": [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6],
+    static let defaultGrids: [PerturbationNorm: [Float]] = [
+        .linf: [0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5],
+        .l2: [0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6],
     ]
 
     func validate() throws {
-        guard norm == "linf" || norm == "l2" else { throw ValidationError("--norm must be linf or l2, got \(norm)") }
         let values = try epsGrid()
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be in 1…10000, got \(count)") }
         if let queriesPerClass, !(1...70_000).contains(queriesPerClass) {
@@ -54,8 +53,8 @@ struct EpsilonCommand: ParsableCommand {
             let text = $0.trimmingCharacters(in: .whitespaces)
             guard let value = Float(text), value.isFinite else { throw ValidationError("--grid: \(text.isEmpty ? "(empty)" : text) is not a number") }
             guard value > 0 else { throw ValidationError("--grid values must be > 0, got \(text)") }
-            if norm == "linf" && value > 1 { throw ValidationError("--grid values for linf must be ≤ 1 (pixels are in [0, 1]), got \(text)") }
-            if norm == "l2" && value > 28 { throw ValidationError("--grid values for l2 must be ≤ 28 (the diameter of [0, 1]^784), got \(text)") }
+            if norm == .linf && value > 1 { throw ValidationError("--grid values for linf must be ≤ 1 (pixels are in [0, 1]), got \(text)") }
+            if norm == .l2 && value > 28 { throw ValidationError("--grid values for l2 must be ≤ 28 (the diameter of [0, 1]^784), got \(text)") }
             return value
         }
         for (a, b) in zip(values, values.dropFirst()) where !(a < b) {
@@ -65,10 +64,9 @@ struct EpsilonCommand: ParsableCommand {
     }
 
     func run() throws {
-        let perturbationNorm = PerturbationNorm(rawValue: norm) ?? .linf
+        let perturbationNorm = norm
         let tripletEmbedding = try ModelLoading.triplet(path: embedding)
-        let directory = try dataOptions.directory()
-        let train = try MNIST.load(split: .train, directory: directory), test = try MNIST.load(split: .test, directory: directory)
+        let (train, test) = try dataOptions.loadBoth()
         try createFolder(out)
         let values = try epsGrid()
         var rng = SeededGenerator(seed: seedOption.seed)
@@ -92,13 +90,13 @@ struct EpsilonCommand: ParsableCommand {
         let combinationMethod = "\(count) test images x0 per class, each with one random test image x1 of every other class; "
             + (perturbationNorm == .linf ? "x0 + ε·sign(x1)" : "x0 + ε·sign(x1)/‖sign(x1)‖₂") + ", clipped to [0, 1]; "
             + "unchanged = the triplet embedding's 5-NN class (train set as memory) equals that of x0"
-        note("epsilon \(norm): (2) for \(queries.count) images, combination for \(pairs.count) pairs × \(values.count) ε")
+        note("epsilon \(norm.rawValue): (2) for \(queries.count) images, combination for \(pairs.count) pairs × \(values.count) ε")
         let knn = EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels)
         let perClass = measurePerClassEpsilon(norm: perturbationNorm, grid: values, conditionImages: allImages, conditionLabels: allLabels,
                                               conditionQueries: queries, pairImages01: test.images, pairLabels: test.labels, pairs: pairs) {
             knn.predict($0, ks: [5])[5] ?? []
         }
-        let report = PerClassEpsilonReport(norm: norm, grid: values.map(Double.init), criteria: PerClassEpsilonCriteria(), per_class: perClass,
+        let report = PerClassEpsilonReport(norm: norm.rawValue, grid: values.map(Double.init), criteria: PerClassEpsilonCriteria(), per_class: perClass,
                                            condition_two_method: conditionMethod, combination_method: combinationMethod, seed: seedOption.seed)
         struct Output: Encodable { var report: PerClassEpsilonReport; var embedding: String; var seed: UInt64; var command: String }
         let text = try jsonText(Output(report: report, embedding: embedding, seed: seedOption.seed, command: commandLineText))

@@ -27,7 +27,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     enum LoadedModel {
-        case classifier(MNISTChallengeCNN)
+        case classifier(any ImageClassifier)
         case triplet(TripletEmbedding)
     }
 
@@ -36,12 +36,12 @@ struct EvalCommand: ParsableCommand {
         let loaded: LoadedModel = try Checkpoint.kind(path: model) == TripletTrainer.checkpointKind
             ? .triplet(try ModelLoading.triplet(path: model)) : .classifier(try ModelLoading.classifier(path: model))
         let directory = try dataOptions.directory()
-        let test = try MNIST.load(split: .test, directory: directory)
+        let test = try dataOptions.dataset.load(.test, directory: directory)
         let report: AccuracyReport
         var accuracyK1: Double?
         switch loaded {
         case let .triplet(embedding):
-            let train = try MNIST.load(split: .train, directory: directory)
+            let train = try dataOptions.dataset.load(.train, directory: directory)
             let predictions = EmbeddingKNN(embedding: embedding, images01: train.images, labels: train.labels).predict(test.images, ks: [1, 5])
             report = AccuracyReport(predictions: predictions[5] ?? [], labels: test.labels)
             accuracyK1 = AccuracyReport(predictions: predictions[1] ?? [], labels: test.labels).accuracy

@@ -1,14 +1,41 @@
+import AdvAttacks
 import AdvData
 import AdvTensor
 import ArgumentParser
 import Foundation
 
-/// `--data DIR`: where the MNIST files are (else `ADVLAB_DATA`).
+// Options that name one of a fixed set of values are enums: `--help` lists every case and an
+// unknown value is an error naming the flag and the cases (no silent fallback).
+extension AttackMethod: ExpressibleByArgument {}
+extension PerturbationNorm: ExpressibleByArgument {}
+
+extension DatasetEntry: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let entry = DatasetCatalog.named(argument) else { return nil }
+        self = entry
+    }
+    public var defaultValueDescription: String { name }
+    public static var allValueStrings: [String] { DatasetCatalog.all.map(\.name) }
+}
+
+/// `--dataset NAME` and `--data DIR`: which data set, and where its files are (else the
+/// data set's environment variable, `ADVLAB_DATA` for MNIST, or its default folder).
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Folder with the MNIST IDX files (default: $ADVLAB_DATA).")
+    @Option(help: "The data set.") var dataset = DatasetCatalog.mnist
+    @Option(name: .long, help: ArgumentHelp("Folder with the data set's IDX files (default: $ADVLAB_DATA for mnist, "
+                                             + "$ADVLAB_FASHION_DATA or Debian's folder for fashion-mnist)."))
     var data: String?
 
-    func directory() throws -> String { try DataLocator.resolve(dataFlag: data) }
+    func directory() throws -> String { try dataset.directory(dataFlag: data) }
+
+    /// One split of the chosen data set.
+    func load(_ split: Dataset.Split) throws -> Dataset { try dataset.load(split, directory: try directory()) }
+
+    /// Both splits, read from one folder.
+    func loadBoth() throws -> (train: Dataset, test: Dataset) {
+        let directory = try directory()
+        return (try dataset.load(.train, directory: directory), try dataset.load(.test, directory: directory))
+    }
 }
 
 /// `--seed S`: the one seed of the command's generator; it is written into every output.

@@ -62,8 +62,7 @@ struct ReportCommand: ParsableCommand {
         // Everything that can be wrong with the inputs is found before any work or writing.
         let labels = try human.map { try HumanLabels.load(path: $0) }
         let models = try StudyModels.load(natural: natural, robust: robust, acgan: generator, triplet: embedding)
-        let directory = try dataOptions.directory()
-        let train = try MNIST.load(split: .train, directory: directory), test = try MNIST.load(split: .test, directory: directory)
+        let (train, test) = try dataOptions.loadBoth()
         try createFolder(out)
         let study = Study(models: models, train: train, test: test, settings: quick ? .quick : .full, seed: seedOption.seed, folder: out,
                           log: { note($0) })

@@ -41,7 +41,7 @@ struct SampleCommand: ParsableCommand {
         let (gen, disc) = try ModelLoading.acgan(path: generator)
         if metrics {
             let natural = try ModelLoading.classifier(path: classifier)
-            let test = try MNIST.load(split: .test, directory: try dataOptions.directory())
+            let test = try dataOptions.load(.test)
             let quality = try measureSampleQuality(generator: gen, discriminator: disc, classifier: natural, test: test,
                                                    count: count, seed: seedOption.seed)
             if jsonOption.json {

@@ -35,9 +35,7 @@ struct TrainACGANCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try dataOptions.directory()
-        let train = try MNIST.load(split: .train, directory: directory)
-        let test = try MNIST.load(split: .test, directory: directory)
+        let (train, test) = try dataOptions.loadBoth()
         var config = ACGANTrainingConfig()
         config.epochs = epochs
         config.batchSize = batch

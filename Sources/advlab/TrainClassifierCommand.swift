@@ -5,6 +5,12 @@ import AdvTraining
 import ArgumentParser
 import Foundation
 
+/// The inner maximisation of adversarial training.
+enum AdversarialTraining: String, CaseIterable, ExpressibleByArgument {
+    case none, pgd
+    case fgsmRS = "fgsm-rs"
+}
+
 /// `advlab train classifier`: the MNIST-challenge CNN, natural or adversarially trained.
 struct TrainClassifierCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +25,7 @@ struct TrainClassifierCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/classifier-natural.safetensors"
     @Flag(help: "Continue the run stored at --out.") var resume = false
-    @Option(help: "Adversarial training: none, pgd (Madry et al. 2018) or fgsm-rs (Wong et al. 2020).") var adversarial = "none"
+    @Option(help: "Adversarial training: none, pgd (Madry et al. 2018) or fgsm-rs (Wong et al. 2020).") var adversarial = AdversarialTraining.none
     @Option(help: "L∞ radius of adversarial training.") var eps: Float = 0.3
     @Option(name: .customLong("attack-steps"), help: "PGD steps of the inner maximisation (pgd).") var attackSteps = 40
     @Option(name: .customLong("attack-step-size"), help: "Step size of the inner maximisation (default: 0.01 for pgd, 1.25·ε for fgsm-rs).") var attackStepSize: Float?
@@ -31,9 +37,6 @@ struct TrainClassifierCommand: ParsableCommand {
         guard (1...60_000).contains(batch) else { throw ValidationError("--batch must be in 1…60000, got \(batch)") }
         guard lr > 0, lr <= 1, lr.isFinite else { throw ValidationError("--lr must be in (0, 1], got \(lr)") }
         try validateOutputFile(out, flag: "--out")
-        guard ["none", "pgd", "fgsm-rs"].contains(adversarial) else {
-            throw ValidationError("--adversarial must be none, pgd or fgsm-rs, got \(adversarial)")
-        }
         guard eps >= 0, eps <= 1 else { throw ValidationError("--eps must be in [0, 1] (L∞, pixels in [0, 1]), got \(eps)") }
         guard (1...1000).contains(attackSteps) else { throw ValidationError("--attack-steps must be in 1…1000, got \(attackSteps)") }
         if let attackStepSize, !(attackStepSize > 0 && attackStepSize <= 1) {
@@ -46,31 +49,29 @@ struct TrainClassifierCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try dataOptions.directory()
-        let train = try MNIST.load(split: .train, directory: directory)
-        let test = try MNIST.load(split: .test, directory: directory)
+        let (train, test) = try dataOptions.loadBoth()
         var config = ClassifierTrainingConfig()
         config.epochs = epochs
         config.batchSize = batch
         config.learningRate = lr
         config.seed = seedOption.seed
-        config.adversarial = adversarial
+        config.adversarial = adversarial.rawValue
         config.epsilonWarmupEpochs = epsWarmup
         config.exampleLimit = limit
-        let stepSize = attackStepSize ?? (adversarial == "fgsm-rs" ? 1.25 * eps : 0.01)
-        if adversarial != "none" {
+        let stepSize = attackStepSize ?? (adversarial == .fgsmRS ? 1.25 * eps : 0.01)
+        if adversarial != .none {
             config.adversarialSettings = ["eps": Double(eps), "step_size": Double(stepSize),
-                                          "steps": Double(adversarial == "pgd" ? attackSteps : 1)]
+                                          "steps": Double(adversarial == .pgd ? attackSteps : 1)]
         }
         try OutputFolders.createPending()
         let trainer = ClassifierTrainer(config: config, checkpointPath: out, commandLine: commandLineText)
-        if adversarial != "none" {
+        if adversarial != .none {
             let steps = attackSteps
             // The inner maximisation runs on the model being trained (captured after construction).
             trainer.adversarialExamples = { [unowned trainer] images, labels, currentEps, rng in
                 guard currentEps > 0, let model = trainer.model else { return images }
                 let size = stepSize * currentEps / eps
-                if adversarial == "fgsm-rs" {
+                if adversarial == .fgsmRS {
                     return fgsmRandomStartTrainingExamples(model: model, images01: images, labels: labels, eps: currentEps,
                                                            stepSize: size, using: &rng)
                 }

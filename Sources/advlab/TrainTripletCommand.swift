@@ -34,8 +34,7 @@ struct TrainTripletCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try dataOptions.directory()
-        let train = try MNIST.load(split: .train, directory: directory), test = try MNIST.load(split: .test, directory: directory)
+        let (train, test) = try dataOptions.loadBoth()
         var config = TripletTrainingConfig()
         config.dimension = dim; config.margin = margin; config.epochs = epochs; config.perClass = perClass
         config.learningRate = lr; config.seed = seedOption.seed; config.exampleLimit = limit

@@ -85,7 +85,7 @@ struct UnrestrictedCommand: ParsableCommand {
         let (gen, disc) = try ModelLoading.acgan(path: generator)
         let classifier = try ModelLoading.classifier(path: model)
         let tripletEmbedding = try ModelLoading.triplet(path: embedding)
-        let train = try MNIST.load(split: .train, directory: try dataOptions.directory())
+        let train = try dataOptions.load(.train)
         try createFolder(out)
         var config = LatentSearchConfig()
         config.steps = steps; config.optimizer = optimizer; config.learningRate = lr; config.langevinNoise = langevinNoise; config.attempts = attempts; config.startCandidates = startCandidates; config.lambda1 = lambda1; config.lambda2 = lambda2

@@ -150,17 +150,19 @@ final class NeighborKernelTests: XCTestCase {
         let labels = [0, 1, 2, 0, 1, 2, 0, 1]   // `inside` has class 0 like image 0; `outside` class 1
         let neighbors = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: .linf)
         let misclassified = [6]                 // pretend the planted image is a test error
-        let nearestMisclassified = nearestAmongSameClass(images: images, labels: labels, candidates: misclassified, norm: .linf, classCount: 3)
-        let report = conditionTwo(labels: labels, nearestSameClass: neighbors.sameClass.map(\.distance),
-                                  nearestMisclassified: nearestMisclassified, misclassifiedPerClass: [1, 0, 0],
-                                  norm: .linf, eps: 0.3, classCount: 3)
+        let queries = ConditionTwoDistances.queries(total: labels.count, count: nil, seed: 0)
+        let nearestMisclassified = ConditionTwoDistances.nearestMisclassified(images: images, labels: labels, queries: queries,
+                                                                              misclassified: misclassified, norm: .linf, classCount: 3)
+        let distances = ConditionTwoDistances(queries: queries, labels: labels, nearestSameClass: neighbors.sameClass.map(\.distance),
+                                              nearestMisclassified: nearestMisclassified)
+        let report = conditionTwo(distances, norm: "linf", eps: 0.3, classCount: 3)
         XCTAssertFalse(report.holds)
-        XCTAssertEqual(report.per_class[0].share_with_same_class_within_eps, 2.0 / 3.0, accuracy: 1e-9, "image 0 and its plant see each other")
-        XCTAssertEqual(report.per_class[0].share_with_misclassified_within_eps, 1.0 / 3.0, accuracy: 1e-9, "only image 0 has the error within ε")
-        XCTAssertTrue(report.per_class[1].holds, "the plant at 0.35 is another class and outside ε anyway")
-        let tighter = conditionTwo(labels: labels, nearestSameClass: neighbors.sameClass.map(\.distance),
-                                   nearestMisclassified: nearestMisclassified, misclassifiedPerClass: [1, 0, 0],
-                                   norm: .linf, eps: 0.2, classCount: 3)
+        XCTAssertEqual(report.per_class_share_with_same_class_within_eps[0], 2.0 / 3.0, accuracy: 1e-9, "image 0 and its plant see each other")
+        XCTAssertEqual(report.per_class_share_with_misclassified_within_eps?[0] ?? -1, 1.0 / 3.0, accuracy: 1e-9,
+                       "only image 0 has the error within ε")
+        XCTAssertTrue(report.per_class_holds[1], "the plant at 0.35 is another class and outside ε anyway")
+        XCTAssertEqual(report.per_class_images, [3, 3, 2])
+        let tighter = conditionTwo(distances, norm: "linf", eps: 0.2, classCount: 3)
         XCTAssertTrue(tighter.holds, "at ε 0.2 the plant at 0.25 is outside every ball")
     }
 
@@ -177,22 +179,23 @@ final class NeighborKernelTests: XCTestCase {
             let images = Tensor(shape: [8, d], scalars: scalars + inside + outside)
             let labels = [0, 1, 2, 0, 1, 2, 0, 0]
             let neighbors = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm)
-            let nearestMisclassified = nearestAmongSameClass(images: images, labels: labels, candidates: [7], norm: norm, classCount: 3)
-            let report = conditionTwo(labels: labels, nearestSameClass: neighbors.sameClass.map(\.distance),
-                                      nearestMisclassified: nearestMisclassified, misclassifiedPerClass: [1, 0, 0],
-                                      norm: norm, eps: eps, classCount: 3)
+            let queries = Array(labels.indices)
+            let nearestMisclassified = ConditionTwoDistances.nearestMisclassified(images: images, labels: labels, queries: queries,
+                                                                                  misclassified: [7], norm: norm, classCount: 3)
+            let distances = ConditionTwoDistances(queries: queries, labels: labels, nearestSameClass: neighbors.sameClass.map(\.distance),
+                                                  nearestMisclassified: nearestMisclassified)
+            let report = conditionTwo(distances, norm: norm.rawValue, eps: Double(eps), classCount: 3)
             XCTAssertEqual(neighbors.sameClass[6].index, 0, "\(norm)")
             XCTAssertEqual(neighbors.sameClass[7].index, 3, "\(norm)")
             XCTAssertFalse(report.holds, "\(norm)")
-            XCTAssertEqual(report.per_class[0].share_with_same_class_within_eps, 2.0 / 4.0, accuracy: 1e-9,
+            XCTAssertEqual(report.per_class_share_with_same_class_within_eps[0], 2.0 / 4.0, accuracy: 1e-9,
                            "\(norm): image 0 and its plant see each other; image 3 and the plant outside ε do not")
-            XCTAssertEqual(report.per_class[0].share_with_misclassified_within_eps, 0, "\(norm): the misclassified plant is outside every ball")
-            XCTAssertTrue(report.per_class[1].holds && report.per_class[2].holds, "\(norm)")
-            let wider = conditionTwo(labels: labels, nearestSameClass: neighbors.sameClass.map(\.distance),
-                                     nearestMisclassified: nearestMisclassified, misclassifiedPerClass: [1, 0, 0],
-                                     norm: norm, eps: 0.36, classCount: 3)
-            XCTAssertEqual(wider.per_class[0].share_with_same_class_within_eps, 1, accuracy: 1e-9, "\(norm): at ε 0.36 both plants are inside")
-            XCTAssertEqual(wider.per_class[0].share_with_misclassified_within_eps, 0.25, accuracy: 1e-9, "\(norm): image 3 has the error within 0.36")
+            XCTAssertEqual(report.per_class_share_with_misclassified_within_eps?[0], 0, "\(norm): the misclassified plant is outside every ball")
+            XCTAssertTrue(report.per_class_holds[1] && report.per_class_holds[2], "\(norm)")
+            let wider = conditionTwo(distances, norm: norm.rawValue, eps: 0.36, classCount: 3)
+            XCTAssertEqual(wider.per_class_share_with_same_class_within_eps[0], 1, accuracy: 1e-9, "\(norm): at ε 0.36 both plants are inside")
+            XCTAssertEqual(wider.per_class_share_with_misclassified_within_eps?[0] ?? -1, 0.25, accuracy: 1e-9,
+                           "\(norm): image 3 has the error within 0.36")
         }
     }
 }

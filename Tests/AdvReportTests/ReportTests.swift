@@ -16,7 +16,9 @@ final class ReportTests: XCTestCase {
         func two(_ norm: String, _ eps: Double, holds: Bool) -> ConditionTwoVerdict {
             ConditionTwoVerdict(norm: norm, eps: eps, images: 1000, share_with_same_class_within_eps: holds ? 0 : 0.0123,
                                 per_class_share_with_same_class_within_eps: (0..<10).map { holds || $0 != 1 ? 0 : 0.1234 },
-                                share_with_misclassified_within_eps: holds ? 0 : 0.0042, holds: holds,
+                                share_with_misclassified_within_eps: holds ? 0 : 0.0042, per_class_share_with_misclassified_within_eps: nil,
+                                per_class_images: Array(repeating: 100, count: 10), per_class_median_nearest_same_class: Array(repeating: 2.5, count: 10),
+                                per_class_min_nearest_same_class: Array(repeating: 0.5, count: 10), holds: holds,
                                 per_class_holds: (0..<10).map { holds || $0 != 1 }, reason: holds ? "no image among 1000 …" : "0.0123 of 1000 images …")
         }
         func attack(_ model: String, _ method: String, _ norm: String, _ eps: Double, robust: Double) -> AttackSetting {

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// A test case that runs `advlab` in a fresh temporary folder (`root/work` is the working
-/// directory) and checks the lab's error contract (DESIGN.md, Conventions): bad input gets ONE
+/// directory) and checks the lab's error contract (docs/ARCHITECTURE.md, Commands): bad input gets ONE
 /// line `advlab: error: …` on standard error naming the file, field or flag, a non-zero exit,
 /// and nothing already written is damaged.
 class CLITestCase: XCTestCase {
