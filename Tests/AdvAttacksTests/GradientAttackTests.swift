@@ -125,3 +125,20 @@ final class GradientAttackTests: XCTestCase {
         XCTAssertLessThanOrEqual((combined - x0).maxAbs(), 0.3 + 1e-6)
     }
 }
+
+/// The attack tests skip only when ADVLAB_DATA is unset; a set but broken data folder fails them.
+final class AttackFixtureTests: XCTestCase {
+    /// Mutant: the old loader (`try? MNIST.load(…)`, a failed load read as "no data") was planted
+    /// and failed this test (the fixture was nil, so the tests would have been skipped); it was then removed.
+    func testAFailedMNISTLoadIsAnErrorNotASkip() {
+        XCTAssertNil(AttackFixture.load(environment: [:]), "unset ADVLAB_DATA: skip")
+        XCTAssertNil(AttackFixture.load(environment: ["ADVLAB_DATA": ""]), "empty ADVLAB_DATA: skip")
+        guard let result = AttackFixture.load(environment: ["ADVLAB_DATA": "/no/such/mnist"]) else {
+            return XCTFail("a set ADVLAB_DATA whose load fails must not read as absent data")
+        }
+        XCTAssertThrowsError(try result.get()) { error in
+            XCTAssertFalse(error is XCTSkip, "a failed load must fail the tests, not skip them")
+            XCTAssertTrue("\(error)".contains("/no/such/mnist"), "the error names the folder: \(error)")
+        }
+    }
+}
