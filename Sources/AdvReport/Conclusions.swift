@@ -75,11 +75,18 @@ public enum Conclusions {
         for row in results.per_class_eps where row.norm == "linf" {
             let below = row.per_class.filter { ($0.eps ?? 0) < 0.3 }
             let list = below.map { "\($0.digit): \($0.eps.map { Format.eps($0) } ?? "none") (\($0.binding))" }.joined(separator: ", ")
+            let nonMonotone = row.per_class.filter { !$0.monotone }.map { entry in
+                "class \(entry.digit) passes again at \(passesAboveFirstFailure(entry).map { Format.eps($0) }.joined(separator: ", "))"
+            }
+            let monotonicity = nonMonotone.isEmpty ? "" : " Non-monotone: " + nonMonotone.joined(separator: "; ")
+                + " after failing at a smaller ε; ε stops at the first failure."
             answers.append(Conclusion(question: "Which classes need a smaller L∞ ε than 0.3?",
-                                      answer: below.isEmpty ? "None: every class keeps both criteria up to ε = 0.3."
-                                          : "Classes \(Format.classes(below.map(\.digit))) — their largest ε keeping (2) for at least "
-                                          + "\(Format.eps(row.criteria.min_share_condition_two)) of the class and the combination's k-NN class for at least "
-                                          + "\(Format.eps(row.criteria.min_share_combination_unchanged)) of pairs, with the binding criterion: \(list)."))
+                                      answer: (below.isEmpty ? "None: every class keeps both criteria up to ε = 0.3."
+                                          : "Classes \(Format.classes(below.map(\.digit))) — their largest ε up to which every grid value "
+                                          + "keeps (2) for at least \(Format.eps(row.criteria.min_share_condition_two)) of the class and the "
+                                          + "combination's k-NN class for at least \(Format.eps(row.criteria.min_share_combination_unchanged)) "
+                                          + "of pairs, with the binding criterion: \(list).")
+                                          + monotonicity))
         }
 
         let both = rows.filter { $0.condition_one.holds && $0.condition_two.holds }

@@ -159,14 +159,19 @@ public enum ReportContent {
         if let first = r.per_class_eps.first {
             blocks.append(.paragraph("Per-class ε, the post's proposal: for each class the largest ε on the grid at which (2) holds for at least "
                 + "\(Format.eps(first.criteria.min_share_condition_two)) of the class and the combination image with every other class keeps the embedding's "
-                + "k-NN class for at least \(Format.eps(first.criteria.min_share_combination_unchanged)) of sampled pairs; the binding criterion is the one "
-                + "failing at the next grid value."))
+                + "k-NN class for at least \(Format.eps(first.criteria.min_share_combination_unchanged)) of sampled pairs, and so does every "
+                + "smaller grid value; the binding criterion is the one failing at the next grid value. A class that passes again above that failure is "
+                + "non-monotone: its row \"passes again at\" lists where, and those values are not its ε."))
             var rows: [[String]] = []
             for row in r.per_class_eps {
                 let values: [String] = row.per_class.map { entry in entry.eps.map { Format.eps($0) } ?? "none" }
                 let bindings: [String] = row.per_class.map(\.binding)
                 rows.append([Format.norm(row.norm) + " ε"] + values)
                 rows.append([Format.norm(row.norm) + " binding"] + bindings)
+                rows.append([Format.norm(row.norm) + " passes again at"] + row.per_class.map { entry in
+                    let again = passesAboveFirstFailure(entry)
+                    return again.isEmpty ? "—" : "non-monotone: " + again.map { Format.eps($0) }.joined(separator: ", ")
+                })
             }
             blocks.append(.table(header: ["norm"] + r.classes.map { "class \($0)" }, rows: rows, numericColumns: Set(1...r.classes.count)))
         }

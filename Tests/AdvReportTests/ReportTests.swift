@@ -57,11 +57,17 @@ final class ReportTests: XCTestCase {
             per_class_eps: [PerClassEpsilonReport(norm: "linf", grid: [0.05, 0.25, 0.45], criteria: PerClassEpsilonCriteria(),
                                                   per_class: (0..<10).map { digit in
                                                       ClassEpsilon(digit: digit, eps: digit == 1 ? 0.25 : 0.45, binding: digit == 1 ? "(2)" : "grid", monotone: true,
-                                                                   condition_two_images: 100, combination_pairs: 36, grid: [])
+                                                                   condition_two_images: 100, combination_pairs: 36,
+                                                                   grid: [0.05, 0.25, 0.45].map { Self.gridPoint($0, passes: digit != 1 || $0 < 0.3) })
                                                   }, condition_two_method: "m", combination_method: "m", seed: 17)],
             human: HumanAgreement(file: "labels.json", kinds: [.init(kind: "real", labelled: 12, agreement: 0.9167, not_a_digit: 0.0833)]),
             condition_one_rule: ConditionOneRule(), conclusions: [],
             figures: ["robustness-linf": "robustness-linf.svg", "combination": "combination.png"], seconds: 123.4)
+    }
+
+    static func gridPoint(_ eps: Double, passes: Bool) -> EpsilonGridPoint {
+        EpsilonGridPoint(eps: eps, share_condition_two_holds: passes ? 1 : 0.5, share_combination_unchanged: 1, passes_condition_two: passes,
+                         passes_combination: true, passes: passes)
     }
 
     /// Writes the fixture's report into a fresh folder with its two figures.
@@ -126,6 +132,31 @@ final class ReportTests: XCTestCase {
         results = Self.fixture(pgdHolds: true)
         conclusions = Conclusions.compute(results)
         XCTAssertTrue(conclusions.contains { $0.answer.contains("Both conditions (by proxy for (1)): pgd linf ε 0.1") })
+    }
+
+    /// A class that passes again above its first failure is named as non-monotone on the page and
+    /// in the conclusions, with where it passes again; a monotone fixture shows no such claim.
+    ///
+    /// Mutant: the report without the "passes again at" row and the conclusions' "Non-monotone"
+    /// sentence (the rendering before issue 23) was planted and failed this test; it was then removed.
+    func testANonMonotoneClassIsShownAsSuch() throws {
+        var results = Self.fixture()
+        let monotonePage = try String(contentsOfFile: try writeReport(results) + "/report.md", encoding: .utf8)
+        XCTAssertTrue(monotonePage.contains("| L∞ passes again at | — | — | — | — |"), "every class of the fixture is monotone")
+        XCTAssertFalse(Conclusions.compute(results).contains { $0.answer.contains("Non-monotone") })
+        // Class 3 fails at 0.25 (so its ε is 0.05) but passes again at 0.45.
+        results.per_class_eps[0].per_class[3] = choosePerClassEpsilon(grid: [0.05, 0.25, 0.45], shareConditionTwo: [[1, 0.5, 1]],
+                                                                      shareCombination: [[1, 1, 1]], conditionTwoImages: [100],
+                                                                      combinationPairs: [36])[0]
+        results.per_class_eps[0].per_class[3].digit = 3
+        XCTAssertEqual(results.per_class_eps[0].per_class[3].eps, Double(Float(0.05)))
+        XCTAssertFalse(results.per_class_eps[0].per_class[3].monotone)
+        let folder = try writeReport(results)
+        let page = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
+        XCTAssertTrue(page.contains("| L∞ passes again at | — | — | — | non-monotone: 0.45 |"), "the per-class ε table names the class")
+        let conclusion = Conclusions.compute(results).first { $0.question.contains("smaller L∞ ε") }
+        XCTAssertTrue(conclusion?.answer.contains("Non-monotone: class 3 passes again at 0.45") ?? false, conclusion?.answer ?? "no conclusion")
+        XCTAssertEqual(ReportChecks.problems(folder: folder), [])
     }
 
     func testResultsRoundTripWithNonFiniteValues() throws {
