@@ -61,7 +61,10 @@ public enum Conclusions {
         if !unrestricted.isEmpty {
             let parts = unrestricted.map { row -> String in
                 "against the \(row.model) model the targeted search succeeds on \(Format.value(row.success_rate)) of \(row.count) searches"
-                    + (row.auxiliary_agrees_on_every_success ? " (the AC-GAN's auxiliary classifier still says the source class on every success)" : "")
+                    + (row.auxiliary_source_confidence_on_successes.map {
+                        " (the AC-GAN's auxiliary classifier, which the rule requires to say the source, "
+                            + "gives it a mean confidence of \(Format.value($0)) on successes)"
+                    } ?? "")
                     + ", the embedding's k-NN keeps the source class on \(Format.value(row.condition_one?.overall.knn_keeps_source)) of successes"
                     + " and the other model on \(Format.value(row.condition_one?.overall.reference_keeps_source));"
                     + " the median distance to the nearest training image of the source class is \(Format.value(row.nearest_train_l2_quantiles.last)) in L2"

@@ -110,15 +110,17 @@ public enum ReportContent {
             + "A success needs the attacked model to say the target and the AC-GAN's auxiliary classifier the source; the triplet embedding's k-NN, "
             + "which the search does not optimise against, is a second judge (column k-NN keeps source). The proxies of (1) compare each "
             + "example with the search's own starting image G(z0, s)."))
-        blocks.append(.table(header: ["model", "variant", "searches", "success", "aux. agrees on every success", "SSIM to G(z0,s)", "k-NN keeps source",
+        blocks.append(.table(header: ["model", "variant", "searches", "success", "aux. confidence in source on successes", "SSIM to G(z0,s)",
+                                      "k-NN keeps source",
                                       "other model keeps source", "nearest train L2 (min, median)", "nearest train L∞ (min, median)", "(2)"],
                              rows: r.unrestricted.map { row in
-                                 [row.model, row.variant, String(row.count), Format.value(row.success_rate), row.auxiliary_agrees_on_every_success ? "yes" : "no",
+                                 [row.model, row.variant, String(row.count), Format.value(row.success_rate),
+                                  Format.value(row.auxiliary_source_confidence_on_successes),
                                   Format.value(row.condition_one?.overall.ssim), Format.value(row.condition_one?.overall.knn_keeps_source),
                                   Format.value(row.condition_one?.overall.reference_keeps_source),
                                   row.nearest_train_l2_quantiles.map { Format.value($0) }.joined(separator: ", "),
                                   row.nearest_train_linf_quantiles.map { Format.value($0) }.joined(separator: ", "), "not applicable"]
-                             }, numericColumns: [2, 3, 5, 6, 7]))
+                             }, numericColumns: [2, 3, 4, 5, 6, 7]))
         if let reason = r.unrestricted.first?.condition_two_reason {
             blocks.append(.paragraph("(2) for unrestricted examples: " + reason + "."))
         }

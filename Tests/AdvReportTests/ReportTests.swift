@@ -1,5 +1,7 @@
 @testable import AdvAnalysis
+@testable import AdvAttacks
 @testable import AdvReport
+import AdvTensor
 import Foundation
 import XCTest
 
@@ -42,7 +44,7 @@ final class ReportTests: XCTestCase {
                                                      per_class_nearest_same_class_quantiles: Array(repeating: [0.2345, 0.3456, 0.4567, 0.6789], count: 10))],
             unrestricted: [UnrestrictedSetting(model: "natural", variant: "targeted", count: 90, success_rate: 0.8222,
                                                per_pair: (0..<10).map { s in (0..<10).map { $0 == s ? nil : 0.5 } },
-                                               per_source_success_rate: perClass, auxiliary_agrees_on_every_success: true, condition_one: one,
+                                               per_source_success_rate: perClass, auxiliary_source_confidence_on_successes: 0.8642, condition_one: one,
                                                nearest_train_l2_quantiles: [3.1234, 5.4321], nearest_train_linf_quantiles: [0.7123, 0.9456],
                                                condition_two_reason: "an unrestricted example has no original image")],
             combination: [CombinationSetting(eps: 0.3, count: 90, still_source: ["natural": 0.9556, "robust": 0.9889],
@@ -159,6 +161,29 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(ReportChecks.problems(folder: folder), [])
     }
 
+    /// The unrestricted table and conclusions show the auxiliary classifier's confidence in the
+    /// source on successes, which can vary, and never claim that it says the source on every
+    /// success, which the success rule guarantees.
+    ///
+    /// Mutant: the old "aux. agrees on every success" column and conclusion clause were planted
+    /// back and failed this test; so did a mean over all searches instead of the successes.
+    func testNoFindingRestatesTheSuccessRule() throws {
+        let results = Self.fixture()
+        let page = try String(contentsOfFile: try writeReport(results) + "/report.md", encoding: .utf8)
+        XCTAssertTrue(page.contains("aux. confidence in source on successes"))
+        XCTAssertTrue(page.contains("0.864"))
+        for text in [page] + Conclusions.compute(results).map(\.answer) {
+            XCTAssertFalse(text.contains("on every success"), "a property of the success rule is presented as a finding: \(text)")
+        }
+        func record(success: Bool, confidence: Float) -> LatentSearchRecord {
+            LatentSearchRecord(source: 1, target: 2, success: success, steps: 1, classifierPrediction: 2, classifierConfidence: 0.9,
+                               auxiliaryPrediction: 1, auxiliaryConfidence: confidence, discriminatorRealScore: 0.5, latentDistance: 1, z0: [], z: [])
+        }
+        let records = [record(success: true, confidence: 0.5), record(success: false, confidence: 0.1), record(success: true, confidence: 0.75)]
+        XCTAssertEqual(UnrestrictedFigures.meanAuxiliarySourceConfidence(records) ?? 0, 0.625, accuracy: 1e-9)
+        XCTAssertNil(UnrestrictedFigures.meanAuxiliarySourceConfidence([record(success: false, confidence: 0.9)]), "nothing measured: nil, not 0")
+    }
+
     func testResultsRoundTripWithNonFiniteValues() throws {
         var results = Self.fixture()
         results.minimal_perturbations[0].l2_quantiles = [.nan, 1, .infinity]
@@ -185,4 +210,5 @@ final class ReportTests: XCTestCase {
             XCTAssertEqual("\(error)", "\(path): labels[1].answer must be 0…9 or null")
         }
     }
+
 }
