@@ -114,7 +114,8 @@ struct AttackCommand: ParsableCommand {
                                xLabel: "ε (\(norm))", yLabel: "robust accuracy")
             plot.addSeries("all classes", x: epsValues.map(Double.init), y: summaries.map(\.robust_accuracy))
             for digit in 0..<10 {
-                plot.addSeries("class \(digit)", x: epsValues.map(Double.init), y: summaries.map { $0.per_class_robust_accuracy[digit] }, dashed: true)
+                plot.addSeries("class \(digit)", x: epsValues.map(Double.init),
+                               y: summaries.map { $0.per_class_robust_accuracy[digit] ?? .nan }, dashed: true)
             }
             try AtomicFile.write(plot.render(), to: out + "/curve.svg")
         }

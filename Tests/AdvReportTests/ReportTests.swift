@@ -211,4 +211,54 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    /// Labels count only for images of the run's judge set: one error names the first label whose
+    /// id is missing there, or whose kind or class differs.
+    ///
+    /// Mutant: `check(against:setPath:)` accepting every label (an empty body, as before issue 23)
+    /// was planted and failed this test; it was then removed.
+    func testHumanLabelsMustMatchTheJudgeSet() throws {
+        let path = NSTemporaryDirectory() + "labels-\(UUID().uuidString).json"
+        try """
+        {"page_seed": 3, "labels": [
+          {"id": "real-0", "kind": "real", "intended": 4, "answer": 4},
+          {"id": "unrestricted-7", "kind": "unrestricted", "intended": 2, "answer": null}]}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let labels = try HumanLabels.load(path: path)
+        let image = Tensor.zeros([1, 1, 28, 28])
+        func item(_ id: String, _ kind: String, _ intended: Int) -> JudgeItem {
+            JudgeItem(id: id, kind: kind, intended: intended, setting: "s", image01: image)
+        }
+        let matching = JudgeSet(seed: 1, items: [item("real-0", "real", 4), item("unrestricted-7", "unrestricted", 2), item("real-9", "real", 1)])
+        XCTAssertNoThrow(try labels.check(against: matching, setPath: "out/judge-set.json"))
+        let missing = JudgeSet(seed: 1, items: [item("real-0", "real", 4), item("unrestricted-6", "unrestricted", 2)])
+        XCTAssertThrowsError(try labels.check(against: missing, setPath: "out/judge-set.json")) { error in
+            XCTAssertEqual("\(error)", "\(path): label id unrestricted-7 is not in out/judge-set.json; the labels must come from a judge page "
+                           + "made from this report (advlab judge --from its folder)")
+        }
+        let otherClass = JudgeSet(seed: 1, items: [item("real-0", "real", 5), item("unrestricted-7", "unrestricted", 2)])
+        XCTAssertThrowsError(try labels.check(against: otherClass, setPath: "j.json")) { error in
+            XCTAssertEqual("\(error)", "\(path): label id real-0 is a real image of class 4, but in j.json it is a real image of class 5")
+        }
+    }
+}
+
+/// `advlab attack --json` shows `null` where nothing was measured, never a made-up 0.
+final class AttackSummaryTests: XCTestCase {
+    /// Mutant: the old summary (`median_l2` 0 without a success, per-class robust accuracy 0 for a
+    /// class with no image) was planted and failed this test; it was then removed.
+    func testUnmeasuredFiguresAreNull() throws {
+        let images = Tensor.zeros([2, 1, 28, 28])
+        let results = (0..<2).map { i in
+            ExampleResult(index: i, label: 3, cleanPrediction: 3, adversarialPrediction: 3, success: false, target: nil, l0: 0, l1: 0, l2: 0, linf: 0)
+        }
+        let summary = AttackSummary(method: "pgd", norm: "linf", eps: 0.1, outcome: AttackOutcome(adversarialImages: images, results: results),
+                                    seed: 1, settings: [:])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(summary), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"median_l2\":null"), json)
+        XCTAssertTrue(json.contains("\"per_class_robust_accuracy\":[null,null,null,1,null,null,null,null,null,null]"), json)
+        let decoded = try JSONDecoder().decode(AttackSummary.self, from: Data(json.utf8))
+        XCTAssertNil(decoded.median_l2)
+    }
 }
