@@ -12,8 +12,9 @@ import Foundation
 ///      unchanged for at least `minShareCombinationUnchanged` of the sampled (x0, x1) pairs — a
 ///      stated proxy for condition (1).
 ///
-/// "Largest ε on the grid" is literal: the largest grid value that passes both, even when a
-/// smaller one failed (`monotone` says whether that happened).
+/// "Largest ε on the grid" means the largest grid value such that it and every smaller one pass
+/// both: a pass above a failure does not count, since the ε-ball of a larger ε holds the smaller
+/// one's. `monotone` is false for a class that passes again above its first failure.
 public struct PerClassEpsilonCriteria: Codable, Sendable, Equatable {
     public var min_share_condition_two: Double
     public var min_share_combination_unchanged: Double
@@ -39,13 +40,14 @@ public struct EpsilonGridPoint: Codable, Sendable, Equatable {
 /// The per-class ε and why it is not larger.
 public struct ClassEpsilon: Codable, Sendable, Equatable {
     public var digit: Int
-    /// The largest passing grid value; nil when none passes.
+    /// The largest grid value up to which every grid value passes; nil when the smallest fails.
     public var eps: Double?
     /// What stops ε from growing: "(2)", "combination" or "both" (the conditions failing at the
-    /// next grid value, or at the smallest one when none passes), "grid" when the largest grid
-    /// value passes (ε may be larger than the grid shows).
+    /// first failing grid value), "grid" when every grid value passes (ε may be larger than the
+    /// grid shows).
     public var binding: String
-    /// False when a grid value below `eps` failed.
+    /// False when a grid value above the first failure passes again (a non-monotone class: the
+    /// largest passing value would overstate its ε).
     public var monotone: Bool
     /// Query images for (2) and sampled pairs for the combination, for this class.
     public var condition_two_images: Int
@@ -75,8 +77,18 @@ public struct PerClassEpsilonReport: Codable, Sendable {
     }
 }
 
-/// Index of the largest grid value that passes (the grid is ascending), nil when none does.
-public func largestPassingIndex(_ passes: [Bool]) -> Int? { passes.lastIndex(of: true) }
+/// Index of the largest grid value up to which every value passes (the grid is ascending): the
+/// one before the first failure, nil when the first fails.
+public func largestSafeIndex(_ passes: [Bool]) -> Int? {
+    guard let failure = passes.firstIndex(of: false) else { return passes.isEmpty ? nil : passes.count - 1 }
+    return failure == 0 ? nil : failure - 1
+}
+
+/// Grid values above the first failure that pass again (empty for a monotone class).
+public func passesAboveFirstFailure(_ row: ClassEpsilon) -> [Double] {
+    guard let failure = row.grid.firstIndex(where: { !$0.passes }) else { return [] }
+    return row.grid[failure...].filter(\.passes).map(\.eps)
+}
 
 /// Chooses each class's ε from the measured shares. grid: ascending G values;
 /// shareConditionTwo, shareCombination: [classes][G]
@@ -90,7 +102,7 @@ public func choosePerClassEpsilon(grid: [Float], shareConditionTwo: [[Double]], 
                                     share_combination_unchanged: shareCombination[digit][g],
                                     passes_condition_two: two, passes_combination: combination, passes: two && combination)
         }
-        let chosen = largestPassingIndex(points.map(\.passes))
+        let chosen = largestSafeIndex(points.map(\.passes))
         func reason(_ point: EpsilonGridPoint) -> String {
             switch (point.passes_condition_two, point.passes_combination) {
             case (false, false): return "both"
@@ -105,7 +117,7 @@ public func choosePerClassEpsilon(grid: [Float], shareConditionTwo: [[Double]], 
             binding = points.first.map(reason) ?? "grid"
         }
         return ClassEpsilon(digit: digit, eps: chosen.map { points[$0].eps }, binding: binding,
-                            monotone: chosen.map { c in points[0..<c].allSatisfy(\.passes) } ?? true,
+                            monotone: !points.drop { $0.passes }.contains { $0.passes },
                             condition_two_images: conditionTwoImages[digit], combination_pairs: combinationPairs[digit], grid: points)
     }
 }

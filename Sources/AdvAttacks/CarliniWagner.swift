@@ -18,6 +18,10 @@ public struct CarliniWagnerConfig: Codable, Sendable, Equatable {
     public var confidence: Float = 0
     /// Upper limit of c; the search multiplies c by 10 until an example succeeds or c passes it.
     public var maximumConstant: Float = 1e6
+    /// Untargeted only: searches toward this many candidate classes (see `carliniWagnerL2`). With
+    /// 1, C&W's distance on the logistic-regression test fixture was up to 29 % above the exact
+    /// minimum (13 of its 64 images more than 5 %); with 2 up to 8 %, with 3 up to 3.5 %.
+    public var candidateClasses: Int = 3
     public init() {}
 }
 
@@ -25,15 +29,44 @@ public struct CarliniWagnerConfig: Codable, Sendable, Equatable {
 /// `max(max_{i≠t} Z_i − Z_t + κ, 0)`) over `x′ = (tanh(w) + 1)/2`, which keeps x′ in [0, 1],
 /// with Adam; a per-example binary search over c; returns the smallest-L2 success found (the
 /// clean image when none). It is a minimal-distance attack: it has no ε.
+///
+/// Untargeted, the hinge follows whichever other class leads, so the search ends on the boundary
+/// of the class that leads at the start, which need not be the nearest one (on the
+/// logistic-regression test fixture it was 4–20 % farther for 7 of 31 images). With
+/// `candidateClasses` k > 1 it also runs targeted searches toward the classes ranked 2 … k by
+/// clean logit and keeps the smallest success of all k searches.
 /// images01: [N, 1, 28, 28]; labels: N; targets: N or nil -> outcome
 public func carliniWagnerL2(model: ImageClassifier, images01 clean: Tensor, labels: [Int], targets: [Int]? = nil,
                             config: CarliniWagnerConfig = CarliniWagnerConfig(), indexOffset: Int = 0) -> AttackOutcome {
+    let n = clean.batchCount
+    var bestDistance = [Float](repeating: .infinity, count: n)
+    var best = clean
+    carliniWagnerSearch(model: model, clean: clean, labels: labels, targets: targets, config: config, best: &best,
+                        bestDistance: &bestDistance)
+    if targets == nil && config.candidateClasses > 1 {
+        let logits = model.logits(clean, mode: .eval).0
+        let k = logits.shape[1]
+        let ranked = (0..<n).map { row in
+            (0..<k).filter { $0 != labels[row] }.sorted { logits.scalars[row * k + $0] > logits.scalars[row * k + $1] }
+        }
+        for rank in 1..<min(config.candidateClasses, k - 1) {
+            carliniWagnerSearch(model: model, clean: clean, labels: labels, targets: ranked.map { $0[rank] }, config: config,
+                                best: &best, bestDistance: &bestDistance)
+        }
+    }
+    let results = makeResults(model: model, clean: clean, adversarial: best, labels: labels, targets: targets, indexOffset: indexOffset)
+    return AttackOutcome(adversarialImages: best, results: results)
+}
+
+/// One C&W search (the binary search over c, Adam inside): replaces a row of `best` whenever it
+/// finds a success closer than `bestDistance` (squared L2). A targeted success is also an
+/// untargeted one. clean, best: [N, 1, 28, 28]; labels, targets, bestDistance: N
+func carliniWagnerSearch(model: ImageClassifier, clean: Tensor, labels: [Int], targets: [Int]?, config: CarliniWagnerConfig,
+                         best: inout Tensor, bestDistance: inout [Float]) {
     let n = clean.batchCount, f = clean.featureCount
     var constant = [Float](repeating: config.initialConstant, count: n)
     var lower = [Float](repeating: 0, count: n)
     var upper = [Float](repeating: .infinity, count: n)
-    var bestDistance = [Float](repeating: .infinity, count: n)
-    var best = clean
     // w such that (tanh(w) + 1)/2 ≈ x, pulled inside (0, 1) by 1e-3 so that |w0| ≤ 3.8: with
     // 1e-6 (|w0| = 7.3) saturated background pixels could not move within a few hundred steps.
     let w0 = clean.map { atanhf((2 * $0 - 1) * 0.999) }
@@ -101,6 +134,4 @@ public func carliniWagnerL2(model: ImageClassifier, images01 clean: Tensor, labe
             }
         }
     }
-    let results = makeResults(model: model, clean: clean, adversarial: best, labels: labels, targets: targets, indexOffset: indexOffset)
-    return AttackOutcome(adversarialImages: best, results: results)
 }

@@ -57,6 +57,24 @@ public enum AttackFigures {
     }
 }
 
+/// An optional that JSON shows as `null` when absent (the synthesized coding would drop the key),
+/// for summary figures that were not measured: a reader sees `null`, never a made-up 0.
+@propertyWrapper
+public struct ExplicitNull<Value: Codable & Sendable>: Codable, Sendable {
+    public var wrappedValue: Value?
+    public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        wrappedValue = container.decodeNil() ? nil : try container.decode(Value.self)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}
+
 /// The summary of one attack setting, as `advlab attack --json` prints it.
 public struct AttackSummary: Codable, Sendable {
     public var method: String
@@ -64,11 +82,13 @@ public struct AttackSummary: Codable, Sendable {
     public var eps: Double?
     public var clean_accuracy: Double
     public var robust_accuracy: Double
-    public var per_class_robust_accuracy: [Double]
+    /// null for a class with no image among the attacked ones.
+    public var per_class_robust_accuracy: [Double?]
     public var success_rate: Double
     public var max_linf: Double
     public var max_l2: Double
-    public var median_l2: Double
+    /// Over the successes; null when nothing succeeded.
+    @ExplicitNull public var median_l2: Double?
     public var count: Int
     public var seed: UInt64
     public var settings: [String: Double]
@@ -81,12 +101,14 @@ public struct AttackSummary: Codable, Sendable {
         self.eps = eps
         clean_accuracy = outcome.cleanAccuracy
         robust_accuracy = outcome.robustAccuracy
-        per_class_robust_accuracy = outcome.perClassRobustAccuracy()
+        per_class_robust_accuracy = outcome.perClassRobustAccuracy().enumerated().map { digit, value in
+            outcome.results.contains { $0.label == digit } ? value : nil
+        }
         success_rate = outcome.results.isEmpty ? 0 : Double(outcome.results.filter(\.success).count) / Double(outcome.results.count)
         max_linf = Double(outcome.results.map(\.linf).max() ?? 0)
         max_l2 = Double(outcome.results.map(\.l2).max() ?? 0)
         let successfulL2 = outcome.results.filter(\.success).map(\.l2).sorted()
-        median_l2 = successfulL2.isEmpty ? 0 : Double(successfulL2[successfulL2.count / 2])
+        median_l2 = successfulL2.isEmpty ? nil : Double(successfulL2[successfulL2.count / 2])
         count = outcome.results.count
         self.seed = seed
         self.settings = settings

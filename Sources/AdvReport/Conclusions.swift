@@ -61,7 +61,10 @@ public enum Conclusions {
         if !unrestricted.isEmpty {
             let parts = unrestricted.map { row -> String in
                 "against the \(row.model) model the targeted search succeeds on \(Format.value(row.success_rate)) of \(row.count) searches"
-                    + (row.auxiliary_agrees_on_every_success ? " (the AC-GAN's auxiliary classifier still says the source class on every success)" : "")
+                    + (row.auxiliary_source_confidence_on_successes.map {
+                        " (the AC-GAN's auxiliary classifier, which the rule requires to say the source, "
+                            + "gives it a mean confidence of \(Format.value($0)) on successes)"
+                    } ?? "")
                     + ", the embedding's k-NN keeps the source class on \(Format.value(row.condition_one?.overall.knn_keeps_source)) of successes"
                     + " and the other model on \(Format.value(row.condition_one?.overall.reference_keeps_source));"
                     + " the median distance to the nearest training image of the source class is \(Format.value(row.nearest_train_l2_quantiles.last)) in L2"
@@ -75,11 +78,18 @@ public enum Conclusions {
         for row in results.per_class_eps where row.norm == "linf" {
             let below = row.per_class.filter { ($0.eps ?? 0) < 0.3 }
             let list = below.map { "\($0.digit): \($0.eps.map { Format.eps($0) } ?? "none") (\($0.binding))" }.joined(separator: ", ")
+            let nonMonotone = row.per_class.filter { !$0.monotone }.map { entry in
+                "class \(entry.digit) passes again at \(passesAboveFirstFailure(entry).map { Format.eps($0) }.joined(separator: ", "))"
+            }
+            let monotonicity = nonMonotone.isEmpty ? "" : " Non-monotone: " + nonMonotone.joined(separator: "; ")
+                + " after failing at a smaller ε; ε stops at the first failure."
             answers.append(Conclusion(question: "Which classes need a smaller L∞ ε than 0.3?",
-                                      answer: below.isEmpty ? "None: every class keeps both criteria up to ε = 0.3."
-                                          : "Classes \(Format.classes(below.map(\.digit))) — their largest ε keeping (2) for at least "
-                                          + "\(Format.eps(row.criteria.min_share_condition_two)) of the class and the combination's k-NN class for at least "
-                                          + "\(Format.eps(row.criteria.min_share_combination_unchanged)) of pairs, with the binding criterion: \(list)."))
+                                      answer: (below.isEmpty ? "None: every class keeps both criteria up to ε = 0.3."
+                                          : "Classes \(Format.classes(below.map(\.digit))) — their largest ε up to which every grid value "
+                                          + "keeps (2) for at least \(Format.eps(row.criteria.min_share_condition_two)) of the class and the "
+                                          + "combination's k-NN class for at least \(Format.eps(row.criteria.min_share_combination_unchanged)) "
+                                          + "of pairs, with the binding criterion: \(list).")
+                                          + monotonicity))
         }
 
         let both = rows.filter { $0.condition_one.holds && $0.condition_two.holds }

@@ -29,7 +29,8 @@ public enum EpsilonFigures {
 
     /// Shares against ε per class, one plot per criterion: `combination` (share of pairs whose
     /// k-NN class is unchanged) and `conditionTwo` (share of images for which (2) holds), each
-    /// with its threshold as a black line; legend entries carry the class's ε and binding reason.
+    /// with its threshold as a black line; legend entries carry the class's ε, binding reason and
+    /// "non-monotone" for a class that passes again above its first failure.
     public static func sharesPlots(_ report: PerClassEpsilonReport) -> (combination: SVGPlot, conditionTwo: SVGPlot) {
         func plot(_ title: String, threshold: Double, value: (EpsilonGridPoint) -> Double) -> SVGPlot {
             var plot = SVGPlot(title: title + " (\(report.norm), seed \(report.seed))", xLabel: "ε (\(report.norm))", yLabel: "share")
@@ -38,6 +39,7 @@ public enum EpsilonFigures {
             plot.yRange = max(0, min(lowest, threshold) - 0.02)...1.0
             for row in report.per_class {
                 let name = "\(row.digit): ε " + (row.eps.map { String(format: "%g", $0) } ?? "none") + ", binding \(row.binding)"
+                    + (row.monotone ? "" : ", non-monotone")
                 plot.addSeries(name, x: row.grid.map(\.eps), y: row.grid.map(value), color: SVGPlot.palette[row.digit % SVGPlot.palette.count])
             }
             plot.addSeries("threshold \(threshold)", x: [report.grid.first ?? 0, report.grid.last ?? 1], y: [threshold, threshold],

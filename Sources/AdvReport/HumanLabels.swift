@@ -40,6 +40,23 @@ public struct HumanLabels: Codable, Sendable {
 
     public static let kinds = ["real", "plain-gan", "unrestricted", "perturbation"]
 
+    /// Checks that every label is of an image in `set` (the report's judge-set.json): its id is
+    /// there, with the same kind and intended class. Throws one error naming the first label that
+    /// is not, so that labels from another run or another page are never counted.
+    public func check(against set: JudgeSet, setPath: String) throws {
+        let items = Dictionary(set.items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for label in labels {
+            guard let item = items[label.id] else {
+                throw ReportError.invalid(file ?? "--human", "label id \(label.id) is not in \(setPath); the labels must come from "
+                                          + "a judge page made from this report (advlab judge --from its folder)")
+            }
+            guard item.kind == label.kind, item.intended == label.intended else {
+                throw ReportError.invalid(file ?? "--human", "label id \(label.id) is a \(label.kind) image of class \(label.intended), "
+                                          + "but in \(setPath) it is a \(item.kind) image of class \(item.intended)")
+            }
+        }
+    }
+
     /// Per kind: how often the person saw the intended class, and how often no digit at all.
     public func agreement() -> HumanAgreement {
         let kinds = Self.kinds.compactMap { kind -> HumanAgreement.Kind? in

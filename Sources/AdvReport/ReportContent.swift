@@ -110,15 +110,17 @@ public enum ReportContent {
             + "A success needs the attacked model to say the target and the AC-GAN's auxiliary classifier the source; the triplet embedding's k-NN, "
             + "which the search does not optimise against, is a second judge (column k-NN keeps source). The proxies of (1) compare each "
             + "example with the search's own starting image G(z0, s)."))
-        blocks.append(.table(header: ["model", "variant", "searches", "success", "aux. agrees on every success", "SSIM to G(z0,s)", "k-NN keeps source",
+        blocks.append(.table(header: ["model", "variant", "searches", "success", "aux. confidence in source on successes", "SSIM to G(z0,s)",
+                                      "k-NN keeps source",
                                       "other model keeps source", "nearest train L2 (min, median)", "nearest train L∞ (min, median)", "(2)"],
                              rows: r.unrestricted.map { row in
-                                 [row.model, row.variant, String(row.count), Format.value(row.success_rate), row.auxiliary_agrees_on_every_success ? "yes" : "no",
+                                 [row.model, row.variant, String(row.count), Format.value(row.success_rate),
+                                  Format.value(row.auxiliary_source_confidence_on_successes),
                                   Format.value(row.condition_one?.overall.ssim), Format.value(row.condition_one?.overall.knn_keeps_source),
                                   Format.value(row.condition_one?.overall.reference_keeps_source),
                                   row.nearest_train_l2_quantiles.map { Format.value($0) }.joined(separator: ", "),
                                   row.nearest_train_linf_quantiles.map { Format.value($0) }.joined(separator: ", "), "not applicable"]
-                             }, numericColumns: [2, 3, 5, 6, 7]))
+                             }, numericColumns: [2, 3, 4, 5, 6, 7]))
         if let reason = r.unrestricted.first?.condition_two_reason {
             blocks.append(.paragraph("(2) for unrestricted examples: " + reason + "."))
         }
@@ -159,14 +161,19 @@ public enum ReportContent {
         if let first = r.per_class_eps.first {
             blocks.append(.paragraph("Per-class ε, the post's proposal: for each class the largest ε on the grid at which (2) holds for at least "
                 + "\(Format.eps(first.criteria.min_share_condition_two)) of the class and the combination image with every other class keeps the embedding's "
-                + "k-NN class for at least \(Format.eps(first.criteria.min_share_combination_unchanged)) of sampled pairs; the binding criterion is the one "
-                + "failing at the next grid value."))
+                + "k-NN class for at least \(Format.eps(first.criteria.min_share_combination_unchanged)) of sampled pairs, and so does every "
+                + "smaller grid value; the binding criterion is the one failing at the next grid value. A class that passes again above that failure is "
+                + "non-monotone: its row \"passes again at\" lists where, and those values are not its ε."))
             var rows: [[String]] = []
             for row in r.per_class_eps {
                 let values: [String] = row.per_class.map { entry in entry.eps.map { Format.eps($0) } ?? "none" }
                 let bindings: [String] = row.per_class.map(\.binding)
                 rows.append([Format.norm(row.norm) + " ε"] + values)
                 rows.append([Format.norm(row.norm) + " binding"] + bindings)
+                rows.append([Format.norm(row.norm) + " passes again at"] + row.per_class.map { entry in
+                    let again = passesAboveFirstFailure(entry)
+                    return again.isEmpty ? "—" : "non-monotone: " + again.map { Format.eps($0) }.joined(separator: ", ")
+                })
             }
             blocks.append(.table(header: ["norm"] + r.classes.map { "class \($0)" }, rows: rows, numericColumns: Set(1...r.classes.count)))
         }

@@ -157,7 +157,8 @@ public struct UnrestrictedSetting: Codable, Sendable {
     /// [source][target] success rates (targeted variants), nil on the diagonal.
     public var per_pair: [[Double?]]?
     public var per_source_success_rate: [Double]
-    public var auxiliary_agrees_on_every_success: Bool
+    /// The auxiliary classifier's mean confidence in the source on successes (nil without one).
+    public var auxiliary_source_confidence_on_successes: Double?
     public var condition_one: ConditionOneReport?
     /// Quantiles 0, 50 % of the L2 and L∞ distance of successes to the nearest training image of the source class.
     public var nearest_train_l2_quantiles: [Double]

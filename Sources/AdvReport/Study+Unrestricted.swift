@@ -84,7 +84,7 @@ extension Study {
         }
         return UnrestrictedSetting(model: name, variant: variant, count: records.count, success_rate: outcome.successRate,
                                    per_pair: perPair, per_source_success_rate: perSource,
-                                   auxiliary_agrees_on_every_success: successes.allSatisfy { records[$0].auxiliaryPrediction == sources[$0] },
+                                   auxiliary_source_confidence_on_successes: UnrestrictedFigures.meanAuxiliarySourceConfidence(records),
                                    condition_one: conditionOne, nearest_train_l2_quantiles: quantiles(l2),
                                    nearest_train_linf_quantiles: quantiles(linf),
                                    condition_two_reason: "an unrestricted example has no original image, so no ε-ball exists and (2) cannot hold by construction; "

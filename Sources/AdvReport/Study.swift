@@ -100,6 +100,7 @@ public final class Study {
         results.conclusions = Conclusions.compute(results)
         try AtomicFile.write(String(decoding: try JSONEncoder().encode(JudgeSet(seed: seed, items: judgeItems)), as: UTF8.self),
                              to: folder + "/judge-set.json")
+        try human?.check(against: JudgeSet(seed: seed, items: judgeItems), setPath: folder + "/judge-set.json")
         results.seconds = Date().timeIntervalSince(start)
         return results
     }

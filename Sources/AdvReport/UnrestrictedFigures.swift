@@ -105,6 +105,15 @@ public enum UnrestrictedFigures {
         return grid
     }
 
+    /// The auxiliary classifier's mean confidence in the source class over the successes; nil when
+    /// nothing succeeded. (That it *says* the source on every success is part of the success rule,
+    /// so only its confidence can vary.)
+    public static func meanAuxiliarySourceConfidence(_ records: [LatentSearchRecord]) -> Double? {
+        var successes = records.filter(\.success)
+        guard !successes.isEmpty else { return nil }
+        return successes.reduce(0) { $0 + Double($1.auxiliaryConfidence) } / Double(successes.count)
+    }
+
     /// Per-example records as CSV (latent vectors are in the JSON records).
     public static func recordsCSV(_ records: [LatentSearchRecord], nearestL2: [Float], nearestLinf: [Float], knnLabels: [Int]) -> String {
         var lines = ["index,source,target,success,steps,attempts,classifier_prediction,classifier_confidence,auxiliary_prediction,"

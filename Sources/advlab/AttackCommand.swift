@@ -33,6 +33,9 @@ struct AttackCommand: ParsableCommand {
     @Option(name: .customLong("step-size"), help: "Step size α (igs, pgd: default 2.5·ε/steps, Madry et al. 2018; embedding-pgd: 0.01).")
     var stepSize: Float?
     @Option(help: "Random restarts (pgd).") var restarts = 1
+    @Option(name: .customLong("candidate-classes"),
+            help: "Untargeted cw: classes searched toward (1 = plain C&W; more find smaller perturbations).")
+    var candidateClasses = CarliniWagnerConfig().candidateClasses
     @Option(help: "Targeted attack toward this class (0-9).") var targeted: Int?
     @Option(help: "Number of test images (the first N).") var count = 1000
     @Option(name: .customLong("batch"), help: "Images per batch.") var batchSize = 250
@@ -51,6 +54,7 @@ struct AttackCommand: ParsableCommand {
         if let steps, !(1...100_000).contains(steps) { throw ValidationError("--steps must be in 1…100000, got \(steps)") }
         if let stepSize, !(stepSize > 0 && stepSize.isFinite) { throw ValidationError("--step-size must be > 0, got \(stepSize)") }
         guard (1...1000).contains(restarts) else { throw ValidationError("--restarts must be in 1…1000, got \(restarts)") }
+        guard (1...9).contains(candidateClasses) else { throw ValidationError("--candidate-classes must be in 1…9, got \(candidateClasses)") }
         if let targeted, !(0...9).contains(targeted) { throw ValidationError("--targeted must be a class in 0…9, got \(targeted)") }
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be in 1…10000, got \(count)") }
         if method == .embeddingPGD {
@@ -111,7 +115,8 @@ struct AttackCommand: ParsableCommand {
                                xLabel: "ε (\(norm.rawValue))", yLabel: "robust accuracy")
             plot.addSeries("all classes", x: epsValues.map(Double.init), y: summaries.map(\.robust_accuracy))
             for digit in 0..<10 {
-                plot.addSeries("class \(digit)", x: epsValues.map(Double.init), y: summaries.map { $0.per_class_robust_accuracy[digit] }, dashed: true)
+                plot.addSeries("class \(digit)", x: epsValues.map(Double.init),
+                               y: summaries.map { $0.per_class_robust_accuracy[digit] ?? .nan }, dashed: true)
             }
             try AtomicFile.write(plot.render(), to: out + "/curve.svg")
         }
@@ -135,7 +140,9 @@ struct AttackCommand: ParsableCommand {
         case .cw:
             var cw = CarliniWagnerConfig()
             if let steps { cw.iterations = steps }
-            settings = ["iterations": Double(cw.iterations), "binary_search_steps": Double(cw.binarySearchSteps),
+            cw.candidateClasses = candidateClasses
+            settings = ["candidate_classes": Double(cw.candidateClasses), "iterations": Double(cw.iterations),
+                        "binary_search_steps": Double(cw.binarySearchSteps),
                         "initial_constant": Double(cw.initialConstant), "learning_rate": Double(cw.learningRate)]
             let outcome = inBatches(count: labels.count, batchSize: batchSize) { range in
                 carliniWagnerL2(model: classifier, images01: images.slice(range), labels: Array(labels[range]),

@@ -110,7 +110,9 @@ struct EpsilonCommand: ParsableCommand {
             print(text)
         } else {
             for row in perClass {
-                print("class \(row.digit): ε " + (row.eps.map { String(format: "%g", $0) } ?? "none") + " (binding: \(row.binding))")
+                let again = passesAboveFirstFailure(row).map { String(format: "%g", $0) }.joined(separator: ", ")
+                print("class \(row.digit): ε " + (row.eps.map { String(format: "%g", $0) } ?? "none") + " (binding: \(row.binding))"
+                      + (row.monotone ? "" : "; non-monotone: passes again at \(again)"))
             }
         }
         note("wrote \(out) (seed \(seedOption.seed))")

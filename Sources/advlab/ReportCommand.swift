@@ -61,6 +61,11 @@ struct ReportCommand: ParsableCommand {
         }
         // Everything that can be wrong with the inputs is found before any work or writing.
         let labels = try human.map { try HumanLabels.load(path: $0) }
+        // The run writes judge-set.json again (the same images for the same seed and settings) and
+        // checks the labels against it; an earlier run's set in --out lets a mismatch fail now.
+        if let labels, FileManager.default.fileExists(atPath: out + "/judge-set.json") {
+            try labels.check(against: try JudgeSet.load(folder: out), setPath: out + "/judge-set.json")
+        }
         let models = try StudyModels.load(natural: natural, robust: robust, acgan: generator, triplet: embedding)
         let (train, test) = try dataOptions.loadBoth()
         try createFolder(out)

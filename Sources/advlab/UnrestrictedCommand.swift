@@ -72,13 +72,15 @@ struct UnrestrictedCommand: ParsableCommand {
         var generator: String
         var model: String
         var settings: LatentSearchConfig
-        var auxiliary_agrees_on_every_success: Bool
-        /// Fraction of the successes whose 5-NN in the triplet embedding still says the source.
-        var knn_agrees_on_successes: Double
+        /// The auxiliary classifier's mean confidence in the source on successes (null without one).
+        @ExplicitNull var auxiliary_source_confidence_on_successes: Double?
+        /// Fraction of the successes whose 5-NN in the triplet embedding still says the source (null without one).
+        @ExplicitNull var knn_agrees_on_successes: Double?
         /// Fraction of all searches that succeed with the 5-NN also saying the source: the
         /// success rate under a judge the search did not optimise against.
         var success_rate_knn_agreeing: Double
-        var median_nearest_train_l2: Double
+        /// Over the successes (null without one).
+        @ExplicitNull var median_nearest_train_l2: Double?
     }
 
     func run() throws {
@@ -144,10 +146,10 @@ struct UnrestrictedCommand: ParsableCommand {
         let summary = Summary(success_rate: outcome.successRate, count: records.count,
                               mean_steps: Double(records.map(\.steps).reduce(0, +)) / Double(max(1, records.count)),
                               per_pair: perPair, seed: seedOption.seed, generator: generator, model: model, settings: config,
-                              auxiliary_agrees_on_every_success: successes.allSatisfy { $0.auxiliaryPrediction == $0.source },
-                              knn_agrees_on_successes: successes.isEmpty ? 0 : Double(knnAgreeing) / Double(successes.count),
+                              auxiliary_source_confidence_on_successes: UnrestrictedFigures.meanAuxiliarySourceConfidence(records),
+                              knn_agrees_on_successes: successes.isEmpty ? nil : Double(knnAgreeing) / Double(successes.count),
                               success_rate_knn_agreeing: Double(knnAgreeing) / Double(max(1, records.count)),
-                              median_nearest_train_l2: sortedL2.isEmpty ? 0 : Double(sortedL2[sortedL2.count / 2]))
+                              median_nearest_train_l2: sortedL2.isEmpty ? nil : Double(sortedL2[sortedL2.count / 2]))
         let text = try jsonText(summary)
         try AtomicFile.write(text, to: out + "/summary.json")
         if jsonOption.json { print(text) }

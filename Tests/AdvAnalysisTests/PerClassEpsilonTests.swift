@@ -4,21 +4,30 @@ import TestSupport
 import XCTest
 
 /// Per-class ε on planted data: a class with close same-class twins gets a smaller ε, the
-/// combination binds where the classifier flips, and the grid search returns the largest
-/// passing grid value.
+/// combination binds where the classifier flips, and the grid search returns the largest grid
+/// value up to which every grid value passes.
 final class PerClassEpsilonTests: XCTestCase {
-    func testLargestPassingGridValueIsReturnedEvenPastAFailure() {
-        XCTAssertEqual(largestPassingIndex([true, true, false, false]), 1)
-        XCTAssertEqual(largestPassingIndex([true, false, true, false]), 2)
-        XCTAssertEqual(largestPassingIndex([true, true, true]), 2)
-        XCTAssertNil(largestPassingIndex([false, false]))
+    /// A pass above a failure does not raise ε; such a class is flagged as non-monotone.
+    ///
+    /// Mutant: the old rule, the largest passing grid value (`passes.lastIndex(of: true)` in
+    /// `largestSafeIndex`), was planted and failed this test (class 0 got 0.3 instead of 0.1,
+    /// class 4 0.4 instead of none); it was then removed.
+    func testEpsIsTheLastGridValueBeforeTheFirstFailure() {
+        XCTAssertEqual(largestSafeIndex([true, true, false, false]), 1)
+        XCTAssertEqual(largestSafeIndex([true, false, true, false]), 0)
+        XCTAssertEqual(largestSafeIndex([true, true, true]), 2)
+        XCTAssertNil(largestSafeIndex([false, true]))
+        XCTAssertNil(largestSafeIndex([]))
         let chosen = choosePerClassEpsilon(grid: [0.1, 0.2, 0.3, 0.4],
                                            shareConditionTwo: [[1, 1, 1, 0.5], [1, 1, 1, 1], [0.9, 0.9, 0.9, 0.9], [1, 1, 1, 1], [0.5, 1, 1, 1]],
                                            shareCombination: [[1, 0.5, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1], [0.995, 0.99, 0.98, 0.5], [0.5, 1, 1, 1]],
                                            conditionTwoImages: [1, 1, 1, 1, 1], combinationPairs: [1, 1, 1, 1, 1])
-        XCTAssertEqual(chosen.map(\.eps), [0.3, 0.4, nil, 0.2, 0.4].map { $0.map { Double(Float($0)) } })
-        XCTAssertEqual(chosen.map(\.binding), ["(2)", "grid", "(2)", "combination", "grid"])
+        XCTAssertEqual(chosen.map(\.eps), [0.1, 0.4, nil, 0.2, nil].map { $0.map { Double(Float($0)) } })
+        XCTAssertEqual(chosen.map(\.binding), ["combination", "grid", "(2)", "combination", "both"])
         XCTAssertEqual(chosen.map(\.monotone), [false, true, true, true, false])
+        XCTAssertEqual(passesAboveFirstFailure(chosen[0]), [Double(Float(0.3))])
+        XCTAssertEqual(passesAboveFirstFailure(chosen[4]), [0.2, 0.3, 0.4].map { Double(Float($0)) })
+        XCTAssertEqual(passesAboveFirstFailure(chosen[3]), [])
         let none = choosePerClassEpsilon(grid: [0.1], shareConditionTwo: [[0.5]], shareCombination: [[0.5]],
                                          conditionTwoImages: [1], combinationPairs: [1])
         XCTAssertNil(none[0].eps)

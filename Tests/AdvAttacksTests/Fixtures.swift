@@ -31,10 +31,23 @@ enum AttackFixture {
         let labels: [Int]
     }
 
-    static let shared: Fixture? = {
-        guard let directory = ProcessInfo.processInfo.environment["ADVLAB_DATA"],
-              let train = try? MNIST.load(split: .train, directory: directory),
-              let test = try? MNIST.load(split: .test, directory: directory) else { return nil }
+    /// The fixture, built once; nil when ADVLAB_DATA is unset.
+    static let shared: Result<Fixture, Error>? = load(environment: ProcessInfo.processInfo.environment)
+
+    /// Only an unset ADVLAB_DATA means "no data here" (nil); when it is set, a load that fails is
+    /// an error the tests report rather than a reason to skip them (CI always sets it).
+    static func load(environment: [String: String]) -> Result<Fixture, Error>? {
+        guard let directory = environment["ADVLAB_DATA"], !directory.isEmpty else { return nil }
+        return Result {
+            let train = try MNIST.load(split: .train, directory: directory)
+            let test = try MNIST.load(split: .test, directory: directory)
+            return trainedFixture(train: train, test: test)
+        }
+    }
+
+    /// A logistic regression trained for 150 Adam steps on the first 20,000 training images, and
+    /// the first 64 test images.
+    static func trainedFixture(train: Dataset, test: Dataset) -> Fixture {
         var rng = SeededGenerator(seed: 11)
         let model = LogisticRegression(using: &rng)
         let optimizer = Adam(model.namedParameters, learningRate: 0.01)
@@ -48,10 +61,11 @@ enum AttackFixture {
         }
         let count = 64
         return Fixture(model: model, images: test.images.slice(0..<count), labels: Array(test.labels[0..<count]))
-    }()
+    }
 
+    /// The fixture; skips the test only when ADVLAB_DATA is unset, and rethrows a failed load.
     static func require() throws -> Fixture {
-        guard let fixture = shared else { throw XCTSkip("ADVLAB_DATA is not set: the attack tests need MNIST") }
-        return fixture
+        guard let shared else { throw XCTSkip("ADVLAB_DATA is not set: the attack tests need MNIST") }
+        return try shared.get()
     }
 }

@@ -1,5 +1,7 @@
 @testable import AdvAnalysis
+@testable import AdvAttacks
 @testable import AdvReport
+import AdvTensor
 import Foundation
 import XCTest
 
@@ -44,7 +46,7 @@ final class ReportTests: XCTestCase {
                                                      per_class_nearest_same_class_quantiles: Array(repeating: [0.2345, 0.3456, 0.4567, 0.6789], count: 10))],
             unrestricted: [UnrestrictedSetting(model: "natural", variant: "targeted", count: 90, success_rate: 0.8222,
                                                per_pair: (0..<10).map { s in (0..<10).map { $0 == s ? nil : 0.5 } },
-                                               per_source_success_rate: perClass, auxiliary_agrees_on_every_success: true, condition_one: one,
+                                               per_source_success_rate: perClass, auxiliary_source_confidence_on_successes: 0.8642, condition_one: one,
                                                nearest_train_l2_quantiles: [3.1234, 5.4321], nearest_train_linf_quantiles: [0.7123, 0.9456],
                                                condition_two_reason: "an unrestricted example has no original image")],
             combination: [CombinationSetting(eps: 0.3, count: 90, still_source: ["natural": 0.9556, "robust": 0.9889],
@@ -59,11 +61,17 @@ final class ReportTests: XCTestCase {
             per_class_eps: [PerClassEpsilonReport(norm: "linf", grid: [0.05, 0.25, 0.45], criteria: PerClassEpsilonCriteria(),
                                                   per_class: (0..<10).map { digit in
                                                       ClassEpsilon(digit: digit, eps: digit == 1 ? 0.25 : 0.45, binding: digit == 1 ? "(2)" : "grid", monotone: true,
-                                                                   condition_two_images: 100, combination_pairs: 36, grid: [])
+                                                                   condition_two_images: 100, combination_pairs: 36,
+                                                                   grid: [0.05, 0.25, 0.45].map { Self.gridPoint($0, passes: digit != 1 || $0 < 0.3) })
                                                   }, condition_two_method: "m", combination_method: "m", seed: 17)],
             human: HumanAgreement(file: "labels.json", kinds: [.init(kind: "real", labelled: 12, agreement: 0.9167, not_a_digit: 0.0833)]),
             condition_one_rule: ConditionOneRule(), conclusions: [],
             figures: ["robustness-linf": "robustness-linf.svg", "combination": "combination.png"], seconds: 123.4)
+    }
+
+    static func gridPoint(_ eps: Double, passes: Bool) -> EpsilonGridPoint {
+        EpsilonGridPoint(eps: eps, share_condition_two_holds: passes ? 1 : 0.5, share_combination_unchanged: 1, passes_condition_two: passes,
+                         passes_combination: true, passes: passes)
     }
 
     /// Writes the fixture's report into a fresh folder with its two figures.
@@ -130,6 +138,54 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(conclusions.contains { $0.answer.contains("Both conditions (by proxy for (1)): pgd linf ε 0.1") })
     }
 
+    /// A class that passes again above its first failure is named as non-monotone on the page and
+    /// in the conclusions, with where it passes again; a monotone fixture shows no such claim.
+    ///
+    /// Mutant: the report without the "passes again at" row and the conclusions' "Non-monotone"
+    /// sentence (the rendering before issue 23) was planted and failed this test; it was then removed.
+    func testANonMonotoneClassIsShownAsSuch() throws {
+        var results = Self.fixture()
+        let monotonePage = try String(contentsOfFile: try writeReport(results) + "/report.md", encoding: .utf8)
+        XCTAssertTrue(monotonePage.contains("| L∞ passes again at | — | — | — | — |"), "every class of the fixture is monotone")
+        XCTAssertFalse(Conclusions.compute(results).contains { $0.answer.contains("Non-monotone") })
+        // Class 3 fails at 0.25 (so its ε is 0.05) but passes again at 0.45.
+        results.per_class_eps[0].per_class[3] = choosePerClassEpsilon(grid: [0.05, 0.25, 0.45], shareConditionTwo: [[1, 0.5, 1]],
+                                                                      shareCombination: [[1, 1, 1]], conditionTwoImages: [100],
+                                                                      combinationPairs: [36])[0]
+        results.per_class_eps[0].per_class[3].digit = 3
+        XCTAssertEqual(results.per_class_eps[0].per_class[3].eps, Double(Float(0.05)))
+        XCTAssertFalse(results.per_class_eps[0].per_class[3].monotone)
+        let folder = try writeReport(results)
+        let page = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
+        XCTAssertTrue(page.contains("| L∞ passes again at | — | — | — | non-monotone: 0.45 |"), "the per-class ε table names the class")
+        let conclusion = Conclusions.compute(results).first { $0.question.contains("smaller L∞ ε") }
+        XCTAssertTrue(conclusion?.answer.contains("Non-monotone: class 3 passes again at 0.45") ?? false, conclusion?.answer ?? "no conclusion")
+        XCTAssertEqual(ReportChecks.problems(folder: folder), [])
+    }
+
+    /// The unrestricted table and conclusions show the auxiliary classifier's confidence in the
+    /// source on successes, which can vary, and never claim that it says the source on every
+    /// success, which the success rule guarantees.
+    ///
+    /// Mutant: the old "aux. agrees on every success" column and conclusion clause were planted
+    /// back and failed this test; so did a mean over all searches instead of the successes.
+    func testNoFindingRestatesTheSuccessRule() throws {
+        let results = Self.fixture()
+        let page = try String(contentsOfFile: try writeReport(results) + "/report.md", encoding: .utf8)
+        XCTAssertTrue(page.contains("aux. confidence in source on successes"))
+        XCTAssertTrue(page.contains("0.864"))
+        for text in [page] + Conclusions.compute(results).map(\.answer) {
+            XCTAssertFalse(text.contains("on every success"), "a property of the success rule is presented as a finding: \(text)")
+        }
+        func record(success: Bool, confidence: Float) -> LatentSearchRecord {
+            LatentSearchRecord(source: 1, target: 2, success: success, steps: 1, classifierPrediction: 2, classifierConfidence: 0.9,
+                               auxiliaryPrediction: 1, auxiliaryConfidence: confidence, discriminatorRealScore: 0.5, latentDistance: 1, z0: [], z: [])
+        }
+        let records = [record(success: true, confidence: 0.5), record(success: false, confidence: 0.1), record(success: true, confidence: 0.75)]
+        XCTAssertEqual(UnrestrictedFigures.meanAuxiliarySourceConfidence(records) ?? 0, 0.625, accuracy: 1e-9)
+        XCTAssertNil(UnrestrictedFigures.meanAuxiliarySourceConfidence([record(success: false, confidence: 0.9)]), "nothing measured: nil, not 0")
+    }
+
     func testResultsRoundTripWithNonFiniteValues() throws {
         var results = Self.fixture()
         results.minimal_perturbations[0].l2_quantiles = [.nan, 1, .infinity]
@@ -155,5 +211,56 @@ final class ReportTests: XCTestCase {
         XCTAssertThrowsError(try HumanLabels.load(path: path)) { error in
             XCTAssertEqual("\(error)", "\(path): labels[1].answer must be 0…9 or null")
         }
+    }
+
+    /// Labels count only for images of the run's judge set: one error names the first label whose
+    /// id is missing there, or whose kind or class differs.
+    ///
+    /// Mutant: `check(against:setPath:)` accepting every label (an empty body, as before issue 23)
+    /// was planted and failed this test; it was then removed.
+    func testHumanLabelsMustMatchTheJudgeSet() throws {
+        let path = NSTemporaryDirectory() + "labels-\(UUID().uuidString).json"
+        try """
+        {"page_seed": 3, "labels": [
+          {"id": "real-0", "kind": "real", "intended": 4, "answer": 4},
+          {"id": "unrestricted-7", "kind": "unrestricted", "intended": 2, "answer": null}]}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        let labels = try HumanLabels.load(path: path)
+        let image = Tensor.zeros([1, 1, 28, 28])
+        func item(_ id: String, _ kind: String, _ intended: Int) -> JudgeItem {
+            JudgeItem(id: id, kind: kind, intended: intended, setting: "s", image01: image)
+        }
+        let matching = JudgeSet(seed: 1, items: [item("real-0", "real", 4), item("unrestricted-7", "unrestricted", 2), item("real-9", "real", 1)])
+        XCTAssertNoThrow(try labels.check(against: matching, setPath: "out/judge-set.json"))
+        let missing = JudgeSet(seed: 1, items: [item("real-0", "real", 4), item("unrestricted-6", "unrestricted", 2)])
+        XCTAssertThrowsError(try labels.check(against: missing, setPath: "out/judge-set.json")) { error in
+            XCTAssertEqual("\(error)", "\(path): label id unrestricted-7 is not in out/judge-set.json; the labels must come from a judge page "
+                           + "made from this report (advlab judge --from its folder)")
+        }
+        let otherClass = JudgeSet(seed: 1, items: [item("real-0", "real", 5), item("unrestricted-7", "unrestricted", 2)])
+        XCTAssertThrowsError(try labels.check(against: otherClass, setPath: "j.json")) { error in
+            XCTAssertEqual("\(error)", "\(path): label id real-0 is a real image of class 4, but in j.json it is a real image of class 5")
+        }
+    }
+}
+
+/// `advlab attack --json` shows `null` where nothing was measured, never a made-up 0.
+final class AttackSummaryTests: XCTestCase {
+    /// Mutant: the old summary (`median_l2` 0 without a success, per-class robust accuracy 0 for a
+    /// class with no image) was planted and failed this test; it was then removed.
+    func testUnmeasuredFiguresAreNull() throws {
+        let images = Tensor.zeros([2, 1, 28, 28])
+        let results = (0..<2).map { i in
+            ExampleResult(index: i, label: 3, cleanPrediction: 3, adversarialPrediction: 3, success: false, target: nil, l0: 0, l1: 0, l2: 0, linf: 0)
+        }
+        let summary = AttackSummary(method: "pgd", norm: "linf", eps: 0.1, outcome: AttackOutcome(adversarialImages: images, results: results),
+                                    seed: 1, settings: [:])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(summary), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"median_l2\":null"), json)
+        XCTAssertTrue(json.contains("\"per_class_robust_accuracy\":[null,null,null,1,null,null,null,null,null,null]"), json)
+        let decoded = try JSONDecoder().decode(AttackSummary.self, from: Data(json.utf8))
+        XCTAssertNil(decoded.median_l2)
     }
 }
