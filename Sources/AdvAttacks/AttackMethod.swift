@@ -7,6 +7,12 @@ public enum AttackMethod: String, CaseIterable, Codable, Sendable {
     case fgsm, igs, pgd, cw
     case embeddingPGD = "embedding-pgd"
     case invariance
+    /// AutoAttack (Croce & Hein 2020) and its stages run on their own.
+    case apgdCE = "apgd-ce"
+    case apgdT = "apgd-t"
+    case fabT = "fab-t"
+    case square
+    case autoattack
 
     /// The norm an attack of this method is measured in, whatever `--norm` says: C&W is L2,
     /// embedding PGD's ball is in the triplet embedding, invariance examples are L∞.
@@ -15,7 +21,20 @@ public enum AttackMethod: String, CaseIterable, Codable, Sendable {
         case .cw: return "l2"
         case .embeddingPGD: return "embedding-l2"
         case .invariance: return PerturbationNorm.linf.rawValue
-        case .fgsm, .igs, .pgd: return requested.rawValue
+        case .fgsm, .igs, .pgd, .apgdCE, .apgdT, .fabT, .square, .autoattack: return requested.rawValue
+        }
+    }
+
+    /// The AutoAttack stages this method runs: `version`'s for `autoattack`, the stage itself for
+    /// apgd-ce, apgd-t, fab-t and square, nil for every other attack.
+    public func autoAttackStages(version: AutoAttackVersion) -> [AutoAttackStageMethod]? {
+        switch self {
+        case .autoattack: return version.stages
+        case .apgdCE: return [.apgdCE]
+        case .apgdT: return [.apgdT]
+        case .fabT: return [.fabT]
+        case .square: return [.square]
+        case .fgsm, .igs, .pgd, .cw, .embeddingPGD, .invariance: return nil
         }
     }
 
@@ -44,7 +63,7 @@ extension GradientAttackConfig {
         case .fgsm: return .fgsm(norm: norm, eps: eps)
         case .igs: return .igs(norm: norm, eps: eps, stepSize: stepSize, steps: steps)
         case .pgd: return GradientAttackConfig(norm: norm, eps: eps, stepSize: stepSize, steps: steps, restarts: restarts, randomStart: true)
-        case .cw, .embeddingPGD, .invariance: return nil
+        case .cw, .embeddingPGD, .invariance, .apgdCE, .apgdT, .fabT, .square, .autoattack: return nil
         }
     }
 }

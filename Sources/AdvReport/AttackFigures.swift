@@ -94,6 +94,8 @@ public struct AttackSummary: Codable, Sendable {
     public var settings: [String: Double]
     /// Invariance examples only: what the k-NN and the models said (omitted otherwise).
     public var invariance: InvarianceReport?
+    /// AutoAttack and its attacks only: each stage's robust accuracy and time (omitted otherwise).
+    public var stages: [AttackStage]?
 
     public init(method: String, norm: String, eps: Double?, outcome: AttackOutcome, seed: UInt64, settings: [String: Double]) {
         self.method = method

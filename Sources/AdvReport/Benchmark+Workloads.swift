@@ -31,6 +31,28 @@ extension Benchmark {
                                  "example_gradient_evaluations": evaluations])
     }
 
+    /// APGD-T (L∞, ε 0.3, 100 iterations) on the first 1,000 test images against the robust
+    /// classifier, toward the most likely other class only (AutoAttack runs nine targets, about nine
+    /// times this work; one keeps the bench near a minute). Work = every example-iteration that ran
+    /// (examples stop once fooled): one forward pass and one input-gradient pass each, as PGD's.
+    public static func apgdT1000(model: ImageClassifier, test: Dataset, count: Int = 1000, gemmGFLOPS: Double) -> Workload {
+        let images = test.images.slice(0..<count), labels = Array(test.labels[0..<count])
+        let config = APGDConfig(norm: .linf, eps: 0.3, iterations: 100, loss: .targetedDLR, targetClasses: 1)
+        var outcome: AttackOutcome?
+        let seconds = medianSeconds(iterations: 1, warmup: 0) {
+            var rng = SeededGenerator(seed: 7)
+            outcome = inBatches(count: count, batchSize: 250) { range in
+                apgd(model: model, images01: images.slice(range), labels: Array(labels[range]), config: config, using: &rng,
+                     indexOffset: range.lowerBound)
+            }
+        }
+        let evaluations = Double(outcome?.gradientEvaluations ?? 0)
+        return Workload(name: "apgd_t_1000", flops: evaluations * 2 * challengeCNNForwardFLOPs, secondsPerIteration: seconds,
+                        gemmGFLOPS: gemmGFLOPS,
+                        detail: ["images_per_second": Double(count) / seconds, "robust_accuracy": outcome?.robustAccuracy ?? 0,
+                                 "example_gradient_evaluations": evaluations, "target_classes": 1])
+    }
+
     /// One latent-search step for 100 latent vectors: G forward, classifier and discriminator
     /// forward, their input gradients, and G's backward to z.
     public static func latentSearchStep(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,

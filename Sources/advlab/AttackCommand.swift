@@ -13,14 +13,18 @@ import Foundation
 struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attack",
-        abstract: "Run FGSM, IGS/BIM, PGD (L∞/L2), C&W-L2, embedding PGD or invariance examples against a classifier.",
+        abstract: "Run FGSM, IGS/BIM, PGD (L∞/L2), C&W-L2, AutoAttack, embedding PGD or invariance examples against a classifier.",
         discussion: """
             Writes results.csv, adversarial.npy, summary.json and figure.png (original | perturbation | adversarial) to --out; with --eps-grid one subfolder per ε plus curve.json and curve.svg.
+            --method autoattack (Croce & Hein 2020): --version standard runs APGD-CE, APGD-T, FAB-T and Square, fast runs APGD-CE and APGD-T, each only on the examples still robust; apgd-ce, apgd-t, fab-t and square run one of them alone. summary.json adds "stages" (name, robust_accuracy, seconds, cpu_seconds, attacked, robust).
             --method invariance (Tramèr et al. 2020): each test image moves toward the nearest training image of another class (L2, over shifts within ±--shifts pixels) within L∞ ε; the triplet embedding's 5-NN (--embedding, train set as memory), --model and --reference-model say whether the class changed. summary.json's "invariance" block gives the shares overall and per class; results.csv adds the nearest image and every judge's class; targets.npy holds the shifted nearest images.
             """)
 
     @Option(help: "Classifier checkpoint to attack.") var model = "checkpoints/classifier-natural.safetensors"
     @Option(help: "The attack.") var method = AttackMethod.pgd
+    @Option(help: "AutoAttack's version: standard (APGD-CE, APGD-T, FAB-T, Square) or fast (APGD-CE, APGD-T).")
+    var version = AutoAttackVersion.standard
+    @Option(help: "Square Attack queries (square, autoattack standard; default 5000).") var queries: Int?
     @Option(help: "Triplet embedding checkpoint (embedding-pgd).") var embedding: String?
     @Option(name: .customLong("eps-embedding"), help: "Radius of the embedding-space ball (embedding-pgd).") var epsEmbedding: Float = 0.5
     @Option(name: .customLong("reference-model"), help: "A second classifier asked about invariance examples (e.g. an adversarially trained one).")
@@ -29,10 +33,10 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "The perturbation's norm (cw is always l2).") var norm = PerturbationNorm.linf
     @Option(help: "Radius ε of the perturbation (pixels in [0, 1]).") var eps: Float = 0.3
     @Option(name: .customLong("eps-grid"), help: "Comma-separated ε values: a robust-accuracy curve.") var epsGrid: String?
-    @Option(help: "Iterations (igs, pgd: default 40; cw: per binary-search step).") var steps: Int?
+    @Option(help: "Iterations (igs, pgd: default 40; apgd-ce, apgd-t, fab-t, autoattack: default 100; cw: per binary-search step).") var steps: Int?
     @Option(name: .customLong("step-size"), help: "Step size α (igs, pgd: default 2.5·ε/steps, Madry et al. 2018; embedding-pgd: 0.01).")
     var stepSize: Float?
-    @Option(help: "Random restarts (pgd).") var restarts = 1
+    @Option(help: "Random restarts (pgd, apgd-ce, apgd-t).") var restarts = 1
     @Option(name: .customLong("candidate-classes"),
             help: "Untargeted cw: classes searched toward (1 = plain C&W; more find smaller perturbations).")
     var candidateClasses = CarliniWagnerConfig().candidateClasses
@@ -55,6 +59,11 @@ struct AttackCommand: ParsableCommand {
         if let stepSize, !(stepSize > 0 && stepSize.isFinite) { throw ValidationError("--step-size must be > 0, got \(stepSize)") }
         guard (1...1000).contains(restarts) else { throw ValidationError("--restarts must be in 1…1000, got \(restarts)") }
         guard (1...9).contains(candidateClasses) else { throw ValidationError("--candidate-classes must be in 1…9, got \(candidateClasses)") }
+        if version != .standard && method != .autoattack { throw ValidationError("--version applies to --method autoattack only") }
+        if let queries, !(1...100_000).contains(queries) { throw ValidationError("--queries must be in 1…100000, got \(queries)") }
+        if stagedMethods != nil && targeted != nil {
+            throw ValidationError("--targeted does not apply to --method \(method.rawValue) (AutoAttack counts any misclassification)")
+        }
         if let targeted, !(0...9).contains(targeted) { throw ValidationError("--targeted must be a class in 0…9, got \(targeted)") }
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be in 1…10000, got \(count)") }
         if method == .embeddingPGD {
@@ -99,10 +108,12 @@ struct AttackCommand: ParsableCommand {
             let folder = epsGrid == nil ? out : out + "/eps-" + String(format: "%.3f", value)
             try createFolder(folder)
             var rng = SeededGenerator(seed: seedOption.seed)
-            let (outcome, settings) = attack(classifier, embedding: tripletEmbedding, images: images, labels: labels, eps: value, using: &rng)
-            let summary = AttackSummary(method: method.rawValue, norm: method.measuredNorm(requested: norm),
+            let (outcome, settings, stages) = attack(classifier, embedding: tripletEmbedding, images: images, labels: labels, eps: value,
+                                                     using: &rng)
+            var summary = AttackSummary(method: method.rawValue, norm: method.measuredNorm(requested: norm),
                                         eps: method == .cw ? nil : method == .embeddingPGD ? Double(epsEmbedding) : Double(value),
                                         outcome: outcome, seed: seedOption.seed, settings: settings)
+            summary.stages = stages
             try writeOutputs(folder: folder, images: images, outcome: outcome, summary: summary)
             summaries.append(summary)
             note(String(format: "%@ %@ ε %.3f: clean %.4f, robust %.4f on %d images", method.rawValue, norm.rawValue, value,
@@ -124,19 +135,33 @@ struct AttackCommand: ParsableCommand {
     }
 
     func attack(_ classifier: ImageClassifier, embedding tripletEmbedding: TripletEmbedding?, images: Tensor, labels: [Int], eps value: Float,
-                using rng: inout SeededGenerator) -> (AttackOutcome, [String: Double]) {
+                using rng: inout SeededGenerator) -> (AttackOutcome, [String: Double], [AttackStage]?) {
+        if let stagedMethods {
+            var config = AutoAttackConfig(norm: norm, eps: value)
+            if let steps {
+                config.apgdIterations = steps
+                config.fabIterations = steps
+            }
+            if let queries { config.squareQueries = queries }
+            config.apgdRestarts = restarts
+            let staged = runAttackStages(stagedMethods, model: classifier, images01: images, labels: labels, config: config,
+                                         batchSize: batchSize, using: &rng)
+            let settings = ["eps": Double(value), "iterations": Double(config.apgdIterations), "restarts": Double(config.apgdRestarts),
+                            "target_classes": Double(config.targetClasses), "square_queries": Double(config.squareQueries)]
+            return (staged.outcome, settings, staged.stages)
+        }
         let targets = targeted.map { [Int](repeating: $0, count: labels.count) }
         var settings: [String: Double] = [:]
         switch method {
         case .embeddingPGD:
             let config = EmbeddingPGDConfig(epsEmbedding: epsEmbedding, stepSize: stepSize ?? 0.01, steps: steps ?? 40)
             settings = ["eps_embedding": Double(epsEmbedding), "step_size": Double(config.stepSize), "steps": Double(config.steps)]
-            guard let tripletEmbedding else { return (AttackOutcome(adversarialImages: images, results: []), settings) }
+            guard let tripletEmbedding else { return (AttackOutcome(adversarialImages: images, results: []), settings, nil) }
             let outcome = inBatches(count: labels.count, batchSize: batchSize) { range in
                 embeddingPGD(model: classifier, embedding: tripletEmbedding, images01: images.slice(range), labels: Array(labels[range]),
                              targets: targets.map { Array($0[range]) }, config: config, indexOffset: range.lowerBound)
             }
-            return (outcome, settings)
+            return (outcome, settings, nil)
         case .cw:
             var cw = CarliniWagnerConfig()
             if let steps { cw.iterations = steps }
@@ -148,8 +173,8 @@ struct AttackCommand: ParsableCommand {
                 carliniWagnerL2(model: classifier, images01: images.slice(range), labels: Array(labels[range]),
                                 targets: targets.map { Array($0[range]) }, config: cw, indexOffset: range.lowerBound)
             }
-            return (outcome, settings)
-        case .fgsm, .igs, .pgd, .invariance:
+            return (outcome, settings, nil)
+        case .fgsm, .igs, .pgd, .invariance, .apgdCE, .apgdT, .fabT, .square, .autoattack:
             break
         }
         // The same rule as the report's (`GradientAttackConfig.named`).
@@ -162,8 +187,12 @@ struct AttackCommand: ParsableCommand {
             gradientAttack(model: classifier, images01: images.slice(range), labels: Array(labels[range]),
                            targets: targets.map { Array($0[range]) }, config: config, using: &rng, indexOffset: range.lowerBound)
         }
-        return (outcome, settings)
+        return (outcome, settings, nil)
     }
+
+    /// The AutoAttack stages `--method` runs, or nil for the other methods.
+    /// The AutoAttack stages `--method` runs (nil for the other attacks).
+    var stagedMethods: [AutoAttackStageMethod]? { method.autoAttackStages(version: version) }
 
     func writeOutputs(folder: String, images: Tensor, outcome: AttackOutcome, summary: AttackSummary) throws {
         try AtomicFile.write(AttackFigures.resultsCSV(outcome.results), to: folder + "/results.csv")

@@ -17,6 +17,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated workloads to run (default: all).") var only: String?
     @Option(help: "Timed iterations per workload.") var iterations = 10
     @Option(help: "Natural classifier for pgd40_linf_1000 and latent_search_step.") var classifier = "checkpoints/classifier-natural.safetensors"
+    @Option(name: .customLong("robust-classifier"), help: "Adversarially trained classifier for apgd_t_1000.")
+    var robustClassifier = "checkpoints/classifier-robust.safetensors"
     @Option(help: "AC-GAN for latent_search_step.") var generator = "checkpoints/acgan.safetensors"
     @OptionGroup var dataOptions: DataOptions
 
@@ -29,7 +31,7 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    static let workloadNames = ["classifier_train_step", "acgan_train_step", "pgd40_linf_1000", "latent_search_step",
+    static let workloadNames = ["classifier_train_step", "acgan_train_step", "pgd40_linf_1000", "apgd_t_1000", "latent_search_step",
                                 "nearest_neighbors_70k", "classifier_train_step_convs", "acgan_train_step_convs"]
     var selected: [String] { only.map { $0.split(separator: ",").map(String.init) } ?? Self.workloadNames }
 
@@ -76,6 +78,10 @@ struct BenchCommand: ParsableCommand {
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
                       let test = try loadOrSkip(name, { try dataOptions.load(.test) }) else { continue }
                 workloads.append(Benchmark.pgd40Linf1000(model: model, test: test, gemmGFLOPS: gemm))
+            case "apgd_t_1000":
+                guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: robustClassifier) }),
+                      let test = try loadOrSkip(name, { try MNIST.load(split: .test, directory: try dataOptions.directory()) }) else { continue }
+                workloads.append(Benchmark.apgdT1000(model: model, test: test, gemmGFLOPS: gemm))
             case "latent_search_step":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
                       let gan = try loadOrSkip(name, { try ModelLoading.acgan(path: generator) }) else { continue }

@@ -8,6 +8,7 @@ import Foundation
 // unknown value is an error naming the flag and the cases (no silent fallback).
 extension AttackMethod: ExpressibleByArgument {}
 extension PerturbationNorm: ExpressibleByArgument {}
+extension AutoAttackVersion: ExpressibleByArgument {}
 
 extension DatasetEntry: ExpressibleByArgument {
     public init?(argument: String) {

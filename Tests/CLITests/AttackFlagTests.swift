@@ -20,6 +20,20 @@ final class AttackFlagTests: CLITestCase {
         try assertOneLineError(attack(["--method", "embedding-pgd"]), mentions: ["--embedding"])
     }
 
+    /// AutoAttack's flags: --version only with --method autoattack and only standard or fast;
+    /// --method's help names every method.
+    func testAutoAttackFlags() throws {
+        try assertOneLineError(attack(["--method", "autoattack", "--version", "plus"]), mentions: ["--version", "plus"])
+        try assertOneLineError(attack(["--method", "pgd", "--version", "fast"]), mentions: ["--version", "autoattack"])
+        try assertOneLineError(attack(["--method", "square", "--queries", "0"]), mentions: ["--queries", "0"])
+        try assertOneLineError(attack(["--method", "apgd-t", "--targeted", "3"]), mentions: ["--targeted", "apgd-t"])
+        let help = try run(["attack", "--help"]).standardOutput.replacingOccurrences(of: "\n", with: " ")
+            .split(separator: " ").joined(separator: " ")
+        for method in ["fgsm", "igs", "pgd", "cw", "embedding-pgd", "invariance", "apgd-ce", "apgd-t", "fab-t", "square", "autoattack"] {
+            XCTAssertTrue(help.contains(method), "attack --help does not name \(method)")
+        }
+    }
+
     func testAttackRejectsAModelThatIsNotAClassifier() throws {
         let path = root.appendingPathComponent("gan.safetensors").path
         try Data(SafetensorsFixture.encode([.init(name: "generator.project.bias", shape: [4])],
