@@ -110,7 +110,7 @@ public func conditionTwo(_ distances: ConditionTwoDistances, norm: String, eps: 
                                per_class_share_with_same_class_within_eps: perClass, share_with_misclassified_within_eps: misclassified,
                                per_class_share_with_misclassified_within_eps: perClassMisclassified,
                                per_class_images: members.map(\.count),
-                               per_class_median_nearest_same_class: sortedPerClass.map { $0.isEmpty ? .nan : $0[$0.count / 2] },
+                               per_class_median_nearest_same_class: sortedPerClass.map { lowerQuantile($0, 0.5) },
                                per_class_min_nearest_same_class: sortedPerClass.map { $0.first ?? .nan },
                                holds: holds, per_class_holds: perClass.map { $0 == 0 }, reason: reason)
 }

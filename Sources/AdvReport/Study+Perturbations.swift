@@ -127,13 +127,12 @@ extension Study {
             }
             let successes = outcome.results.filter(\.success)
             let l2 = successes.map { Double($0.l2) }.sorted()
-            func quantile(_ sorted: [Double], _ q: Double) -> Double { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(q * Double(sorted.count)))] }
-            let perClass = (0..<10).map { digit in quantile(successes.filter { $0.label == digit }.map { Double($0.l2) }.sorted(), 0.5) }
+            let perClass = (0..<10).map { digit in lowerQuantile(successes.filter { $0.label == digit }.map { Double($0.l2) }.sorted(), 0.5) }
             // Images already misclassified count as flipped at distance 0.
             let below = outcome.results.indices.filter { outcome.results[$0].success && outcome.results[$0].l2 < nearest[$0] }.count
             let levels = [0.1, 0.5, 0.9]
             rows.append(MinimalPerturbation(model: name, count: count, success_rate: Double(successes.count) / Double(max(1, count)),
-                                            quantile_levels: levels, l2_quantiles: levels.map { quantile(l2, $0) }, per_class_median_l2: perClass,
+                                            quantile_levels: levels, l2_quantiles: lowerQuantiles(l2, levels), per_class_median_l2: perClass,
                                             share_below_nearest_same_class: Double(below) / Double(max(1, count)),
                                             condition_one: conditionOne(clean: images, cleanEmbeddings: testEmbeddings.slice(0..<count),
                                                                         adversarial: outcome.adversarialImages, labels: labels,
@@ -142,7 +141,7 @@ extension Study {
             plot.addSeries("\(name): C&W minimal L2", x: xs, y: xs.map { x in Double(l2.filter { $0 <= x }.count) / Double(max(1, count)) },
                            color: SVGPlot.palette[index])
             log(String(format: "%@ C&W-L2: success %.3f, median L2 %.3f (%.1f s)", name, rows.last?.success_rate ?? 0,
-                       quantile(l2, 0.5), Date().timeIntervalSince(started)))
+                       lowerQuantile(l2, 0.5), Date().timeIntervalSince(started)))
         }
         let nearestSorted = nearest.map(Double.init).sorted()
         let xs = (0...50).map { 8 * Double($0) / 50 }

@@ -61,7 +61,7 @@ extension Study {
         let nearest = successes.isEmpty ? (l2: [], linf: []) : NearestNeighbors.nearestOfClass(outcome.images.gather(successes), classes: successes.map { sources[$0] },
                                                       memory: train.images, memoryLabels: train.labels)
         let l2 = nearest.l2.map(Double.init).sorted(), linf = nearest.linf.map(Double.init).sorted()
-        func quantiles(_ sorted: [Double]) -> [Double] { sorted.isEmpty ? [] : [sorted[0], sorted[sorted.count / 2]] }
+        func quantiles(_ sorted: [Double]) -> [Double] { sorted.isEmpty ? [] : lowerQuantiles(sorted, [0, 0.5]) }
         // The 5-NN's reading of every searched image: condition (1)'s k-NN proxy and the grid's second judge.
         let judged = records.isEmpty ? nil : embeddingJudgement(outcome.images)
         // (1) by proxy, against the search's own starting image G(z0, s).

@@ -180,7 +180,7 @@ public final class Study {
             let levels = [0, 0.01, 0.05, 0.5]
             let quantiles = (0..<10).map { digit -> [Double] in
                 let sorted = labels.indices.filter { labels[$0] == digit }.map { Double(nearest[$0]) }.sorted()
-                return levels.map { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int($0 * Double(sorted.count)))] }
+                return lowerQuantiles(sorted, levels)
             }
             curves.append(ConditionTwoCurve(norm: norm, images: labels.count, eps: grid, share_with_same_class_within_eps: shares,
                                             quantile_levels: levels, per_class_nearest_same_class_quantiles: quantiles))

@@ -128,7 +128,7 @@ struct DistancesCommand: ParsableCommand {
             let same = neighbors.sameClass.map(\.distance), other = neighbors.otherClass.map(\.distance)
             func quantiles(_ values: [Float], _ digit: Int) -> [Double] {
                 let sorted = labels.indices.filter { labels[$0] == digit }.map { Double(values[$0]) }.sorted()
-                return [0, 0.01, 0.05, 0.5, 0.95].map { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int($0 * Double(sorted.count)))] }
+                return lowerQuantiles(sorted, [0, 0.01, 0.05, 0.5, 0.95])
             }
             summaries.append(NormSummary(norm: norm.rawValue, seconds: seconds,
                                          same_class_quantiles: (0..<10).map { quantiles(same, $0) },
