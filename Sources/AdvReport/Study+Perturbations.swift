@@ -62,7 +62,7 @@ extension Study {
         return (rows, try measureMinimalPerturbations())
     }
 
-    func runGradientAttack(_ model: MNISTChallengeCNN, setting: PerturbationSetting, images: Tensor, labels: [Int],
+    func runGradientAttack(_ model: any ImageClassifier, setting: PerturbationSetting, images: Tensor, labels: [Int],
                            using rng: inout SeededGenerator) -> AttackOutcome {
         let eps = Float(setting.eps), steps = settings.attack_steps, stepSize = Float(settings.pgd_step_factor) * eps / Float(steps)
         let config: GradientAttackConfig

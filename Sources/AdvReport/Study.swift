@@ -9,15 +9,15 @@ import Foundation
 
 /// The models a study runs on.
 public struct StudyModels {
-    public var natural: MNISTChallengeCNN
-    public var robust: MNISTChallengeCNN
+    public var natural: any ImageClassifier
+    public var robust: any ImageClassifier
     public var generator: ACGANGenerator
     public var discriminator: ACGANDiscriminator
     public var embedding: TripletEmbedding
     /// Checkpoint paths, recorded in the results.
     public var paths: (natural: String, robust: String, acgan: String, triplet: String)
 
-    public init(natural: MNISTChallengeCNN, robust: MNISTChallengeCNN, generator: ACGANGenerator, discriminator: ACGANDiscriminator,
+    public init(natural: any ImageClassifier, robust: any ImageClassifier, generator: ACGANGenerator, discriminator: ACGANDiscriminator,
                 embedding: TripletEmbedding, paths: (natural: String, robust: String, acgan: String, triplet: String)) {
         self.natural = natural; self.robust = robust; self.generator = generator; self.discriminator = discriminator
         self.embedding = embedding; self.paths = paths
@@ -71,8 +71,8 @@ public final class Study {
         allLabels = train.labels + test.labels
     }
 
-    var classifiers: [(name: String, model: MNISTChallengeCNN)] { [("natural", models.natural), ("robust", models.robust)] }
-    func other(than name: String) -> MNISTChallengeCNN { name == "natural" ? models.robust : models.natural }
+    var classifiers: [(name: String, model: any ImageClassifier)] { [("natural", models.natural), ("robust", models.robust)] }
+    func other(than name: String) -> any ImageClassifier { name == "natural" ? models.robust : models.natural }
 
     /// Runs everything; `human` are labels saved by the judge page.
     public func run(human: HumanLabels? = nil) throws -> ReportResults {
@@ -274,7 +274,7 @@ public final class Study {
     /// `embeddingJudgement`) when they are already known.
     func conditionOne(clean: Tensor, cleanEmbeddings: Tensor? = nil, adversarial: Tensor,
                       adversarialJudged: (embeddings: Tensor, knnLabels: [Int]?)? = nil, labels: [Int], success: [Bool],
-                      reference: MNISTChallengeCNN) -> ConditionOneReport {
+                      reference: any ImageClassifier) -> ConditionOneReport {
         let (adversarialEmbeddings, knnLabels) = adversarialJudged ?? embeddingJudgement(adversarial)
         return ConditionOneMeasurements(clean: clean, adversarial: adversarial, labels: labels, success: success, rule: rule,
                                         cleanEmbeddings: cleanEmbeddings ?? models.embedding.embed(clean), adversarialEmbeddings: adversarialEmbeddings,

@@ -27,13 +27,13 @@ struct EvalCommand: ParsableCommand {
     }
 
     enum LoadedModel {
-        case classifier(MNISTChallengeCNN)
+        case classifier(any ImageClassifier)
         case triplet(TripletEmbedding)
     }
 
     func run() throws {
         // The checkpoint before the data: a bad --model is reported as itself, without a data load.
-        let loaded: LoadedModel = try Checkpoint.kind(path: model) == TripletTrainer.checkpointKind
+        let loaded: LoadedModel = try !ModelLoading.isONNX(path: model) && Checkpoint.kind(path: model) == TripletTrainer.checkpointKind
             ? .triplet(try ModelLoading.triplet(path: model)) : .classifier(try ModelLoading.classifier(path: model))
         let directory = try dataOptions.directory()
         let test = try MNIST.load(split: .test, directory: directory)
