@@ -194,6 +194,32 @@ final class ONNXErrorTests: XCTestCase {
 
     // MARK: Operators the fixtures do not reach
 
+    /// Asymmetric pads `[top, left, bottom, right]` mean what ONNX says: the image padded by
+    /// hand and convolved by the plain loop, then averaged per channel, gives the same logits.
+    func testAsymmetricConvolutionPadsAgainstThePlainLoop() throws {
+        let kernel = (0..<90).map { Float(($0 * 37) % 11) / 11 - 0.4 }
+        let data = Self.model([
+            Self.node("Conv", ["images", "K"], "convolved", ints: ["pads": [0, 1, 2, 0], "strides": [2, 2]]),
+            Self.node("GlobalAveragePool", ["convolved"], "pooled"),
+            Self.node("Flatten", ["pooled"], "logits"),
+        ], initializers: [Self.tensor("K", [10, 1, 3, 3], kernel)])
+        let model = try ONNXClassifier(bytes: data, path: Self.path)
+        var rng = SeededGenerator(seed: 11)
+        let images = Tensor.randomUniform([2, 1, 28, 28], using: &rng)
+        // Padded by hand: 0 rows on top, 2 below, 1 column on the left, 0 on the right -> [2, 1, 30, 29].
+        var padded = Tensor.zeros([2, 1, 30, 29])
+        for n in 0..<2 { for row in 0..<28 { for column in 0..<28 {
+            padded.scalars[(n * 30 + row) * 29 + column + 1] = images.scalars[(n * 28 + row) * 28 + column]
+        } } }
+        let convolved = referenceConv2d(padded, weight: Tensor(shape: [10, 1, 3, 3], scalars: kernel), bias: nil, stride: 2, padding: 0)
+        XCTAssertEqual(Array(convolved.shape.suffix(2)), [14, 14])
+        let plane = 14 * 14
+        let expected = Tensor(shape: [2, 10], scalars: (0..<20).map { index in
+            convolved.scalars[(index * plane)..<((index + 1) * plane)].reduce(0, +) / Float(plane)
+        })
+        assertClose(model.logits(images, mode: .eval).0, expected, rtol: 1e-4, atol: 1e-5)
+    }
+
     /// Constant-first arithmetic (c − x, c / x), a product of two values, asymmetric and
     /// SAME padding, Reshape with -1: the imported pullback against central differences.
     func testHandBuiltGraphAgainstFiniteDifferences() throws {
