@@ -85,7 +85,8 @@ public struct AveragePool2d: Layer {
                             for oy in 0..<oh {
                                 let rows = Self.window(oy, stride: pool.strideHeight, pad: pool.top, kernel: pool.kernelHeight, size: h)
                                 for ox in 0..<ow {
-                                    let columns = Self.window(ox, stride: pool.strideWidth, pad: pool.left, kernel: pool.kernelWidth, size: w)
+                                    let columns = Self.window(ox, stride: pool.strideWidth, pad: pool.left,
+                                                              kernel: pool.kernelWidth, size: w)
                                     let share = source[oy * ow + ox] / divisors[oy * ow + ox]
                                     for row in rows { for column in columns { target[row * w + column] += share } }
                                 }

@@ -42,7 +42,8 @@ public struct Pad2d: Layer {
                     Parallel.forEachChunk(n * c, minimumChunk: 64) { planes in
                         for plane in planes {
                             for row in 0..<h {
-                                (target + plane * h * w + row * w).update(from: source + plane * oh * ow + (row + top) * ow + left, count: w)
+                                let padded = source + plane * oh * ow + (row + top) * ow + left
+                                (target + plane * h * w + row * w).update(from: padded, count: w)
                             }
                         }
                     }

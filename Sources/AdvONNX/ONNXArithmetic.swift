@@ -53,10 +53,13 @@ struct ConstantArithmetic: Layer {
         rows(x, constant, extra: x) { v, c, _, out, count in kernel(v, c, out, count) }
     }
 
+    /// `kernel(row, constant, extraRow, output, F)`.
+    typealias RowKernel = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+
     /// As `rows(_:_:_:)` with the matching row of a second tensor `extra` of `x`'s shape.
     @inline(__always)
     static func rows(_ x: Tensor, _ constant: [Float], extra: Tensor,
-                     _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+                     _ kernel: RowKernel) -> Tensor {
         let features = constant.count, count = x.count
         guard count > 0, features > 0 else { return x }
         let n = count / features

@@ -93,7 +93,8 @@ enum ONNXFile {
     static func constant(_ proto: Onnx_TensorProto, what: String, path: String) throws -> ONNXConstant {
         func fail(_ reason: String) -> ONNXError { ONNXError(path: path, message: "\(what) \(reason)") }
         if proto.dataLocation == .external || !proto.externalData.isEmpty {
-            throw fail("keeps its data in an external file; external data is not supported (export the model as one file)")
+            throw fail("keeps its data in an external file; external data is not supported "
+                       + "(export the model as one file, e.g. torch.onnx.export(..., external_data=False))")
         }
         if proto.hasSegment { throw fail("is a segment of a tensor; segmented tensors are not supported") }
         var shape: [Int] = []
@@ -101,11 +102,17 @@ enum ONNXFile {
         for dim in proto.dims {
             guard dim >= 0, dim <= Int64(maximumElements) else { throw fail("has dimension \(dim)") }
             let (product, overflow) = count.multipliedReportingOverflow(by: Int(dim))
-            guard !overflow, product <= maximumElements else { throw fail("has more than \(maximumElements) elements (shape \(proto.dims))") }
+            guard !overflow, product <= maximumElements else {
+                throw fail("has more than \(maximumElements) elements (shape \(proto.dims))")
+            }
             count = product
             shape.append(Int(dim))
         }
         let raw = proto.hasRawData ? proto.rawData : nil
+        // Little-endian scalars of `raw`, as the format stores them.
+        func load<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, _ offset: Int, as type: T.Type) -> T {
+            T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        }
         func rawValues<T>(_ size: Int, _ decode: (UnsafeRawBufferPointer, Int) -> T) throws -> [T]? {
             guard let raw else { return nil }
             guard raw.count == count * size else { throw fail("has \(raw.count) bytes of raw data, shape \(shape) needs \(count * size)") }
@@ -117,19 +124,19 @@ enum ONNXFile {
         }
         switch Onnx_TensorProto.DataType(rawValue: Int(proto.dataType)) {
         case .float?:
-            let floats = try rawValues(4) { bytes, offset in Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+            let floats = try rawValues(4) { bytes, offset in Float(bitPattern: load(bytes, offset, as: UInt32.self)) }
                 ?? checked(proto.floatData, "float_data")
             return ONNXConstant(shape: shape, floats: floats)
         case .double?:
-            let doubles = try rawValues(8) { bytes, offset in Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))) }
+            let doubles = try rawValues(8) { bytes, offset in Double(bitPattern: load(bytes, offset, as: UInt64.self)) }
                 ?? checked(proto.doubleData, "double_data")
             return ONNXConstant(shape: shape, floats: doubles.map { Float($0) })
         case .int64?:
-            let integers = try rawValues(8) { bytes, offset in Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self)) }
+            let integers = try rawValues(8) { bytes, offset in load(bytes, offset, as: Int64.self) }
                 ?? checked(proto.int64Data, "int64_data")
             return ONNXConstant(shape: shape, floats: integers.map { Float($0) }, integers: integers)
         case .int32?:
-            let integers = try rawValues(4) { bytes, offset in Int64(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self))) }
+            let integers = try rawValues(4) { bytes, offset in Int64(load(bytes, offset, as: Int32.self)) }
                 ?? checked(proto.int32Data, "int32_data").map { Int64($0) }
             return ONNXConstant(shape: shape, floats: integers.map { Float($0) }, integers: integers)
         case let type?:

@@ -65,7 +65,8 @@ struct ONNXImporter {
         // The image input: the one graph input that no initializer provides.
         let inputs = graph.input.filter { values[$0.name] == nil }
         guard inputs.count == 1, let input = inputs.first else {
-            throw error("has \(inputs.count) inputs (\(inputs.map(\.name).joined(separator: ", "))); expected one, the images [N, 1, 28, 28]")
+            let names = inputs.map(\.name).joined(separator: ", ")
+            throw error("has \(inputs.count) inputs (\(names)); expected one, the images [N, 1, 28, 28]")
         }
         try checkImageInput(input)
         values[input.name] = .computed(id: 0, shape: [1, 28, 28])
@@ -88,7 +89,9 @@ struct ONNXImporter {
         }
         guard let logits = values[logitsName] else { throw error("output \(output.name) is not computed by any node") }
         guard case .computed(let logitsValue, let shape) = logits else { throw error("output \(output.name) is a constant") }
-        guard shape == [10] else { throw error("output \(output.name) has shape \(Self.describe(shape)), expected [N, 10] (logits of 10 classes)") }
+        guard shape == [10] else {
+            throw error("output \(output.name) has shape \(Self.describe(shape)), expected [N, 10] (logits of 10 classes)")
+        }
         guard logitsValue != 0 else { throw error("output \(output.name) is the input itself") }
 
         var featuresValue = logitsValue
@@ -224,7 +227,9 @@ struct ONNXImporter {
         case "Gemm":
             let x = try computedInput()
             guard x.shape.count == 1 else { throw error("\(label) input has shape \(Self.describe(x.shape)), expected [N, K]") }
-            guard try attributes.int("transA", 0) == 0 else { throw error("\(label) attribute transA = 1 is not supported (the batch must lead)") }
+            guard try attributes.int("transA", 0) == 0 else {
+                throw error("\(label) attribute transA = 1 is not supported (the batch must lead)")
+            }
             let b = try constantInput(1, "B")
             guard b.shape.count == 2 else { throw error("\(label) B has shape \(b.shape), expected 2 dimensions") }
             let transB = try attributes.int("transB", 0) != 0
@@ -241,7 +246,7 @@ struct ONNXImporter {
                 let expanded = try broadcast(c, to: [m], label: label, role: "C")
                 bias = Tensor(shape: [m], scalars: expanded.map { $0 * beta })
             }
-            try addLinear(Linear(weight: weight, bias: bias), label: label, input: x.id, output: try singleOutput(), name: node.name, index: index)
+            try addLinear(Linear(weight: weight, bias: bias), label: label, input: x.id, output: try singleOutput(), index: index)
 
         case "MatMul":
             let x = try computedInput()
@@ -252,7 +257,7 @@ struct ONNXImporter {
             }
             let weight = Self.transposed(b.tensor)
             try addLinear(Linear(weight: weight, bias: Tensor.zeros([weight.shape[0]])), label: label, input: x.id,
-                          output: try singleOutput(), name: node.name, index: index)
+                          output: try singleOutput(), index: index)
 
         case "MaxPool", "AveragePool":
             try importPooling(node.opType, label: label, input: try computedInput(), attributes: attributes, output: try singleOutput())
@@ -287,7 +292,9 @@ struct ONNXImporter {
             let x = try computedInput()
             var axis = try attributes.int("axis", 1)
             if axis < 0 { axis += x.shape.count + 1 }
-            guard axis == 1 else { throw error("\(label) attribute axis = \(try attributes.int("axis", 1)) is not supported (only 1: keep the batch)") }
+            guard axis == 1 else {
+                throw error("\(label) attribute axis = \(try attributes.int("axis", 1)) is not supported (only 1: keep the batch)")
+            }
             try addLayer(Flatten(), label: label, input: x.id, output: try singleOutput(), shape: [x.shape.reduce(1, *)])
 
         case "Reshape":
@@ -304,7 +311,8 @@ struct ONNXImporter {
             try addLayer(Reshape(shape), label: label, input: x.id, output: try singleOutput(), shape: shape)
 
         case "Softmax", "LogSoftmax":
-            throw error("operator \(node.opType) (node \(index)) is supported only at the output, where it is dropped (the lab attacks logits)")
+            throw error("operator \(node.opType) (node \(index)) is supported only "
+                        + "at the output, where it is dropped (the lab attacks logits)")
 
         default:
             throw error("operator \(node.opType) (node \(index)) is not supported")
@@ -348,7 +356,8 @@ struct ONNXImporter {
         for dim in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: dim)
             guard !overflow, product <= Self.maximumExampleElements else {
-                throw error("\(label) output \(name) has shape \(Self.describe(shape)), more than \(Self.maximumExampleElements) scalars per image")
+                throw error("\(label) output \(name) has shape \(Self.describe(shape)), "
+                            + "more than \(Self.maximumExampleElements) scalars per image")
             }
             count = product
         }
@@ -377,7 +386,7 @@ struct ONNXImporter {
         }))
     }
 
-    mutating func addLinear(_ layer: Linear, label: String, input: Int, output: String, name: String, index: Int) throws {
+    mutating func addLinear(_ layer: Linear, label: String, input: Int, output: String, index: Int) throws {
         try addLayer(layer, label: label, input: input, output: output, shape: [layer.outputSize])
         linearInputs[valueCount - 1] = input
         parameters += layer.namedState(prefix: "node\(index)")
@@ -486,7 +495,9 @@ struct ONNXImporter {
         switch try attributes.string("auto_pad", "NOTSET") {
         case "NOTSET":
             let pads = try attributes.ints("pads", [0, 0, 0, 0])
-            guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else { throw error("\(label) attribute pads = \(pads) is not supported (4 non-negative values)") }
+            guard pads.count == 4, pads.allSatisfy({ $0 >= 0 }) else {
+                throw error("\(label) attribute pads = \(pads) is not supported (4 non-negative values)")
+            }
             return (pads[0], pads[1], pads[2], pads[3])
         case "VALID":
             return (0, 0, 0, 0)
@@ -515,15 +526,21 @@ struct ONNXImporter {
     mutating func importConvolution(label: String, input x: (id: Int, shape: [Int]), weight: ONNXConstant, bias: ONNXConstant?,
                                     attributes: NodeAttributes, output: String, index: Int) throws {
         guard x.shape.count == 3 else { throw error("\(label) input has shape \(Self.describe(x.shape)), expected [N, C, H, W]") }
-        guard try attributes.int("group", 1) == 1 else { throw error("\(label) attribute group = \(try attributes.int("group", 1)) is not supported (only 1)") }
+        guard try attributes.int("group", 1) == 1 else {
+            throw error("\(label) attribute group = \(try attributes.int("group", 1)) is not supported (only 1)")
+        }
         guard weight.shape.count == 4, weight.shape[1] == x.shape[0], weight.shape.allSatisfy({ $0 > 0 }) else {
             throw error("\(label) weight has shape \(weight.shape), which does not fit input \(Self.describe(x.shape))")
         }
         let (oc, c, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
         let kernelShape = try attributes.ints("kernel_shape", [kh, kw])
-        guard kernelShape == [kh, kw] else { throw error("\(label) attribute kernel_shape = \(kernelShape) does not match weight \(weight.shape)") }
+        guard kernelShape == [kh, kw] else {
+            throw error("\(label) attribute kernel_shape = \(kernelShape) does not match weight \(weight.shape)")
+        }
         let stride = try pair(attributes, "strides", label: label, default: 1)
-        guard stride.0 == stride.1 else { throw error("\(label) attribute strides = [\(stride.0), \(stride.1)] is not supported (only equal strides)") }
+        guard stride.0 == stride.1 else {
+            throw error("\(label) attribute strides = [\(stride.0), \(stride.1)] is not supported (only equal strides)")
+        }
         let dilation = try pair(attributes, "dilations", label: label, default: 1)
         // A dilated kernel is the kernel with (d − 1) zeros between its taps: the same output and
         // gradients from the undilated engine, at d² times the work.
@@ -542,9 +559,11 @@ struct ONNXImporter {
                 }
             }
         }
-        let (top, left, bottom, right) = try spatialPads(attributes, label: label, size: (x.shape[1], x.shape[2]), kernel: (dkh, dkw), stride: stride)
+        let (top, left, bottom, right) = try spatialPads(attributes, label: label, size: (x.shape[1], x.shape[2]),
+                                                         kernel: (dkh, dkw), stride: stride)
         guard max(top, bottom) < dkh, max(left, right) < dkw else {
-            throw error("\(label) attribute pads = [\(top), \(left), \(bottom), \(right)] is not supported (pads must be smaller than the kernel)")
+            throw error("\(label) attribute pads = [\(top), \(left), \(bottom), \(right)] "
+                        + "is not supported (pads must be smaller than the kernel)")
         }
         let paddedHeight = x.shape[1] + top + bottom, paddedWidth = x.shape[2] + left + right
         guard paddedHeight >= dkh, paddedWidth >= dkw else {
@@ -571,26 +590,35 @@ struct ONNXImporter {
     mutating func importTransposedConvolution(label: String, input x: (id: Int, shape: [Int]), weight: ONNXConstant, bias: ONNXConstant?,
                                               attributes: NodeAttributes, output: String, index: Int) throws {
         guard x.shape.count == 3 else { throw error("\(label) input has shape \(Self.describe(x.shape)), expected [N, C, H, W]") }
-        guard try attributes.int("group", 1) == 1 else { throw error("\(label) attribute group = \(try attributes.int("group", 1)) is not supported (only 1)") }
+        guard try attributes.int("group", 1) == 1 else {
+            throw error("\(label) attribute group = \(try attributes.int("group", 1)) is not supported (only 1)")
+        }
         guard weight.shape.count == 4, weight.shape[0] == x.shape[0], weight.shape.allSatisfy({ $0 > 0 }) else {
             throw error("\(label) weight has shape \(weight.shape), which does not fit input \(Self.describe(x.shape))")
         }
         let (cout, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
         let kernelShape = try attributes.ints("kernel_shape", [kh, kw])
-        guard kernelShape == [kh, kw] else { throw error("\(label) attribute kernel_shape = \(kernelShape) does not match weight \(weight.shape)") }
-        guard try pair(attributes, "dilations", label: label, default: 1) == (1, 1) else { throw error("\(label) attribute dilations is not supported (only 1)") }
+        guard kernelShape == [kh, kw] else {
+            throw error("\(label) attribute kernel_shape = \(kernelShape) does not match weight \(weight.shape)")
+        }
+        guard try pair(attributes, "dilations", label: label, default: 1) == (1, 1) else {
+            throw error("\(label) attribute dilations is not supported (only 1)")
+        }
         guard try attributes.string("auto_pad", "NOTSET") == "NOTSET" else { throw error("\(label) attribute auto_pad is not supported") }
         guard attributes.named["output_shape"] == nil else { throw error("\(label) attribute output_shape is not supported") }
         let stride = try pair(attributes, "strides", label: label, default: 1)
         let pads = try attributes.ints("pads", [0, 0, 0, 0])
         let outputPadding = try attributes.ints("output_padding", [0, 0])
-        guard stride.0 == stride.1, pads.count == 4, Set(pads).count == 1, outputPadding.count == 2, outputPadding[0] == outputPadding[1] else {
-            throw error("\(label) attributes strides \([stride.0, stride.1]), pads \(pads), output_padding \(outputPadding) are not supported "
+        guard stride.0 == stride.1, pads.count == 4, Set(pads).count == 1,
+              outputPadding.count == 2, outputPadding[0] == outputPadding[1] else {
+            throw error("\(label) attributes strides \([stride.0, stride.1]), pads \(pads), "
+                        + "output_padding \(outputPadding) are not supported "
                         + "(only equal strides, pads and output paddings)")
         }
         let (s, p, op) = (stride.0, pads[0], outputPadding[0])
         guard p >= 0, p < min(kh, kw), op >= 0, op < s else {
-            throw error("\(label) pads \(p) / output_padding \(op) are not supported (pads below the kernel, output_padding below the stride)")
+            throw error("\(label) pads \(p) / output_padding \(op) are not supported "
+                        + "(pads below the kernel, output_padding below the stride)")
         }
         let outputShape = [cout, (x.shape[1] - 1) * s - 2 * p + kh + op, (x.shape[2] - 1) * s - 2 * p + kw + op]
         var biasTensor = Tensor.zeros([cout])
@@ -619,12 +647,15 @@ struct ONNXImporter {
         }
         let stride = try pair(attributes, "strides", label: label, default: 1)
         guard try attributes.int("ceil_mode", 0) == 0 else { throw error("\(label) attribute ceil_mode = 1 is not supported") }
-        guard try pair(attributes, "dilations", label: label, default: 1) == (1, 1) else { throw error("\(label) attribute dilations is not supported (only 1)") }
+        guard try pair(attributes, "dilations", label: label, default: 1) == (1, 1) else {
+            throw error("\(label) attribute dilations is not supported (only 1)")
+        }
         guard try attributes.int("storage_order", 0) == 0 else { throw error("\(label) attribute storage_order = 1 is not supported") }
         let (top, left, bottom, right) = try spatialPads(attributes, label: label, size: (x.shape[1], x.shape[2]),
                                                          kernel: (kernel[0], kernel[1]), stride: stride)
         guard max(top, bottom) < kernel[0], max(left, right) < kernel[1] else {
-            throw error("\(label) attribute pads = [\(top), \(left), \(bottom), \(right)] is not supported (pads must be smaller than the kernel)")
+            throw error("\(label) attribute pads = [\(top), \(left), \(bottom), \(right)] "
+                        + "is not supported (pads must be smaller than the kernel)")
         }
         let paddedHeight = x.shape[1] + top + bottom, paddedWidth = x.shape[2] + left + right
         guard paddedHeight >= kernel[0], paddedWidth >= kernel[1] else {
@@ -639,7 +670,8 @@ struct ONNXImporter {
             return
         }
         guard kernel[0] == kernel[1], stride.0 == stride.1 else {
-            throw error("\(label) kernel \(kernel) with strides [\(stride.0), \(stride.1)] is not supported (only square windows, equal strides)")
+            throw error("\(label) kernel \(kernel) with strides [\(stride.0), \(stride.1)] "
+                        + "is not supported (only square windows, equal strides)")
         }
         let pool = MaxPool2d(kernelSize: kernel[0], stride: stride.0)
         if (top, left, bottom, right) == (0, 0, 0, 0) {
@@ -675,7 +707,9 @@ struct NodeAttributes {
     init(_ node: Onnx_NodeProto, label: String, path: String) throws {
         var named: [String: Onnx_AttributeProto] = [:]
         for attribute in node.attribute {
-            guard named[attribute.name] == nil else { throw ONNXError(path: path, message: "\(label) has attribute \(attribute.name) twice") }
+            guard named[attribute.name] == nil else {
+                throw ONNXError(path: path, message: "\(label) has attribute \(attribute.name) twice")
+            }
             named[attribute.name] = attribute
         }
         self.named = named
@@ -701,13 +735,16 @@ struct NodeAttributes {
 
     func float(_ name: String, _ defaultValue: Float) throws -> Float {
         guard let attribute = named[name] else { return defaultValue }
-        guard attribute.type == .float || (!attribute.hasType && attribute.hasF), attribute.f.isFinite else { throw fail(name, "must be one float") }
+        guard attribute.type == .float || (!attribute.hasType && attribute.hasF), attribute.f.isFinite else {
+            throw fail(name, "must be one float")
+        }
         return attribute.f
     }
 
     func ints(_ name: String, _ defaultValue: [Int]) throws -> [Int] {
         guard let attribute = named[name] else { return defaultValue }
-        guard attribute.type == .ints || !attribute.hasType, attribute.ints.count <= 16, attribute.ints.allSatisfy({ $0.magnitude <= 1 << 30 }) else {
+        guard attribute.type == .ints || !attribute.hasType, attribute.ints.count <= 16,
+              attribute.ints.allSatisfy({ $0.magnitude <= 1 << 30 }) else {
             throw fail(name, "must be a short list of integers")
         }
         return attribute.ints.map { Int($0) }
@@ -715,7 +752,8 @@ struct NodeAttributes {
 
     func string(_ name: String, _ defaultValue: String) throws -> String {
         guard let attribute = named[name] else { return defaultValue }
-        guard attribute.type == .string || (!attribute.hasType && attribute.hasS), let text = String(data: attribute.s, encoding: .utf8) else {
+        guard attribute.type == .string || (!attribute.hasType && attribute.hasS),
+              let text = String(data: attribute.s, encoding: .utf8) else {
             throw fail(name, "must be a string")
         }
         return text
@@ -731,7 +769,8 @@ struct NodeAttributes {
         case "value_float": return ONNXConstant(shape: [], floats: [attribute.f])
         case "value_floats": return ONNXConstant(shape: [attribute.floats.count], floats: attribute.floats)
         case "value_int": return ONNXConstant(shape: [], floats: [Float(attribute.i)], integers: [attribute.i])
-        case "value_ints": return ONNXConstant(shape: [attribute.ints.count], floats: attribute.ints.map { Float($0) }, integers: attribute.ints)
+        case "value_ints":
+            return ONNXConstant(shape: [attribute.ints.count], floats: attribute.ints.map { Float($0) }, integers: attribute.ints)
         default: throw fail(name, "is not supported")
         }
     }

@@ -83,7 +83,8 @@ package enum ONNXSamples {
     /// Conv (stride 3, pads 1) → Relu → MaxPool 2 → Flatten → Gemm.
     static func tinyCNN() -> Onnx_ModelProto {
         model([
-            node("Conv", ["images", "conv.weight", "conv.bias"], "c", ints: ["kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [3, 3]]),
+            node("Conv", ["images", "conv.weight", "conv.bias"], "c",
+                 ints: ["kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [3, 3]]),
             node("Relu", ["c"], "r"),
             node("MaxPool", ["r"], "p", ints: ["kernel_shape": [2, 2], "strides": [2, 2]]),
             node("Flatten", ["p"], "f", int: ["axis": 1]),
@@ -124,7 +125,8 @@ package enum ONNXSamples {
             tensor("mean", [1], [0.2]), tensor("var", [1], [0.5]), tensor("up", [1, 1, 2, 2], pattern(4, scale: 1)),
             {
                 var shape = Onnx_TensorProto()
-                (shape.name, shape.dims, shape.dataType, shape.int64Data) = ("shape", [2], Int32(Onnx_TensorProto.DataType.int64.rawValue), [0, -1])
+                let int64 = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+                (shape.name, shape.dims, shape.dataType, shape.int64Data) = ("shape", [2], int64, [0, -1])
                 return shape
             }(),
             tensor("fc.weight", [10, 64], pattern(640))])

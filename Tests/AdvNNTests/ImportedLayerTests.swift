@@ -63,8 +63,10 @@ final class ImportedLayerTests: XCTestCase {
         for backend in ConvolutionBackend.allCases {
             let layer = Conv2d(weight: weight, bias: bias, stride: 1, padding: 1)
             layer.backend = backend
-            assertClose(layer(x), referenceConv2d(x, weight: weight, bias: bias, stride: 1, padding: 1), rtol: 1e-4, atol: 1e-4, "\(backend)")
-            assertGradientsMatch(GradientCheck().run(input: x, parameters: layer.namedParameters) { layer.forward($0, mode: .train) }, "\(backend)")
+            let expected = referenceConv2d(x, weight: weight, bias: bias, stride: 1, padding: 1)
+            assertClose(layer(x), expected, rtol: 1e-4, atol: 1e-4, "\(backend)")
+            let report = GradientCheck().run(input: x, parameters: layer.namedParameters) { layer.forward($0, mode: .train) }
+            assertGradientsMatch(report, "\(backend)")
         }
     }
 }

@@ -90,7 +90,8 @@ final class ONNXErrorTests: XCTestCase {
                            input: [Int64?] = [nil, 1, 28, 28], opset: Int64 = 17) -> Data {
         let weights = (0..<(10 * features)).map { Float(($0 * 7919) % 13) / 13 - 0.5 }
         return model(nodes + [node("Flatten", ["features"], "flat"), node("Gemm", ["flat", "W", "B"], "logits", int: ["transB": 1])],
-                     initializers: initializers + [tensor("W", [10, features], weights), tensor("B", [10], [Float](repeating: 0.1, count: 10))],
+                     initializers: initializers + [tensor("W", [10, features], weights),
+                                                   tensor("B", [10], [Float](repeating: 0.1, count: 10))],
                      input: input, opset: opset)
     }
 
@@ -146,7 +147,8 @@ final class ONNXErrorTests: XCTestCase {
         weight.externalData = [entry]
         assertRejects(Self.model([Self.node("Flatten", ["images"], "flat"), Self.node("Gemm", ["flat", "W"], "logits", int: ["transB": 1])],
                                  initializers: [weight]),
-                      "initializer W keeps its data in an external file; external data is not supported (export the model as one file)")
+                      "initializer W keeps its data in an external file; external data is not supported "
+                        + "(export the model as one file, e.g. torch.onnx.export(..., external_data=False))")
     }
 
     func testUnsupportedAttributesAndShapes() {

@@ -25,7 +25,8 @@ final class ONNXFixtureTests: XCTestCase {
         let expectedGradients = try NPY.read(Self.fixture("\(name)-gradients.npy"))
         let model = try ONNXClassifier(path: Self.fixture("\(name).onnx"))
         for op in expected {
-            XCTAssertTrue(model.operatorSummary.contains(op), "\(name) imports \(model.operatorSummary), expected \(op)", file: file, line: line)
+            XCTAssertTrue(model.operatorSummary.contains(op), "\(name) imports \(model.operatorSummary), expected \(op)",
+                          file: file, line: line)
         }
 
         let (logits, pullback) = model.logits(images, mode: .eval)
