@@ -17,9 +17,12 @@ let package = Package(
         // ordinary build they replay input files through the same checks.
         .executable(name: "fuzz-idx", targets: ["fuzz-idx"]),
         .executable(name: "fuzz-safetensors", targets: ["fuzz-safetensors"]),
+        .executable(name: "fuzz-onnx", targets: ["fuzz-onnx"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // ONNX models are protobuf; Sources/AdvONNX/Generated/onnx.pb.swift is generated once and committed.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C modules: system libraries from Debian (libdnnl-dev, libpng-dev, zlib1g-dev, libssl-dev, liblapacke-dev).
@@ -39,8 +42,12 @@ let package = Package(
         .target(name: "AdvData", dependencies: ["AdvTensor", "CZlib", "COpenSSL"], swiftSettings: optimize),
         // Models: classifier CNNs, AC-GAN, triplet embedding net.
         .target(name: "AdvModels", dependencies: ["AdvNN"], swiftSettings: optimize),
+        // ONNX: reads ONNX classifiers (swift-protobuf) into AdvNN layers as an ImageClassifier.
+        .target(name: "AdvONNX", dependencies: ["AdvNN", "AdvModels", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["Generated/README.md"],
+                swiftSettings: optimize),
         // Training: loops, progress, checkpoints, resume, metrics.
-        .target(name: "AdvTraining", dependencies: ["AdvModels", "AdvData", "AdvImaging"], swiftSettings: optimize),
+        .target(name: "AdvTraining", dependencies: ["AdvModels", "AdvONNX", "AdvData", "AdvImaging"], swiftSettings: optimize),
         // Attacks: FGSM, IGS, PGD L∞/L2, C&W-L2, combination, embedding PGD, latent search.
         .target(name: "AdvAttacks", dependencies: ["AdvModels"], swiftSettings: optimize),
         // Analysis: distances, nearest neighbours, conditions (1)/(2), per-class ε, sample quality (FCD).
@@ -66,12 +73,14 @@ let package = Package(
         .target(name: "FuzzSupport", dependencies: ["CFuzzerDriver"], path: "Fuzz/FuzzSupport"),
         .executableTarget(name: "fuzz-idx", dependencies: ["AdvData", "CZlib", "FuzzSupport"], path: "Fuzz/fuzz-idx"),
         .executableTarget(name: "fuzz-safetensors", dependencies: ["AdvNN", "FuzzSupport"], path: "Fuzz/fuzz-safetensors"),
+        .executableTarget(name: "fuzz-onnx", dependencies: ["AdvONNX", "FuzzSupport"], path: "Fuzz/fuzz-onnx"),
 
         .target(name: "TestSupport", dependencies: ["AdvTensor"], path: "Tests/TestSupport"),
         .testTarget(name: "AdvTensorTests", dependencies: ["AdvTensor", "TestSupport"]),
         .testTarget(name: "AdvNNTests", dependencies: ["AdvNN", "TestSupport"]),
         .testTarget(name: "AdvImagingTests", dependencies: ["AdvImaging", "TestSupport"]),
         .testTarget(name: "AdvDataTests", dependencies: ["AdvData", "TestSupport"]),
+        .testTarget(name: "AdvONNXTests", dependencies: ["AdvONNX", "AdvData", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "AdvModelsTests", dependencies: ["AdvModels", "AdvTraining", "TestSupport"]),
         .testTarget(name: "AdvAnalysisTests", dependencies: ["AdvAnalysis", "TestSupport"]),
         .testTarget(name: "AdvAttacksTests", dependencies: ["AdvAttacks", "AdvData", "TestSupport"]),

@@ -25,6 +25,16 @@ public final class Conv2d: Layer {
         self.padding = padding
     }
 
+    /// A convolution with given weights (an imported model's): weight [OC, C, KH, KW], bias [OC];
+    /// the kernel may be non-square.
+    public init(weight: Tensor, bias: Tensor, stride: Int = 1, padding: Int = 0) {
+        precondition(weight.rank == 4 && bias.shape == [weight.shape[0]], "Conv2d weight \(weight.shape) and bias \(bias.shape) do not fit")
+        self.weight = Parameter(weight)
+        self.bias = Parameter(bias)
+        self.stride = stride
+        self.padding = padding
+    }
+
     public var namedParameters: [(String, Parameter)] { [("weight", weight), ("bias", bias)] }
 
     public var outputChannels: Int { weight.value.shape[0] }

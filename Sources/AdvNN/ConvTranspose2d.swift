@@ -29,6 +29,17 @@ public final class ConvTranspose2d: Layer {
         self.outputPadding = outputPadding
     }
 
+    /// A transposed convolution with given weights (an imported model's): weight [C_in, C_out, KH, KW],
+    /// bias [C_out]; the kernel may be non-square.
+    public init(weight: Tensor, bias: Tensor, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0) {
+        precondition(weight.rank == 4 && bias.shape == [weight.shape[1]], "ConvTranspose2d weight \(weight.shape) and bias \(bias.shape) do not fit")
+        self.weight = Parameter(weight)
+        self.bias = Parameter(bias)
+        self.stride = stride
+        self.padding = padding
+        self.outputPadding = outputPadding
+    }
+
     public var namedParameters: [(String, Parameter)] { [("weight", weight), ("bias", bias)] }
     public var inputChannels: Int { weight.value.shape[0] }
     public var outputChannels: Int { weight.value.shape[1] }

@@ -14,6 +14,13 @@ public final class Linear: Layer {
         bias = Parameter(.randomUniform([outputSize], low: -bound, high: bound, using: &rng))
     }
 
+    /// A layer with given weights (an imported model's): weight [out, in], bias [out].
+    public init(weight: Tensor, bias: Tensor) {
+        precondition(weight.rank == 2 && bias.shape == [weight.shape[0]], "Linear weight \(weight.shape) and bias \(bias.shape) do not fit")
+        self.weight = Parameter(weight)
+        self.bias = Parameter(bias)
+    }
+
     public var namedParameters: [(String, Parameter)] { [("weight", weight), ("bias", bias)] }
 
     // x: [N, in] -> [N, out]

@@ -1,13 +1,37 @@
 import AdvModels
 import AdvNN
+import AdvONNX
 import AdvTensor
+import Foundation
 
 /// Loads committed checkpoints into models, checking their kind and architecture.
 public enum ModelLoading {
+    /// The one place a classifier is loaded (every command's `--model`, the report's natural and
+    /// robust models, `--reference-model`): an ONNX file (`isONNX`) is imported
+    /// (`ONNXClassifier`, throwing `ONNXError`), anything else read as the lab's own checkpoint
+    /// (`challengeCNN(path:)`, throwing `CheckpointError`).
+    public static func classifier(path: String) throws -> any ImageClassifier {
+        try isONNX(path: path) ? ONNXClassifier(path: path) : challengeCNN(path: path)
+    }
+
+    /// Whether `path` is an ONNX model rather than a safetensors checkpoint. A safetensors file
+    /// opens with an 8-byte header length and then `{`; an ONNX file (a protobuf ModelProto) has no
+    /// magic number but, when written by an exporter, opens with its `ir_version` field (byte
+    /// 0x08). So: `{` at byte 8 is safetensors; a `.onnx` name or a leading 0x08 is ONNX; anything
+    /// else goes to the checkpoint reader, whose errors name safetensors. Unreadable files are
+    /// left to the loaders, which report them.
+    public static func isONNX(path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return path.lowercased().hasSuffix(".onnx") }
+        defer { try? handle.close() }
+        let head = [UInt8]((try? handle.read(upToCount: 9)) ?? Data())
+        if head.count == 9 && head[8] == UInt8(ascii: "{") { return false }
+        return path.lowercased().hasSuffix(".onnx") || head.first == 0x08
+    }
+
     /// A classifier checkpoint (`kind` = classifier) as a ready-to-use model.
     /// Throws `CheckpointError` naming the file for another kind, another architecture, or
     /// tensors that do not fit the model.
-    public static func classifier(path: String) throws -> any ImageClassifier {
+    public static func challengeCNN(path: String) throws -> MNISTChallengeCNN {
         let metadata = try metadataChecked(path: path, kind: ClassifierTrainer.checkpointKind, expected: "a classifier")
         if let architecture = metadata[Checkpoint.MetadataKey.architecture], architecture != MNISTChallengeCNN.architecture {
             throw CheckpointError(path: path, message: "has architecture \(architecture), expected \(MNISTChallengeCNN.architecture)")

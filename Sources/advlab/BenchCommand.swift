@@ -20,6 +20,8 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("robust-classifier"), help: "Adversarially trained classifier for apgd_t_1000.")
     var robustClassifier = "checkpoints/classifier-robust.safetensors"
     @Option(help: "AC-GAN for latent_search_step.") var generator = "checkpoints/acgan.safetensors"
+    @Option(help: "The natural classifier exported to ONNX, for pgd40_linf_1000_onnx (its speed against --classifier's).")
+    var onnxClassifier = "Tests/AdvONNXTests/Fixtures/challenge-cnn.onnx"
     @OptionGroup var dataOptions: DataOptions
 
     func validate() throws {
@@ -31,8 +33,8 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    static let workloadNames = ["classifier_train_step", "acgan_train_step", "pgd40_linf_1000", "apgd_t_1000", "latent_search_step",
-                                "nearest_neighbors_70k", "classifier_train_step_convs", "acgan_train_step_convs"]
+    static let workloadNames = ["classifier_train_step", "acgan_train_step", "pgd40_linf_1000", "pgd40_linf_1000_onnx", "apgd_t_1000",
+                                "latent_search_step", "nearest_neighbors_70k", "classifier_train_step_convs", "acgan_train_step_convs"]
     var selected: [String] { only.map { $0.split(separator: ",").map(String.init) } ?? Self.workloadNames }
 
     struct Result: Encodable {
@@ -80,8 +82,15 @@ struct BenchCommand: ParsableCommand {
                 workloads.append(Benchmark.pgd40Linf1000(model: model, test: test, gemmGFLOPS: gemm))
             case "apgd_t_1000":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: robustClassifier) }),
-                      let test = try loadOrSkip(name, { try MNIST.load(split: .test, directory: try dataOptions.directory()) }) else { continue }
+                      let test = try loadOrSkip(name, { try dataOptions.load(.test) }) else { continue }
                 workloads.append(Benchmark.apgdT1000(model: model, test: test, gemmGFLOPS: gemm))
+            case "pgd40_linf_1000_onnx":
+                guard let native = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
+                      let imported = try loadOrSkip(name, { try ModelLoading.classifier(path: onnxClassifier) }),
+                      let test = try loadOrSkip(name, { try dataOptions.load(.test) }) else {
+                    continue
+                }
+                workloads.append(Benchmark.pgd40ONNXRatio(native: native, imported: imported, test: test, gemmGFLOPS: gemm))
             case "latent_search_step":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
                       let gan = try loadOrSkip(name, { try ModelLoading.acgan(path: generator) }) else { continue }
@@ -108,7 +117,7 @@ struct BenchCommand: ParsableCommand {
                          gemm, gemmMeasurements.count, gemmMeasurements.min() ?? 0, result.clock, result.threads, result.gemm_threads))
             for w in workloads {
                 print(String(format: "%@: %.1f GFLOP/s, efficiency %.2f, %.2f ms/iter", w.name, w.gflops, w.efficiency, w.seconds_per_iter * 1000))
-                for key in w.detail.keys.sorted() where key.hasSuffix("_ms") || key.hasSuffix("_efficiency") {
+                for key in w.detail.keys.sorted() where key.hasSuffix("_ms") || key.hasSuffix("_efficiency") || key.hasSuffix("_ratio") {
                     print(String(format: "  %@: %.2f", key, w.detail[key] ?? 0))
                 }
             }

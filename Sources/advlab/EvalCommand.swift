@@ -33,7 +33,7 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         // The checkpoint before the data: a bad --model is reported as itself, without a data load.
-        let loaded: LoadedModel = try Checkpoint.kind(path: model) == TripletTrainer.checkpointKind
+        let loaded: LoadedModel = try !ModelLoading.isONNX(path: model) && Checkpoint.kind(path: model) == TripletTrainer.checkpointKind
             ? .triplet(try ModelLoading.triplet(path: model)) : .classifier(try ModelLoading.classifier(path: model))
         let directory = try dataOptions.directory()
         let test = try dataOptions.dataset.load(.test, directory: directory)
