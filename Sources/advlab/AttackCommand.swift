@@ -44,7 +44,8 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Output folder (created if missing; its parent must exist).") var out: String
     @OptionGroup var jsonOption: JSONOption
 
-    static let methods = ["fgsm", "igs", "pgd", "cw", "embedding-pgd", "invariance"] + AutoAttackStageMethod.allCases.map(\.rawValue) + ["autoattack"]
+    static let methods = ["fgsm", "igs", "pgd", "cw", "embedding-pgd", "invariance"]
+        + AutoAttackStageMethod.allCases.map(\.rawValue) + ["autoattack"]
 
     func validate() throws {
         try validateInputFile(model, flag: "--model")
@@ -58,7 +59,9 @@ struct AttackCommand: ParsableCommand {
         if let steps, !(1...100_000).contains(steps) { throw ValidationError("--steps must be in 1…100000, got \(steps)") }
         if let stepSize, !(stepSize > 0 && stepSize.isFinite) { throw ValidationError("--step-size must be > 0, got \(stepSize)") }
         guard (1...1000).contains(restarts) else { throw ValidationError("--restarts must be in 1…1000, got \(restarts)") }
-        guard AutoAttackVersion(rawValue: version) != nil else { throw ValidationError("--version must be standard or fast, got \(version)") }
+        guard AutoAttackVersion(rawValue: version) != nil else {
+            throw ValidationError("--version must be standard or fast, got \(version)")
+        }
         if version != "standard" && method != "autoattack" { throw ValidationError("--version applies to --method autoattack only") }
         if let queries, !(1...100_000).contains(queries) { throw ValidationError("--queries must be in 1…100000, got \(queries)") }
         if stagedMethods != nil && targeted != nil {

@@ -80,7 +80,8 @@ struct BenchCommand: ParsableCommand {
                 workloads.append(Benchmark.pgd40Linf1000(model: model, test: test, gemmGFLOPS: gemm))
             case "apgd_t_1000":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: robustClassifier) }),
-                      let test = try loadOrSkip(name, { try MNIST.load(split: .test, directory: try dataOptions.directory()) }) else { continue }
+                      let test = try loadOrSkip(name, { try MNIST.load(split: .test, directory: try dataOptions.directory()) })
+                else { continue }
                 workloads.append(Benchmark.apgdT1000(model: model, test: test, gemmGFLOPS: gemm))
             case "latent_search_step":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
