@@ -70,6 +70,8 @@ def load_model(path):
 
 
 def predict(model, images, batch=1000):
+    if len(images) == 0:
+        return torch.zeros(0, dtype=torch.int64)
     with torch.no_grad():
         return torch.cat([model(images[i:i + batch]).argmax(1) for i in range(0, len(images), batch)])
 
@@ -107,7 +109,7 @@ for name in stage_names:
     attack = factories[name]()
     start, cpu_start = time.perf_counter(), time.process_time()
     attacked = robust.nonzero().flatten()
-    for chunk in attacked.split(args.batch):
+    for chunk in (attacked.split(args.batch) if len(attacked) else []):
         adv = attack(images[chunk], labels[chunk]).detach()
         delta = (adv - images[chunk]).flatten(1)
         size = delta.abs().max(1)[0] if args.norm == "linf" else delta.norm(dim=1)

@@ -129,8 +129,9 @@ func apgdRun(model: ImageClassifier, clean x0: Tensor, labels: [Int], targets: [
         let points = x.gather(rows)
         let (logits, pullback) = model.logits(points, mode: .eval)
         let rowLabels = rows.map { labels[$0] }
-        let (losses, dLogits) = targets.map { t in targetedDLRLossPerExample(logits: logits, labels: rowLabels, targets: rows.map { t[$0] }) }
-            ?? softmaxCrossEntropyPerExample(logits: logits, labels: rowLabels)
+        let (losses, dLogits) = targets.map { t in
+            targetedDLRLossPerExample(logits: logits, labels: rowLabels, targets: rows.map { t[$0] })
+        } ?? softmaxCrossEntropyPerExample(logits: logits, labels: rowLabels)
         let rowGradients = pullback(dLogits)
         let predictions = logits.argmaxRows()
         evaluations += rows.count

@@ -40,7 +40,8 @@ public struct AutoAttackConfig: Codable, Sendable, Equatable {
 
     var apgdCE: APGDConfig { APGDConfig(norm: norm, eps: eps, iterations: apgdIterations, restarts: apgdRestarts, loss: .crossEntropy) }
     var apgdT: APGDConfig {
-        APGDConfig(norm: norm, eps: eps, iterations: apgdIterations, restarts: apgdRestarts, loss: .targetedDLR, targetClasses: targetClasses)
+        APGDConfig(norm: norm, eps: eps, iterations: apgdIterations, restarts: apgdRestarts, loss: .targetedDLR,
+                   targetClasses: targetClasses)
     }
     var fabT: FABConfig { FABConfig(norm: norm, eps: eps, iterations: fabIterations, targetClasses: targetClasses) }
     var square: SquareConfig { SquareConfig(norm: norm, eps: eps, queries: squareQueries) }
@@ -117,8 +118,9 @@ public func runAttackStages(_ stages: [AutoAttackStageMethod], model: ImageClass
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let robustCount = robust.filter { $0 }.count
-        records.append(AttackStage(name: stage.rawValue, robust_accuracy: n == 0 ? 0 : Double(robustCount) / Double(n), seconds: seconds,
-                                   cpu_seconds: processCPUSeconds() - cpuStart, attacked: attacked.count, robust: robustCount, attackedIndices: attacked))
+        records.append(AttackStage(name: stage.rawValue, robust_accuracy: n == 0 ? 0 : Double(robustCount) / Double(n),
+                                   seconds: seconds, cpu_seconds: processCPUSeconds() - cpuStart, attacked: attacked.count,
+                                   robust: robustCount, attackedIndices: attacked))
     }
     let results = makeResults(model: model, clean: clean, adversarial: adversarial, labels: labels, targets: nil,
                               cleanPredictions: cleanPredictions, indexOffset: indexOffset)

@@ -19,7 +19,9 @@ struct ConditionsCommand: ParsableCommand {
             """)
 
     @Option(help: "The norm of the ε-ball.") var norm = PerturbationNorm.linf
-    @Option(help: "Radius ε.") var eps: Float = 0.3
+    // Double, as the report's ε grids: a Float 0.3 would be 0.30000001 in the verdict and could
+    // move a distance across the radius.
+    @Option(help: "Radius ε.") var eps: Double = 0.3
     @Option(help: "Classifier whose test errors count as 'misclassified'.") var model = "checkpoints/classifier-natural.safetensors"
     @Option(help: "Ask about this many images drawn with --seed (default: all of them).") var queries: Int?
     @OptionGroup var seedOption: SeedOption
@@ -51,7 +53,7 @@ struct ConditionsCommand: ParsableCommand {
                                                                               classCount: classCount)
         let distances = ConditionTwoDistances(queries: queryIndices, labels: queryIndices.map { labels[$0] }, nearestSameClass: nearest,
                                               nearestMisclassified: nearestMisclassified)
-        let verdict = conditionTwo(distances, norm: norm.rawValue, eps: Double(eps), classCount: classCount)
+        let verdict = conditionTwo(distances, norm: norm.rawValue, eps: eps, classCount: classCount)
         let misclassifiedPerClass = (0..<classCount).map { label in misclassified.filter { labels[$0] == label }.count }
         struct Output: Encodable {
             var condition_two: ConditionTwoVerdict

@@ -87,6 +87,8 @@ final class DLRLossTests: XCTestCase {
             return order[[1, 2, 3, 9, 5][row]] == labels[row] ? order[4] : order[[1, 2, 3, 9, 5][row]]
         }
         let check = GradientCheck(step: 1e-2)
-        assertGradientsMatch(check.run(input: logits, perExample { targetedDLRLossPerExample(logits: $0, labels: labels, targets: targets) }))
+        assertGradientsMatch(check.run(input: logits, perExample {
+            targetedDLRLossPerExample(logits: $0, labels: labels, targets: targets)
+        }))
     }
 }
