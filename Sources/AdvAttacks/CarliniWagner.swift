@@ -20,7 +20,8 @@ public struct CarliniWagnerConfig: Codable, Sendable, Equatable {
     public var maximumConstant: Float = 1e6
     /// Untargeted only: searches toward this many candidate classes (see `carliniWagnerL2`). With
     /// 1, C&W's distance on the logistic-regression test fixture was up to 29 % above the exact
-    /// minimum (13 of its 64 images more than 5 %); with 2 up to 8 %, with 3 up to 3.5 %.
+    /// minimum (13 of the 60 images it classifies correctly more than 5 %); with 2 up to 8 %,
+    /// with 3 up to 3.5 %.
     public var candidateClasses: Int = 3
     public init() {}
 }
@@ -30,9 +31,10 @@ public struct CarliniWagnerConfig: Codable, Sendable, Equatable {
 /// with Adam; a per-example binary search over c; returns the smallest-L2 success found (the
 /// clean image when none). It is a minimal-distance attack: it has no ε.
 ///
-/// Untargeted, the hinge follows whichever other class leads, so the search ends on the boundary
+/// Untargeted, the hinge follows whichever other class leads, so the search tends to end on the boundary
 /// of the class that leads at the start, which need not be the nearest one (on the
-/// logistic-regression test fixture it was 4–20 % farther for 7 of 31 images). With
+/// logistic-regression test fixture it was 6–20 % farther for 7 of the first 31 correctly
+/// classified images, whose nearest boundary was each time the runner-up class's). With
 /// `candidateClasses` k > 1 it also runs targeted searches toward the classes ranked 2 … k by
 /// clean logit and keeps the smallest success of all k searches.
 /// images01: [N, 1, 28, 28]; labels: N; targets: N or nil -> outcome
