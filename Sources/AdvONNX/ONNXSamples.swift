@@ -67,15 +67,17 @@ package enum ONNXSamples {
         return info
     }
 
-    static func model(_ nodes: [Onnx_NodeProto], _ initializers: [Onnx_TensorProto]) -> Onnx_ModelProto {
+    /// A model around `nodes` reading `images` (`input`, default [N, 1, 28, 28]) and writing `logits` [N, 10].
+    static func model(_ nodes: [Onnx_NodeProto], _ initializers: [Onnx_TensorProto], input: [Int64?] = [nil, 1, 28, 28],
+                      opset: Int64 = 17) -> Onnx_ModelProto {
         var model = Onnx_ModelProto()
         model.irVersion = 8
         var set = Onnx_OperatorSetIdProto()
-        set.version = 17
+        set.version = opset
         model.opsetImport = [set]
         model.graph.node = nodes
         model.graph.initializer = initializers
-        model.graph.input = [valueInfo("images", [nil, 1, 28, 28])]
+        model.graph.input = [valueInfo("images", input)]
         model.graph.output = [valueInfo("logits", [nil, 10])]
         return model
     }

@@ -33,56 +33,14 @@ final class ONNXErrorTests: XCTestCase {
 
     static func node(_ op: String, _ inputs: [String], _ output: String, ints: [String: [Int64]] = [:],
                      int: [String: Int64] = [:]) -> Onnx_NodeProto {
-        var proto = Onnx_NodeProto()
-        proto.opType = op
-        proto.input = inputs
-        proto.output = [output]
-        for (name, values) in ints.sorted(by: { $0.key < $1.key }) {
-            var attribute = Onnx_AttributeProto()
-            attribute.name = name
-            attribute.type = .ints
-            attribute.ints = values
-            proto.attribute.append(attribute)
-        }
-        for (name, value) in int.sorted(by: { $0.key < $1.key }) {
-            var attribute = Onnx_AttributeProto()
-            attribute.name = name
-            attribute.type = .int
-            attribute.i = value
-            proto.attribute.append(attribute)
-        }
-        return proto
+        ONNXSamples.node(op, inputs, output, ints: ints, int: int)
     }
 
-    static func valueInfo(_ name: String, _ dims: [Int64?]) -> Onnx_ValueInfoProto {
-        var info = Onnx_ValueInfoProto()
-        info.name = name
-        var tensor = Onnx_TypeProto.Tensor()
-        tensor.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-        tensor.shape.dim = dims.map { dim in
-            var d = Onnx_TensorShapeProto.Dimension()
-            if let dim { d.dimValue = dim } else { d.dimParam = "N" }
-            return d
-        }
-        info.type.tensorType = tensor
-        return info
-    }
-
-    /// A model around `nodes` reading `images` [N, 1, 28, 28] and writing `logits`.
+    /// A model around `nodes` reading `images` [N, 1, 28, 28] and writing `logits`, serialised
+    /// (`ONNXSamples.model`, the fuzz seeds' builder).
     static func model(_ nodes: [Onnx_NodeProto], initializers: [Onnx_TensorProto] = [], input: [Int64?] = [nil, 1, 28, 28],
                       opset: Int64 = 17) -> Data {
-        var model = Onnx_ModelProto()
-        model.irVersion = 8
-        var set = Onnx_OperatorSetIdProto()
-        set.version = opset
-        model.opsetImport = [set]
-        var graph = Onnx_GraphProto()
-        graph.node = nodes
-        graph.initializer = initializers
-        graph.input = [valueInfo("images", input)]
-        graph.output = [valueInfo("logits", [nil, 10])]
-        model.graph = graph
-        return (try? model.serializedBytes()) ?? Data()
+        (try? ONNXSamples.model(nodes, initializers, input: input, opset: opset).serializedBytes()) ?? Data()
     }
 
     /// Flatten and a 784 → 10 Gemm after `nodes` (which end in `features`, one example [F]).
