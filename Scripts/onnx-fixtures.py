@@ -21,10 +21,10 @@ the gradient of sum_n logits[n, label_n] with respect to the images (what an att
 computes, with a one-hot cotangent). `--export CHECKPOINT OUT` only exports a lab classifier
 checkpoint (the done-when check: the robust model exported and imported back).
 """
-import argparse, gzip, os
+import argparse, os
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
-from safetensors.torch import load_file
+from advlab_torch import load_challenge_cnn, read_idx
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--data", default=os.environ.get("ADVLAB_DATA", "/work/shared/data/mnist"))
@@ -33,18 +33,6 @@ parser.add_argument("--count", type=int, default=100)
 parser.add_argument("--export", nargs=2, metavar=("CHECKPOINT", "OUT"))
 args = parser.parse_args()
 torch.set_num_threads(2)
-
-
-class ChallengeCNN(nn.Module):   # advlab's MNISTChallengeCNN (Sources/AdvModels/MNISTChallengeCNN.swift)
-    def __init__(self):
-        super().__init__()
-        self.conv1, self.conv2 = nn.Conv2d(1, 32, 5, padding=2), nn.Conv2d(32, 64, 5, padding=2)
-        self.fc1, self.fc2 = nn.Linear(3136, 1024), nn.Linear(1024, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
 
 
 class ResidualBN(nn.Module):
@@ -94,13 +82,6 @@ class WithOutput(nn.Module):
         return self.layer(self.model(x))
 
 
-def challenge_cnn(checkpoint):
-    model = ChallengeCNN()
-    state = load_file(checkpoint)
-    model.load_state_dict({name: state[name] for name in model.state_dict()})
-    return model.eval()
-
-
 def export(model, path):
     """The export line of the README's "Evaluate your own model" (TorchScript exporter, opset 17,
     any batch size)."""
@@ -108,16 +89,8 @@ def export(model, path):
                       dynamic_axes={"images": {0: "N"}, "logits": {0: "N"}}, opset_version=17, dynamo=False)
 
 
-def read_idx(path):
-    with gzip.open(path, "rb") as file:
-        data = file.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
 if args.export:
-    export(challenge_cnn(args.export[0]), args.export[1])
+    export(load_challenge_cnn(args.export[0]), args.export[1])
     print(f"wrote {args.export[1]}")
     raise SystemExit
 
@@ -140,7 +113,7 @@ torch.manual_seed(1)
 mlp = NormalizedMLP()
 checkpoint = os.path.join(os.path.dirname(__file__), "..", "checkpoints", "classifier-natural.safetensors")
 models = {
-    "challenge-cnn": (challenge_cnn(checkpoint), None),
+    "challenge-cnn": (load_challenge_cnn(checkpoint), None),
     "residual-bn": (residual.eval(), nn.Softmax(dim=1)),
     "mlp-normalized": (mlp.eval(), nn.LogSoftmax(dim=1)),
 }

@@ -11,6 +11,7 @@ compare, not the robust accuracy. nearest_neighbors_70k is left out: it is one l
 either framework."""
 import argparse, json, statistics, time
 import torch, torch.nn as nn, torch.nn.functional as F
+from advlab_torch import ChallengeCNN
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -40,18 +41,6 @@ def median_seconds(body, iterations, warmup=2):
     for _ in range(iterations):
         start = time.perf_counter(); body(); times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-class ChallengeCNN(nn.Module):   # advlab's MNISTChallengeCNN (Madry et al.'s MNIST model)
-    def __init__(self):
-        super().__init__()
-        self.conv1, self.conv2 = nn.Conv2d(1, 32, 5, padding=2), nn.Conv2d(32, 64, 5, padding=2)
-        self.fc1, self.fc2 = nn.Linear(3136, 1024), nn.Linear(1024, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
 
 
 class Generator(nn.Module):      # advlab's ACGANGenerator

@@ -13,11 +13,11 @@ torchattacks.AutoAttack itself runs APGD/APGDT/FAB with torchattacks' default of
 the stages are built here with `steps=100`. --version fast runs APGD-CE and APGD-T only.
 With --advlab, the twin's clean accuracy on all 10,000 test images is compared with
 `advlab eval`'s (they must agree within 0.0005), so the two frameworks attack the same model."""
-import argparse, gzip, json, os, struct, subprocess, sys, time
+import argparse, json, os, subprocess, sys, time
 import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 import torchattacks
-from safetensors.torch import load_file
+from advlab_torch import load_challenge_cnn, read_idx
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--model", default="checkpoints/classifier-robust.safetensors")
@@ -38,37 +38,6 @@ torch.set_num_threads(args.threads)
 torch.manual_seed(args.seed)
 
 
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic, count = struct.unpack(">II", data[:8])
-    if magic == 2051:
-        rows, cols = struct.unpack(">II", data[8:16])
-        return np.frombuffer(data, np.uint8, offset=16).reshape(count, 1, rows, cols)
-    if magic == 2049:
-        return np.frombuffer(data, np.uint8, offset=8)
-    raise SystemExit(f"{path}: magic {magic} is neither 2051 (images) nor 2049 (labels)")
-
-
-class ChallengeCNN(nn.Module):   # advlab's MNISTChallengeCNN, same parameter names and layouts
-    def __init__(self):
-        super().__init__()
-        self.conv1, self.conv2 = nn.Conv2d(1, 32, 5, padding=2), nn.Conv2d(32, 64, 5, padding=2)
-        self.fc1, self.fc2 = nn.Linear(3136, 1024), nn.Linear(1024, 10)
-
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
-
-def load_model(path):
-    tensors = load_file(path)
-    model = ChallengeCNN()
-    model.load_state_dict({k: v for k, v in tensors.items() if k.split(".")[0] in ("conv1", "conv2", "fc1", "fc2")})
-    return model.eval()
-
-
 def predict(model, images, batch=1000):
     if len(images) == 0:
         return torch.zeros(0, dtype=torch.int64)
@@ -76,9 +45,9 @@ def predict(model, images, batch=1000):
         return torch.cat([model(images[i:i + batch]).argmax(1) for i in range(0, len(images), batch)])
 
 
-images_all = torch.from_numpy(idx(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255)
-labels_all = torch.from_numpy(idx(os.path.join(args.data, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
-model = load_model(args.model)
+images_all = torch.from_numpy(read_idx(os.path.join(args.data, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255)
+labels_all = torch.from_numpy(read_idx(os.path.join(args.data, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
+model = load_challenge_cnn(args.model)
 for p in model.parameters():
     p.requires_grad_(False)
 clean_accuracy_10k = (predict(model, images_all) == labels_all).float().mean().item()
