@@ -115,13 +115,6 @@ public func conditionTwo(_ distances: ConditionTwoDistances, norm: String, eps: 
                                holds: holds, per_class_holds: perClass.map { $0 == 0 }, reason: reason)
 }
 
-/// For every image, the distance to the nearest image among `candidates` of the same class
-/// (e.g. the misclassified test images), excluding itself. images: [N, …]
-public func nearestAmongSameClass(images: Tensor, labels: [Int], candidates: [Int], norm: DistanceNorm,
-                                  classCount: Int = 10) -> [Float] {
-    nearestSameClass(images: images, labels: labels, queries: Array(labels.indices), memory: candidates, norm: norm, classCount: classCount)
-}
-
 /// For each query (an index into `images`), the distance to the nearest `memory` image of the
 /// same class other than itself; +∞ when there is none. images: [N, …] -> queries.count distances
 public func nearestSameClass(images: Tensor, labels: [Int], queries: [Int], memory: [Int], norm: DistanceNorm,

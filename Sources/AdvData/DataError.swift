@@ -28,8 +28,6 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case hashMismatch(file: String, expected: String, actual: String)
     /// OpenSSL failed to compute a digest (allocation failure; not caused by the data).
     case digestFailed(step: String)
-    /// Neither `--data` nor `ADVLAB_DATA` says where the data is.
-    case noDataLocation
     /// No folder was given for a data set, and it is not in its default place.
     case noDataFound(dataset: String, variable: String, howToGet: String)
     /// `--data DIR`, `ADVLAB_DATA=DIR` or a loader's directory is not an existing directory;
@@ -67,8 +65,6 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(file): SHA-256 of the decompressed data is \(actual), expected \(expected) (damaged or not the published file; Scripts/setup fetches it)"
         case let .digestFailed(step):
             return "SHA-256: OpenSSL \(step) failed"
-        case .noDataLocation:
-            return "no MNIST data: pass --data DIR or set ADVLAB_DATA (Scripts/setup fetches it)"
         case let .noDataFound(dataset, variable, howToGet):
             return "no \(dataset) data: pass --data DIR or set \(variable) (\(howToGet))"
         case let .notADirectory(origin):

@@ -83,16 +83,16 @@ final class MNISTTests: XCTestCase {
         let flagDirectory = try Fixtures.temporaryDirectory(for: self)
         let environmentDirectory = try Fixtures.temporaryDirectory(for: self)
         let environment = ["ADVLAB_DATA": environmentDirectory]
-        XCTAssertEqual(try DataLocator.resolve(dataFlag: flagDirectory, environment: environment), flagDirectory)
-        XCTAssertEqual(try DataLocator.resolve(dataFlag: nil, environment: environment), environmentDirectory)
-        XCTAssertEqual(try DataLocator.resolve(dataFlag: "", environment: environment), environmentDirectory)
-        XCTAssertThrowsError(try DataLocator.resolve(dataFlag: nil, environment: ["ADVLAB_DATA": ""])) { error in
+        XCTAssertEqual(try DatasetCatalog.mnist.directory(dataFlag: flagDirectory, environment: environment), flagDirectory)
+        XCTAssertEqual(try DatasetCatalog.mnist.directory(dataFlag: nil, environment: environment), environmentDirectory)
+        XCTAssertEqual(try DatasetCatalog.mnist.directory(dataFlag: "", environment: environment), environmentDirectory)
+        XCTAssertThrowsError(try DatasetCatalog.mnist.directory(dataFlag: nil, environment: ["ADVLAB_DATA": ""])) { error in
             XCTAssertEqual((error as? DataError)?.description,
                            "no MNIST data: pass --data DIR or set ADVLAB_DATA (Scripts/setup fetches it)")
         }
-        assertDataError(try DataLocator.resolve(dataFlag: "/no/such/dir", environment: environment),
+        assertDataError(try DatasetCatalog.mnist.directory(dataFlag: "/no/such/dir", environment: environment),
                         mentions: ["--data /no/such/dir: no such directory"])
-        assertDataError(try DataLocator.resolve(dataFlag: nil, environment: ["ADVLAB_DATA": "/no/such/dir"]),
+        assertDataError(try DatasetCatalog.mnist.directory(dataFlag: nil, environment: ["ADVLAB_DATA": "/no/such/dir"]),
                         mentions: ["ADVLAB_DATA=/no/such/dir: no such directory"])
     }
 }
