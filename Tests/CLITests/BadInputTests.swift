@@ -171,12 +171,6 @@ final class BadInputTests: CLITestCase {
         }
     }
 
-    /// The repository's `checkpoints/` folder (this file is Tests/CLITests/…).
-    var checkpoints: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("checkpoints")
-    }
-
     /// Outputs under folders two levels deep that do not exist yet are written, their folders
     /// created as `mkdir -p` would: a file output (`sample --out a/b/grid.png`, relative to the
     /// working directory) and a folder output (`craft combination --out c/d/e`).
@@ -198,13 +192,6 @@ final class BadInputTests: CLITestCase {
     }
 
     // MARK: Checkpoints of the wrong kind or settings for --resume (these load real MNIST first)
-
-    func mnistDirectory() throws -> String {
-        guard let directory = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !directory.isEmpty else {
-            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
-        }
-        return directory
-    }
 
     func testResumeRefusesACheckpointOfAnotherKind() throws {
         let data = try mnistDirectory()

@@ -30,6 +30,23 @@ class CLITestCase: XCTestCase {
         return folder
     }
 
+    /// The repository's `checkpoints/` folder (this file is Tests/CLITests/…).
+    var checkpoints: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("checkpoints")
+    }
+
+    /// The path of a committed checkpoint, e.g. `checkpoint("acgan.safetensors")`.
+    func checkpoint(_ name: String) -> String { checkpoints.appendingPathComponent(name).path }
+
+    /// The real MNIST folder (`ADVLAB_DATA`, which CI always sets), or a skip without it.
+    func mnistDirectory() throws -> String {
+        guard let directory = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !directory.isEmpty else {
+            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
+        }
+        return directory
+    }
+
     /// Runs `advlab arguments…` in `work`.
     func run(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
         try AdvLabProcess.run(arguments, environment: environment, workingDirectory: work)

@@ -120,12 +120,4 @@ final class InterruptedTrainingTests: CLITestCase {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.hasSuffix(".tmp") }
         XCTAssertEqual(leftovers, [], "temporary files of killed runs are left", file: file, line: line)
     }
-
-    /// The real MNIST folder (training checks the published SHA-256), or a skip without it.
-    func mnistDirectory() throws -> String {
-        guard let directory = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !directory.isEmpty else {
-            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
-        }
-        return directory
-    }
 }

@@ -6,14 +6,6 @@ import XCTest
 /// One quick report (seed 0) is run once for the class; each test then runs a command on the
 /// report's settings and compares.
 final class OneMeasurementTests: CLITestCase {
-    /// The repository's `checkpoints/` folder (this file is Tests/CLITests/…).
-    static var checkpoints: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("checkpoints")
-    }
-
-    static func checkpoint(_ name: String) -> String { checkpoints.appendingPathComponent(name).path }
-
     /// The quick report's results.json, run once for the class (about two minutes), or the error.
     nonisolated(unsafe) static var quickReport: Result<[String: Any], Error>?
 
@@ -23,9 +15,9 @@ final class OneMeasurementTests: CLITestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("advlab-one-measurement-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
         let result = try run(["report", "--quick", "--seed", "0", "--data", data, "--out", folder.path,
-                              "--natural", Self.checkpoint("classifier-natural.safetensors"),
-                              "--robust", Self.checkpoint("classifier-robust.safetensors"),
-                              "--generator", Self.checkpoint("acgan.safetensors"), "--embedding", Self.checkpoint("triplet.safetensors")])
+                              "--natural", checkpoint("classifier-natural.safetensors"),
+                              "--robust", checkpoint("classifier-robust.safetensors"),
+                              "--generator", checkpoint("acgan.safetensors"), "--embedding", checkpoint("triplet.safetensors")])
         let parsed = Result<[String: Any], Error> {
             guard result.status == 0 else { throw ProcessFailure(message: "advlab report --quick failed: \(result.standardError)") }
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("results.json")))
@@ -36,13 +28,6 @@ final class OneMeasurementTests: CLITestCase {
     }
 
     struct ProcessFailure: Error, CustomStringConvertible { var message: String; var description: String { message } }
-
-    func mnistDirectory() throws -> String {
-        guard let directory = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !directory.isEmpty else {
-            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
-        }
-        return directory
-    }
 
     /// The report's robustness row for a model, method, norm and ε.
     func reportRow(_ results: [String: Any], model: String, method: String, norm: String, eps: Double) throws -> [String: Any] {
@@ -63,7 +48,7 @@ final class OneMeasurementTests: CLITestCase {
             let row = try reportRow(results, model: "natural", method: "pgd", norm: norm, eps: eps)
             let fromReport = try XCTUnwrap(row["condition_two"] as? [String: Any])
             let command = try run(["conditions", "--norm", norm, "--eps", String(eps), "--queries", String(queries), "--seed", "0",
-                                   "--model", Self.checkpoint("classifier-natural.safetensors"), "--data", try mnistDirectory(), "--json"])
+                                   "--model", checkpoint("classifier-natural.safetensors"), "--data", try mnistDirectory(), "--json"])
             XCTAssertEqual(command.status, 0, command.standardError)
             let output = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(command.standardOutput.utf8)) as? [String: Any])
             let fromCommand = try XCTUnwrap(output["condition_two"] as? [String: Any])
@@ -82,7 +67,7 @@ final class OneMeasurementTests: CLITestCase {
         let steps = try XCTUnwrap(settings["attack_steps"] as? Int)
         let row = try reportRow(results, model: "natural", method: "pgd", norm: "linf", eps: 0.1)
         let command = try run(["attack", "--method", "pgd", "--norm", "linf", "--eps", "0.1", "--steps", String(steps),
-                               "--count", String(images), "--seed", "101", "--model", Self.checkpoint("classifier-natural.safetensors"),
+                               "--count", String(images), "--seed", "101", "--model", checkpoint("classifier-natural.safetensors"),
                                "--data", try mnistDirectory(), "--out", root.appendingPathComponent("attack").path, "--json"])
         XCTAssertEqual(command.status, 0, command.standardError)
         let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(command.standardOutput.utf8)) as? [String: Any])

@@ -4,11 +4,6 @@ import XCTest
 /// `advlab unrestricted` end to end on the committed checkpoints: a short targeted search with
 /// restarts and best-of-4 starts, and the outputs agree with each other (summary, records, CSV, figures).
 final class UnrestrictedCommandTests: CLITestCase {
-    /// The repository's `checkpoints/` folder (this file is Tests/CLITests/…).
-    var checkpoints: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("checkpoints")
-    }
 
     func testTargetedSearchWithRestartsWritesConsistentOutputs() throws {
         guard let data = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !data.isEmpty else {
