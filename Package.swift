@@ -77,7 +77,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["AdvTensor"], path: "Tests/TestSupport"),
         .testTarget(name: "AdvTensorTests", dependencies: ["AdvTensor", "TestSupport"]),
-        .testTarget(name: "AdvNNTests", dependencies: ["AdvNN", "TestSupport"]),
+        .testTarget(name: "AdvNNTests", dependencies: ["AdvNN", "TestSupport", "CLAPACK"]),
         .testTarget(name: "AdvImagingTests", dependencies: ["AdvImaging", "TestSupport"]),
         .testTarget(name: "AdvDataTests", dependencies: ["AdvData", "TestSupport"]),
         .testTarget(name: "AdvONNXTests", dependencies: ["AdvONNX", "AdvData", "TestSupport"], exclude: ["Fixtures"]),

@@ -127,3 +127,45 @@ final class LossTests: XCTestCase {
         assertGradientsMatch(GradientCheck().run(input: x, lossAsFunction { meanSquaredError(predictions: $0, targets: t) }))
     }
 }
+
+/// The GAN source losses: hinge values from the definition, gradients against finite differences
+/// (logits kept away from the hinge's kink at ±1), and each side's sign.
+final class GANLossTests: XCTestCase {
+    private var rng = SeededGenerator(seed: 410)
+
+    /// Values 0.1 or more away from ±1, where the hinge bends.
+    private func awayFromKinks(_ shape: [Int]) -> Tensor {
+        Tensor.randomNormal(shape, std: 2, using: &rng).map { abs(abs($0) - 1) < 0.1 ? $0 + 0.25 : $0 }
+    }
+
+    func testHingeValues() {
+        let logits = Tensor(shape: [4, 1], scalars: [2, 0.5, -0.5, -3])
+        XCTAssertEqual(hingeLoss(logits: logits, sign: 1).loss, (0 + 0.5 + 1.5 + 4) / 4)
+        XCTAssertEqual(hingeLoss(logits: logits, sign: -1).loss, (3 + 1.5 + 0.5 + 0) / 4)
+        XCTAssertEqual(hingeLoss(logits: logits, sign: 1).gradient.scalars, [0, -0.25, -0.25, -0.25])
+        XCTAssertEqual(GANLoss.hinge.generator(logits).loss, -(2 + 0.5 - 0.5 - 3) / 4)
+    }
+
+    func testEverySideGradient() {
+        let logits = awayFromKinks([6, 1])
+        for loss in GANLoss.allCases {
+            let sides: [(String, (Tensor) -> (Float, Tensor))] = [
+                ("real", { loss.discriminatorReal($0) }), ("fake", { loss.discriminatorFake($0) }), ("generator", { loss.generator($0) }),
+            ]
+            for (side, function) in sides {
+                assertGradientsMatch(GradientCheck().run(input: logits, lossAsFunction(function)), "\(loss) \(side)")
+            }
+        }
+    }
+
+    /// Each side pushes the right way: lowering the loss raises real logits and lowers fake ones
+    /// for the discriminator, and raises fake logits for the generator.
+    func testSidesPushTheRightWay() {
+        let logits = Tensor(shape: [2, 1], scalars: [0.2, -0.3])
+        for loss in GANLoss.allCases {
+            XCTAssertTrue(loss.discriminatorReal(logits).gradient.scalars.allSatisfy { $0 < 0 }, "\(loss) real")
+            XCTAssertTrue(loss.discriminatorFake(logits).gradient.scalars.allSatisfy { $0 > 0 }, "\(loss) fake")
+            XCTAssertTrue(loss.generator(logits).gradient.scalars.allSatisfy { $0 < 0 }, "\(loss) generator")
+        }
+    }
+}
