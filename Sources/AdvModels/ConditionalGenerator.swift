@@ -70,6 +70,10 @@ public enum GeneratorArchitectures {
             ConditionalGAN(generator: ACGANGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
                            discriminator: ACGANDiscriminator(classCount: settings.classCount, using: &rng))
         }),
+        ("resnet", ResNetGenerator.architecture + "+" + ResNetDiscriminator.architecture, { settings, rng in
+            ConditionalGAN(generator: ResNetGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
+                           discriminator: ResNetDiscriminator(classCount: settings.classCount, using: &rng))
+        }),
     ]
 
     /// The short names, for `--arch`'s help.

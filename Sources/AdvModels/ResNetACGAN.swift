@@ -1,0 +1,283 @@
+import AdvNN
+import AdvTensor
+
+// The ResNet AC-GAN of Song, Shu, Kushman & Ermon, "Constructing Unrestricted Adversarial
+// Examples with Generative Models" (NeurIPS 2018; `models/acwgan_gp.py` of their code, MNIST
+// branch), after the residual networks of Gulrajani et al. 2017 (WGAN-GP). Here with 32
+// channels throughout, and the discriminator's convolutions and heads spectrally normalised
+// (Miyato et al. 2018) instead of WGAN-GP's gradient penalty, which needs a double backward pass
+// the engine does not have (`advlab train acgan --arch resnet`; checkpoints/README.md).
+
+/// Runs `steps` in order; the returned pullback runs their pullbacks in reverse.
+func chained(_ x: Tensor, _ steps: [(Tensor) -> (Tensor, Pullback)]) -> (Tensor, Pullback) {
+    var value = x
+    var pullbacks: [Pullback] = []
+    for step in steps {
+        let (next, back) = step(value)
+        value = next
+        pullbacks.append(back)
+    }
+    return (value, { dy in pullbacks.reversed().reduce(dy) { gradient, back in back(gradient) } })
+}
+
+/// A generator residual block that doubles height and width:
+/// main CBN → ReLU → up ×2 → conv 3×3 → CBN → ReLU → conv 3×3; shortcut conv 1×1 → up ×2
+/// (a 1×1 convolution commutes with nearest up-sampling, so this is Song et al.'s up → conv 1×1
+/// at a quarter of the cost).
+public final class GeneratorResidualBlock: ParameterContainer {
+    public let norm1: ConditionalBatchNorm
+    public let conv1: Conv2d
+    public let norm2: ConditionalBatchNorm
+    public let conv2: Conv2d
+    public let shortcut: Conv2d
+    private let up = Upsample2d(factor: 2)
+    private let relu: any Layer
+
+    /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
+    public init(inputChannels: Int, outputChannels: Int, classCount: Int, activation: any Layer = ReLU(),
+                using rng: inout some RandomNumberGenerator) {
+        relu = activation
+        norm1 = ConditionalBatchNorm(channels: inputChannels, classCount: classCount)
+        conv1 = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1, using: &rng)
+        norm2 = ConditionalBatchNorm(channels: outputChannels, classCount: classCount)
+        conv2 = Conv2d(inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1, using: &rng)
+        shortcut = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1, using: &rng)
+    }
+
+    public var namedParameters: [(String, Parameter)] {
+        prefixed("norm1", norm1.namedParameters) + prefixed("conv1", conv1.namedParameters)
+            + prefixed("norm2", norm2.namedParameters) + prefixed("conv2", conv2.namedParameters)
+            + prefixed("shortcut", shortcut.namedParameters)
+    }
+    public var namedBuffers: [(String, Parameter)] { prefixed("norm1", norm1.namedBuffers) + prefixed("norm2", norm2.namedBuffers) }
+
+    // x: [N, C, H, W] -> [N, OC, 2H, 2W]
+    public func forward(_ x: Tensor, classes: [Int], mode: ForwardMode) -> (Tensor, Pullback) {
+        let (main, mainBack) = chained(x, [
+            { self.norm1.forward($0, classes: classes, mode: mode) }, { self.relu.forward($0, mode: mode) },
+            { self.up.forward($0, mode: mode) }, { self.conv1.forward($0, mode: mode) },
+            { self.norm2.forward($0, classes: classes, mode: mode) }, { self.relu.forward($0, mode: mode) },
+            { self.conv2.forward($0, mode: mode) },
+        ])
+        let (side, sideBack) = chained(x, [{ self.shortcut.forward($0, mode: mode) }, { self.up.forward($0, mode: mode) }])
+        return (main + side, { dy in
+            var dx = mainBack(dy)
+            dx += sideBack(dy)
+            return dx
+        })
+    }
+}
+
+/// G(z, class) → image in [0, 1] (Song et al.'s MNIST generator):
+/// `[z ; one-hot(class)]` → Linear → 7×7×C → two up-sampling residual blocks with class-conditional
+/// BatchNorm (14×14, 28×28) → BN → ReLU → conv 3×3 → 1 channel → sigmoid.
+public final class ResNetGenerator: ConditionalGenerator {
+    public static let architecture = "acgan-resnet-generator"
+    public var architecture: String { Self.architecture }
+    public var imageShape: [Int] { [1, 28, 28] }
+
+    public let latentSize: Int
+    public let classCount: Int
+    public let channels: Int
+    public let project: Linear
+    public let block1: GeneratorResidualBlock
+    public let block2: GeneratorResidualBlock
+    public let outputNorm: BatchNorm
+    public let outputConv: Conv2d
+    private let relu: any Layer
+    private let sigmoid = Sigmoid()
+
+    /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
+    public init(latentSize: Int = 128, classCount: Int = 10, channels: Int = 32, activation: any Layer = ReLU(),
+                using rng: inout some RandomNumberGenerator) {
+        relu = activation
+        self.latentSize = latentSize
+        self.classCount = classCount
+        self.channels = channels
+        project = Linear(inputSize: latentSize + classCount, outputSize: channels * 7 * 7, using: &rng)
+        block1 = GeneratorResidualBlock(inputChannels: channels, outputChannels: channels, classCount: classCount,
+                                        activation: activation, using: &rng)
+        block2 = GeneratorResidualBlock(inputChannels: channels, outputChannels: channels, classCount: classCount,
+                                        activation: activation, using: &rng)
+        outputNorm = BatchNorm(channels: channels)
+        outputConv = Conv2d(inputChannels: channels, outputChannels: 1, kernelSize: 3, padding: 1, using: &rng)
+    }
+
+    public var namedParameters: [(String, Parameter)] {
+        prefixed("project", project.namedParameters) + prefixed("block1", block1.namedParameters)
+            + prefixed("block2", block2.namedParameters) + prefixed("output_norm", outputNorm.namedParameters)
+            + prefixed("output_conv", outputConv.namedParameters)
+    }
+    public var namedBuffers: [(String, Parameter)] {
+        prefixed("block1", block1.namedBuffers) + prefixed("block2", block2.namedBuffers) + prefixed("output_norm", outputNorm.namedBuffers)
+    }
+
+    /// z: [N, latentSize], classes: N values in 0..<classCount -> images01 [N, 1, 28, 28]
+    public func forward(_ z: Tensor, classes: [Int], mode requested: ForwardMode) -> (Tensor, Pullback) {
+        let mode = requested.needingInputGradient
+        precondition(z.rank == 2 && z.shape[1] == latentSize && classes.count == z.shape[0],
+                     "generator: z \(z.shape) for \(classes.count) classes")
+        precondition(classes.allSatisfy { (0..<classCount).contains($0) }, "generator: class out of 0..<\(classCount)")
+        let n = z.shape[0], d = latentSize, k = classCount
+        let oneHot = Tensor(shape: [n, k]) { out in for (row, label) in classes.enumerated() { out[row * k + label] = 1 } }
+        let channels = self.channels
+        let (images, back) = chained(concatenateColumns(z, oneHot), [
+            { self.project.forward($0, mode: mode) }, { ($0.reshaped([n, channels, 7, 7]), { $0.reshaped([n, channels * 49]) }) },
+            { self.block1.forward($0, classes: classes, mode: mode) }, { self.block2.forward($0, classes: classes, mode: mode) },
+            { self.outputNorm.forward($0, mode: mode) }, { self.relu.forward($0, mode: mode) },
+            { self.outputConv.forward($0, mode: mode) }, { self.sigmoid.forward($0, mode: mode) },
+        ])
+        return (images, { dImages in splitColumns(back(dImages), first: d, rows: n, total: d + k).0 })
+    }
+}
+
+/// A discriminator residual block (no normalisation; convolutions spectrally normalised):
+/// `first` (Song et al.'s `ResidualBlockDisc`): main conv 3×3 → ReLU → conv 3×3 → mean-pool 2×2,
+/// shortcut mean-pool → conv 1×1; `down`: main ReLU → conv → ReLU → conv → mean-pool, shortcut
+/// mean-pool → conv 1×1 (Song et al. convolve first; a 1×1 convolution commutes with mean
+/// pooling); `plain`: main ReLU → conv → ReLU → conv, shortcut the identity.
+public final class DiscriminatorResidualBlock: ParameterContainer {
+    public enum Kind: Sendable { case first, down, plain }
+    public let kind: Kind
+    public let conv1: SpectralNorm<Conv2d>
+    public let conv2: SpectralNorm<Conv2d>
+    public let shortcut: SpectralNorm<Conv2d>?
+    private let pool = AveragePool2d(kernelHeight: 2, kernelWidth: 2, strideHeight: 2, strideWidth: 2)
+    private let relu: any Layer
+
+    public init(kind: Kind, inputChannels: Int, outputChannels: Int, activation: any Layer = ReLU(),
+                using rng: inout some RandomNumberGenerator) {
+        self.kind = kind
+        relu = activation
+        conv1 = SpectralNorm(Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1, using: &rng),
+                             using: &rng)
+        conv2 = SpectralNorm(Conv2d(inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1, using: &rng),
+                             using: &rng)
+        if kind == .plain && inputChannels == outputChannels {
+            shortcut = nil
+        } else {
+            shortcut = SpectralNorm(Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1, using: &rng),
+                                    using: &rng)
+        }
+    }
+
+    public var namedParameters: [(String, Parameter)] {
+        prefixed("conv1", conv1.namedParameters) + prefixed("conv2", conv2.namedParameters)
+            + (shortcut.map { prefixed("shortcut", $0.namedParameters) } ?? [])
+    }
+    public var namedBuffers: [(String, Parameter)] {
+        prefixed("conv1", conv1.namedBuffers) + prefixed("conv2", conv2.namedBuffers)
+            + (shortcut.map { prefixed("shortcut", $0.namedBuffers) } ?? [])
+    }
+
+    /// `mode` reaches the block's first layers (it may skip their input gradient); later ones need it.
+    // x: [N, C, H, W] -> [N, OC, H/2, W/2] (first, down) or [N, OC, H, W] (plain)
+    public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
+        let inner = mode.needingInputGradient
+        var mainSteps: [(Tensor) -> (Tensor, Pullback)] = kind == .first
+            ? [{ self.conv1.forward($0, mode: mode) }, { self.relu.forward($0, mode: inner) }, { self.conv2.forward($0, mode: inner) }]
+            : [{ self.relu.forward($0, mode: inner) }, { self.conv1.forward($0, mode: inner) },
+               { self.relu.forward($0, mode: inner) }, { self.conv2.forward($0, mode: inner) }]
+        var sideSteps: [(Tensor) -> (Tensor, Pullback)] = []
+        if kind != .plain {
+            mainSteps.append { self.pool.forward($0, mode: inner) }
+            sideSteps.append { self.pool.forward($0, mode: inner) }
+        }
+        if let shortcut { sideSteps.append { shortcut.forward($0, mode: inner) } }
+        let (main, mainBack) = chained(x, mainSteps)
+        let (side, sideBack) = chained(x, sideSteps)
+        return (main + side, { dy in
+            var dx = mainBack(dy)
+            let dSide = sideBack(dy)
+            if dx.count == 0 { return dx }   // the caller asked for no input gradient
+            dx += dSide
+            return dx
+        })
+    }
+}
+
+/// D(image) → (critic logit, class logits) (Song et al.'s MNIST discriminator): residual blocks
+/// first (28→14), down (14→7), plain, plain, all C channels → ReLU → mean over positions →
+/// { Linear → 1 (source), Linear → classCount (auxiliary classifier) }, every convolution and
+/// head spectrally normalised.
+public final class ResNetDiscriminator: ConditionalDiscriminator {
+    public static let architecture = "acgan-resnet-sn-discriminator"
+    public var architecture: String { Self.architecture }
+
+    public let classCount: Int
+    public let blocks: [DiscriminatorResidualBlock]
+    public let sourceHead: SpectralNorm<Linear>
+    public let classHead: SpectralNorm<Linear>
+    private let relu: any Layer
+
+    /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
+    public init(classCount: Int = 10, channels: Int = 32, inputChannels: Int = 1, activation: any Layer = ReLU(),
+                using rng: inout some RandomNumberGenerator) {
+        self.classCount = classCount
+        relu = activation
+        blocks = [(DiscriminatorResidualBlock.Kind.first, inputChannels), (.down, channels), (.plain, channels), (.plain, channels)].map {
+            DiscriminatorResidualBlock(kind: $0.0, inputChannels: $0.1, outputChannels: channels, activation: activation, using: &rng)
+        }
+        sourceHead = SpectralNorm(Linear(inputSize: channels, outputSize: 1, using: &rng), using: &rng)
+        classHead = SpectralNorm(Linear(inputSize: channels, outputSize: classCount, using: &rng), using: &rng)
+    }
+
+    public var namedParameters: [(String, Parameter)] {
+        blocks.enumerated().flatMap { prefixed("block\($0.offset + 1)", $0.element.namedParameters) }
+            + prefixed("source_head", sourceHead.namedParameters) + prefixed("class_head", classHead.namedParameters)
+    }
+    public var namedBuffers: [(String, Parameter)] {
+        blocks.enumerated().flatMap { prefixed("block\($0.offset + 1)", $0.element.namedBuffers) }
+            + prefixed("source_head", sourceHead.namedBuffers) + prefixed("class_head", classHead.namedBuffers)
+    }
+
+    /// The trunk: blocks → ReLU → mean over positions. images01: [N, 1, 28, 28] -> [N, C]
+    func trunk(_ images01: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
+        let inner = mode.needingInputGradient
+        var steps: [(Tensor) -> (Tensor, Pullback)] = blocks.enumerated().map { index, block in
+            { block.forward($0, mode: index == 0 ? mode : inner) }
+        }
+        steps.append { self.relu.forward($0, mode: inner) }
+        steps.append { globalMean($0) }
+        return chained(images01, steps)
+    }
+
+    public func forward(_ images01: Tensor, mode: ForwardMode)
+        -> (sourceLogits: Tensor, classLogits: Tensor, pullback: (Tensor, Tensor) -> Tensor) {
+        let inner = mode.needingInputGradient
+        let (features, featuresBack) = trunk(images01, mode: mode)
+        let (source, sourceBack) = sourceHead.forward(features, mode: inner)
+        let (classes, classesBack) = classHead.forward(features, mode: inner)
+        return (source, classes, { dSource, dClasses in
+            var dFeatures = sourceBack(dSource)
+            dFeatures += classesBack(dClasses)
+            return featuresBack(dFeatures)
+        })
+    }
+
+    // images01: [N, 1, 28, 28] -> [N, C] (the pooled trunk features)
+    public func features(_ images01: Tensor) -> Tensor { trunk(images01, mode: .eval).0 }
+}
+
+/// Mean over the positions of each channel: `[N, C, H, W] -> [N, C]`.
+func globalMean(_ x: Tensor) -> (Tensor, Pullback) {
+    let (n, c, p) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+    let y = Tensor(shape: [n, c]) { out in
+        x.scalars.withUnsafeBufferPointer { xs in
+            for plane in 0..<(n * c) {
+                var total: Float = 0
+                for i in (plane * p)..<((plane + 1) * p) { total += xs[i] }
+                out[plane] = total / Float(p)
+            }
+        }
+    }
+    let shape = x.shape
+    return (y, { dy in
+        Tensor(shape: shape) { out in
+            for plane in 0..<(n * c) {
+                let g = dy.scalars[plane] / Float(p)
+                for i in (plane * p)..<((plane + 1) * p) { out[i] = g }
+            }
+        }
+    })
+}
