@@ -7,7 +7,20 @@ import Foundation
 
 /// Settings of an AC-GAN training run (stored in the checkpoint's metadata). Defaults follow
 /// DCGAN practice (Radford et al. 2016): Adam with learning rate 2e-4 and β1 = 0.5, batch 64.
+/// `ACGANTrainingConfig.resnet` gives the ResNet AC-GAN's.
 public struct ACGANTrainingConfig: Codable, Equatable, Sendable {
+    /// The `GeneratorArchitectures` entry trained ("dcgan", "resnet").
+    public var architecture: String = "dcgan"
+    /// The source loss of both players.
+    public var loss: GANLoss = .nonSaturating
+    /// Discriminator updates per generator update (each on its own real batch).
+    public var criticSteps: Int = 1
+    public var beta2: Float = 0.999
+    /// The discriminator's learning rate when it differs from the generator's (two time-scale
+    /// updates, Heusel et al. 2017).
+    public var discriminatorLearningRate: Float?
+    /// Both learning rates fall linearly to 0 over the run (Song et al.; Miyato et al.).
+    public var linearDecay: Bool = false
     public var epochs: Int = 25
     public var batchSize: Int = 64
     public var latentSize: Int = 100
@@ -27,6 +40,44 @@ public struct ACGANTrainingConfig: Codable, Equatable, Sendable {
     /// nil uses all. Stored with the settings, so that `--resume` refuses another limit.
     public var exampleLimit: Int?
     public init() {}
+
+    /// The ResNet AC-GAN's settings (Song et al. 2018's generator with z of 128, a spectrally
+    /// normalised discriminator): hinge loss with one discriminator update per generator update and
+    /// Adam 2e-4 with β (0.5, 0.999), setting C of Miyato et al. 2018 (one critic step keeps the
+    /// run within two hours on two cores; their n_dis = 5 settings cost five discriminator passes
+    /// per generator step), with the linear decay to 0 of Song et al.
+    public static var resnet: ACGANTrainingConfig {
+        var config = ACGANTrainingConfig()
+        config.architecture = "resnet"
+        config.loss = .hinge
+        config.latentSize = 128
+        config.linearDecay = true
+        return config
+    }
+}
+
+extension ACGANTrainingConfig {
+    /// Settings stored before a field existed read as that field's default (checkpoints written
+    /// before the ResNet AC-GAN have no architecture, loss or critic steps in their settings).
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        architecture = try c.decodeIfPresent(String.self, forKey: .architecture) ?? architecture
+        loss = try c.decodeIfPresent(GANLoss.self, forKey: .loss) ?? loss
+        criticSteps = try c.decodeIfPresent(Int.self, forKey: .criticSteps) ?? criticSteps
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? beta2
+        discriminatorLearningRate = try c.decodeIfPresent(Float.self, forKey: .discriminatorLearningRate)
+        linearDecay = try c.decodeIfPresent(Bool.self, forKey: .linearDecay) ?? linearDecay
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        latentSize = try c.decode(Int.self, forKey: .latentSize)
+        learningRate = try c.decode(Float.self, forKey: .learningRate)
+        beta1 = try c.decode(Float.self, forKey: .beta1)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        realTarget = try c.decode(Float.self, forKey: .realTarget)
+        auxiliaryOnFakes = try c.decode(Bool.self, forKey: .auxiliaryOnFakes)
+        exampleLimit = try c.decodeIfPresent(Int.self, forKey: .exampleLimit)
+    }
 }
 
 /// One epoch's summary (also a row of the CSV log).
@@ -38,12 +89,14 @@ public struct ACGANEpochSummary: Sendable {
     public var seconds: Double
 }
 
-/// Trains the AC-GAN (Odena et al. 2017).
+/// Trains the AC-GAN (Odena et al. 2017), of any `GeneratorArchitectures` entry.
 ///
 /// Each step: the discriminator takes a real batch (with its labels) and a generated batch and
-/// minimises `BCE(source, real/fake)` on both and `CE(class, label)` on the real batch (and on
-/// the generated one with the asked classes when `auxiliaryOnFakes`); then the generator, on a fresh batch, minimises `BCE(source, real) + CE(class, asked)`
-/// through the discriminator (non-saturating loss). After each epoch: a 10×10 grid (row = class,
+/// minimises the source loss on both (`GANLoss`: BCE real/fake, or the hinge) and `CE(class,
+/// label)` on the real batch (and on the generated one with the asked classes when
+/// `auxiliaryOnFakes`); then, after every `criticSteps` such updates, the generator, on a fresh
+/// batch, minimises its source loss (non-saturating BCE, or −D) + `CE(class, asked)` through the
+/// discriminator. After each epoch: a 10×10 grid (row = class,
 /// a fixed latent vector per column so grids compare across epochs), the loss curves, the
 /// auxiliary head's test accuracy and an atomic checkpoint of both networks, both optimizers,
 /// the generator state and the epoch.
@@ -58,8 +111,6 @@ public final class ACGANTrainer {
     public var quiet = false
     public private(set) var generator: any ConditionalGenerator
     public private(set) var discriminator: any ConditionalDiscriminator
-    /// The `GeneratorArchitectures` entry trained (the DCGAN AC-GAN).
-    public static let architectureName = "dcgan"
 
     public init(config: ACGANTrainingConfig, checkpointPath: String, samplesDirectory: String?, commandLine: String) {
         self.config = config
@@ -67,8 +118,8 @@ public final class ACGANTrainer {
         self.samplesDirectory = samplesDirectory
         self.commandLine = commandLine
         var rng = SeededGenerator(seed: config.seed)
-        guard let make = GeneratorArchitectures.constructor(for: Self.architectureName) else {
-            preconditionFailure("no generator architecture \(Self.architectureName)")
+        guard let make = GeneratorArchitectures.constructor(for: config.architecture) else {
+            preconditionFailure("no generator architecture \(config.architecture)")
         }
         let gan = make(.init(latentSize: config.latentSize), &rng)
         generator = gan.generator
@@ -89,8 +140,7 @@ public final class ACGANTrainer {
     public func run(train: Dataset, test: Dataset, resume: Bool) throws -> [ACGANEpochSummary] {
         let (train, test) = (train.prefix(config.exampleLimit), test.prefix(config.exampleLimit))
         var rng = SeededGenerator(seed: config.seed &+ 2)
-        let generatorOptimizer = Adam(generator.namedParameters, learningRate: config.learningRate, beta1: config.beta1)
-        let discriminatorOptimizer = Adam(discriminator.namedParameters, learningRate: config.learningRate, beta1: config.beta1)
+        let (generatorOptimizer, discriminatorOptimizer) = makeOptimizers()
         let log = CSVLog(path: logPath, columns: ["epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "aux_real_accuracy",
                                                   "aux_test_accuracy", "seconds"])
         var startEpoch = 0
@@ -122,10 +172,15 @@ public final class ACGANTrainer {
         for epoch in startEpoch..<config.epochs {
             var order = Array(0..<train.count)
             order.seededShuffle(using: &rng)
-            var dLossSum = 0.0, gLossSum = 0.0, auxCorrect = 0, seen = 0
+            var dLossSum = 0.0, gLossSum = 0.0, generatorSteps = 0, lastGeneratorLoss: Float = 0, auxCorrect = 0, seen = 0
             for index in 0..<stepsPerEpoch {
                 if let limit = stepLimit, stepsDone >= limit { return summaries }
                 let step = epoch * stepsPerEpoch + index
+                if config.linearDecay {
+                    let remaining = Float(1) - Float(step) / Float(config.epochs * stepsPerEpoch)
+                    generatorOptimizer.learningRate = config.learningRate * remaining
+                    discriminatorOptimizer.learningRate = (config.discriminatorLearningRate ?? config.learningRate) * remaining
+                }
                 let indices = Array(order[(index * batch)..<((index + 1) * batch)])
                 let realImages = train.images.gather(indices)
                 let realLabels = indices.map { train.labels[$0] }
@@ -133,13 +188,18 @@ public final class ACGANTrainer {
                 let result = try trainStep(realImages: realImages, realLabels: realLabels, realTargets: realTargets,
                                            generatorOptimizer: generatorOptimizer, discriminatorOptimizer: discriminatorOptimizer,
                                            using: &rng, step: step, epoch: epoch)
-                let (discriminatorLoss, generatorLoss, real, fake) = (result.discriminatorLoss, result.generatorLoss, result.real, result.fake)
+                let (discriminatorLoss, real, fake) = (result.discriminatorLoss, result.real, result.fake)
+                if let loss = result.generatorLoss {
+                    gLossSum += Double(loss)
+                    generatorSteps += 1
+                    lastGeneratorLoss = loss
+                }
+                let generatorLoss = lastGeneratorLoss
                 dLossSum += Double(discriminatorLoss)
-                gLossSum += Double(generatorLoss)
                 auxCorrect += zip(real.classLogits.argmaxRows(), realLabels).filter { $0 == $1 }.count
                 seen += batch
                 stepsDone += 1
-                progress.update(stepsDone, values: ["d": dLossSum / Double(index + 1), "g": gLossSum / Double(index + 1)])
+                progress.update(stepsDone, values: ["d": dLossSum / Double(index + 1), "g": gLossSum / Double(max(1, generatorSteps))])
                 if index % 50 == 0 {
                     log.append(["epoch": Double(epoch + 1), "step": Double(step + 1), "d_loss": Double(discriminatorLoss),
                                 "g_loss": Double(generatorLoss),
@@ -150,7 +210,7 @@ public final class ACGANTrainer {
             let auxiliaryAccuracy = evaluate(AuxiliaryClassifier(discriminator), on: test).accuracy
             let seconds = Date().timeIntervalSince(started)
             let summary = ACGANEpochSummary(epoch: epoch + 1, discriminatorLoss: dLossSum / Double(stepsPerEpoch),
-                                            generatorLoss: gLossSum / Double(stepsPerEpoch),
+                                            generatorLoss: gLossSum / Double(max(1, generatorSteps)),
                                             auxiliaryTestAccuracy: auxiliaryAccuracy, seconds: seconds)
             summaries.append(summary)
             log.append(["epoch": Double(epoch + 1), "step": Double((epoch + 1) * stepsPerEpoch),
@@ -181,12 +241,20 @@ public final class ACGANTrainer {
         public var classLogits: Tensor
     }
 
-    /// One AC-GAN step: a discriminator update on a real batch and a generated batch, then a
-    /// generator update on a fresh generated batch judged by the updated discriminator.
+    /// Both optimizers, with the run's learning rates and betas.
+    public func makeOptimizers() -> (generator: Adam, discriminator: Adam) {
+        (Adam(generator.namedParameters, learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2),
+         Adam(discriminator.namedParameters, learningRate: config.discriminatorLearningRate ?? config.learningRate,
+              beta1: config.beta1, beta2: config.beta2))
+    }
+
+    /// One AC-GAN step: a discriminator update on a real batch and a generated batch, then, when
+    /// `step + 1` is a multiple of `criticSteps`, a generator update on a fresh generated batch
+    /// judged by the updated discriminator (its loss is returned; nil for a discriminator-only step).
     /// realImages: [B, 1, 28, 28]; realLabels: B; realTargets: [B, 1] (1, or 0.9 when smoothed)
     public func trainStep(realImages: Tensor, realLabels: [Int], realTargets: Tensor, generatorOptimizer: Adam,
                           discriminatorOptimizer: Adam, using rng: inout SeededGenerator, step: Int = 0, epoch: Int = 0) throws
-        -> (discriminatorLoss: Float, generatorLoss: Float, real: Judgement, fake: Judgement) {
+        -> (discriminatorLoss: Float, generatorLoss: Float?, real: Judgement, fake: Judgement) {
         let batch = realImages.batchCount
         // Discriminator: real batch as real with its labels, generated batch as fake with the asked classes.
         let fakeClasses = (0..<batch).map { _ in Int(rng.next() % 10) }
@@ -194,11 +262,13 @@ public final class ACGANTrainer {
         let fakeImages = generator.forward(z, classes: fakeClasses, mode: ForwardMode(training: true, parameterGradients: false)).0
         discriminator.zeroGradients()
         let real = discriminator.forward(realImages, mode: .trainParametersOnly)
-        let (realSourceLoss, dRealSource) = binaryCrossEntropyWithLogits(logits: real.sourceLogits, targets: realTargets)
+        let (realSourceLoss, dRealSource) = config.loss == .nonSaturating
+            ? binaryCrossEntropyWithLogits(logits: real.sourceLogits, targets: realTargets)
+            : config.loss.discriminatorReal(real.sourceLogits)
         let (realClassLoss, dRealClass) = softmaxCrossEntropy(logits: real.classLogits, labels: realLabels)
         _ = real.pullback(dRealSource, dRealClass)
         let fake = discriminator.forward(fakeImages, mode: .trainParametersOnly)
-        let (fakeSourceLoss, dFakeSource) = binaryCrossEntropyWithLogits(logits: fake.sourceLogits, target: 0)
+        let (fakeSourceLoss, dFakeSource) = config.loss.discriminatorFake(fake.sourceLogits)
         var (fakeClassLoss, dFakeClass) = softmaxCrossEntropy(logits: fake.classLogits, labels: fakeClasses)
         if !config.auxiliaryOnFakes {
             fakeClassLoss = 0
@@ -210,6 +280,9 @@ public final class ACGANTrainer {
             throw TrainingError.nonFinite(step: step, epoch: epoch, name: "discriminator loss", value: discriminatorLoss, checkpoint: checkpointPath)
         }
         discriminatorOptimizer.step()
+        let judgements = (Judgement(sourceLogits: real.sourceLogits, classLogits: real.classLogits),
+                          Judgement(sourceLogits: fake.sourceLogits, classLogits: fake.classLogits))
+        guard (step + 1) % max(1, config.criticSteps) == 0 else { return (discriminatorLoss, nil, judgements.0, judgements.1) }
 
         // Generator: a fresh batch, judged by the updated discriminator (whose parameters get no gradient).
         let generatorClasses = (0..<batch).map { _ in Int(rng.next() % 10) }
@@ -217,7 +290,7 @@ public final class ACGANTrainer {
         generator.zeroGradients()
         let (generated, generatedBack) = generator.forward(z2, classes: generatorClasses, mode: .train)
         let judged = discriminator.forward(generated, mode: ForwardMode(training: true, parameterGradients: false))
-        let (sourceLoss, dSource) = binaryCrossEntropyWithLogits(logits: judged.sourceLogits, target: 1)
+        let (sourceLoss, dSource) = config.loss.generator(judged.sourceLogits)
         let (classLoss, dClass) = softmaxCrossEntropy(logits: judged.classLogits, labels: generatorClasses)
         let generatorLoss = sourceLoss + classLoss
         guard generatorLoss.isFinite else {
@@ -225,8 +298,7 @@ public final class ACGANTrainer {
         }
         _ = generatedBack(judged.pullback(dSource, dClass))
         generatorOptimizer.step()
-        return (discriminatorLoss, generatorLoss, Judgement(sourceLogits: real.sourceLogits, classLogits: real.classLogits),
-                Judgement(sourceLogits: fake.sourceLogits, classLogits: fake.classLogits))
+        return (discriminatorLoss, generatorLoss, judgements.0, judgements.1)
     }
 
     /// The 10×10 grid of the fixed latent vectors: row = class, column = latent vector.
@@ -235,7 +307,7 @@ public final class ACGANTrainer {
         var images: [Tensor] = []
         for digit in 0..<10 { images.append(generator.generate(latents, classes: [Int](repeating: digit, count: 10))) }
         var grid = ImageGrid.fromImages(Tensor.concatenate(images), columns: 10, scale: 2, padding: 2)
-        grid.title = "AC-GAN epoch \(epoch) (seed \(config.seed)): row = class 0-9"
+        grid.title = "AC-GAN (\(config.architecture)) epoch \(epoch) (seed \(config.seed)): row = class 0-9"
         try grid.writePNG(to: path)
     }
 
@@ -269,6 +341,7 @@ public final class ACGANTrainer {
 
     func checkSameSettings(_ metadata: [String: String]) throws {
         try TrainingCheckpoint.checkSameSettings(metadata, requested: config, epochs: \.epochs, flags: [
+            ("--arch", { $0.architecture }), ("--loss", { $0.loss.rawValue }), ("--critic-steps", { String($0.criticSteps) }),
             ("--batch", { String($0.batchSize) }), ("--latent", { String($0.latentSize) }), ("--seed", { String($0.seed) }),
             ("--limit", { limitText($0.exampleLimit) }),
         ], checkpointPath: checkpointPath)

@@ -21,12 +21,26 @@ final class ResumeTests: XCTestCase {
     func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
 
     func testACGANResumeMatchesUninterruptedRun() throws {
+        var config = ACGANTrainingConfig()
+        config.latentSize = 16
+        try checkACGANResume(config, discriminatorWeight: "class_head.weight")
+    }
+
+    /// The ResNet AC-GAN with its spectral-norm vectors (buffers), two critic steps per generator
+    /// step (the interruption falls after a discriminator-only step) and the linear decay.
+    func testResNetACGANResumeMatchesUninterruptedRun() throws {
+        var config = ACGANTrainingConfig.resnet
+        config.latentSize = 16
+        config.criticSteps = 2
+        try checkACGANResume(config, discriminatorWeight: "class_head.weight_orig")
+    }
+
+    func checkACGANResume(_ settings: ACGANTrainingConfig, discriminatorWeight: String) throws {
         let train = TrainingFixtures.randomDataset(count: 32, seed: 1)
         let test = TrainingFixtures.randomDataset(count: 10, seed: 2, split: .test)
-        var config = ACGANTrainingConfig()
+        var config = settings
         config.epochs = 2
         config.batchSize = 16
-        config.latentSize = 16
         config.seed = 7
         let stepsPerEpoch = train.count / config.batchSize
 
@@ -56,8 +70,8 @@ final class ResumeTests: XCTestCase {
         }
         XCTAssertGreaterThan(largestDifference(try weights(untouched.generator, "project.weight"),
                                                try weights(uninterrupted.generator, "project.weight")), 0)
-        XCTAssertGreaterThan(largestDifference(try weights(untouched.discriminator, "class_head.weight"),
-                                               try weights(uninterrupted.discriminator, "class_head.weight")), 0)
+        XCTAssertGreaterThan(largestDifference(try weights(untouched.discriminator, discriminatorWeight),
+                                               try weights(uninterrupted.discriminator, discriminatorWeight)), 0)
     }
 
     func testClassifierResumeMatchesUninterruptedRun() throws {
