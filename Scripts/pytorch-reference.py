@@ -11,13 +11,15 @@ compare, not the robust accuracy. nearest_neighbors_70k is left out: it is one l
 either framework."""
 import argparse, json, statistics, time
 import torch, torch.nn as nn, torch.nn.functional as F
-from advlab_torch import ChallengeCNN
+from torch.utils.flop_counter import FlopCounterMode
+from advlab_torch import ChallengeCNN, ResNetGenerator, ResNetDiscriminator
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--iterations", type=int, default=20)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--json", action="store_true")
+parser.add_argument("--only", help="comma-separated workload names (default: all)")
 args = parser.parse_args()
 torch.manual_seed(args.seed)
 torch.set_num_threads(args.threads)
@@ -117,6 +119,42 @@ def acgan_train_step():
     return flops, median_seconds(step, args.iterations)
 
 
+def counted_flops(body):
+    """The FLOPs of the matrix products and convolutions (forward and backward) that one call of
+    body runs, as advlab's FLOPCounter counts them."""
+    with FlopCounterMode(display=False) as counter:
+        body()
+    return counter.get_total_flops()
+
+
+def acgan_resnet_train_step():
+    """advlab's acgan_resnet_train_step: one discriminator and one generator update of the ResNet
+    AC-GAN with its default settings (hinge loss, Adam 2e-4, betas (0.5, 0.999))."""
+    g, d, batch = ResNetGenerator(), ResNetDiscriminator(), 64
+    og = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
+    od = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
+    real, labels = torch.rand(batch, 1, 28, 28), torch.arange(batch) % 10
+
+    def step():
+        classes, z = torch.randint(0, 10, (batch,)), torch.randn(batch, 128)
+        with torch.no_grad():
+            fake = g(z, classes)
+        od.zero_grad(set_to_none=True)
+        source, logits = d(real)
+        (F.relu(1 - source).mean() + F.cross_entropy(logits, labels)).backward()
+        source, _ = d(fake)
+        F.relu(1 + source).mean().backward()
+        od.step()
+        classes, z = torch.randint(0, 10, (batch,)), torch.randn(batch, 128)
+        og.zero_grad(set_to_none=True)
+        d.requires_grad_(False)
+        source, logits = d(g(z, classes))
+        (-source.mean() + F.cross_entropy(logits, classes)).backward()
+        d.requires_grad_(True)
+        og.step()
+    return counted_flops(step), median_seconds(step, args.iterations)
+
+
 def pgd40_linf_1000():
     model = ChallengeCNN().eval().requires_grad_(False)
     images, labels = torch.rand(1000, 1, 28, 28), torch.arange(1000) % 10
@@ -151,7 +189,10 @@ def latent_search_step():
 results = {}
 best_gemm = gemm_gflops()
 for name, workload in [("classifier_train_step", classifier_train_step), ("acgan_train_step", acgan_train_step),
+                       ("acgan_resnet_train_step", acgan_resnet_train_step),
                        ("pgd40_linf_1000", pgd40_linf_1000), ("latent_search_step", latent_search_step)]:
+    if args.only and name not in args.only.split(","):
+        continue
     best_gemm = max(best_gemm, gemm_gflops())
     flops, seconds = workload()
     results[name] = {"gflops": flops / seconds / 1e9, "ms_per_iteration": seconds * 1e3}

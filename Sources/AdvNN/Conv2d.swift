@@ -49,9 +49,11 @@ public final class Conv2d: Layer {
     // x: [N, C, H, W] -> [N, OC, OH, OW]
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         precondition(x.rank == 4 && x.shape[1] == inputChannels, "Conv2d(\(inputChannels)→\(outputChannels)) got \(x.shape)")
+        let g = geometry(for: x)
+        let flops = GEMM.flops(m: outputChannels, n: x.shape[0] * g.outputHeight * g.outputWidth, k: g.patchSize)
         switch backend {
-        case .dnnl where x.count > 0: return forwardDNNL(x, mode: mode)
-        default: return forwardIm2col(x, mode: mode)
+        case .dnnl where x.count > 0: return FLOPCounter.counted(forwardDNNL(x, mode: mode), forward: flops, mode: mode)
+        default: return FLOPCounter.counted(forwardIm2col(x, mode: mode), forward: flops, mode: mode)
         }
     }
 

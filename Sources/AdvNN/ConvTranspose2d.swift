@@ -56,9 +56,11 @@ public final class ConvTranspose2d: Layer {
     // x: [N, C_in, H, W] -> [N, C_out, OH, OW]
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         precondition(x.rank == 4 && x.shape[1] == inputChannels, "ConvTranspose2d(\(inputChannels)→\(outputChannels)) got \(x.shape)")
+        // The adjoint convolution's product: [C_out·KH·KW, C_in] · [C_in, N·H·W].
+        let flops = GEMM.flops(m: weight.value.count / inputChannels, n: x.shape[0] * x.shape[2] * x.shape[3], k: inputChannels)
         switch backend {
-        case .dnnl where x.count > 0: return forwardDNNL(x, mode: mode)
-        default: return forwardIm2col(x, mode: mode)
+        case .dnnl where x.count > 0: return FLOPCounter.counted(forwardDNNL(x, mode: mode), forward: flops, mode: mode)
+        default: return FLOPCounter.counted(forwardIm2col(x, mode: mode), forward: flops, mode: mode)
         }
     }
 

@@ -42,7 +42,7 @@ public final class Linear: Layer {
                 }
             }
         }
-        return (y, { dy in
+        return FLOPCounter.counted((y, { dy in
             // dx = dy · W;  dW += dyᵀ · x;  db += Σ_rows dy
             var dx = skippedInputGradient
             dy.scalars.withUnsafeBufferPointer { g in
@@ -70,6 +70,6 @@ public final class Linear: Layer {
                 }
             }
             return dx
-        })
+        }), forward: GEMM.flops(m: n, n: output, k: input), mode: mode)
     }
 }

@@ -25,7 +25,7 @@ extension Benchmark {
             }
         }
         let evaluations = Double(outcome?.gradientEvaluations ?? 0)
-        return Workload(name: "pgd40_linf_1000", flops: evaluations * 2 * challengeCNNForwardFLOPs, secondsPerIteration: seconds,
+        return Workload(name: "pgd40_linf_1000", flops: evaluations * attackStepFLOPs(model), secondsPerIteration: seconds,
                         gemmGFLOPS: gemmGFLOPS,
                         detail: ["images_per_second": Double(count) / seconds, "robust_accuracy": outcome?.robustAccuracy ?? 0,
                                  "example_gradient_evaluations": evaluations])
@@ -47,7 +47,7 @@ extension Benchmark {
             }
         }
         let evaluations = Double(outcome?.gradientEvaluations ?? 0)
-        return Workload(name: "apgd_t_1000", flops: evaluations * 2 * challengeCNNForwardFLOPs, secondsPerIteration: seconds,
+        return Workload(name: "apgd_t_1000", flops: evaluations * attackStepFLOPs(model), secondsPerIteration: seconds,
                         gemmGFLOPS: gemmGFLOPS,
                         detail: ["images_per_second": Double(count) / seconds, "robust_accuracy": outcome?.robustAccuracy ?? 0,
                                  "example_gradient_evaluations": evaluations, "target_classes": 1])
@@ -99,7 +99,7 @@ extension Benchmark {
         let evaluations = Double(importedOutcome.gradientEvaluations)
         let sortedRatios = batchRatios.sorted()
         let median = sortedRatios.isEmpty ? 0 : (sortedRatios[(sortedRatios.count - 1) / 2] + sortedRatios[sortedRatios.count / 2]) / 2
-        return Workload(name: "pgd40_linf_1000_onnx", flops: evaluations * 2 * challengeCNNForwardFLOPs,
+        return Workload(name: "pgd40_linf_1000_onnx", flops: evaluations * attackStepFLOPs(imported),
                         secondsPerIteration: seconds.imported, gemmGFLOPS: gemmGFLOPS,
                         detail: ["onnx_speed_ratio": seconds.native / max(seconds.imported, 1e-9), "onnx_speed_median_ratio": median,
                                  "native_seconds": seconds.native, "onnx_seconds": seconds.imported,
@@ -115,13 +115,13 @@ extension Benchmark {
         let z0 = Tensor.randomNormal([100, generator.latentSize], using: &rng)
         let z = z0 + Tensor.randomNormal([100, generator.latentSize], std: 0.1, using: &rng)
         let sources = (0..<100).map { $0 % 10 }, targets = (0..<100).map { ($0 + 1) % 10 }
-        let seconds = medianSeconds(iterations: iterations, warmup: 1) {
+        let step = {
             _ = latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
                                       tau: nil, sources: sources, targets: targets, config: LatentSearchConfig())
         }
-        let (g, d, _, _) = acganForwardFLOPs(latentSize: generator.latentSize)
-        // G forward + input-backward (2×), f forward + input-backward (2×), D forward + input-backward (2×).
-        let flops = 100 * (2 * g + 2 * challengeCNNForwardFLOPs + 2 * d)
+        let seconds = medianSeconds(iterations: iterations, warmup: 1, step)
+        // G forward and input-backward, the classifier's and D's forward and input-backward (FLOPCounter).
+        let flops = FLOPCounter.counting(step)
         return Workload(name: "latent_search_step", flops: flops, secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
                         detail: ["latent_vectors": 100])
     }

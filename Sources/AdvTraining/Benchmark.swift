@@ -102,46 +102,45 @@ public enum Benchmark {
         return GEMM.flops(m: size, n: size, k: size) / best / 1e9
     }
 
-    /// FLOPs of the MNIST-challenge CNN's first convolution per image (its input gradient is
-    /// work an attack needs and a training step does not).
-    public static let challengeCNNFirstConvolutionFLOPs: Double = GEMM.flops(m: 32, n: 28 * 28, k: 25)
-
-    /// Useful FLOPs of one forward pass of the MNIST-challenge CNN per image (the GEMM work of
-    /// its convolutions and linear layers).
-    public static let challengeCNNForwardFLOPs: Double =
-        challengeCNNFirstConvolutionFLOPs + GEMM.flops(m: 64, n: 14 * 14, k: 800)
-        + GEMM.flops(m: 1, n: 1024, k: 3136) + GEMM.flops(m: 1, n: 10, k: 1024)
+    /// FLOPs of one attack step per image against `model`: a forward pass and the input-gradient
+    /// pass (no weight gradients), counted by `FLOPCounter` on one image.
+    public static func attackStepFLOPs(_ model: any ImageClassifier, imageShape: [Int] = [1, 28, 28]) -> Double {
+        let image = Tensor.zeros([1] + imageShape)
+        return FLOPCounter.counting {
+            let (logits, pullback) = model.logits(image, mode: .eval)
+            _ = pullback(Tensor(repeating: 1, shape: logits.shape))
+        }
+    }
 
     /// One Adam step of the MNIST-challenge CNN at `batchSize` on random data: forward, backward
-    /// and update, as the trainer runs it. Counted work: forward, every weight gradient (1× forward)
-    /// and the input gradients of every layer but the first (the images' gradient is not needed
-    /// for training; `.trainParametersOnly` skips it).
+    /// and update, as the trainer runs it. Work (`FLOPCounter`, one counted step): forward, every
+    /// weight gradient and the input gradients of every layer but the first (the images' gradient
+    /// is not needed for training; `.trainParametersOnly` skips it).
     public static func classifierTrainStep(batchSize: Int = 128, iterations: Int = 10, gemmGFLOPS: Double) -> Workload {
         var rng = SeededGenerator(seed: 2)
         let model = MNISTChallengeCNN(using: &rng)
         let optimizer = Adam(model.namedParameters)
         let images = Tensor.randomUniform([batchSize, 1, 28, 28], using: &rng)
         let labels = (0..<batchSize).map { $0 % 10 }
-        let seconds = medianSeconds(iterations: iterations, warmup: 2) {
+        let step = {
             model.zeroGradients()
             let (logits, pullback) = model.logits(images, mode: .trainParametersOnly)
             let (_, dLogits) = softmaxCrossEntropy(logits: logits, labels: labels)
             _ = pullback(dLogits)
             optimizer.step()
         }
-        let flops = (3 * challengeCNNForwardFLOPs - challengeCNNFirstConvolutionFLOPs) * Double(batchSize)
+        let seconds = medianSeconds(iterations: iterations, warmup: 2, step)
+        let flops = FLOPCounter.counting(step)
         return Workload(name: "classifier_train_step", flops: flops,
                         secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
                         detail: ["batch": Double(batchSize), "images_per_second": Double(batchSize) / seconds])
     }
 
-    /// One convolution layer of a workload: its name, the layer, its input shape and the useful
-    /// FLOPs of one forward pass (the GEMM work of the convolution).
+    /// One convolution layer of a workload: its name, the layer and its input shape.
     public struct ConvolutionLayerCase {
         public var name: String
         public var layer: any Layer
         public var inputShape: [Int]
-        public var forwardFLOPs: Double
     }
 
     /// The convolutions of the MNIST-challenge CNN at `batchSize` (conv 5×5 1→32 at 28×28,
@@ -150,9 +149,9 @@ public enum Benchmark {
         var rng = SeededGenerator(seed: 3)
         return [
             ConvolutionLayerCase(name: "conv1", layer: Conv2d(inputChannels: 1, outputChannels: 32, kernelSize: 5, padding: 2, using: &rng),
-                                 inputShape: [batchSize, 1, 28, 28], forwardFLOPs: GEMM.flops(m: 32, n: 28 * 28 * batchSize, k: 25)),
+                                 inputShape: [batchSize, 1, 28, 28]),
             ConvolutionLayerCase(name: "conv2", layer: Conv2d(inputChannels: 32, outputChannels: 64, kernelSize: 5, padding: 2, using: &rng),
-                                 inputShape: [batchSize, 32, 14, 14], forwardFLOPs: GEMM.flops(m: 64, n: 14 * 14 * batchSize, k: 800)),
+                                 inputShape: [batchSize, 32, 14, 14]),
         ]
     }
 
@@ -164,20 +163,20 @@ public enum Benchmark {
         return [
             ConvolutionLayerCase(name: "generator_upsample1",
                                  layer: ConvTranspose2d(inputChannels: 128, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng),
-                                 inputShape: [batchSize, 128, 7, 7], forwardFLOPs: GEMM.flops(m: 64 * 16, n: 7 * 7 * batchSize, k: 128)),
+                                 inputShape: [batchSize, 128, 7, 7]),
             ConvolutionLayerCase(name: "generator_upsample2",
                                  layer: ConvTranspose2d(inputChannels: 64, outputChannels: 1, kernelSize: 4, stride: 2, padding: 1, using: &rng),
-                                 inputShape: [batchSize, 64, 14, 14], forwardFLOPs: GEMM.flops(m: 16, n: 14 * 14 * batchSize, k: 64)),
+                                 inputShape: [batchSize, 64, 14, 14]),
             ConvolutionLayerCase(name: "discriminator_conv1",
                                  layer: Conv2d(inputChannels: 1, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng),
-                                 inputShape: [batchSize, 1, 28, 28], forwardFLOPs: GEMM.flops(m: 64, n: 14 * 14 * batchSize, k: 16)),
+                                 inputShape: [batchSize, 1, 28, 28]),
             ConvolutionLayerCase(name: "discriminator_conv2",
                                  layer: Conv2d(inputChannels: 64, outputChannels: 128, kernelSize: 4, stride: 2, padding: 1, using: &rng),
-                                 inputShape: [batchSize, 64, 14, 14], forwardFLOPs: GEMM.flops(m: 128, n: 7 * 7 * batchSize, k: 1024)),
+                                 inputShape: [batchSize, 64, 14, 14]),
         ]
     }
 
-    /// Forward and backward (input and parameter gradients, counted as 2× forward) of each layer
+    /// Forward and backward (input and parameter gradients; `FLOPCounter` counts the three products) of each layer
     /// in `layers` on random data, one after the other; `detail` holds each layer's milliseconds
     /// and its own efficiency.
     public static func convolutionLayersStep(name: String, layers: [ConvolutionLayerCase], iterations: Int = 10,
@@ -189,12 +188,13 @@ public enum Benchmark {
             let x = Tensor.randomUniform(item.inputShape, using: &rng)
             let (probe, _) = item.layer.forward(x, mode: .train)
             let dy = Tensor.randomUniform(probe.shape, low: -1, high: 1, using: &rng)
-            let seconds = medianSeconds(iterations: iterations, warmup: 2) {
+            let pass = {
                 item.layer.zeroGradients()
                 let (_, pullback) = item.layer.forward(x, mode: .train)
                 _ = pullback(dy)
             }
-            let flops = 3 * item.forwardFLOPs
+            let seconds = medianSeconds(iterations: iterations, warmup: 2, pass)
+            let flops = FLOPCounter.counting(pass)
             detail[item.name + "_ms"] = seconds * 1000
             detail[item.name + "_efficiency"] = flops / seconds / 1e9 / gemmGFLOPS
             totalSeconds += seconds

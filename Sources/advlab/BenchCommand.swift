@@ -33,7 +33,7 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    static let workloadNames = ["classifier_train_step", "acgan_train_step", "pgd40_linf_1000", "pgd40_linf_1000_onnx", "apgd_t_1000",
+    static let workloadNames = ["classifier_train_step", "acgan_train_step", "acgan_resnet_train_step", "pgd40_linf_1000", "pgd40_linf_1000_onnx", "apgd_t_1000",
                                 "latent_search_step", "nearest_neighbors_70k", "classifier_train_step_convs", "acgan_train_step_convs"]
     var selected: [String] { only.map { $0.split(separator: ",").map(String.init) } ?? Self.workloadNames }
 
@@ -72,6 +72,8 @@ struct BenchCommand: ParsableCommand {
             switch name {
             case "classifier_train_step": workloads.append(Benchmark.classifierTrainStep(iterations: iterations, gemmGFLOPS: gemm))
             case "acgan_train_step": workloads.append(try Benchmark.acganTrainStep(iterations: iterations, gemmGFLOPS: gemm))
+            case "acgan_resnet_train_step":
+                workloads.append(try Benchmark.acganTrainStep(architecture: "resnet", iterations: iterations, gemmGFLOPS: gemm))
             case "classifier_train_step_convs":
                 workloads.append(Benchmark.convolutionLayersStep(name: name, layers: Benchmark.classifierConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
             case "acgan_train_step_convs":
