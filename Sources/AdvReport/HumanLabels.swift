@@ -75,16 +75,27 @@ public struct HumanLabels: Codable, Sendable, Equatable {
         } catch {
             throw ReportError.invalid(path, "not the JSON the judge page saves")
         }
-        if let format = labels.format, format != formatName { throw ReportError.invalid(path, "format is \"\(format)\", not \"\(formatName)\"") }
+        if let format = labels.format, format != formatName {
+            throw ReportError.invalid(path, "format is \"\(format)\", not \"\(formatName)\"")
+        }
         if let instruction = labels.instruction, JudgeInstruction(rawValue: instruction) == nil {
-            throw ReportError.invalid(path, "instruction must be one of \(JudgeInstruction.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ReportError.invalid(path,
+                                      "instruction must be one of \(JudgeInstruction.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var seen = Set<String>()
         for (index, label) in labels.labels.enumerated() {
-            guard (0...9).contains(label.intended) else { throw ReportError.invalid(path, "labels[\(index)].intended must be a class in 0…9") }
-            if let answer = label.answer, !(0...9).contains(answer) { throw ReportError.invalid(path, "labels[\(index)].answer must be 0…9 or null") }
-            guard Self.kinds.contains(label.kind) else { throw ReportError.invalid(path, "labels[\(index)].kind must be one of \(Self.kinds.joined(separator: ", "))") }
-            guard seen.insert(label.id).inserted else { throw ReportError.invalid(path, "labels[\(index)].id \(label.id) is labelled twice") }
+            guard (0...9).contains(label.intended) else {
+                throw ReportError.invalid(path, "labels[\(index)].intended must be a class in 0…9")
+            }
+            if let answer = label.answer, !(0...9).contains(answer) {
+                throw ReportError.invalid(path, "labels[\(index)].answer must be 0…9 or null")
+            }
+            guard Self.kinds.contains(label.kind) else {
+                throw ReportError.invalid(path, "labels[\(index)].kind must be one of \(Self.kinds.joined(separator: ", "))")
+            }
+            guard seen.insert(label.id).inserted else {
+                throw ReportError.invalid(path, "labels[\(index)].id \(label.id) is labelled twice")
+            }
         }
         labels.file = path
         return labels
@@ -121,7 +132,8 @@ public enum JudgeInstruction: String, CaseIterable, Codable, Sendable {
         switch self {
         case .lenient:
             return "Pick the \(noun) you see. Choose \"not a \(noun)\" only when the image does not look close to any \(noun); "
-                + "it is fine if the \(noun) is blurry, noisy or looks artificial. If the image shows several, pick the one nearest the middle."
+                + "it is fine if the \(noun) is blurry, noisy or looks artificial. "
+                + "If the image shows several, pick the one nearest the middle."
         case .strict:
             return "Pick a \(noun) only if you would read the image as that \(noun) without hesitating, as if a person had written it. "
                 + "If it is smudged, noisy or artificial enough that you hesitate, or shows no \(noun), choose \"not a \(noun)\"."

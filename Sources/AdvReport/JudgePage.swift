@@ -27,7 +27,8 @@ public enum JudgePage {
 
     /// The page. `noun`: the data set's word for one image ("digit"); `instruction`: the one
     /// selected at first (the person can switch before starting).
-    public static func html(items: [JudgeItem], seed: UInt64, noun: String = "digit", instruction: JudgeInstruction = .lenient) throws -> String {
+    public static func html(items: [JudgeItem], seed: UInt64, noun: String = "digit",
+                            instruction: JudgeInstruction = .lenient) throws -> String {
         var entries: [String] = []
         for item in items {
             entries.append("{\"id\":\(jsonString(item.id)),\"kind\":\(jsonString(item.kind)),\"intended\":\(item.intended),"
@@ -68,7 +69,8 @@ public enum JudgePage {
           <p id="progress"></p>
           <img id="image" alt="the image to label">
           <div class="buttons" id="buttons"></div>
-          <p class="muted">Keys 0–9 and n work too; Backspace takes back the last answer. Progress is kept in this browser if the page is reloaded.
+          <p class="muted">Keys 0–9 and n work too; Backspace takes back the last answer.
+          Progress is kept in this browser if the page is reloaded.
           Nothing is sent anywhere: at the end, save the labels and give the file to <code>advlab report --human</code>.</p>
         </div>
         <div id="done">
@@ -102,7 +104,10 @@ public enum JudgePage {
         function orderFor(name) {
           const random = generator(hash(pageSeed + "/" + name));
           const order = items.map((_, index) => index);
-          for (let i = order.length - 1; i > 0; i--) { const j = Math.floor(random() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+          for (let i = order.length - 1; i > 0; i--) {
+            const j = Math.floor(random() * (i + 1));
+            [order[i], order[j]] = [order[j], order[i]];
+          }
           return order;
         }
         const storageKey = "advlab-judge-" + pageSeed + "-" + hash(items.map((item) => item.id).join(","));
@@ -116,7 +121,11 @@ public enum JudgePage {
         for (const radio of document.querySelectorAll("input[name=instruction]")) radio.onchange = showStartInstruction;
         function show() {
           document.getElementById("start").style.display = state ? "none" : "block";
-          if (!state) { document.getElementById("task").style.display = "none"; document.getElementById("done").style.display = "none"; return; }
+          if (!state) {
+            document.getElementById("task").style.display = "none";
+            document.getElementById("done").style.display = "none";
+            return;
+          }
           const finished = state.answers.length >= items.length;
           document.getElementById("task").style.display = finished ? "none" : "block";
           document.getElementById("done").style.display = finished ? "block" : "none";

@@ -71,7 +71,9 @@ public struct JudgeSet: Codable, Sendable {
             for (index, item) in set.items.enumerated() {
                 guard item.pixels.count == 28 * 28 else { throw ReportError.invalid(path, "items[\(index)].pixels must hold 784 values") }
                 guard (0...9).contains(item.intended) else { throw ReportError.invalid(path, "items[\(index)].intended must be 0…9") }
-                guard HumanLabels.kinds.contains(item.kind) else { throw ReportError.invalid(path, "items[\(index)].kind is not a known kind") }
+                guard HumanLabels.kinds.contains(item.kind) else {
+                    throw ReportError.invalid(path, "items[\(index)].kind is not a known kind")
+                }
             }
             return set
         } catch let error as ReportError {

@@ -41,7 +41,8 @@ public enum MTurk {
             """
         }
         return """
-        <!-- advlab judge --mturk: \(imagesPerHIT) images per HIT; fill with input.csv (columns \(inputColumns.joined(separator: ", "))). -->
+        <!-- advlab judge --mturk: \(imagesPerHIT) images per HIT; fill with input.csv
+             (columns \(inputColumns.joined(separator: ", "))). -->
         <meta content="width=device-width,initial-scale=1" name="viewport"/>
         <style>
         .advlab-hit { font-family: system-ui, sans-serif; max-width: 980px; margin: 0 auto; }
@@ -81,12 +82,15 @@ public enum MTurk {
         guard let header = rows.first, !header.isEmpty else { throw ReportError.invalid(path, "empty file; expected MTurk's results CSV") }
         func column(_ name: String) throws -> Int {
             guard let index = header.firstIndex(of: name) else {
-                throw ReportError.invalid(path, "row 1 (the header): no column \(name); expected MTurk's results CSV for a HIT made by advlab judge --mturk")
+                throw ReportError.invalid(path, "row 1 (the header): no column \(name); "
+                                          + "expected MTurk's results CSV for a HIT made by advlab judge --mturk")
             }
             return index
         }
         let worker = try column("WorkerId")
-        let slots = try (1...imagesPerHIT).map { (item: try column("Input.item_\($0)"), answer: try column("Answer.label_\($0)"), slot: $0) }
+        let slots = try (1...imagesPerHIT).map { slot in
+            (item: try column("Input.item_\(slot)"), answer: try column("Answer.label_\(slot)"), slot: slot)
+        }
         let instructionColumn = try column("Input.instruction")
         let seedColumn = try column("Input.page_seed")
         let status = header.firstIndex(of: "AssignmentStatus")
@@ -130,10 +134,12 @@ public enum MTurk {
                 } else if let digit = Int(value), (0...9).contains(digit) {
                     answer = digit
                 } else {
-                    throw ReportError.invalid(path, "row \(number), column Answer.label_\(slot.slot): \"\(value)\" is not 0…9 or \(noneAnswer)")
+                    throw ReportError.invalid(path,
+                                              "row \(number), column Answer.label_\(slot.slot): \"\(value)\" is not 0…9 or \(noneAnswer)")
                 }
                 guard files[name]?.labels.contains(where: { $0.id == id }) == false else {
-                    throw ReportError.invalid(path, "row \(number), column Input.item_\(slot.slot): worker \(workerId) labelled item \(id) twice")
+                    throw ReportError.invalid(path,
+                                              "row \(number), column Input.item_\(slot.slot): worker \(workerId) labelled item \(id) twice")
                 }
                 files[name]?.labels.append(HumanLabels.Label(id: id, kind: item.kind, intended: item.intended, setting: item.setting,
                                                               answer: answer))

@@ -78,7 +78,9 @@ public struct HumanAgreement: Codable, Sendable {
                              attention_checks: checks.count, attention_wrong: share, flagged: flagged, excluded: flagged && excludeFlagged)
         }
         // (annotator, label) pairs that count.
-        let counted = zip(labels, annotators).filter { !$0.1.excluded }.flatMap { file, annotator in file.labels.map { (annotator.name, $0) } }
+        let counted = zip(labels, annotators).filter { !$0.1.excluded }.flatMap { file, annotator in
+            file.labels.map { (annotator.name, $0) }
+        }
         let settings = set.settingList.compactMap { setting -> Setting? in
             let members = counted.filter { items[$0.1.id]?.setting == setting.setting }
             guard !members.isEmpty else { return nil }
@@ -93,12 +95,14 @@ public struct HumanAgreement: Codable, Sendable {
             for label in answers { perItem[label.id, default: Array(repeating: 0, count: 11)][label.answer ?? 10] += 1 }
             let total = Double(answers.count)
             return Setting(setting: setting.setting, kind: setting.kind, items: perItem.count, annotators: Set(members.map(\.0)).count,
-                           labels: answers.count, intended: Double(agreeing) / total, intended_low: interval.low, intended_high: interval.high,
+                           labels: answers.count, intended: Double(agreeing) / total, intended_low: interval.low,
+                           intended_high: interval.high,
                            not_a_class: Double(answers.filter { $0.answer == nil }.count) / total, other: other,
                            kappa: Agreement.fleissKappa(counts: perItem.keys.sorted().compactMap { perItem[$0] }),
                            knn_keeps_intended: setting.knn_keeps_intended)
         }
-        return HumanAgreement(attention_max_wrong: attentionMaximumWrong, interval_percent: intervalPercent, exclude_flagged: excludeFlagged, noun: noun,
+        return HumanAgreement(attention_max_wrong: attentionMaximumWrong, interval_percent: intervalPercent,
+                              exclude_flagged: excludeFlagged, noun: noun,
                               annotators: annotators, settings: settings)
     }
 
@@ -114,17 +118,21 @@ extension HumanAgreement {
         blocks.append(.paragraph("Labels from the judge page or Mechanical Turk, one file per annotator"
             + (instructions.isEmpty ? "" : ", under the \(instructions.joined(separator: " and ")) instruction")
             + ". Real test images are the attention checks: an annotator who answers more than \(Format.eps(attention_max_wrong)) of them "
-            + "with anything but the image's label is flagged" + (exclude_flagged ? " and left out (--exclude-flagged)." : "; flagged annotators are still counted.")
-            + " Per setting: the share of labels giving the intended class (the label, the requested class, the source class) with its \(Format.eps(interval_percent)) % "
+            + "with anything but the image's label is flagged"
+            + (exclude_flagged ? " and left out (--exclude-flagged)." : "; flagged annotators are still counted.")
+            + " Per setting: the share of labels giving the intended class (the label, the requested class, the source class) "
+            + "with its \(Format.eps(interval_percent)) % "
             + "Wilson interval, the share answering \"not a \(noun)\", the share giving the other class where there is one (a target), "
             + "Fleiss' κ over the images labelled by at least two counted annotators, and beside them the lab's own judge, "
             + "the triplet embedding's k-NN, on all of the setting's examples."))
         blocks.append(.table(header: ["annotator", "instruction", "labels", "attention checks", "checks wrong", "flagged", "counted"],
                              rows: annotators.map { person in
-                                 [person.name, person.instruction ?? "not recorded", String(person.labelled), String(person.attention_checks),
+                                 [person.name, person.instruction ?? "not recorded", String(person.labelled),
+                                  String(person.attention_checks),
                                   Format.value(person.attention_wrong), person.flagged ? "yes" : "no", person.excluded ? "no" : "yes"]
                              }, numericColumns: [2, 3, 4]))
-        blocks.append(.table(header: ["setting", "images", "annotators", "labels", "intended class", "\(Format.eps(interval_percent)) % Wilson", "not a \(noun)",
+        blocks.append(.table(header: ["setting", "images", "annotators", "labels", "intended class",
+                                      "\(Format.eps(interval_percent)) % Wilson", "not a \(noun)",
                                       "other class", "Fleiss' κ", "k-NN: intended class"],
                              rows: settings.map { row in
                                  [row.setting, String(row.items), String(row.annotators), String(row.labels), Format.value(row.intended),
@@ -146,11 +154,14 @@ extension HumanAgreement {
         let unrestricted = settings.filter { $0.kind == "unrestricted" }
         var answer = "Annotators: \(annotators.map(\.name).joined(separator: ", ")). " + parts.joined(separator: "; ") + "."
         if !unrestricted.isEmpty {
-            let valid = unrestricted.map { "\($0.setting) \(Format.value($0.intended)) by people, \(Format.value($0.knn_keeps_intended)) by the k-NN" }
+            let valid = unrestricted.map { row in
+                "\(row.setting) \(Format.value(row.intended)) by people, \(Format.value(row.knn_keeps_intended)) by the k-NN"
+            }
             answer += " Unrestricted examples valid (read as the source class): " + valid.joined(separator: "; ") + "."
         }
         answer += flagged.isEmpty ? " No annotator failed the attention checks."
-            : " Flagged by the attention checks: \(flagged.joined(separator: ", "))" + (exclude_flagged ? ", left out." : ", still counted.")
+            : " Flagged by the attention checks: \(flagged.joined(separator: ", "))"
+                + (exclude_flagged ? ", left out." : ", still counted.")
         return Conclusion(question: "Which class do people see in each setting?", answer: answer)
     }
 }

@@ -46,7 +46,8 @@ public enum ReportChecks {
         let set: JudgeSet
         do { set = try JudgeSet.load(folder: folder) } catch { return ["\(error)"] }
         let offered = Set(set.settingList.map(\.setting))
-        let generators = set.settingList.filter { $0.kind == "plain-gan" }.compactMap { JudgeSettings.generator(ofPlainSamples: $0.setting) }
+        let generators = set.settingList.filter { $0.kind == "plain-gan" }
+            .compactMap { JudgeSettings.generator(ofPlainSamples: $0.setting) }
         guard !generators.isEmpty else { return ["judge-set.json: no plain generator samples (a control)"] }
         return generators.flatMap { JudgeSettings.expected(results, generator: $0) }.filter { !offered.contains($0) }
             .map { "judge-set.json: setting \"\($0)\" is not offered" }

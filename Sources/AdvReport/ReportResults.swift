@@ -87,7 +87,9 @@ public struct ReportSettings: Codable, Sendable, Equatable {
         combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30)
 
     public static let quick = ReportSettings(
-        test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor), linf_grid: [0.1, 0.3, 0.4], l2_grid: [1.5, 4.5],
+        test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor),
+        // L∞ 0.4: a setting of the judge set (JudgeSettings.perturbations).
+        linf_grid: [0.1, 0.3, 0.4], l2_grid: [1.5, 4.5],
         cw_images: 20, cw_iterations: 60, cw_binary_steps: 4, embedding_eps: 0.5,
         condition_two_queries: 1000, plain_samples_per_class: 50, unrestricted_per_pair: 1,
         unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, unrestricted_start_candidates: 8, noise_eps: 0.1,

@@ -34,7 +34,8 @@ extension Study {
             becameOther[name] = share(predicted, otherLabels)
         }
         let knnLabels = knn.predict(combined, ks: [5])[5] ?? []
-        offerToJudge(setting: JudgeSettings.combination(eps: eps), kind: "perturbation", images: combined, candidates: Array(sourceIndices.indices),
+        offerToJudge(setting: JudgeSettings.combination(eps: eps), kind: "perturbation", images: combined,
+                     candidates: Array(sourceIndices.indices),
                      intended: sourceLabels, other: otherLabels, detail: { "test images \(sourceIndices[$0]) and \(otherIndices[$0])" },
                      knnKeepsIntended: share(knnLabels, sourceLabels))
         let natural = predictions["natural"] ?? []

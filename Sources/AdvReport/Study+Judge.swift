@@ -25,7 +25,8 @@ extension Study {
     /// checks) and plain samples of the generator.
     func offerControls() {
         let tail = max(0, test.count - 1000)
-        offerToJudge(setting: JudgeSettings.real, kind: "real", images: test.images, candidates: Array(tail..<test.count), intended: test.labels,
+        offerToJudge(setting: JudgeSettings.real, kind: "real", images: test.images, candidates: Array(tail..<test.count),
+                     intended: test.labels,
                      detail: { "test image \($0)" }, knnKeepsIntended: nil)
         // Ten per class to stratify from.
         let (samples, classes) = generateSamples(models.generator, count: 10 * classCount, seed: seed &+ 13)
@@ -44,9 +45,11 @@ extension Study {
 
     /// The successful examples of a perturbation attack, when it is one of `JudgeSettings.perturbations`.
     func offerPerturbation(_ row: AttackSetting, outcome: AttackOutcome, labels: [Int]) {
-        guard JudgeSettings.perturbations.contains(where: { $0.method == row.method && $0.norm == row.norm && abs($0.eps - row.eps) < 1e-9 })
-        else { return }
-        offerToJudge(setting: JudgeSettings.perturbation(method: row.method, norm: row.norm, eps: row.eps, model: row.model), kind: "perturbation",
+        guard JudgeSettings.perturbations.contains(where: { judged in
+            judged.method == row.method && judged.norm == row.norm && abs(judged.eps - row.eps) < 1e-9
+        }) else { return }
+        offerToJudge(setting: JudgeSettings.perturbation(method: row.method, norm: row.norm, eps: row.eps, model: row.model),
+                     kind: "perturbation",
                      images: outcome.adversarialImages, candidates: outcome.results.indices.filter { outcome.results[$0].success },
                      intended: labels, detail: { "test image \($0)" }, knnKeepsIntended: row.condition_one.overall.knn_keeps_source)
     }

@@ -105,7 +105,8 @@ public final class Study {
         let judgeSet = JudgeSet(seed: seed, items: judgeItems, settings: judgeSettings)
         try judgeSet.write(to: folder + "/judge-set.json")
         if !human.isEmpty {
-            results.human = try HumanAgreement.fold(human, set: judgeSet, setPath: folder + "/judge-set.json", excludeFlagged: excludeFlagged,
+            results.human = try HumanAgreement.fold(human, set: judgeSet, setPath: folder + "/judge-set.json",
+                                                    excludeFlagged: excludeFlagged,
                                                     noun: noun)
         }
         results.conclusions = Conclusions.compute(results)

@@ -27,19 +27,27 @@ struct JudgeCommand: ParsableCommand {
     @Option(name: .customLong("from"), parsing: .upToNextOption, help: "Report folders (written by advlab report).") var from: [String] = []
     @Option(name: .customLong("from-unrestricted"), help: "A folder written by advlab unrestricted.") var fromUnrestricted: String?
     @Option(name: .customLong("per-setting"), help: "Images of each setting on the page or the HITs.") var perSetting = 20
-    @Option(help: "The instruction selected on the page (people can switch) or written into the HITs.") var instruction = JudgeInstruction.lenient
+    @Option(help: "The instruction selected on the page (people can switch) or written into the HITs.")
+    var instruction = JudgeInstruction.lenient
     @Option(help: "Write MTurk's HIT layout (layout.html) and its input CSV (input.csv) into this folder.") var mturk: String?
-    @Option(name: .customLong("import-mturk"), help: "MTurk's results CSV for HITs made with --mturk: write one labels file per worker into --out.")
+    @Option(name: .customLong("import-mturk"),
+            help: "MTurk's results CSV for HITs made with --mturk: write one labels file per worker into --out.")
     var importMTurk: String?
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "The page to write (FILE.html), or with --import-mturk the folder for the labels files.") var out: String?
 
     func validate() throws {
-        guard !from.isEmpty || fromUnrestricted != nil else { throw ValidationError("give the images: --from REPORT_DIR… or --from-unrestricted DIR") }
-        guard from.isEmpty || fromUnrestricted == nil else { throw ValidationError("--from and --from-unrestricted are alternatives; give one") }
+        guard !from.isEmpty || fromUnrestricted != nil else {
+            throw ValidationError("give the images: --from REPORT_DIR… or --from-unrestricted DIR")
+        }
+        guard from.isEmpty || fromUnrestricted == nil else {
+            throw ValidationError("--from and --from-unrestricted are alternatives; give one")
+        }
         guard (1...1000).contains(perSetting) else { throw ValidationError("--per-setting must be in 1…1000, got \(perSetting)") }
-        guard mturk == nil || importMTurk == nil else { throw ValidationError("--mturk writes HITs and --import-mturk reads their results; give one") }
+        guard mturk == nil || importMTurk == nil else {
+            throw ValidationError("--mturk writes HITs and --import-mturk reads their results; give one")
+        }
         if let mturk {
             guard out == nil else { throw ValidationError("--out is not used with --mturk (it writes into the --mturk folder)") }
             try validateOutputFolder(mturk, flag: "--mturk")
@@ -83,7 +91,8 @@ struct JudgeCommand: ParsableCommand {
             for labels in workers {
                 try AtomicFile.write(try jsonText(labels), to: out + "/" + MTurk.fileName(for: labels))
             }
-            note("wrote \(workers.count) labels file(s) into \(out): " + workers.map { "\($0.annotatorName) \($0.labels.count)" }.joined(separator: ", "))
+            let counts = workers.map { "\($0.annotatorName) \($0.labels.count)" }
+            note("wrote \(workers.count) labels file(s) into \(out): " + counts.joined(separator: ", "))
             return
         }
         let items = JudgePage.select(set, perSetting: perSetting, seed: seedOption.seed)
@@ -98,7 +107,8 @@ struct JudgeCommand: ParsableCommand {
             try AtomicFile.write(MTurk.layout(instruction: instruction, noun: noun), to: mturk + "/layout.html")
             try AtomicFile.write(csv, to: mturk + "/input.csv")
             let hits = (items.count + MTurk.imagesPerHIT - 1) / MTurk.imagesPerHIT
-            note("wrote \(mturk)/layout.html and input.csv: \(hits) HITs of \(MTurk.imagesPerHIT) images (\(counts.joined(separator: ", "))), "
+            note("wrote \(mturk)/layout.html and input.csv: \(hits) HITs of \(MTurk.imagesPerHIT) images "
+                 + "(\(counts.joined(separator: ", "))), "
                  + "instruction \(instruction.rawValue), seed \(seedOption.seed)")
             return
         }

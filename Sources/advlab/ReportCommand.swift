@@ -13,8 +13,9 @@ struct ReportCommand: ParsableCommand {
         discussion: "Generalization (test error, error on plain AC-GAN samples, unrestricted search), perturbation robustness (FGSM, IGS, PGD L∞/L2, C&W, embedding PGD, the combination image) for the natural and the robust model, and each setting's verdict on conditions (1) (by proxies) and (2) (exact). --quick runs on small subsets in a few minutes; the full study takes about half an hour on two cores.")
 
     @Flag(help: "Small subsets (a few minutes); the numbers are noisy.") var quick = false
-    @Option(help: ArgumentHelp("Labels saved by the judge page or imported from MTurk (advlab judge), one file per annotator; repeat the flag. "
-                               + "With --render, folds them into that report's people's-labels section and conclusions without running the study."))
+    @Option(help: ArgumentHelp("Labels saved by the judge page or imported from MTurk (advlab judge), one file per annotator; "
+                               + "repeat the flag. With --render, folds them into that report's people's-labels section and "
+                               + "conclusions without running the study."))
     var human: [String] = []
     @Flag(name: .customLong("exclude-flagged"), help: "Leave out the annotators flagged by the attention checks (real test images).")
     var excludeFlagged = false
@@ -32,7 +33,9 @@ struct ReportCommand: ParsableCommand {
 
     func validate() throws {
         if verify != nil {
-            guard human.isEmpty, !excludeFlagged else { throw ValidationError("--verify only checks a folder; fold --human labels in with --render") }
+            guard human.isEmpty, !excludeFlagged else {
+                throw ValidationError("--verify only checks a folder; fold --human labels in with --render")
+            }
             return
         }
         for file in human { try validateInputFile(file, flag: "--human") }

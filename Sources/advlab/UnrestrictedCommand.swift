@@ -138,8 +138,8 @@ struct UnrestrictedCommand: ParsableCommand {
         // The successes for people to judge (advlab judge --from-unrestricted).
         let variant = untargeted ? "untargeted" : noiseEps > 0 ? "noise-augmented" : "targeted"
         let modelName = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
-        try JudgeSet.search(outcome, setting: JudgeSettings.unrestricted(generator: JudgeSettings.generatorName(gen, disc), variant: variant,
-                                                                         model: modelName), seed: seedOption.seed).write(to: out + "/judge-set.json")
+        let setting = JudgeSettings.unrestricted(generator: JudgeSettings.generatorName(gen, disc), variant: variant, model: modelName)
+        try JudgeSet.search(outcome, setting: setting, seed: seedOption.seed).write(to: out + "/judge-set.json")
         try AtomicFile.write(UnrestrictedFigures.recordsCSV(records, nearestL2: nearestL2, nearestLinf: nearestLinf, knnLabels: knnLabels), to: out + "/records.csv")
 
         // The generalization baseline: plain samples, no search.

@@ -33,7 +33,8 @@ final class PeopleLabelsTests: XCTestCase {
             let answers: [Int?] = set.items.prefix(10).enumerated().map { index, item in real[index] ?? item.intended } + unrestricted
             var file = HumanLabels(page_seed: 4, annotator: name, instruction: "lenient", origin: "page",
                                    labels: zip(set.items, answers).map { item, answer in
-                                       HumanLabels.Label(id: item.id, kind: item.kind, intended: item.intended, setting: item.setting, answer: answer)
+                                       HumanLabels.Label(id: item.id, kind: item.kind, intended: item.intended, setting: item.setting,
+                                                         answer: answer)
                                    })
             file.file = "\(name).json"
             return file
@@ -49,8 +50,8 @@ final class PeopleLabelsTests: XCTestCase {
     /// Every figure of the section, hand-computed (κ and the intervals with the formulas of
     /// Fleiss 1971 and Wilson 1927, checked separately in AgreementTests).
     ///
-    /// Mutants planted and failed: flagging at ≥ 0.1 instead of > 0.1 (carol flagged); counting
-    /// "not a digit" as the other class; --exclude-flagged ignored.
+    /// Mutants planted and failed: flagging at ≥ 0.1 instead of > 0.1 (carol flagged);
+    /// --exclude-flagged ignored.
     func testFoldGivesEverySettingsFigures() throws {
         let all = try Self.fold(excludeFlagged: false)
         XCTAssertEqual(all.annotators.map(\.flagged), [false, true, false])
@@ -87,7 +88,8 @@ final class PeopleLabelsTests: XCTestCase {
     func testOneFilePerAnnotator() throws {
         var files = Self.annotators()
         files[2].annotator = "alice"
-        XCTAssertThrowsError(try HumanAgreement.fold(files, set: Self.judgeSet(), setPath: "j.json", excludeFlagged: false, noun: "digit")) { error in
+        XCTAssertThrowsError(try HumanAgreement.fold(files, set: Self.judgeSet(), setPath: "j.json", excludeFlagged: false,
+                                                     noun: "digit")) { error in
             XCTAssertEqual("\(error)", "carol.json: annotator alice also gave alice.json; pass one labels file per person")
         }
     }
@@ -147,7 +149,9 @@ final class PeopleLabelsTests: XCTestCase {
         let input = try MTurk.inputCSV(items: set.items, instruction: .strict, seed: 4)
         XCTAssertEqual(try CSV.parse(input).count, 1 + 3, "12 images in HITs of 5: 3 rows")
         let layout = MTurk.layout(instruction: .strict, noun: "digit")
-        for slot in 1...MTurk.imagesPerHIT { XCTAssertTrue(layout.contains("${image_\(slot)}") && layout.contains("name=\"label_\(slot)\"")) }
+        for slot in 1...MTurk.imagesPerHIT {
+            XCTAssertTrue(layout.contains("${image_\(slot)}") && layout.contains("name=\"label_\(slot)\""))
+        }
         var expected = Self.annotators().prefix(2).map { file -> HumanLabels in
             var labels = HumanLabels(page_seed: 4, annotator: "mturk:W" + (file.annotator ?? ""), instruction: "strict", origin: "mturk",
                                      labels: file.labels)
@@ -167,7 +171,8 @@ final class PeopleLabelsTests: XCTestCase {
     func testMTurkImportNamesTheRowAndColumn() throws {
         let set = Self.judgeSet()
         let input = try MTurk.inputCSV(items: set.items, instruction: .lenient, seed: 4)
-        let good = try Self.resultsCSV(input: input, answers: ["W1": Dictionary(uniqueKeysWithValues: set.items.map { ($0.id, Optional($0.intended)) })])
+        let right = Dictionary(uniqueKeysWithValues: set.items.map { ($0.id, Optional($0.intended)) })
+        let good = try Self.resultsCSV(input: input, answers: ["W1": right])
         XCTAssertNoThrow(try MTurk.importResults(csv: good, path: "r.csv", set: set))
         func message(_ csv: String) -> String {
             do {

@@ -95,11 +95,13 @@ final class JudgeBrowserTests: CLITestCase {
             if step == 3 {
                 try browser.press(item.intended == 1 ? "2" : "1")
                 try browser.press(Self.backspace)
-                XCTAssertEqual(try browser.script("return document.getElementById('image').src") as? String, source, "Backspace brings it back")
+                XCTAssertEqual(try browser.script("return document.getElementById('image').src") as? String, source,
+                               "Backspace brings it back")
             }
             if step == given.count + 1 && step == 8 {
                 try browser.reload()
-                XCTAssertEqual(try browser.script("return document.getElementById('image').src") as? String, source, "the reload keeps the progress")
+                XCTAssertEqual(try browser.script("return document.getElementById('image').src") as? String, source,
+                               "the reload keeps the progress")
             }
             let value = answer(item)
             try browser.press(value.map(String.init) ?? "n")

@@ -23,7 +23,8 @@ enum JudgeFixture {
                                        image01: Tensor.randomUniform([1, 1, 28, 28], using: &rng)))
             }
         }
-        return JudgeSet(seed: 5, items: items, settings: settings.map { JudgeSetting(setting: $0.0, kind: $0.1, knn_keeps_intended: 0.625) })
+        return JudgeSet(seed: 5, items: items, settings: settings.map { JudgeSetting(setting: $0.0, kind: $0.1,
+                                                                                     knn_keeps_intended: 0.625) })
     }
 
     static func results() -> ReportResults {
@@ -49,7 +50,8 @@ enum JudgeFixture {
     /// A labels file for `set` answering `answer(item)`.
     static func labels(_ name: String, set: JudgeSet, instruction: String = "lenient", answer: (JudgeItem) -> Int?) -> HumanLabels {
         HumanLabels(page_seed: set.seed, annotator: name, instruction: instruction, origin: "page",
-                    labels: set.items.map { HumanLabels.Label(id: $0.id, kind: $0.kind, intended: $0.intended, setting: $0.setting, answer: answer($0)) })
+                    labels: set.items.map { HumanLabels.Label(id: $0.id, kind: $0.kind, intended: $0.intended, setting: $0.setting,
+                                                              answer: answer($0)) })
     }
 }
 
@@ -73,7 +75,8 @@ final class JudgeLabelsTests: CLITestCase {
         let set = JudgeFixture.judgeSet()
         let careful = try write(JudgeFixture.labels("ada", set: set) { $0.intended }, "ada.json")
         // Two of six real images wrong: flagged.
-        let careless = try write(JudgeFixture.labels("bo", set: set) { $0.kind == "real" && $0.intended < 2 ? nil : $0.intended }, "bo.json")
+        let careless = try write(JudgeFixture.labels("bo", set: set) { $0.kind == "real" && $0.intended < 2 ? nil : $0.intended },
+                                 "bo.json")
         let result = try run(["report", "--render", folder.path, "--human", careful, "--human", careless])
         XCTAssertEqual(result.status, 0, result.standardError)
         XCTAssertTrue(result.standardError.contains("flagged: bo"), result.standardError)
@@ -117,9 +120,11 @@ final class JudgeLabelsTests: CLITestCase {
         XCTAssertEqual(made.status, 0, made.standardError)
         let input = try String(contentsOf: work.appendingPathComponent("hits/input.csv"), encoding: .utf8)
         XCTAssertTrue(try String(contentsOf: work.appendingPathComponent("hits/layout.html"), encoding: .utf8).contains("${image_5}"))
-        let answers: [String: [String: Int?]] = ["W1": Dictionary(uniqueKeysWithValues: set.items.map { ($0.id, Optional($0.intended)) }),
-                                                 "W2": Dictionary(uniqueKeysWithValues: set.items.map { ($0.id, $0.kind == "real" ? $0.intended : nil) })]
-        try MTurkResults.csv(input: input, answers: answers).write(to: work.appendingPathComponent("results.csv"), atomically: true, encoding: .utf8)
+        let right = Dictionary(uniqueKeysWithValues: set.items.map { ($0.id, Optional($0.intended)) })
+        let onlyReal = Dictionary(uniqueKeysWithValues: set.items.map { ($0.id, $0.kind == "real" ? $0.intended : nil) })
+        let answers: [String: [String: Int?]] = ["W1": right, "W2": onlyReal]
+        try MTurkResults.csv(input: input, answers: answers).write(to: work.appendingPathComponent("results.csv"), atomically: true,
+                                                                   encoding: .utf8)
         let imported = try run(["judge", "--from", folder.path, "--import-mturk", "results.csv", "--out", "labels"])
         XCTAssertEqual(imported.status, 0, imported.standardError)
         for worker in ["W1", "W2"] {
@@ -128,14 +133,16 @@ final class JudgeLabelsTests: CLITestCase {
             XCTAssertEqual(labels.labels.count, set.items.count)
             for label in labels.labels { XCTAssertEqual(label.answer, answers[worker]?[label.id] ?? -1, "\(worker) \(label.id)") }
         }
-        let folded = try run(["report", "--render", folder.path, "--human", "labels/labels-mturk-W1.json", "--human", "labels/labels-mturk-W2.json"])
+        let folded = try run(["report", "--render", folder.path, "--human", "labels/labels-mturk-W1.json", "--human",
+                              "labels/labels-mturk-W2.json"])
         XCTAssertEqual(folded.status, 0, folded.standardError)
     }
 
     func testAForeignResultsCSVNamesColumnAndRow() throws {
         let folder = root.appendingPathComponent("report")
         try JudgeFixture.writeReport(into: folder)
-        try "HITId,WorkerId,Answer.tag_0\r\nH1,W1,3\r\n".write(to: work.appendingPathComponent("foreign.csv"), atomically: true, encoding: .utf8)
+        try "HITId,WorkerId,Answer.tag_0\r\nH1,W1,3\r\n".write(to: work.appendingPathComponent("foreign.csv"), atomically: true,
+                                                               encoding: .utf8)
         try assertOneLineError(["judge", "--from", folder.path, "--import-mturk", "foreign.csv", "--out", "labels"],
                                mentions: ["foreign.csv", "row 1", "Input.item_1"])
         try assertOneLineError(["judge", "--from", folder.path, "--import-mturk", "foreign.csv"], mentions: ["--import-mturk", "--out"])

@@ -46,7 +46,9 @@ final class WebDriver {
             }
             if process == nil && candidate.isRunning { candidate.terminate() }
         }
-        guard let process, let base = URL(string: "http://127.0.0.1:\(port)") else { throw Failure(description: "chromedriver did not start") }
+        guard let process, let base = URL(string: "http://127.0.0.1:\(port)") else {
+            throw Failure(description: "chromedriver did not start")
+        }
         driver = process
         self.base = base
         let options: [String: Any] = [
