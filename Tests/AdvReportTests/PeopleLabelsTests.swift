@@ -1,3 +1,4 @@
+@testable import AdvAttacks
 @testable import AdvReport
 import AdvTensor
 import Foundation
@@ -117,6 +118,24 @@ final class PeopleLabelsTests: XCTestCase {
         for shown in ["0.950", "0.764", "0.991", "0.888", "0.200", "Fleiss' κ", "not a digit", "bob", "left out"] {
             XCTAssertTrue(text.contains(shown), "the section should show \(shown)")
         }
+    }
+
+    /// A latent search's judge set (what `advlab unrestricted` writes) holds its successes only,
+    /// with the source as the intended class and the target as the other.
+    func testASearchOffersItsSuccesses() {
+        func record(_ source: Int, _ target: Int?, _ success: Bool) -> LatentSearchRecord {
+            LatentSearchRecord(source: source, target: target, success: success, steps: 1, classifierPrediction: target ?? 0,
+                               classifierConfidence: 0.9, auxiliaryPrediction: source, auxiliaryConfidence: 0.9,
+                               discriminatorRealScore: 0.5, latentDistance: 1, z0: [], z: [])
+        }
+        let images = Tensor.zeros([3, 1, 28, 28])
+        let outcome = LatentSearchOutcome(startImages: images, images: images,
+                                          records: [record(3, 5, true), record(3, 5, false), record(4, 9, true)])
+        let set = JudgeSet.search(outcome, setting: Self.unrestrictedSetting, seed: 2)
+        XCTAssertEqual(set.items.map(\.id), ["unrestricted-0", "unrestricted-2"])
+        XCTAssertEqual(set.items.map(\.intended), [3, 4])
+        XCTAssertEqual(set.items.map(\.other), [5, 9])
+        XCTAssertEqual(set.settingList.map(\.setting), [Self.unrestrictedSetting])
     }
 
     // MARK: - MTurk

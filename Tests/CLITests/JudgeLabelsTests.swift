@@ -148,6 +148,22 @@ final class JudgeLabelsTests: CLITestCase {
         try assertOneLineError(["judge", "--from", folder.path, "--import-mturk", "foreign.csv"], mentions: ["--import-mturk", "--out"])
     }
 
+    /// A page from an `advlab unrestricted` folder: its successes, plus real test images as
+    /// attention checks; a folder without a judge set is named.
+    func testAPageFromAnUnrestrictedFolder() throws {
+        let data = try mnistDirectory()
+        let folder = try makeFolder("search")
+        let search = JudgeFixture.judgeSet().items.filter { $0.kind == "unrestricted" }
+        try JudgeSet(seed: 1, items: search).write(to: folder.appendingPathComponent("judge-set.json").path)
+        let result = try run(["judge", "--from-unrestricted", folder.path, "--per-setting", "4", "--data", data, "--out", "page.html"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let page = try String(contentsOf: work.appendingPathComponent("page.html"), encoding: .utf8)
+        XCTAssertEqual(page.components(separatedBy: "\"kind\":\"unrestricted\"").count - 1, search.count)
+        XCTAssertEqual(page.components(separatedBy: "\"kind\":\"real\"").count - 1, 4)
+        try assertOneLineError(["judge", "--from-unrestricted", root.path, "--data", data, "--out", "x.html"],
+                               mentions: ["judge-set.json", "advlab unrestricted"])
+    }
+
     /// The page from a report offers every setting of its judge set.
     func testThePageHoldsEverySetting() throws {
         let folder = root.appendingPathComponent("report")
