@@ -2,6 +2,7 @@
 @testable import AdvReport
 import AdvTensor
 import Foundation
+import TestSupport
 import XCTest
 
 /// People's labels: the judge set's stratified picks, folding several annotators into per-setting
@@ -140,24 +141,9 @@ final class PeopleLabelsTests: XCTestCase {
 
     // MARK: - MTurk
 
-    /// What MTurk returns for `input`: one results row per HIT and worker, with its Input.*
-    /// columns and the worker's Answer.label_k (the platform's own columns around them).
+    /// MTurk's results CSV for `input` (`mturkResultRows`).
     static func resultsCSV(input: String, answers: [String: [String: Int?]]) throws -> String {
-        let rows = try CSV.parse(input)
-        let header = rows[0]
-        var out: [[String]] = [["HITId", "AssignmentId", "WorkerId", "AssignmentStatus"] + header.map { "Input." + $0 }
-            + (1...MTurk.imagesPerHIT).map { "Answer.label_\($0)" }]
-        for worker in answers.keys.sorted() {
-            for (hit, row) in rows.dropFirst().enumerated() {
-                let labels = (1...MTurk.imagesPerHIT).map { slot -> String in
-                    guard let id = header.firstIndex(of: "item_\(slot)").map({ row[$0] }), !id.isEmpty,
-                          let answer = answers[worker]?[id] else { return "" }
-                    return answer.map(String.init) ?? MTurk.noneAnswer
-                }
-                out.append(["HIT\(hit)", "A\(hit)-\(worker)", worker, "Submitted"] + row + labels)
-            }
-        }
-        return CSV.text(out)
+        CSV.text(mturkResultRows(input: try CSV.parse(input), answers: answers, imagesPerHIT: MTurk.imagesPerHIT, none: MTurk.noneAnswer))
     }
 
     /// Labels → HITs → MTurk's results CSV → labels: the same labels back, per worker.

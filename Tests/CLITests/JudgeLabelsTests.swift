@@ -2,6 +2,7 @@ import AdvAnalysis
 @testable import AdvReport
 import AdvTensor
 import Foundation
+import TestSupport
 import XCTest
 
 /// A small report folder for the people's-labels commands: results.json with no study in it (so
@@ -177,24 +178,9 @@ final class JudgeLabelsTests: CLITestCase {
     }
 }
 
-/// What Mechanical Turk returns for an input CSV: one row per HIT and worker, the Input.* columns
-/// copied, Answer.label_k the worker's answer (`none` for "not a digit").
+/// Mechanical Turk's results CSV for an input CSV (`mturkResultRows`).
 enum MTurkResults {
     static func csv(input: String, answers: [String: [String: Int?]]) throws -> String {
-        let rows = try CSV.parse(input)
-        let header = rows[0]
-        var out: [[String]] = [["HITId", "AssignmentId", "WorkerId", "AssignmentStatus"] + header.map { "Input." + $0 }
-            + (1...MTurk.imagesPerHIT).map { "Answer.label_\($0)" }]
-        for worker in answers.keys.sorted() {
-            for (hit, row) in rows.dropFirst().enumerated() {
-                let labels = (1...MTurk.imagesPerHIT).map { slot -> String in
-                    guard let column = header.firstIndex(of: "item_\(slot)"), !row[column].isEmpty,
-                          let answer = answers[worker]?[row[column]] else { return "" }
-                    return answer.map(String.init) ?? MTurk.noneAnswer
-                }
-                out.append(["HIT\(hit)", "A\(hit)-\(worker)", worker, "Submitted"] + row + labels)
-            }
-        }
-        return CSV.text(out)
+        CSV.text(mturkResultRows(input: try CSV.parse(input), answers: answers, imagesPerHIT: MTurk.imagesPerHIT, none: MTurk.noneAnswer))
     }
 }
