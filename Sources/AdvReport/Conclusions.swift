@@ -118,6 +118,7 @@ public enum Conclusions {
             if !search.isEmpty { answer += " Targeted unrestricted success: \(search)." }
             answers.append(Conclusion(question: "Generalization errors against perturbation robustness", answer: answer))
         }
+        if let human = results.human { answers.append(human.conclusion()) }
         return answers
     }
 }

@@ -1,20 +1,66 @@
 import Foundation
 
-/// The labels a person gave on the judge page (`advlab judge`), as the page saves them.
-public struct HumanLabels: Codable, Sendable {
-    public struct Label: Codable, Sendable {
+/// The labels one person gave, as the judge page saves them (or `advlab judge --import-mturk`
+/// writes them for one worker).
+public struct HumanLabels: Codable, Sendable, Equatable {
+    public struct Label: Codable, Sendable, Equatable {
         public var id: String
         /// real, plain-gan, unrestricted or perturbation.
         public var kind: String
         /// The class the image is meant to show (its label, or the source class).
         public var intended: Int
-        /// The digit the person saw; nil for "not a digit".
+        /// The judge set's setting of the image (absent in files saved before issue 22).
+        public var setting: String?
+        /// The class the person saw; nil for "not a digit".
         public var answer: Int?
+
+        public init(id: String, kind: String, intended: Int, setting: String?, answer: Int?) {
+            self.id = id
+            self.kind = kind
+            self.intended = intended
+            self.setting = setting
+            self.answer = answer
+        }
+
+        // `answer` is written as null for "not a digit", never left out.
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(intended, forKey: .intended)
+            try container.encodeIfPresent(setting, forKey: .setting)
+            try container.encode(answer, forKey: .answer)
+        }
     }
+    /// "advlab-labels" (absent in files saved before issue 22).
+    public var format: String?
     public var page_seed: UInt64
+    /// The name the person typed (page), or "mturk:<WorkerId>".
+    public var annotator: String?
+    /// The instruction the person was given: one of `JudgeInstruction`'s names.
+    public var instruction: String?
+    /// "page" or "mturk".
+    public var origin: String?
     public var labels: [Label]
-    /// Set by `load`: the file the labels came from.
+    /// Set by `load`: the file the labels came from (not saved).
     public var file: String?
+
+    public init(page_seed: UInt64, annotator: String?, instruction: String?, origin: String?, labels: [Label]) {
+        format = Self.formatName
+        self.page_seed = page_seed
+        self.annotator = annotator
+        self.instruction = instruction
+        self.origin = origin
+        self.labels = labels
+    }
+
+    enum CodingKeys: String, CodingKey { case format, page_seed, annotator, instruction, origin, labels }
+
+    public static let formatName = "advlab-labels"
+    public static let kinds = ["real", "plain-gan", "unrestricted", "perturbation"]
+
+    /// Who gave the labels: the typed name, else the file's name.
+    public var annotatorName: String { annotator ?? URL(fileURLWithPath: file ?? "labels").lastPathComponent }
 
     /// Reads and checks a labels file; throws a message naming the file and the field.
     public static func load(path: String) throws -> HumanLabels {
@@ -29,16 +75,31 @@ public struct HumanLabels: Codable, Sendable {
         } catch {
             throw ReportError.invalid(path, "not the JSON the judge page saves")
         }
+        if let format = labels.format, format != formatName {
+            throw ReportError.invalid(path, "format is \"\(format)\", not \"\(formatName)\"")
+        }
+        if let instruction = labels.instruction, JudgeInstruction(rawValue: instruction) == nil {
+            throw ReportError.invalid(path,
+                                      "instruction must be one of \(JudgeInstruction.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var seen = Set<String>()
         for (index, label) in labels.labels.enumerated() {
-            guard (0...9).contains(label.intended) else { throw ReportError.invalid(path, "labels[\(index)].intended must be a class in 0…9") }
-            if let answer = label.answer, !(0...9).contains(answer) { throw ReportError.invalid(path, "labels[\(index)].answer must be 0…9 or null") }
-            guard Self.kinds.contains(label.kind) else { throw ReportError.invalid(path, "labels[\(index)].kind must be one of \(Self.kinds.joined(separator: ", "))") }
+            guard (0...9).contains(label.intended) else {
+                throw ReportError.invalid(path, "labels[\(index)].intended must be a class in 0…9")
+            }
+            if let answer = label.answer, !(0...9).contains(answer) {
+                throw ReportError.invalid(path, "labels[\(index)].answer must be 0…9 or null")
+            }
+            guard Self.kinds.contains(label.kind) else {
+                throw ReportError.invalid(path, "labels[\(index)].kind must be one of \(Self.kinds.joined(separator: ", "))")
+            }
+            guard seen.insert(label.id).inserted else {
+                throw ReportError.invalid(path, "labels[\(index)].id \(label.id) is labelled twice")
+            }
         }
         labels.file = path
         return labels
     }
-
-    public static let kinds = ["real", "plain-gan", "unrestricted", "perturbation"]
 
     /// Checks that every label is of an image in `set` (the report's judge-set.json): its id is
     /// there, with the same kind and intended class. Throws one error naming the first label that
@@ -56,18 +117,27 @@ public struct HumanLabels: Codable, Sendable {
             }
         }
     }
+}
 
-    /// Per kind: how often the person saw the intended class, and how often no digit at all.
-    public func agreement() -> HumanAgreement {
-        let kinds = Self.kinds.compactMap { kind -> HumanAgreement.Kind? in
-            let members = labels.filter { $0.kind == kind }
-            guard !members.isEmpty else { return nil }
-            let agreeing = members.filter { $0.answer == $0.intended }.count
-            let noDigit = members.filter { $0.answer == nil }.count
-            let total = Double(members.count)
-            return HumanAgreement.Kind(kind: kind, labelled: members.count, agreement: Double(agreeing) / total, not_a_digit: Double(noDigit) / total)
+/// The instruction a page or a HIT gives people, written into their labels.
+public enum JudgeInstruction: String, CaseIterable, Codable, Sendable {
+    /// Song et al. 2018's Mechanical Turk instruction: "not a digit" only for images that look
+    /// like no digit at all.
+    case lenient
+    /// Only a clear, natural-looking digit counts.
+    case strict
+
+    /// The text shown to people; `noun` is the data set's word for one image ("digit").
+    public func text(noun: String) -> String {
+        switch self {
+        case .lenient:
+            return "Pick the \(noun) you see. Choose \"not a \(noun)\" only when the image does not look close to any \(noun); "
+                + "it is fine if the \(noun) is blurry, noisy or looks artificial. "
+                + "If the image shows several, pick the one nearest the middle."
+        case .strict:
+            return "Pick a \(noun) only if you would read the image as that \(noun) without hesitating, as if a person had written it. "
+                + "If it is smudged, noisy or artificial enough that you hesitate, or shows no \(noun), choose \"not a \(noun)\"."
         }
-        return HumanAgreement(file: file ?? "", kinds: kinds)
     }
 }
 

@@ -15,8 +15,9 @@ public enum ReportChecks {
         }
         guard let json = read("results.json"), let markdown = read("report.md"), let html = read("index.html") else { return problems }
         let values: [Double]
+        let results: ReportResults
         do {
-            _ = try ReportResults.decode(Data(json.utf8))
+            results = try ReportResults.decode(Data(json.utf8))
             values = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)).numbers
         } catch {
             return problems + ["results.json: does not parse as the report's results (\(error))"]
@@ -33,7 +34,23 @@ public enum ReportChecks {
             let isSVG = String(decoding: data.prefix(200), as: UTF8.self).contains("<svg")
             if !(isPNG || isSVG) { problems.append("\(file): neither a PNG nor an SVG file") }
         }
+        if FileManager.default.fileExists(atPath: folder + "/judge-set.json") {
+            problems += judgeSetProblems(folder: folder, results: results)
+        }
         return problems
+    }
+
+    /// judge-set.json offers every setting the results call for (`JudgeSettings.expected`), for
+    /// each generator whose plain samples it holds.
+    static func judgeSetProblems(folder: String, results: ReportResults) -> [String] {
+        let set: JudgeSet
+        do { set = try JudgeSet.load(folder: folder) } catch { return ["\(error)"] }
+        let offered = Set(set.settingList.map(\.setting))
+        let generators = set.settingList.filter { $0.kind == "plain-gan" }
+            .compactMap { JudgeSettings.generator(ofPlainSamples: $0.setting) }
+        guard !generators.isEmpty else { return ["judge-set.json: no plain generator samples (a control)"] }
+        return generators.flatMap { JudgeSettings.expected(results, generator: $0) }.filter { !offered.contains($0) }
+            .map { "judge-set.json: setting \"\($0)\" is not offered" }
     }
 
     /// A JSON value, to collect its numbers (booleans and strings such as "nan" are not numbers).

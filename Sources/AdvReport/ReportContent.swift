@@ -178,12 +178,7 @@ public enum ReportContent {
             blocks.append(.table(header: ["norm"] + r.classes.map { "class \($0)" }, rows: rows, numericColumns: Set(1...r.classes.count)))
         }
 
-        if let human = r.human {
-            blocks.append(.heading(level: 2, text: "People's labels", anchor: "human"))
-            blocks.append(.table(header: ["kind", "labelled", "saw the intended class", "not a digit"],
-                                 rows: human.kinds.map { [$0.kind, String($0.labelled), Format.value($0.agreement), Format.value($0.not_a_digit)] },
-                                 numericColumns: [1, 2, 3]))
-        }
+        if let human = r.human { blocks += human.blocks() }
         doc.blocks = blocks
         return doc
     }

@@ -25,6 +25,7 @@ public struct ReportResults: Codable, Sendable {
     public var invariance: [InvarianceReport]
     public var distances: DistanceAnalysis
     public var per_class_eps: [PerClassEpsilonReport]
+    /// People's labels (`--human`), folded in by `HumanAgreement.fold`.
     public var human: HumanAgreement?
     public var condition_one_rule: ConditionOneRule
     public var conclusions: [Conclusion]
@@ -73,7 +74,7 @@ public struct ReportSettings: Codable, Sendable, Equatable {
     public var combination_eps: Double
     public var combination_per_pair: Int
     public var distance_per_class: Int
-    /// Images of each kind offered to the judge page (judge-set.json).
+    /// Images of each setting offered to the judge page (judge-set.json; the name predates settings).
     public var judge_per_kind: Int
     /// Per-class ε: images x0 per class, each combined with one image of every other class.
     public var eps_pairs_per_class: Int
@@ -86,7 +87,9 @@ public struct ReportSettings: Codable, Sendable, Equatable {
         combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30)
 
     public static let quick = ReportSettings(
-        test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor), linf_grid: [0.1, 0.3], l2_grid: [1.5, 4.5],
+        test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor),
+        // L∞ 0.4: a setting of the judge set (JudgeSettings.perturbations).
+        linf_grid: [0.1, 0.3, 0.4], l2_grid: [1.5, 4.5],
         cw_images: 20, cw_iterations: 60, cw_binary_steps: 4, embedding_eps: 0.5,
         condition_two_queries: 1000, plain_samples_per_class: 50, unrestricted_per_pair: 1,
         unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, unrestricted_start_candidates: 8, noise_eps: 0.1,
@@ -185,19 +188,6 @@ public struct DistanceAnalysis: Codable, Sendable {
     /// Norm ("l2", "linf", "embedding-l2") -> 10×10 mean pairwise distances.
     public var mean_pairwise: [String: [[Double]]]
     public var rows_not_closest_to_self: [String: [Int]]
-}
-
-/// People's labels from the judge page, folded in with `--human`.
-public struct HumanAgreement: Codable, Sendable {
-    public struct Kind: Codable, Sendable {
-        public var kind: String
-        public var labelled: Int
-        /// Share labelled as the class the image is meant to show (the source class).
-        public var agreement: Double
-        public var not_a_digit: Double
-    }
-    public var file: String
-    public var kinds: [Kind]
 }
 
 /// One plain-language finding, computed from the numbers above.

@@ -34,13 +34,10 @@ extension Study {
             becameOther[name] = share(predicted, otherLabels)
         }
         let knnLabels = knn.predict(combined, ks: [5])[5] ?? []
-        var offerRng = SeededGenerator(seed: seed &+ 311)
-        var order = Array(sourceIndices.indices)
-        order.seededShuffle(using: &offerRng)
-        for index in order.prefix(settings.judge_per_kind) {
-            offerToJudge(kind: "perturbation", intended: sourceLabels[index], setting: "combination \(Format.eps(eps))",
-                         image: combined.slice(index..<(index + 1)))
-        }
+        offerToJudge(setting: JudgeSettings.combination(eps: eps), kind: "perturbation", images: combined,
+                     candidates: Array(sourceIndices.indices),
+                     intended: sourceLabels, other: otherLabels, detail: { "test images \(sourceIndices[$0]) and \(otherIndices[$0])" },
+                     knnKeepsIntended: share(knnLabels, sourceLabels))
         let natural = predictions["natural"] ?? []
         let conditionOne = self.conditionOne(clean: x0, adversarial: combined, labels: sourceLabels,
                                              success: zip(natural, sourceLabels).map { $0 != $1 }, reference: models.robust)
@@ -61,8 +58,9 @@ extension Study {
         let targets = InvarianceTargets(images01: images, labels: labels, memory01: train.images, memoryLabels: train.labels, maxShift: 0)
         let judges = InvarianceJudges(model: models.natural, knn: knn, k: 5, reference: models.robust, clean: images)
         return settings.linf_grid.filter { $0 >= 0.3 }.map { eps in
-            let (_, records) = invarianceExamples(images01: images, labels: labels, targets: targets, eps: Float(eps), judges: judges)
+            let (outcome, records) = invarianceExamples(images01: images, labels: labels, targets: targets, eps: Float(eps), judges: judges)
             let report = InvarianceReport(records: records, eps: Float(eps), maxShift: 0, knnK: 5)
+            offerInvariance(report, records: records, images: outcome.adversarialImages)
             log(String(format: "invariance ε %g: k-NN changed to the other class %.3f, natural still source %.3f, robust still source %.3f",
                        eps, report.overall.knn_changed_to_target, report.overall.model_still_source, report.overall.reference_still_source ?? .nan))
             return report

@@ -40,13 +40,8 @@ extension Study {
                     let grid = AttackFigures.perturbationRows(clean: images, adversarial: outcome.adversarialImages, results: outcome.results,
                                                               rows: AttackFigures.figureIndices(outcome.results), title: title)
                     try savePNG(grid.render(), name: "pgd-linf-\(name)", file: "pgd-linf-\(name).png")
-                    if name == "natural" {
-                        for index in outcome.results.indices.filter({ outcome.results[$0].success }).prefix(settings.judge_per_kind) {
-                            offerToJudge(kind: "perturbation", intended: labels[index], setting: "pgd linf \(Format.eps(setting.eps)) vs natural",
-                                         image: outcome.adversarialImages.slice(index..<(index + 1)))
-                        }
-                    }
                 }
+                if let row = rows.last { offerPerturbation(row, outcome: outcome, labels: labels) }
             }
             // Embedding PGD: the ball lives in the triplet embedding, so (2) is asked there too.
             let config = EmbeddingPGDConfig(epsEmbedding: Float(settings.embedding_eps), stepSize: 0.01, steps: settings.attack_steps)

@@ -34,13 +34,9 @@ extension Study {
                 }
                 let outcome = LatentSearchOutcome(startImages: Tensor.concatenate(parts.map(\.startImages)),
                                                   images: Tensor.concatenate(parts.map(\.images)), records: parts.flatMap(\.records))
-                rows.append(try unrestrictedSetting(model: name, variant: variant, outcome: outcome, sources: sources, targets: targets))
-                if name == "natural" && variant == "targeted" {
-                    for index in outcome.records.indices.filter({ outcome.records[$0].success }).prefix(settings.judge_per_kind) {
-                        offerToJudge(kind: "unrestricted", intended: sources[index], setting: "targeted latent search vs natural",
-                                     image: outcome.images.slice(index..<(index + 1)))
-                    }
-                }
+                let row = try unrestrictedSetting(model: name, variant: variant, outcome: outcome, sources: sources, targets: targets)
+                rows.append(row)
+                offerUnrestricted(model: name, variant: variant, outcome: outcome, row: row)
                 log(String(format: "%@ unrestricted %@: success %.3f over %d searches (%.1f s)", name, variant, outcome.successRate,
                            sources.count, Date().timeIntervalSince(started)))
             }

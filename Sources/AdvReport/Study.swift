@@ -48,8 +48,12 @@ public final class Study {
     let rule = ConditionOneRule()
     let log: (String) -> Void
     var figures: [String: String] = [:]
-    /// Images offered to the judge page, collected as the sections run.
+    /// Images offered to the judge page, collected as the sections run, and their settings.
     var judgeItems: [JudgeItem] = []
+    var judgeSettings: [JudgeSetting] = []
+    lazy var judgeRandom = SeededGenerator(seed: seed &+ 401)
+    /// The generator's short name in the judge set's settings (`GeneratorArchitectures`).
+    lazy var generatorName = JudgeSettings.generatorName(models.generator, models.discriminator)
 
     // Shared measurements, computed once.
     lazy var knn = EmbeddingKNN(embedding: models.embedding, images01: train.images, labels: train.labels)
@@ -77,8 +81,9 @@ public final class Study {
     var classifiers: [(name: String, model: any ImageClassifier)] { [("natural", models.natural), ("robust", models.robust)] }
     func other(than name: String) -> any ImageClassifier { name == "natural" ? models.robust : models.natural }
 
-    /// Runs everything; `human` are labels saved by the judge page.
-    public func run(human: HumanLabels? = nil) throws -> ReportResults {
+    /// Runs everything; `human` are labels saved by the judge page or imported from MTurk, one
+    /// file per annotator, folded with `HumanAgreement.fold`.
+    public func run(human: [HumanLabels] = [], excludeFlagged: Bool = false, noun: String = "digit") throws -> ReportResults {
         let start = Date()
         let generalization = measureGeneralization()
         try measureConditionTwoDistances()
@@ -95,12 +100,16 @@ public final class Study {
             generator: models.paths.acgan, embedding: models.paths.triplet,
             generalization: generalization, robustness: robustness, minimal_perturbations: minimal,
             condition_two_curves: curves, unrestricted: unrestricted, combination: combination, invariance: invariance, distances: distances,
-            per_class_eps: perClassEps, human: human.map { $0.agreement() }, condition_one_rule: rule, conclusions: [], figures: figures,
+            per_class_eps: perClassEps, human: nil, condition_one_rule: rule, conclusions: [], figures: figures,
             seconds: 0)
+        let judgeSet = JudgeSet(seed: seed, items: judgeItems, settings: judgeSettings)
+        try judgeSet.write(to: folder + "/judge-set.json")
+        if !human.isEmpty {
+            results.human = try HumanAgreement.fold(human, set: judgeSet, setPath: folder + "/judge-set.json",
+                                                    excludeFlagged: excludeFlagged,
+                                                    noun: noun)
+        }
         results.conclusions = Conclusions.compute(results)
-        try AtomicFile.write(String(decoding: try JSONEncoder().encode(JudgeSet(seed: seed, items: judgeItems)), as: UTF8.self),
-                             to: folder + "/judge-set.json")
-        try human?.check(against: JudgeSet(seed: seed, items: judgeItems), setPath: folder + "/judge-set.json")
         results.seconds = Date().timeIntervalSince(start)
         return results
     }
@@ -116,12 +125,7 @@ public final class Study {
             return .init(model: name, test_error: 1 - accuracy.accuracy, per_class_test_error: accuracy.perClassAccuracy.map { 1 - $0 },
                          plain_sample_error: plain.error_rate, per_class_plain_sample_error: plain.per_class_error_rate)
         }
-        let k = settings.judge_per_kind
-        for index in (test.count - k)..<test.count {
-            offerToJudge(kind: "real", intended: test.labels[index], setting: "test image \(index)", image: test.images.slice(index..<(index + 1)))
-        }
-        let (samples, classes) = generateSamples(models.generator, count: k, seed: seed &+ 13)
-        for row in 0..<k { offerToJudge(kind: "plain-gan", intended: classes[row], setting: "plain AC-GAN sample", image: samples.slice(row..<(row + 1))) }
+        offerControls()
         return Generalization(test_images: testSubset.count, plain_samples_per_class: settings.plain_samples_per_class, models: rows)
     }
 
@@ -265,10 +269,6 @@ public final class Study {
     func embeddingJudgement(_ images: Tensor) -> (embeddings: Tensor, knnLabels: [Int]?) {
         let embeddings = models.embedding.embed(images)
         return (embeddings, knn.predict(embeddings: embeddings, ks: [5])[5])
-    }
-
-    func offerToJudge(kind: String, intended: Int, setting: String, image: Tensor) {
-        judgeItems.append(JudgeItem(id: "\(kind)-\(judgeItems.count)", kind: kind, intended: intended, setting: setting, image01: image))
     }
 
     func savePNG(_ bitmap: Bitmap, name: String, file: String) throws {

@@ -13,7 +13,12 @@ struct ReportCommand: ParsableCommand {
         discussion: "Generalization (test error, error on plain AC-GAN samples, unrestricted search), perturbation robustness (FGSM, IGS, PGD L∞/L2, C&W, embedding PGD, the combination image) for the natural and the robust model, and each setting's verdict on conditions (1) (by proxies) and (2) (exact). --quick runs on small subsets in a few minutes; the full study takes about half an hour on two cores.")
 
     @Flag(help: "Small subsets (a few minutes); the numbers are noisy.") var quick = false
-    @Option(help: "Labels saved by the judge page (advlab judge).") var human: String?
+    @Option(help: ArgumentHelp("Labels saved by the judge page or imported from MTurk (advlab judge), one file per annotator; "
+                               + "repeat the flag. With --render, folds them into that report's people's-labels section and "
+                               + "conclusions without running the study."))
+    var human: [String] = []
+    @Flag(name: .customLong("exclude-flagged"), help: "Leave out the annotators flagged by the attention checks (real test images).")
+    var excludeFlagged = false
     @Option(help: "The natural classifier.") var natural = "checkpoints/classifier-natural.safetensors"
     @Option(help: "The adversarially trained classifier.") var robust = "checkpoints/classifier-robust.safetensors"
     @Option(help: "The AC-GAN.") var generator = "checkpoints/acgan.safetensors"
@@ -27,28 +32,25 @@ struct ReportCommand: ParsableCommand {
     var render: String?
 
     func validate() throws {
-        if verify != nil || render != nil { return }
+        if verify != nil {
+            guard human.isEmpty, !excludeFlagged else {
+                throw ValidationError("--verify only checks a folder; fold --human labels in with --render")
+            }
+            return
+        }
+        for file in human { try validateInputFile(file, flag: "--human") }
+        if excludeFlagged && human.isEmpty { throw ValidationError("--exclude-flagged needs --human labels to filter") }
+        if render != nil { return }
         try validateInputFile(natural, flag: "--natural")
         try validateInputFile(robust, flag: "--robust")
         try validateInputFile(generator, flag: "--generator")
         try validateInputFile(embedding, flag: "--embedding")
-        if let human { try validateInputFile(human, flag: "--human") }
         try validateOutputFolder(out, flag: "--out")
     }
 
     func run() throws {
         if let render {
-            guard let data = FileManager.default.contents(atPath: render + "/results.json") else {
-                throw ValidationError("--render \(render): no results.json in the folder")
-            }
-            let results: ReportResults
-            do { results = try ReportResults.decode(data) } catch {
-                throw ValidationError("--render \(render)/results.json: not the report's results (\(error))")
-            }
-            let document = ReportContent.document(results)
-            try AtomicFile.write(document.markdown(), to: render + "/report.md")
-            try AtomicFile.write(document.html(), to: render + "/index.html")
-            note("rendered \(render)/report.md and index.html from results.json")
+            try renderAgain(folder: render)
             return
         }
         if let verify {
@@ -63,20 +65,50 @@ struct ReportCommand: ParsableCommand {
         let labels = try human.map { try HumanLabels.load(path: $0) }
         // The run writes judge-set.json again (the same images for the same seed and settings) and
         // checks the labels against it; an earlier run's set in --out lets a mismatch fail now.
-        if let labels, FileManager.default.fileExists(atPath: out + "/judge-set.json") {
-            try labels.check(against: try JudgeSet.load(folder: out), setPath: out + "/judge-set.json")
+        if !labels.isEmpty, FileManager.default.fileExists(atPath: out + "/judge-set.json") {
+            _ = try HumanAgreement.fold(labels, set: try JudgeSet.load(folder: out), setPath: out + "/judge-set.json",
+                                        excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
         }
         let models = try StudyModels.load(natural: natural, robust: robust, acgan: generator, triplet: embedding)
         let (train, test) = try dataOptions.loadBoth()
         try createFolder(out)
         let study = Study(models: models, train: train, test: test, settings: quick ? .quick : .full, seed: seedOption.seed, folder: out,
                           log: { note($0) })
-        let results = try study.run(human: labels)
+        let results = try study.run(human: labels, excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
         let document = ReportContent.document(results)
         try AtomicFile.write(try ReportResults.jsonText(results), to: out + "/results.json")
         try AtomicFile.write(document.markdown(), to: out + "/report.md")
         try AtomicFile.write(document.html(), to: out + "/index.html")
         for conclusion in results.conclusions { print("\(conclusion.question)\n  \(conclusion.answer)") }
         note(String(format: "wrote %@/index.html, report.md, results.json in %.0f s (seed %llu)", out, results.seconds, seedOption.seed))
+    }
+
+    /// `--render DIR`: the pages again from DIR/results.json; with `--human`, the people's labels
+    /// folded in first (only the people's section and the conclusions change; results.json is
+    /// rewritten with them).
+    func renderAgain(folder: String) throws {
+        guard let data = FileManager.default.contents(atPath: folder + "/results.json") else {
+            throw ValidationError("--render \(folder): no results.json in the folder")
+        }
+        var results: ReportResults
+        do { results = try ReportResults.decode(data) } catch {
+            throw ValidationError("--render \(folder)/results.json: not the report's results (\(error))")
+        }
+        if !human.isEmpty {
+            let labels = try human.map { try HumanLabels.load(path: $0) }
+            results.human = try HumanAgreement.fold(labels, set: try JudgeSet.load(folder: folder), setPath: folder + "/judge-set.json",
+                                                    excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
+            results.conclusions = Conclusions.compute(results)
+            try AtomicFile.write(try ReportResults.jsonText(results), to: folder + "/results.json")
+        }
+        let document = ReportContent.document(results)
+        try AtomicFile.write(document.markdown(), to: folder + "/report.md")
+        try AtomicFile.write(document.html(), to: folder + "/index.html")
+        if let people = results.human, !human.isEmpty {
+            let flagged = people.annotators.filter(\.flagged).map(\.name)
+            note("folded the labels of \(people.annotators.count) annotator(s) into \(people.settings.count) setting(s)"
+                 + (flagged.isEmpty ? "" : "; flagged: " + flagged.joined(separator: ", ") + (excludeFlagged ? " (left out)" : "")))
+        }
+        note("rendered \(folder)/report.md and index.html from results.json")
     }
 }

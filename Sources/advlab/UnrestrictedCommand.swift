@@ -14,7 +14,7 @@ struct UnrestrictedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unrestricted",
         abstract: "Search the AC-GAN's latent space for unrestricted adversarial examples (Song et al. 2018).",
-        discussion: "Success = the attacked classifier says the target (untargeted: anything but the source) AND the AC-GAN's auxiliary classifier still says the source. Writes pairs.png, records.json, records.csv, summary.json, baseline.json (error of the classifier on plain samples, no search) and, with --all-pairs, all-pairs.png and success-matrix.png.")
+        discussion: "Success = the attacked classifier says the target (untargeted: anything but the source) AND the AC-GAN's auxiliary classifier still says the source. Writes pairs.png, records.json, records.csv, judge-set.json (the successes, for advlab judge --from-unrestricted), summary.json, baseline.json (error of the classifier on plain samples, no search) and, with --all-pairs, all-pairs.png and success-matrix.png.")
 
     @Option(help: "AC-GAN checkpoint.") var generator = "checkpoints/acgan.safetensors"
     @Option(help: "Classifier checkpoint to attack.") var model = "checkpoints/classifier-natural.safetensors"
@@ -135,6 +135,11 @@ struct UnrestrictedCommand: ParsableCommand {
             try heat.writePNG(to: out + "/success-matrix.png")
         }
         try AtomicFile.write(try jsonText(records), to: out + "/records.json")
+        // The successes for people to judge (advlab judge --from-unrestricted).
+        let variant = untargeted ? "untargeted" : noiseEps > 0 ? "noise-augmented" : "targeted"
+        let modelName = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
+        let setting = JudgeSettings.unrestricted(generator: JudgeSettings.generatorName(gen, disc), variant: variant, model: modelName)
+        try JudgeSet.search(outcome, setting: setting, seed: seedOption.seed).write(to: out + "/judge-set.json")
         try AtomicFile.write(UnrestrictedFigures.recordsCSV(records, nearestL2: nearestL2, nearestLinf: nearestLinf, knnLabels: knnLabels), to: out + "/records.csv")
 
         // The generalization baseline: plain samples, no search.

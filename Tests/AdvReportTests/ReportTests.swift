@@ -64,7 +64,7 @@ final class ReportTests: XCTestCase {
                                                                    condition_two_images: 100, combination_pairs: 36,
                                                                    grid: [0.05, 0.25, 0.45].map { Self.gridPoint($0, passes: digit != 1 || $0 < 0.3) })
                                                   }, condition_two_method: "m", combination_method: "m", seed: 17)],
-            human: HumanAgreement(file: "labels.json", kinds: [.init(kind: "real", labelled: 12, agreement: 0.9167, not_a_digit: 0.0833)]),
+            human: try? PeopleLabelsTests.fold(excludeFlagged: false),
             condition_one_rule: ConditionOneRule(), conclusions: [],
             figures: ["robustness-linf": "robustness-linf.svg", "combination": "combination.png"], seconds: 123.4)
     }
@@ -94,12 +94,37 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(ReportChecks.problems(folder: folder), [])
         let markdown = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
         // The check really looks at the numbers: the distinctive values are on the page …
-        for shown in ["0.923", "0.0123", "0.654", "5.432", "0.956", "0.917", "0.375", "0.875"] {
+        for shown in ["0.923", "0.0123", "0.654", "5.432", "0.956", "0.851", "0.375", "0.875"] {
             XCTAssertTrue(markdown.contains(shown), "report.md should show \(shown)")
         }
         // … and a number that is in no field is caught.
         try (markdown + "\nA stray figure: 0.777.\n").write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
         XCTAssertEqual(ReportChecks.problems(folder: folder), ["report.md: 0.777 is not a value in results.json"])
+    }
+
+    /// --verify asks judge-set.json to offer every setting the results call for: each
+    /// unrestricted row, PGD L∞ 0.3 (and 0.4, L2 4.5 where run) against each model, the
+    /// combination and invariance examples, and both controls.
+    ///
+    /// A set without one of them (as before issue 22, when only "targeted vs natural" was
+    /// offered) is named.
+    func testVerifyAsksForEverySettingInTheJudgeSet() throws {
+        let results = Self.fixture()
+        let folder = try writeReport(results)
+        let expected = JudgeSettings.expected(results, generator: "dcgan")
+        XCTAssertEqual(expected, ["real test images", "plain dcgan samples", "unrestricted dcgan targeted vs natural",
+                                  "pgd linf 0.3 vs natural",
+                                  "pgd linf 0.3 vs robust", "pgd l2 4.5 vs natural", "pgd l2 4.5 vs robust", "combination linf 0.3",
+                                  "invariance linf 0.3"])
+        func write(_ names: [String]) throws {
+            let settings = names.map { JudgeSetting(setting: $0, kind: $0.hasPrefix("plain") ? "plain-gan" : "perturbation",
+                                                    knn_keeps_intended: nil) }
+            try JudgeSet(seed: 17, items: [], settings: settings).write(to: folder + "/judge-set.json")
+        }
+        try write(expected)
+        XCTAssertEqual(ReportChecks.problems(folder: folder), [])
+        try write(expected.filter { $0 != "pgd linf 0.3 vs robust" })
+        XCTAssertEqual(ReportChecks.problems(folder: folder), ["judge-set.json: setting \"pgd linf 0.3 vs robust\" is not offered"])
     }
 
     func testHTMLNumbersAreCheckedButNotItsStylesheet() throws {
@@ -194,7 +219,9 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(decoded.minimal_perturbations[0].l2_quantiles[2], .infinity)
     }
 
-    func testHumanLabelsAgreementPerKind() throws {
+    /// A labels file saved before issue 22 (no annotator, instruction or setting) still loads;
+    /// a bad answer is named by its field.
+    func testHumanLabelsLoadOldFilesAndNameBadFields() throws {
         let path = NSTemporaryDirectory() + "labels-\(UUID().uuidString).json"
         let json = """
         {"page_seed": 3, "labels": [
@@ -203,13 +230,16 @@ final class ReportTests: XCTestCase {
           {"id": "c", "kind": "unrestricted", "intended": 2, "answer": null}]}
         """
         try json.write(toFile: path, atomically: true, encoding: .utf8)
-        let agreement = try HumanLabels.load(path: path).agreement()
-        XCTAssertEqual(agreement.kinds.map(\.kind), ["real", "unrestricted"])
-        XCTAssertEqual(agreement.kinds[0].agreement, 0.5)
-        XCTAssertEqual(agreement.kinds[1].not_a_digit, 1)
+        let labels = try HumanLabels.load(path: path)
+        XCTAssertEqual(labels.labels.map(\.answer), [4, 9, nil])
+        XCTAssertEqual(labels.annotatorName, URL(fileURLWithPath: path).lastPathComponent)
         try json.replacingOccurrences(of: "\"answer\": 9", with: "\"answer\": 12").write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try HumanLabels.load(path: path)) { error in
             XCTAssertEqual("\(error)", "\(path): labels[1].answer must be 0…9 or null")
+        }
+        try json.replacingOccurrences(of: "\"id\": \"b\"", with: "\"id\": \"a\"").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try HumanLabels.load(path: path)) { error in
+            XCTAssertEqual("\(error)", "\(path): labels[1].id a is labelled twice")
         }
     }
 
