@@ -105,11 +105,21 @@ public enum UnrestrictedFigures {
         return grid
     }
 
+    /// The success rate per (source, target) pair as a heat map on [0, 1]: rows are sources,
+    /// columns targets; a pair without searches is blank. rates: [source][target]
+    public static func successMatrix(rates: [[Double?]], title: String) -> Heatmap {
+        var heat = Heatmap(values: rates.map { $0.map { Float($0 ?? .nan) } }, rowLabels: rates.indices.map { "s=\($0)" },
+                           columnLabels: (rates.first ?? []).indices.map { "t=\($0)" })
+        heat.title = title
+        heat.valueRange = 0...1
+        return heat
+    }
+
     /// The auxiliary classifier's mean confidence in the source class over the successes; nil when
     /// nothing succeeded. (That it *says* the source on every success is part of the success rule,
     /// so only its confidence can vary.)
     public static func meanAuxiliarySourceConfidence(_ records: [LatentSearchRecord]) -> Double? {
-        var successes = records.filter(\.success)
+        let successes = records.filter(\.success)
         guard !successes.isEmpty else { return nil }
         return successes.reduce(0) { $0 + Double($1.auxiliaryConfidence) } / Double(successes.count)
     }
