@@ -12,8 +12,11 @@ extension Study {
         var rows: [UnrestrictedSetting] = []
         let allPairs = UnrestrictedPlan.allPairs(classCount: classCount, count: settings.unrestricted_per_pair)
         for (name, model) in classifiers {
+            // The panel: the 5-NN, the robust judge of another architecture, the natural model when it is not the one attacked.
+            let judges = (self.models.judge.map { [$0] } ?? [])
+                + (name == "natural" ? [] : [(name: "natural", classifier: self.models.natural)])
             let models = UnrestrictedModels(generator: self.models.generator, discriminator: self.models.discriminator, classifier: model,
-                                            knn: knn, train: train)
+                                            knn: knn, judges: judges, train: train)
             for variant in ["targeted", "untargeted", "noise-augmented"] {
                 let started = Date()
                 var config = LatentSearchConfig()
@@ -68,6 +71,10 @@ extension Study {
         return UnrestrictedSetting(model: name, variant: variant, count: records.count, success_rate: result.summary.success_rate,
                                    per_pair: result.plan.targets == nil ? nil : result.summary.per_pair, per_source_success_rate: perSource,
                                    auxiliary_source_confidence_on_successes: result.summary.auxiliary_source_confidence_on_successes,
+                                   panel: result.panel.judges, panel_missing: models.missingJudge,
+                                   valid_success_rate: result.summary.valid_success_rate,
+                                   panel_agreement_on_successes: result.summary.panel_agreement_on_successes,
+                                   judge_agreement_on_successes: result.summary.judge_agreement_on_successes,
                                    condition_one: conditionOne, nearest_train_l2_quantiles: quantiles(l2),
                                    nearest_train_linf_quantiles: quantiles(linf),
                                    condition_two_reason: "an unrestricted example has no original image, so no ε-ball exists and (2) cannot hold by construction; "

@@ -14,12 +14,21 @@ struct UnrestrictedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unrestricted",
         abstract: "Search the AC-GAN's latent space for unrestricted adversarial examples (Song et al. 2018).",
-        discussion: "Success = the attacked classifier says the target (untargeted: anything but the source) AND the AC-GAN's auxiliary classifier still says the source. Writes pairs.png, records.json, records.csv, summary.json, baseline.json (error of the classifier on plain samples, no search) and, with --all-pairs, all-pairs.png and success-matrix.png.")
+        discussion: "Success = the attacked classifier says the target (untargeted: anything but the source) AND the AC-GAN's "
+            + "auxiliary classifier still says the source. Valid = a success that every judge of the panel, which the search never "
+            + "sees, reads as the source: the triplet 5-NN, each --judge, and --natural when it is not the attacked model. Writes "
+            + "pairs.png, records.json, records.csv, images.npy and start-images.npy (N×C×H×W float32 in [0, 1], in the order of "
+            + "records.csv), summary.json, baseline.json (error of the classifier on plain samples, no search) and, with "
+            + "--all-pairs, all-pairs.png and success-matrix.png.")
 
     @Option(help: "AC-GAN checkpoint.") var generator = "checkpoints/acgan.safetensors"
     @Option(help: "Classifier checkpoint to attack.") var model = "checkpoints/classifier-natural.safetensors"
     @Option(help: "Triplet embedding whose 5-NN over the training set is a second, independent judge of each example's class (the auxiliary classifier is the search's own).")
     var embedding = "checkpoints/triplet.safetensors"
+    @Option(help: "A classifier of the validity panel (repeatable), e.g. checkpoints/judge-robust.safetensors; never the attacked model.")
+    var judge: [String] = []
+    @Option(help: "The natural classifier: a judge of the panel unless it is the attacked --model (the same file contents).")
+    var natural = "checkpoints/classifier-natural.safetensors"
     @Option(help: "Source class s (0-9).") var source: Int?
     @Option(help: "Target class t (0-9, ≠ source).") var target: Int?
     @Flag(help: "Untargeted: any class but the source.") var untargeted = false
@@ -45,6 +54,16 @@ struct UnrestrictedCommand: ParsableCommand {
         try validateInputFile(generator, flag: "--generator")
         try validateInputFile(model, flag: "--model")
         try validateInputFile(embedding, flag: "--embedding")
+        try validateInputFile(natural, flag: "--natural")
+        for path in judge { try validateInputFile(path, flag: "--judge") }
+        let names = judge.map(Self.judgeName)
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 || name == "triplet-5nn" }) {
+            throw ValidationError("--judge: two judges named \(repeated) (a judge is named by its file name without the extension)")
+        }
+        if FileChecks.enabled, let attacked = FileManager.default.contents(atPath: model),
+           let same = judge.first(where: { FileManager.default.contents(atPath: $0) == attacked }) {
+            throw ValidationError("--judge \(same) is the attacked --model: the search must never see a judge")
+        }
         let modes = [source != nil && target != nil, source != nil && untargeted, allPairs].filter { $0 }.count
         guard modes == 1 else { throw ValidationError("choose one: --source S --target T, --source S --untargeted, or --all-pairs") }
         if let source, !(0...9).contains(source) { throw ValidationError("--source must be in 0…9, got \(source)") }
@@ -68,6 +87,7 @@ struct UnrestrictedCommand: ParsableCommand {
         let classifier = try ModelLoading.classifier(path: model)
         let tripletEmbedding = try ModelLoading.triplet(path: embedding)
         let train = try dataOptions.load(.train)
+        let judges = try panelJudges()
         try createFolder(out)
         var config = LatentSearchConfig()
         config.steps = steps
@@ -94,7 +114,7 @@ struct UnrestrictedCommand: ParsableCommand {
         let progress = ProgressReporter(label: "unrestricted", total: sources.count)
         let result = runUnrestricted(plan, models: UnrestrictedModels(
             generator: generatorModel, discriminator: discriminator, classifier: classifier,
-            knn: EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels), train: train)) {
+            knn: EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels), judges: judges, train: train)) {
             progress.update($0)
         }
 
@@ -104,6 +124,8 @@ struct UnrestrictedCommand: ParsableCommand {
         }
         try AtomicFile.write(try jsonText(result.records), to: out + "/records.json")
         try AtomicFile.write(result.recordsCSV, to: out + "/records.csv")
+        try NPY.write(result.outcome.images, to: out + "/images.npy")
+        try NPY.write(result.outcome.startImages, to: out + "/start-images.npy")
 
         // The generalization baseline: plain samples, no search.
         let baseline = plainSampleError(generatorModel, classifier: classifier, perClass: 100, seed: seedOption.seed &+ 7)
@@ -112,8 +134,27 @@ struct UnrestrictedCommand: ParsableCommand {
         let text = try jsonText(result.summary)
         try AtomicFile.write(text, to: out + "/summary.json")
         if jsonOption.json { print(text) }
-        note(String(format: "success rate %.3f over %d searches (%.3f with the 5-NN also saying the source); wrote %@ (seed %llu)",
-                    result.summary.success_rate, result.records.count, result.summary.success_rate_knn_agreeing, out, seedOption.seed))
+        note(String(format: "success rate %.3f over %d searches, valid %.3f (panel: %@); wrote %@ (seed %llu)",
+                    result.summary.success_rate, result.records.count, result.summary.valid_success_rate,
+                    result.panel.judges.joined(separator: ", "), out, seedOption.seed))
+    }
+
+    /// A judge's name: its file name without the extension.
+    static func judgeName(_ path: String) -> String { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent }
+
+    /// The panel's classifiers: each --judge, and --natural unless its file is the attacked --model's.
+    func panelJudges() throws -> [(name: String, classifier: any ImageClassifier)] {
+        var judges = try judge.map { (name: Self.judgeName($0), classifier: try ModelLoading.classifier(path: $0)) }
+        let naturalBytes = try Data(contentsOf: URL(fileURLWithPath: natural))
+        let others = try ([model] + judge).map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        if !others.contains(naturalBytes) {
+            judges.append((name: "natural", classifier: try ModelLoading.classifier(path: natural)))
+        }
+        if judge.isEmpty {
+            note("no --judge: the panel is the triplet 5-NN" + (judges.isEmpty ? "" : " and the natural classifier")
+                 + "; add a robust judge of another architecture, e.g. --judge checkpoints/judge-robust.safetensors")
+        }
+        return judges
     }
 }
 
