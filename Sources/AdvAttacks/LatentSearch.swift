@@ -69,9 +69,9 @@ public struct LatentSearchRecord: Codable, Sendable {
 
 /// Result of a batch of searches.
 public struct LatentSearchOutcome: Sendable {
-    /// G(z0, s): the starting images. [N, 1, 28, 28]
+    /// G(z0, s): the starting images. [N, C, H, W]
     public var startImages: Tensor
-    /// The final images (G(z, s), plus noise in the augmented variant). [N, 1, 28, 28]
+    /// The final images (G(z, s), plus noise in the augmented variant). [N, C, H, W]
     public var images: Tensor
     public var records: [LatentSearchRecord]
     public var successRate: Double { records.isEmpty ? 0 : Double(records.filter(\.success).count) / Double(records.count) }
@@ -91,7 +91,7 @@ public func isUnrestrictedSuccess(classifierPrediction: Int, auxiliaryPrediction
 }
 
 /// The search objective for a batch and its gradients with respect to z and τ.
-/// z: [N, D]; tau: [N, 1, 28, 28] or nil -> (loss per example, dz, dτ, images, logits, aux logits, source logits)
+/// z: [N, D]; tau: [N, C, H, W] (the generator's image shape) or nil -> (loss per example, dz, dτ, images, logits, aux logits, source logits)
 public func latentSearchObjective(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
                                   z: Tensor, z0: Tensor, tau: Tensor?, sources: [Int], targets: [Int]?, config: LatentSearchConfig)
     -> (losses: [Float], dz: Tensor, dTau: Tensor?, images: Tensor, logits: Tensor, auxiliaryLogits: Tensor, sourceLogits: Tensor) {
@@ -152,7 +152,6 @@ public func latentSearch(generator: any ConditionalGenerator, discriminator: any
                          using rng: inout some RandomNumberGenerator) -> LatentSearchOutcome {
     var outcome = latentSearchAttempt(generator: generator, discriminator: discriminator, classifier: classifier,
                                       sources: sources, targets: targets, config: config, using: &rng)
-    let f = 28 * 28
     for attempt in stride(from: 2, through: config.attempts, by: 1) {
         let failed = outcome.records.indices.filter { !outcome.records[$0].success }
         if failed.isEmpty { break }
@@ -164,9 +163,8 @@ public func latentSearch(generator: any ConditionalGenerator, discriminator: any
             record.steps += outcome.records[example].steps
             record.attempts = attempt
             outcome.records[example] = record
-            let destination = (example * f)..<((example + 1) * f), origin = (row * f)..<((row + 1) * f)
-            outcome.images.scalars.replaceSubrange(destination, with: retry.images.scalars[origin])
-            outcome.startImages.scalars.replaceSubrange(destination, with: retry.startImages.scalars[origin])
+            outcome.images.replaceBatch(at: example, with: retry.images.slice(row..<(row + 1)))
+            outcome.startImages.replaceBatch(at: example, with: retry.startImages.slice(row..<(row + 1)))
         }
     }
     return outcome
@@ -181,13 +179,13 @@ func latentSearchAttempt(generator: any ConditionalGenerator, discriminator: any
                           targets: targets, config: config, using: &rng)
     let startImages = generator.generate(z0, classes: sources)
     var z = z0
-    var tau: Tensor? = config.noiseEps > 0 ? Tensor.zeros([n, 1, 28, 28]) : nil
-    var state = AdamState(z: z, tau: tau)
+    var tau: Tensor? = config.noiseEps > 0 ? Tensor.zeros([n] + generator.imageShape) : nil
+    var adam = RowAdam(like: [z] + (tau.map { [$0] } ?? []), learningRate: config.learningRate)
     var finalImages = startImages
     var done = [Bool](repeating: false, count: n)
     var stepsUsed = [Int](repeating: config.steps, count: n)
-    var lastLogits = Tensor.zeros([n, 10]), lastAux = Tensor.zeros([n, 10]), lastSource = Tensor.zeros([n, 1])
-    let f = 28 * 28
+    var lastLogits = Tensor.zeros([n, classifier.classCount]), lastAux = Tensor.zeros([n, discriminator.classCount])
+    var lastSource = Tensor.zeros([n, 1])
 
     for step in 0...config.steps {
         let active = (0..<n).filter { !done[$0] }
@@ -200,10 +198,11 @@ func latentSearchAttempt(generator: any ConditionalGenerator, discriminator: any
                                               targets: activeTargets, config: config)
         let predictions = objective.logits.argmaxRows(), auxiliary = objective.auxiliaryLogits.argmaxRows()
         for (row, example) in active.enumerated() {
-            finalImages.scalars.replaceSubrange((example * f)..<((example + 1) * f), with: objective.images.scalars[(row * f)..<((row + 1) * f)])
-            lastLogits.scalars.replaceSubrange((example * 10)..<((example + 1) * 10), with: objective.logits.scalars[(row * 10)..<((row + 1) * 10)])
-            lastAux.scalars.replaceSubrange((example * 10)..<((example + 1) * 10), with: objective.auxiliaryLogits.scalars[(row * 10)..<((row + 1) * 10)])
-            lastSource.scalars[example] = objective.sourceLogits.scalars[row]
+            let position = row..<(row + 1)
+            finalImages.replaceBatch(at: example, with: objective.images.slice(position))
+            lastLogits.replaceBatch(at: example, with: objective.logits.slice(position))
+            lastAux.replaceBatch(at: example, with: objective.auxiliaryLogits.slice(position))
+            lastSource.replaceBatch(at: example, with: objective.sourceLogits.slice(position))
             if isUnrestrictedSuccess(classifierPrediction: predictions[row], auxiliaryPrediction: auxiliary[row],
                                      source: sources[example], target: targets?[example]) {
                 done[example] = true
@@ -214,8 +213,12 @@ func latentSearchAttempt(generator: any ConditionalGenerator, discriminator: any
         let skip = active.map { done[$0] }
         switch config.optimizer {
         case .adam:
-            state.update(z: &z, tau: &tau, rows: active, dz: objective.dz, dTau: objective.dTau, learningRate: config.learningRate,
-                         skip: skip)
+            // The rows that are still searching, as (row of the gradient, row of z and τ).
+            let moving = active.enumerated().filter { !skip[$0.offset] }.map { (gradient: $0.offset, value: $0.element) }
+            var values = [z] + (tau.map { [$0] } ?? [])
+            adam.step(&values, gradients: [objective.dz] + (objective.dTau.map { [$0] } ?? []), rows: moving)
+            z = values[0]
+            if tau != nil { tau = values[1] }
         case .langevin:
             langevinUpdate(z: &z, tau: &tau, rows: active, dz: objective.dz, dTau: objective.dTau, step: step, config: config,
                            skip: skip, using: &rng)
@@ -223,6 +226,7 @@ func latentSearchAttempt(generator: any ConditionalGenerator, discriminator: any
     }
 
     let probabilities = softmax(lastLogits), auxiliaryProbabilities = softmax(lastAux)
+    let classes = lastLogits.featureCount, auxiliaryClasses = lastAux.featureCount
     let predictions = lastLogits.argmaxRows(), auxiliary = lastAux.argmaxRows()
     let records = (0..<n).map { i -> LatentSearchRecord in
         let zi = Array(z.scalars[(i * d)..<((i + 1) * d)]), z0i = Array(z0.scalars[(i * d)..<((i + 1) * d)])
@@ -231,8 +235,9 @@ func latentSearchAttempt(generator: any ConditionalGenerator, discriminator: any
                                   success: isUnrestrictedSuccess(classifierPrediction: predictions[i], auxiliaryPrediction: auxiliary[i],
                                                                  source: sources[i], target: targets?[i]),
                                   steps: stepsUsed[i], classifierPrediction: predictions[i],
-                                  classifierConfidence: probabilities.scalars[i * 10 + predictions[i]],
-                                  auxiliaryPrediction: auxiliary[i], auxiliaryConfidence: auxiliaryProbabilities.scalars[i * 10 + auxiliary[i]],
+                                  classifierConfidence: probabilities.scalars[i * classes + predictions[i]],
+                                  auxiliaryPrediction: auxiliary[i],
+                                  auxiliaryConfidence: auxiliaryProbabilities.scalars[i * auxiliaryClasses + auxiliary[i]],
                                   discriminatorRealScore: stableSigmoid(lastSource.scalars[i]), latentDistance: distance, z0: z0i, z: zi)
     }
     return LatentSearchOutcome(startImages: startImages, images: finalImages, records: records)
@@ -306,38 +311,4 @@ func langevinUpdate(z: inout Tensor, tau: inout Tensor?, rows: [Int], dz: Tensor
         for j in 0..<tauWidth { t.scalars[example * tauWidth + j] -= gradient[gradient.startIndex + j] / norm }
     }
     tau = t
-}
-
-/// Adam moments for the rows of z and τ (Kingma & Ba 2015), updated only for the active rows.
-struct AdamState {
-    var mZ: Tensor, vZ: Tensor
-    var mTau: Tensor?, vTau: Tensor?
-    var stepCount = 0
-    let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
-
-    init(z: Tensor, tau: Tensor?) {
-        mZ = Tensor.zeros(like: z); vZ = Tensor.zeros(like: z)
-        mTau = tau.map { Tensor.zeros(like: $0) }; vTau = tau.map { Tensor.zeros(like: $0) }
-    }
-
-    mutating func update(z: inout Tensor, tau: inout Tensor?, rows: [Int], dz: Tensor, dTau: Tensor?, learningRate: Float, skip: [Bool]) {
-        stepCount += 1
-        let c1 = 1 - powf(beta1, Float(stepCount)), c2 = 1 - powf(beta2, Float(stepCount))
-        func apply(_ values: inout Tensor, _ m: inout Tensor, _ v: inout Tensor, _ gradient: Tensor) {
-            let width = values.featureCount
-            for (row, example) in rows.enumerated() where !skip[row] {
-                for j in 0..<width {
-                    let i = example * width + j, g = gradient.scalars[row * width + j]
-                    m.scalars[i] = beta1 * m.scalars[i] + (1 - beta1) * g
-                    v.scalars[i] = beta2 * v.scalars[i] + (1 - beta2) * g * g
-                    values.scalars[i] -= learningRate * (m.scalars[i] / c1) / ((v.scalars[i] / c2).squareRoot() + epsilon)
-                }
-            }
-        }
-        apply(&z, &mZ, &vZ, dz)
-        if var t = tau, var m = mTau, var v = vTau, let dTau {
-            apply(&t, &m, &v, dTau)
-            tau = t; mTau = m; vTau = v
-        }
-    }
 }

@@ -156,3 +156,49 @@ public final class SGD: Optimizer {
         velocities = restored
     }
 }
+
+/// Adam for a batch of independent problems that stop one by one, as the latent search's
+/// examples do (one z, and τ, per example): every tensor is [N, …] with one row per problem,
+/// the rows share one step count, and a step updates the values and moments of the rows it is
+/// given only, so a finished row keeps its value. `Adam` does not fit there: it updates every
+/// element of its parameters, so the moments would keep moving a finished row. The update is
+/// Adam's, written lr·(m/c1)/(√(v/c2)+ε) (per element the same as `Adam` up to rounding).
+public struct RowAdam: Sendable {
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float
+    public private(set) var stepCount = 0
+    private var firstMoments: [Tensor]
+    private var secondMoments: [Tensor]
+
+    /// Moments of zero for tensors shaped like `values`.
+    public init(like values: [Tensor], learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        firstMoments = values.map { Tensor.zeros(like: $0) }
+        secondMoments = values.map { Tensor.zeros(like: $0) }
+    }
+
+    /// One step: row `rows[i].value` of each of `values` moves along row `rows[i].gradient` of the
+    /// matching gradient; the other rows are left alone. values[k]: [N, F], gradients[k]: [B, F]
+    public mutating func step(_ values: inout [Tensor], gradients: [Tensor], rows: [(gradient: Int, value: Int)]) {
+        precondition(values.count == firstMoments.count && gradients.count == values.count, "RowAdam: \(values.count) tensors, "
+                     + "\(gradients.count) gradients, \(firstMoments.count) moments")
+        stepCount += 1
+        let c1 = 1 - powf(beta1, Float(stepCount)), c2 = 1 - powf(beta2, Float(stepCount))
+        for k in values.indices {
+            let width = values[k].featureCount
+            precondition(gradients[k].featureCount == width && firstMoments[k].shape == values[k].shape, "RowAdam: shape mismatch")
+            for (gradientRow, row) in rows {
+                for j in 0..<width {
+                    let i = row * width + j, g = gradients[k].scalars[gradientRow * width + j]
+                    firstMoments[k].scalars[i] = beta1 * firstMoments[k].scalars[i] + (1 - beta1) * g
+                    secondMoments[k].scalars[i] = beta2 * secondMoments[k].scalars[i] + (1 - beta2) * g * g
+                    values[k].scalars[i] -= learningRate * (firstMoments[k].scalars[i] / c1)
+                        / ((secondMoments[k].scalars[i] / c2).squareRoot() + epsilon)
+                }
+            }
+        }
+    }
+}

@@ -108,24 +108,32 @@ public enum ReportContent {
             + "\(Format.eps(r.settings.unrestricted_lr)) and the reference's λ1, λ2 and ε_z, one start per search from the best of "
             + "\(r.settings.unrestricted_start_candidates) random z0 by the objective at z0; noise-augmented adds ε·tanh(τ) with ε = \(Format.eps(r.settings.noise_eps)). "
             + "A success needs the attacked model to say the target and the AC-GAN's auxiliary classifier the source; the triplet embedding's k-NN, "
-            + "which the search does not optimise against, is a second judge (column k-NN keeps source). The proxies of (1) compare each "
+            + "which the search does not optimise against, is a second judge (column k-NN keeps source). A success is valid when every "
+            + "judge of the validity panel, which the search never sees, reads it as the source: the 5-NN, a robust judge of another "
+            + "architecture, and the natural model when the robust one is attacked (column panel). The proxies of (1) compare each "
             + "example with the search's own starting image G(z0, s)."))
-        blocks.append(.table(header: ["model", "variant", "searches", "success", "aux. confidence in source on successes", "SSIM to G(z0,s)",
-                                      "k-NN keeps source",
-                                      "other model keeps source", "nearest train L2 (min, median)", "nearest train L∞ (min, median)", "(2)"],
+        for note in Set(r.unrestricted.compactMap(\.panel_missing)).sorted() { blocks.append(.paragraph("Validity panel: " + note + ".")) }
+        blocks.append(.table(header: ["model", "variant", "searches", "success", "valid", "panel agrees on successes",
+                                      "aux. confidence in source on successes", "SSIM to G(z0,s)", "k-NN keeps source",
+                                      "other model keeps source", "nearest train L2 (min, median)", "nearest train L∞ (min, median)", "(2)",
+                                      "panel"],
                              rows: r.unrestricted.map { row in
                                  [row.model, row.variant, String(row.count), Format.value(row.success_rate),
+                                  Format.value(row.valid_success_rate), Format.value(row.panel_agreement_on_successes),
                                   Format.value(row.auxiliary_source_confidence_on_successes),
                                   Format.value(row.condition_one?.overall.ssim), Format.value(row.condition_one?.overall.knn_keeps_source),
                                   Format.value(row.condition_one?.overall.reference_keeps_source),
                                   row.nearest_train_l2_quantiles.map { Format.value($0) }.joined(separator: ", "),
-                                  row.nearest_train_linf_quantiles.map { Format.value($0) }.joined(separator: ", "), "not applicable"]
-                             }, numericColumns: [2, 3, 4, 5, 6, 7]))
+                                  row.nearest_train_linf_quantiles.map { Format.value($0) }.joined(separator: ", "), "not applicable",
+                                  (row.panel ?? []).joined(separator: ", ")]
+                             }, numericColumns: [2, 3, 4, 5, 6, 7, 8, 9]))
         if let reason = r.unrestricted.first?.condition_two_reason {
             blocks.append(.paragraph("(2) for unrestricted examples: " + reason + "."))
         }
-        if let block = figures([("unrestricted-natural-grid", "Targeted search against the natural model: row = source, column = target; red frame: a success "
-                                    + "the triplet 5-NN also reads as the source, orange: a pair whose every success the 5-NN reads as another class."),
+        let gridCaption = "Targeted search against the natural model: row = source, column = target; each cell shows a valid "
+            + "success if the pair has one (green frame: every judge of the panel says the source), else a success the panel "
+            + "disputes (orange frame), else the pair's last attempt (unframed); the diagonal is a plain sample."
+        if let block = figures([("unrestricted-natural-grid", gridCaption),
                                 ("unrestricted-robust-grid", "The same against the robust model.")]) { blocks.append(block) }
         if let block = figures([("unrestricted-targeted-natural-matrix", "Targeted success per pair, natural model."),
                                 ("unrestricted-targeted-robust-matrix", "Targeted success per pair, robust model.")]) { blocks.append(block) }

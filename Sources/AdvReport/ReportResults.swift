@@ -162,6 +162,17 @@ public struct UnrestrictedSetting: Codable, Sendable {
     public var per_source_success_rate: [Double]
     /// The auxiliary classifier's mean confidence in the source on successes (nil without one).
     public var auxiliary_source_confidence_on_successes: Double?
+    /// The validity panel's judges (the triplet 5-NN, the robust judge, the natural model when
+    /// the robust one is attacked); nil in results written before the panel.
+    public var panel: [String]?
+    /// Why a judge of the panel is missing (its checkpoint is absent), or nil.
+    public var panel_missing: String?
+    /// Fraction of the searches that succeed AND every judge says the source.
+    public var valid_success_rate: Double?
+    /// Fraction of the successes every judge reads as the source.
+    public var panel_agreement_on_successes: Double?
+    /// Per judge, the fraction of the successes it reads as the source.
+    public var judge_agreement_on_successes: [String: Double?]?
     public var condition_one: ConditionOneReport?
     /// Quantiles 0, 50 % of the L2 and L∞ distance of successes to the nearest training image of the source class.
     public var nearest_train_l2_quantiles: [Double]

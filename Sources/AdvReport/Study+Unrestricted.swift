@@ -10,8 +10,13 @@ extension Study {
     /// untargeted per source class, and the noise-augmented targeted variant.
     func measureUnrestricted() throws -> [UnrestrictedSetting] {
         var rows: [UnrestrictedSetting] = []
-        let pairs = (0..<10).flatMap { s in (0..<10).filter { $0 != s }.map { (s, $0) } }
+        let allPairs = UnrestrictedPlan.allPairs(classCount: classCount, count: settings.unrestricted_per_pair)
         for (name, model) in classifiers {
+            // The panel: the 5-NN, the robust judge of another architecture, the natural model when it is not the one attacked.
+            let judges = (self.models.judge.map { [$0] } ?? [])
+                + (name == "natural" ? [] : [(name: "natural", classifier: self.models.natural)])
+            let models = UnrestrictedModels(generator: self.models.generator, discriminator: self.models.discriminator, classifier: model,
+                                            knn: knn, judges: judges, train: train)
             for variant in ["targeted", "untargeted", "noise-augmented"] {
                 let started = Date()
                 var config = LatentSearchConfig()
@@ -19,68 +24,53 @@ extension Study {
                 config.learningRate = Float(settings.unrestricted_lr)
                 config.startCandidates = settings.unrestricted_start_candidates
                 if variant == "noise-augmented" { config.noiseEps = Float(settings.noise_eps) }
-                let sources: [Int], targets: [Int]?
-                if variant == "untargeted" {
-                    sources = (0..<10).flatMap { [Int](repeating: $0, count: settings.unrestricted_untargeted_per_class) }
-                    targets = nil
-                } else {
-                    sources = pairs.flatMap { [Int](repeating: $0.0, count: settings.unrestricted_per_pair) }
-                    targets = pairs.flatMap { [Int](repeating: $0.1, count: settings.unrestricted_per_pair) }
-                }
-                var rng = SeededGenerator(seed: seed &+ 211)
-                let parts = batchRanges(count: sources.count, size: 200).map { range in
-                    latentSearch(generator: models.generator, discriminator: models.discriminator, classifier: model,
-                                 sources: Array(sources[range]), targets: targets.map { Array($0[range]) }, config: config, using: &rng)
-                }
-                let outcome = LatentSearchOutcome(startImages: Tensor.concatenate(parts.map(\.startImages)),
-                                                  images: Tensor.concatenate(parts.map(\.images)), records: parts.flatMap(\.records))
-                let row = try unrestrictedSetting(model: name, variant: variant, outcome: outcome, sources: sources, targets: targets)
+                let (sources, targets): ([Int], [Int]?) = variant == "untargeted"
+                    ? ((0..<classCount).flatMap { [Int](repeating: $0, count: settings.unrestricted_untargeted_per_class) }, nil)
+                    : (allPairs.sources, allPairs.targets)
+                var plan = UnrestrictedPlan(sources: sources, targets: targets, config: config, seed: seed,
+                                            title: "\(variant) latent search vs the \(name) model", generatorName: self.models.paths.acgan,
+                                            modelName: name == "natural" ? self.models.paths.natural : self.models.paths.robust)
+                plan.searchSeedOffset = 211
+                plan.figures = variant == "targeted" ? [.allPairs, .successMatrix] : variant == "noise-augmented" ? [.successMatrix] : []
+                let result = runUnrestricted(plan, models: models)
+                let row = try unrestrictedSetting(model: name, variant: variant, result: result)
                 rows.append(row)
-                offerUnrestricted(model: name, variant: variant, outcome: outcome, row: row)
-                log(String(format: "%@ unrestricted %@: success %.3f over %d searches (%.1f s)", name, variant, outcome.successRate,
+                offerUnrestricted(model: name, variant: variant, outcome: result.outcome, row: row)
+                log(String(format: "%@ unrestricted %@: success %.3f over %d searches (%.1f s)", name, variant, result.summary.success_rate,
                            sources.count, Date().timeIntervalSince(started)))
             }
         }
         return rows
     }
 
-    func unrestrictedSetting(model name: String, variant: String, outcome: LatentSearchOutcome, sources: [Int], targets: [Int]?) throws -> UnrestrictedSetting {
-        let records = outcome.records
-        let perPair: [[Double?]]? = targets == nil ? nil : UnrestrictedFigures.pairCells(outcome).rates
-        let perSource = (0..<10).map { s -> Double in
+    func unrestrictedSetting(model name: String, variant: String, result: UnrestrictedResult) throws -> UnrestrictedSetting {
+        let records = result.records, sources = result.plan.sources
+        let perSource = (0..<classCount).map { s -> Double in
             let members = records.indices.filter { sources[$0] == s }
             return members.isEmpty ? 0 : Double(members.filter { records[$0].success }.count) / Double(members.count)
         }
         // Distance of each success to the nearest training image of its source class: (2) has no
         // original to ask about, so this is what the report shows instead.
-        let successes = records.indices.filter { records[$0].success }
-        let nearest = successes.isEmpty ? (l2: [], linf: []) : NearestNeighbors.nearestOfClass(outcome.images.gather(successes), classes: successes.map { sources[$0] },
-                                                      memory: train.images, memoryLabels: train.labels)
-        let l2 = nearest.l2.map(Double.init).sorted(), linf = nearest.linf.map(Double.init).sorted()
+        let successes = result.successIndices
+        let l2 = successes.map { Double(result.nearestL2[$0]) }.sorted(), linf = successes.map { Double(result.nearestLinf[$0]) }.sorted()
         func quantiles(_ sorted: [Double]) -> [Double] { sorted.isEmpty ? [] : lowerQuantiles(sorted, [0, 0.5]) }
-        // The 5-NN's reading of every searched image: condition (1)'s k-NN proxy and the grid's second judge.
-        let judged = records.isEmpty ? nil : embeddingJudgement(outcome.images)
-        // (1) by proxy, against the search's own starting image G(z0, s).
-        let conditionOne = judged.map {
-            self.conditionOne(clean: outcome.startImages, adversarial: outcome.images, adversarialJudged: $0, labels: sources,
-                              success: records.map(\.success), reference: other(than: name))
+        // (1) by proxy, against the search's own starting image G(z0, s); the 5-NN's reading is the search's.
+        let conditionOne = records.isEmpty ? nil : self.conditionOne(
+            clean: result.outcome.startImages, adversarial: result.outcome.images,
+            adversarialJudged: (embeddings: result.embeddings, knnLabels: Optional(result.knnLabels)), labels: sources, success: records.map(\.success),
+            reference: other(than: name))
+        let files: [(UnrestrictedFigure, String)] = [(.allPairs, "unrestricted-\(name)-grid"),
+                                                     (.successMatrix, "unrestricted-\(variant)-\(name)-matrix")]
+        for (figure, file) in files {
+            if let bitmap = result.figures[figure] { try savePNG(bitmap, name: file, file: file + ".png") }
         }
-        if let perPair, variant == "targeted" || variant == "noise-augmented" {
-            var heat = Heatmap(values: perPair.map { $0.map { Float($0 ?? .nan) } }, rowLabels: (0..<10).map { "s=\($0)" },
-                               columnLabels: (0..<10).map { "t=\($0)" })
-            heat.title = "\(variant) latent search vs the \(name) model: success rate per pair (seed \(seed))"
-            heat.valueRange = 0...1
-            try savePNG(heat.render(), name: "unrestricted-\(variant)-\(name)-matrix", file: "unrestricted-\(variant)-\(name)-matrix.png")
-            if variant == "targeted" {
-                let title = String(format: "targeted latent search vs the %@ model (seed %llu)", name, seed)
-                try savePNG(UnrestrictedFigures.allPairs(outcome: outcome, generator: models.generator, seed: seed, title: title,
-                                                         secondJudge: judged?.knnLabels).render(),
-                            name: "unrestricted-\(name)-grid", file: "unrestricted-\(name)-grid.png")
-            }
-        }
-        return UnrestrictedSetting(model: name, variant: variant, count: records.count, success_rate: outcome.successRate,
-                                   per_pair: perPair, per_source_success_rate: perSource,
-                                   auxiliary_source_confidence_on_successes: UnrestrictedFigures.meanAuxiliarySourceConfidence(records),
+        return UnrestrictedSetting(model: name, variant: variant, count: records.count, success_rate: result.summary.success_rate,
+                                   per_pair: result.plan.targets == nil ? nil : result.summary.per_pair, per_source_success_rate: perSource,
+                                   auxiliary_source_confidence_on_successes: result.summary.auxiliary_source_confidence_on_successes,
+                                   panel: result.panel.judges, panel_missing: models.missingJudge,
+                                   valid_success_rate: result.summary.valid_success_rate,
+                                   panel_agreement_on_successes: result.summary.panel_agreement_on_successes,
+                                   judge_agreement_on_successes: result.summary.judge_agreement_on_successes,
                                    condition_one: conditionOne, nearest_train_l2_quantiles: quantiles(l2),
                                    nearest_train_linf_quantiles: quantiles(linf),
                                    condition_two_reason: "an unrestricted example has no original image, so no ε-ball exists and (2) cannot hold by construction; "

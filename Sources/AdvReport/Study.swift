@@ -16,19 +16,40 @@ public struct StudyModels {
     public var embedding: TripletEmbedding
     /// Checkpoint paths, recorded in the results.
     public var paths: (natural: String, robust: String, acgan: String, triplet: String)
+    /// The validity panel's robust judge of another architecture (`checkpoints/judge-robust.safetensors`),
+    /// named by its file; nil when absent, and then `missingJudge` says so in the results.
+    public var judge: (name: String, classifier: any ImageClassifier)?
+    public var missingJudge: String?
 
     public init(natural: any ImageClassifier, robust: any ImageClassifier, generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator,
-                embedding: TripletEmbedding, paths: (natural: String, robust: String, acgan: String, triplet: String)) {
-        self.natural = natural; self.robust = robust; self.generator = generator; self.discriminator = discriminator
-        self.embedding = embedding; self.paths = paths
+                embedding: TripletEmbedding, paths: (natural: String, robust: String, acgan: String, triplet: String),
+                judge: (name: String, classifier: any ImageClassifier)? = nil, missingJudge: String? = nil) {
+        self.natural = natural
+        self.robust = robust
+        self.generator = generator
+        self.discriminator = discriminator
+        self.embedding = embedding
+        self.paths = paths
+        self.judge = judge
+        self.missingJudge = missingJudge
     }
 
-    /// Loads the four checkpoints (each checked for its kind).
-    public static func load(natural: String, robust: String, acgan: String, triplet: String) throws -> StudyModels {
+    /// Loads the four checkpoints (each checked for its kind) and the robust judge at `judge`
+    /// when that file exists; when it does not, `missingJudge` records it (no other model stands in).
+    public static func load(natural: String, robust: String, acgan: String, triplet: String, judge: String? = nil) throws -> StudyModels {
         let (generator, discriminator) = try ModelLoading.acgan(path: acgan)
+        let judgeModel = try judge.flatMap { path in
+            FileManager.default.fileExists(atPath: path)
+                ? (name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
+                   classifier: try ModelLoading.classifier(path: path))
+                : nil
+        }
+        let missing = judge.flatMap { path in
+            judgeModel == nil ? "\(path) is absent: the validity panel has no robust judge of another architecture" : nil
+        }
         return StudyModels(natural: try ModelLoading.classifier(path: natural), robust: try ModelLoading.classifier(path: robust),
                            generator: generator, discriminator: discriminator, embedding: try ModelLoading.triplet(path: triplet),
-                           paths: (natural, robust, acgan, triplet))
+                           paths: (natural, robust, acgan, triplet), judge: judgeModel, missingJudge: missing)
     }
 }
 

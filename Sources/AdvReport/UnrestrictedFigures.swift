@@ -34,23 +34,22 @@ public enum UnrestrictedFigures {
     public enum PairCell: Equatable, Sendable {
         /// No search of the pair succeeded: the last attempt, unframed.
         case failed
-        /// A success (red frame); with a second judge, one that also reads the source class.
-        case success
-        /// Every success of the pair is one the second judge reads as another class (orange frame).
+        /// A valid success: every judge of the panel says the source (green frame).
+        case valid
+        /// Every success of the pair is one the panel disputes (orange frame).
         case disputed
         /// The diagonal of a targeted grid: a plain sample of the class, unframed.
         case plainSample
     }
 
     /// Per (source, target) cell — target = source for untargeted records — the success rate
-    /// and the example to show. `secondJudge` (a label per record, e.g. the triplet embedding's
-    /// 5-NN, which the search does not optimise against) picks the first success it also reads
-    /// as the source; when it reads every success of the pair otherwise, the first success is
-    /// shown as `.disputed`. Without it: the first success, else the last attempt.
-    public static func pairCells(_ outcome: LatentSearchOutcome, secondJudge: [Int]? = nil)
+    /// and the example to show: the first valid success (`valid`, per record, from
+    /// `UnrestrictedPanel`), else the first success as `.disputed`, else the last attempt.
+    /// Without `valid` every success counts as valid.
+    public static func pairCells(_ outcome: LatentSearchOutcome, valid: [Bool]? = nil)
         -> (rates: [[Double?]], examples: [[Tensor?]], cells: [[PairCell]]) {
-        precondition(secondJudge.map { $0.count == outcome.records.count } ?? true,
-                     "second judge: \(secondJudge?.count ?? 0) labels for \(outcome.records.count) records")
+        precondition(valid.map { $0.count == outcome.records.count } ?? true,
+                     "validity: \(valid?.count ?? 0) flags for \(outcome.records.count) records")
         var rates = [[Double?]](repeating: [Double?](repeating: nil, count: 10), count: 10)
         var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: 10), count: 10)
         var cells = [[PairCell]](repeating: [PairCell](repeating: .failed, count: 10), count: 10)
@@ -61,20 +60,20 @@ public enum UnrestrictedFigures {
                 let cell = members[s][t]
                 let successes = cell.filter { outcome.records[$0].success }
                 rates[s][t] = Double(successes.count) / Double(cell.count)
-                let agreed = successes.first { index in secondJudge.map { $0[index] == s } ?? true }
-                guard let shown = agreed ?? successes.first ?? cell.last else { continue }
+                let validSuccess = successes.first { index in valid.map { $0[index] } ?? true }
+                guard let shown = validSuccess ?? successes.first ?? cell.last else { continue }
                 examples[s][t] = outcome.images.slice(shown..<(shown + 1))
-                cells[s][t] = agreed != nil ? .success : successes.isEmpty ? .failed : .disputed
+                cells[s][t] = validSuccess != nil ? .valid : successes.isEmpty ? .failed : .disputed
             }
         }
         return (rates, examples, cells)
     }
 
     /// The all-pairs grid of a targeted search, with a plain sample of each class (drawn from
-    /// `seed` + 1000 + class) on the diagonal; `secondJudge` as in `pairCells`.
+    /// `seed` + 1000 + class) on the diagonal; `valid` as in `pairCells`.
     public static func allPairs(outcome: LatentSearchOutcome, generator: any ConditionalGenerator, seed: UInt64, title: String,
-                                secondJudge: [Int]? = nil) -> ImageGrid {
-        var (_, examples, cells) = pairCells(outcome, secondJudge: secondJudge)
+                                valid: [Bool]? = nil) -> ImageGrid {
+        var (_, examples, cells) = pairCells(outcome, valid: valid)
         for s in 0..<10 {
             var rng = SeededGenerator(seed: seed &+ UInt64(s) &+ 1000)
             examples[s][s] = generator.generate(Tensor.randomNormal([1, generator.latentSize], using: &rng), classes: [s])
@@ -84,7 +83,7 @@ public enum UnrestrictedFigures {
     }
 
     /// The all-pairs grid: row = source class, column = target class, one example per cell,
-    /// framed red for a success, orange for a success the second judge disputes, unframed for a
+    /// framed green for a valid success, orange for a success the panel disputes, unframed for a
     /// pair without success; the diagonal shows a plain sample.
     public static func allPairs(examples: [[Tensor?]], cells: [[PairCell]], title: String) -> ImageGrid {
         var grid = ImageGrid(rows: 10, columns: 10, tileWidth: 28, tileHeight: 28, scale: 2, padding: 4)
@@ -96,7 +95,7 @@ public enum UnrestrictedFigures {
                 guard let image = examples[source][target] else { continue }
                 grid.set(row: source, column: target, bitmap: Bitmap(image01: image))
                 switch cells[source][target] {
-                case .success: grid.frame(row: source, column: target, color: .red)
+                case .valid: grid.frame(row: source, column: target, color: .green)
                 case .disputed: grid.frame(row: source, column: target, color: .orange)
                 case .failed, .plainSample: break
                 }
@@ -105,25 +104,40 @@ public enum UnrestrictedFigures {
         return grid
     }
 
+    /// The success rate per (source, target) pair as a heat map on [0, 1]: rows are sources,
+    /// columns targets; a pair without searches is blank. rates: [source][target]
+    public static func successMatrix(rates: [[Double?]], title: String) -> Heatmap {
+        var heat = Heatmap(values: rates.map { $0.map { Float($0 ?? .nan) } }, rowLabels: rates.indices.map { "s=\($0)" },
+                           columnLabels: (rates.first ?? []).indices.map { "t=\($0)" })
+        heat.title = title
+        heat.valueRange = 0...1
+        return heat
+    }
+
     /// The auxiliary classifier's mean confidence in the source class over the successes; nil when
     /// nothing succeeded. (That it *says* the source on every success is part of the success rule,
     /// so only its confidence can vary.)
     public static func meanAuxiliarySourceConfidence(_ records: [LatentSearchRecord]) -> Double? {
-        var successes = records.filter(\.success)
+        let successes = records.filter(\.success)
         guard !successes.isEmpty else { return nil }
         return successes.reduce(0) { $0 + Double($1.auxiliaryConfidence) } / Double(successes.count)
     }
 
-    /// Per-example records as CSV (latent vectors are in the JSON records).
-    public static func recordsCSV(_ records: [LatentSearchRecord], nearestL2: [Float], nearestLinf: [Float], knnLabels: [Int]) -> String {
+    /// Per-example records as CSV (latent vectors are in the JSON records); with a panel, each
+    /// classifier judge's class (`<judge>_prediction`; the 5-NN's is `knn_prediction`) and `valid`.
+    public static func recordsCSV(_ records: [LatentSearchRecord], nearestL2: [Float], nearestLinf: [Float], knnLabels: [Int],
+                                  panel: UnrestrictedPanel? = nil) -> String {
+        let judges = panel.map { Array(zip($0.judges, $0.labels).dropFirst()) } ?? []
         var lines = ["index,source,target,success,steps,attempts,classifier_prediction,classifier_confidence,auxiliary_prediction,"
-                     + "auxiliary_confidence,discriminator_real_score,latent_distance,nearest_train_l2,nearest_train_linf,knn_prediction"]
+                     + "auxiliary_confidence,discriminator_real_score,latent_distance,nearest_train_l2,nearest_train_linf,knn_prediction"
+                     + judges.map { "," + $0.0 + "_prediction" }.joined() + (panel == nil ? "" : ",valid")]
         for (i, r) in records.enumerated() {
             lines.append([String(i), String(r.source), r.target.map(String.init) ?? "", r.success ? "1" : "0", String(r.steps), String(r.attempts),
                           String(r.classifierPrediction), String(format: "%.4f", r.classifierConfidence), String(r.auxiliaryPrediction),
                           String(format: "%.4f", r.auxiliaryConfidence), String(format: "%.4f", r.discriminatorRealScore),
                           String(format: "%.4f", r.latentDistance), String(format: "%.4f", nearestL2[i]),
-                          String(format: "%.4f", nearestLinf[i]), String(knnLabels[i])].joined(separator: ","))
+                          String(format: "%.4f", nearestLinf[i]), String(knnLabels[i])].joined(separator: ",")
+                         + judges.map { "," + String($0.1[i]) }.joined() + (panel.map { $0.valid[i] ? ",1" : ",0" } ?? ""))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -20,6 +20,9 @@ public struct ClassifierTrainingConfig: Codable, Equatable, Sendable {
     /// Only the first N training and test examples (quick runs, the interrupted-training test);
     /// nil uses all. Stored with the settings, so that `--resume` refuses another limit.
     public var exampleLimit: Int?
+    /// The `ClassifierArchitectures` short name (`--arch`); nil is the challenge CNN, so that the
+    /// settings stored by runs from before the registry still compare equal on `--resume`.
+    public var architecture: String?
 
     public init() {}
 }
@@ -38,7 +41,8 @@ public struct ClassifierTrainingSummary: Sendable {
     public var alreadyFinished: Bool
 }
 
-/// Trains `MNISTChallengeCNN` with Adam and a cosine learning-rate schedule, one atomic
+/// Trains a `ClassifierArchitectures` model (the challenge CNN unless `config.architecture`) with
+/// Adam and a cosine learning-rate schedule, one atomic
 /// checkpoint per epoch (model, optimizer, RNG state, epoch), exact `--resume`, a CSV log and a
 /// NaN/Inf guard.
 public final class ClassifierTrainer {
@@ -53,13 +57,20 @@ public final class ClassifierTrainer {
     public var stepLimit: Int?
     public var quiet = false
     /// The model being trained (set when `run` starts), for the adversarial example maker.
-    public private(set) var model: MNISTChallengeCNN?
+    public private(set) var model: (any ImageClassifier)?
+    /// The registry entry of `config.architecture`.
+    let entry: (name: String, architecture: String, make: ClassifierArchitectures.Constructor)
 
     public init(config: ClassifierTrainingConfig, checkpointPath: String, commandLine: String) {
         self.config = config
         self.checkpointPath = checkpointPath
         self.logPath = TrainingCheckpoint.logPath(for: checkpointPath)
         self.commandLine = commandLine
+        let name = config.architecture ?? "challenge"
+        guard let entry = ClassifierArchitectures.entry(for: name) else {
+            preconditionFailure("unknown classifier architecture \(name); known: \(ClassifierArchitectures.names)")
+        }
+        self.entry = entry
     }
 
     /// Trains on `train`, evaluating on `test` after each epoch. With `resume`, continues from
@@ -68,7 +79,7 @@ public final class ClassifierTrainer {
     public func run(train: Dataset, test: Dataset, resume: Bool) throws -> ClassifierTrainingSummary {
         let (train, test) = (train.prefix(config.exampleLimit), test.prefix(config.exampleLimit))
         var rng = SeededGenerator(seed: config.seed)
-        let model = MNISTChallengeCNN(using: &rng)
+        let model = entry.make(&rng)
         self.model = model
         let optimizer = Adam(model.namedParameters, learningRate: config.learningRate)
         var startEpoch = 0
@@ -165,7 +176,7 @@ public final class ClassifierTrainer {
         var hyper: [String: String] = [:]
         hyper["hyperparameters"] = TrainingCheckpoint.hyperparametersJSON(config)
         return hyper.merging([
-            "architecture": MNISTChallengeCNN.architecture,
+            "architecture": entry.architecture,
             "epoch": String(epoch),
             "epochs": String(config.epochs),
             "seed": String(config.seed),
@@ -180,7 +191,7 @@ public final class ClassifierTrainer {
     func checkSameSettings(_ metadata: [String: String]) throws {
         try TrainingCheckpoint.checkSameSettings(metadata, requested: config, epochs: \.epochs, flags: [
             ("--batch", { String($0.batchSize) }), ("--seed", { String($0.seed) }), ("--lr", { String($0.learningRate) }),
-            ("--limit", { limitText($0.exampleLimit) }),
+            ("--limit", { limitText($0.exampleLimit) }), ("--arch", { $0.architecture ?? "challenge" }),
         ], checkpointPath: checkpointPath)
     }
 }

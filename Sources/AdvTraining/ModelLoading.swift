@@ -7,11 +7,11 @@ import Foundation
 /// Loads committed checkpoints into models, checking their kind and architecture.
 public enum ModelLoading {
     /// The one place a classifier is loaded (every command's `--model`, the report's natural and
-    /// robust models, `--reference-model`): an ONNX file (`isONNX`) is imported
-    /// (`ONNXClassifier`, throwing `ONNXError`), anything else read as the lab's own checkpoint
-    /// (`challengeCNN(path:)`, throwing `CheckpointError`).
+    /// robust models and judge, `--reference-model`, `--judge`): an ONNX file (`isONNX`) is
+    /// imported (`ONNXClassifier`, throwing `ONNXError`), anything else read as the lab's own
+    /// checkpoint (`labClassifier(path:)`, throwing `CheckpointError`).
     public static func classifier(path: String) throws -> any ImageClassifier {
-        try isONNX(path: path) ? ONNXClassifier(path: path) : challengeCNN(path: path)
+        try isONNX(path: path) ? ONNXClassifier(path: path) : labClassifier(path: path)
     }
 
     /// Whether `path` is an ONNX model rather than a safetensors checkpoint. A safetensors file
@@ -28,17 +28,20 @@ public enum ModelLoading {
         return path.lowercased().hasSuffix(".onnx") || head.first == 0x08
     }
 
-    /// A classifier checkpoint (`kind` = classifier) as a ready-to-use model.
-    /// Throws `CheckpointError` naming the file for another kind, another architecture, or
+    /// A classifier checkpoint (`kind` = classifier) as a ready-to-use model, built by the
+    /// `ClassifierArchitectures` entry its `architecture` metadata names (none: the challenge CNN).
+    /// Throws `CheckpointError` naming the file for another kind, an unknown architecture, or
     /// tensors that do not fit the model.
-    public static func challengeCNN(path: String) throws -> MNISTChallengeCNN {
+    public static func labClassifier(path: String) throws -> any ImageClassifier {
         let metadata = try metadataChecked(path: path, kind: ClassifierTrainer.checkpointKind, expected: "a classifier")
-        if let architecture = metadata[Checkpoint.MetadataKey.architecture], architecture != MNISTChallengeCNN.architecture {
-            throw CheckpointError(path: path, message: "has architecture \(architecture), expected \(MNISTChallengeCNN.architecture)")
+        let architecture = metadata[Checkpoint.MetadataKey.architecture] ?? MNISTChallengeCNN.architecture
+        guard let entry = ClassifierArchitectures.entry(for: architecture) else {
+            throw CheckpointError(path: path, message: "has architecture \(architecture), expected one of "
+                                    + ClassifierArchitectures.all.map(\.architecture).joined(separator: ", "))
         }
         var rng = SeededGenerator(seed: 0)
-        let model = MNISTChallengeCNN(using: &rng)
-        try Checkpoint.load(path: path, into: model, expectedKind: ClassifierTrainer.checkpointKind)
+        let model = entry.make(&rng)
+        try Checkpoint.load(path: path, into: model.namedState(), expectedKind: ClassifierTrainer.checkpointKind)
         return model
     }
 }

@@ -23,6 +23,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "The adversarially trained classifier.") var robust = "checkpoints/classifier-robust.safetensors"
     @Option(help: "The AC-GAN.") var generator = "checkpoints/acgan.safetensors"
     @Option(help: "The triplet embedding.") var embedding = "checkpoints/triplet.safetensors"
+    @Option(help: ArgumentHelp("The validity panel's robust judge of another architecture; when the file is absent the report "
+                               + "says so and the panel goes without it."))
+    var judge = "checkpoints/judge-robust.safetensors"
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Output folder (created if missing; its parent must exist).") var out = "out/report"
@@ -69,7 +72,8 @@ struct ReportCommand: ParsableCommand {
             _ = try HumanAgreement.fold(labels, set: try JudgeSet.load(folder: out), setPath: out + "/judge-set.json",
                                         excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
         }
-        let models = try StudyModels.load(natural: natural, robust: robust, acgan: generator, triplet: embedding)
+        let models = try StudyModels.load(natural: natural, robust: robust, acgan: generator, triplet: embedding, judge: judge)
+        if let missing = models.missingJudge { note(missing) }
         let (train, test) = try dataOptions.loadBoth()
         try createFolder(out)
         let study = Study(models: models, train: train, test: test, settings: quick ? .quick : .full, seed: seedOption.seed, folder: out,

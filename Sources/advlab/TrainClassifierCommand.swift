@@ -1,5 +1,6 @@
 import AdvAttacks
 import AdvData
+import AdvModels
 import AdvTensor
 import AdvTraining
 import ArgumentParser
@@ -11,13 +12,28 @@ enum AdversarialTraining: String, CaseIterable, ExpressibleByArgument {
     case fgsmRS = "fgsm-rs"
 }
 
-/// `advlab train classifier`: the MNIST-challenge CNN, natural or adversarially trained.
+/// A classifier architecture of `ClassifierArchitectures`, by its short name.
+struct ClassifierArchitectureName: ExpressibleByArgument {
+    let name: String
+    init(name: String) { self.name = name }
+    init?(argument: String) {
+        guard ClassifierArchitectures.names.contains(argument) else { return nil }
+        name = argument
+    }
+    static var allValueStrings: [String] { ClassifierArchitectures.names }
+    var defaultValueDescription: String { name }
+}
+
+/// `advlab train classifier`: a classifier of the registry (the MNIST-challenge CNN by default), natural or adversarially trained.
 struct TrainClassifierCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classifier",
-        abstract: "Train the MNIST-challenge CNN (conv 5×5×32, pool, conv 5×5×64, pool, FC 1024, 10).",
+        abstract: "Train a classifier: the MNIST-challenge CNN (conv 5×5×32, pool, conv 5×5×64, pool, FC 1024, 10) or the small VGG "
+            + "(conv 3×3×32, pool, 3×3×64, pool, 3×3×128, pool, FC 256, 10).",
         discussion: "Adam with a cosine learning-rate schedule; an atomic checkpoint after every epoch; --resume continues exactly (--epochs is the total).")
 
+    @Option(help: "Architecture: challenge (Madry et al.'s CNN) or vgg (a small VGG-style net, the validity panel's judge).")
+    var arch = ClassifierArchitectureName(name: "challenge")
     @Option(help: "Total number of epochs.") var epochs = 12
     @Option(help: "Mini-batch size.") var batch = 128
     @Option(parsing: .unconditional, help: "Peak learning rate of Adam.") var lr: Float = 1e-3
@@ -58,6 +74,7 @@ struct TrainClassifierCommand: ParsableCommand {
         config.adversarial = adversarial.rawValue
         config.epsilonWarmupEpochs = epsWarmup
         config.exampleLimit = limit
+        config.architecture = arch.name == "challenge" ? nil : arch.name
         let stepSize = attackStepSize ?? (adversarial == .fgsmRS ? 1.25 * eps : 0.01)
         if adversarial != .none {
             config.adversarialSettings = ["eps": Double(eps), "step_size": Double(stepSize),

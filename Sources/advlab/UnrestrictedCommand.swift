@@ -14,12 +14,21 @@ struct UnrestrictedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unrestricted",
         abstract: "Search the AC-GAN's latent space for unrestricted adversarial examples (Song et al. 2018).",
-        discussion: "Success = the attacked classifier says the target (untargeted: anything but the source) AND the AC-GAN's auxiliary classifier still says the source. Writes pairs.png, records.json, records.csv, judge-set.json (the successes, for advlab judge --from-unrestricted), summary.json, baseline.json (error of the classifier on plain samples, no search) and, with --all-pairs, all-pairs.png and success-matrix.png.")
+        discussion: "Success = the attacked classifier says the target (untargeted: anything but the source) AND the AC-GAN's "
+            + "auxiliary classifier still says the source. Valid = a success that every judge of the panel, which the search never "
+            + "sees, reads as the source: the triplet 5-NN, each --judge, and --natural when it is not the attacked model. Writes "
+            + "pairs.png, records.json, records.csv, judge-set.json (the successes, for advlab judge --from-unrestricted), images.npy and start-images.npy (N×C×H×W float32 in [0, 1], in the order of "
+            + "records.csv), summary.json, baseline.json (error of the classifier on plain samples, no search) and, with "
+            + "--all-pairs, all-pairs.png and success-matrix.png.")
 
     @Option(help: "AC-GAN checkpoint.") var generator = "checkpoints/acgan.safetensors"
     @Option(help: "Classifier checkpoint to attack.") var model = "checkpoints/classifier-natural.safetensors"
     @Option(help: "Triplet embedding whose 5-NN over the training set is a second, independent judge of each example's class (the auxiliary classifier is the search's own).")
     var embedding = "checkpoints/triplet.safetensors"
+    @Option(help: "A classifier of the validity panel (repeatable), e.g. checkpoints/judge-robust.safetensors; never the attacked model.")
+    var judge: [String] = []
+    @Option(help: "The natural classifier: a judge of the panel unless it is the attacked --model (the same file contents).")
+    var natural = "checkpoints/classifier-natural.safetensors"
     @Option(help: "Source class s (0-9).") var source: Int?
     @Option(help: "Target class t (0-9, ≠ source).") var target: Int?
     @Flag(help: "Untargeted: any class but the source.") var untargeted = false
@@ -45,6 +54,16 @@ struct UnrestrictedCommand: ParsableCommand {
         try validateInputFile(generator, flag: "--generator")
         try validateInputFile(model, flag: "--model")
         try validateInputFile(embedding, flag: "--embedding")
+        try validateInputFile(natural, flag: "--natural")
+        for path in judge { try validateInputFile(path, flag: "--judge") }
+        let names = judge.map(Self.judgeName)
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 || name == "triplet-5nn" }) {
+            throw ValidationError("--judge: two judges named \(repeated) (a judge is named by its file name without the extension)")
+        }
+        if FileChecks.enabled, let attacked = FileManager.default.contents(atPath: model),
+           let same = judge.first(where: { FileManager.default.contents(atPath: $0) == attacked }) {
+            throw ValidationError("--judge \(same) is the attacked --model: the search must never see a judge")
+        }
         let modes = [source != nil && target != nil, source != nil && untargeted, allPairs].filter { $0 }.count
         guard modes == 1 else { throw ValidationError("choose one: --source S --target T, --source S --untargeted, or --all-pairs") }
         if let source, !(0...9).contains(source) { throw ValidationError("--source must be in 0…9, got \(source)") }
@@ -63,103 +82,84 @@ struct UnrestrictedCommand: ParsableCommand {
         try validateOutputFolder(out, flag: "--out")
     }
 
-    struct Summary: Encodable {
-        var success_rate: Double
-        var count: Int
-        var mean_steps: Double
-        var per_pair: [[Double?]]
-        var seed: UInt64
-        var generator: String
-        var model: String
-        var settings: LatentSearchConfig
-        /// The auxiliary classifier's mean confidence in the source on successes (null without one).
-        @ExplicitNull var auxiliary_source_confidence_on_successes: Double?
-        /// Fraction of the successes whose 5-NN in the triplet embedding still says the source (null without one).
-        @ExplicitNull var knn_agrees_on_successes: Double?
-        /// Fraction of all searches that succeed with the 5-NN also saying the source: the
-        /// success rate under a judge the search did not optimise against.
-        var success_rate_knn_agreeing: Double
-        /// Over the successes (null without one).
-        @ExplicitNull var median_nearest_train_l2: Double?
-    }
-
     func run() throws {
-        let (gen, disc) = try ModelLoading.acgan(path: generator)
+        let (generatorModel, discriminator) = try ModelLoading.acgan(path: generator)
         let classifier = try ModelLoading.classifier(path: model)
         let tripletEmbedding = try ModelLoading.triplet(path: embedding)
         let train = try dataOptions.load(.train)
+        let judges = try panelJudges()
         try createFolder(out)
         var config = LatentSearchConfig()
-        config.steps = steps; config.optimizer = optimizer; config.learningRate = lr; config.langevinNoise = langevinNoise; config.attempts = attempts; config.startCandidates = startCandidates; config.lambda1 = lambda1; config.lambda2 = lambda2
-        config.epsZ = epsZ; config.noiseEps = noiseEps
+        config.steps = steps
+        config.optimizer = optimizer
+        config.learningRate = lr
+        config.langevinNoise = langevinNoise
+        config.attempts = attempts
+        config.startCandidates = startCandidates
+        config.lambda1 = lambda1
+        config.lambda2 = lambda2
+        config.epsZ = epsZ
+        config.noiseEps = noiseEps
 
-        // The searches to run: (source, target or nil), `count` each.
-        let pairs: [(Int, Int?)] = allPairs ? (0..<10).flatMap { s in (0..<10).filter { $0 != s }.map { (s, Optional($0)) } }
-            : [(source ?? 0, untargeted ? nil : target)]
-        let sources = pairs.flatMap { [Int](repeating: $0.0, count: count) }
-        let targets: [Int]? = untargeted ? nil : pairs.flatMap { [Int](repeating: $0.1 ?? 0, count: count) }
-        var rng = SeededGenerator(seed: seedOption.seed)
-        let progress = ProgressReporter(label: "unrestricted", total: sources.count)
-        let parts = batchRanges(count: sources.count, size: 200).map { range -> LatentSearchOutcome in
-            defer { progress.update(range.upperBound) }
-            return latentSearch(generator: gen, discriminator: disc, classifier: classifier, sources: Array(sources[range]),
-                                targets: targets.map { Array($0[range]) }, config: config, using: &rng)
-        }
-        let outcome = LatentSearchOutcome(startImages: Tensor.concatenate(parts.map { $0.startImages }),
-                                          images: Tensor.concatenate(parts.map { $0.images }), records: parts.flatMap { $0.records })
-        let startPredictions = classifier.predict(outcome.startImages)
-
-        // Distance of each example to the nearest training image of its source class.
-        let (nearestL2, nearestLinf) = NearestNeighbors.nearestOfClass(outcome.images, classes: sources, memory: train.images,
-                                                                       memoryLabels: train.labels)
-
-        let perPair = UnrestrictedFigures.pairCells(outcome).rates
-        let knnLabels = EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels)
-            .predict(outcome.images, ks: [5])[5] ?? []
-
-        let records = outcome.records
-        let successes = records.filter(\.success)
+        // The searches to run: `count` of each pair.
+        let classCount = classifier.classCount
+        let (sources, targets): ([Int], [Int]?) = allPairs ? UnrestrictedPlan.allPairs(classCount: classCount, count: count)
+            : ([Int](repeating: source ?? 0, count: count), untargeted ? nil : [Int](repeating: target ?? 0, count: count))
+        let modelName = URL(fileURLWithPath: model).lastPathComponent
         let title = (allPairs ? "all pairs" : untargeted ? "s=\(source ?? 0) untargeted" : "s=\(source ?? 0) -> t=\(target ?? 0)")
-            + String(format: " vs %@: success %.3f (seed %llu)", URL(fileURLWithPath: model).lastPathComponent, outcome.successRate, seedOption.seed)
-        let shownIndices = Array(records.indices.filter { records[$0].success }.prefix(40))
-        try UnrestrictedFigures.pairs(outcome: outcome, indices: shownIndices.isEmpty ? Array(records.indices.prefix(10)) : shownIndices,
-                                      startPredictions: startPredictions, title: title).writePNG(to: out + "/pairs.png")
-        if allPairs {
-            // Red: a success the triplet 5-NN also reads as the source; orange: the 5-NN disputes every success of the pair.
-            try UnrestrictedFigures.allPairs(outcome: outcome, generator: gen, seed: seedOption.seed, title: title, secondJudge: knnLabels)
-                .writePNG(to: out + "/all-pairs.png")
-            var heat = Heatmap(values: perPair.map { $0.map { Float($0 ?? .nan) } }, rowLabels: (0..<10).map { "s=\($0)" },
-                               columnLabels: (0..<10).map { "t=\($0)" })
-            heat.title = "targeted success rate, \(URL(fileURLWithPath: model).lastPathComponent) (seed \(seedOption.seed))"
-            heat.valueRange = 0...1
-            try heat.writePNG(to: out + "/success-matrix.png")
+            + " vs " + modelName
+        var plan = UnrestrictedPlan(sources: sources, targets: targets, config: config, seed: seedOption.seed, title: title,
+                                    generatorName: generator, modelName: model)
+        plan.figures = allPairs ? [.pairs, .allPairs, .successMatrix] : [.pairs]
+        let progress = ProgressReporter(label: "unrestricted", total: sources.count)
+        let result = runUnrestricted(plan, models: UnrestrictedModels(
+            generator: generatorModel, discriminator: discriminator, classifier: classifier,
+            knn: EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels), judges: judges, train: train)) {
+            progress.update($0)
         }
-        try AtomicFile.write(try jsonText(records), to: out + "/records.json")
+
+        let files: [(UnrestrictedFigure, String)] = [(.pairs, "pairs.png"), (.allPairs, "all-pairs.png"), (.successMatrix, "success-matrix.png")]
+        for (figure, file) in files {
+            try result.figures[figure]?.writePNG(to: out + "/" + file)
+        }
+        try AtomicFile.write(try jsonText(result.records), to: out + "/records.json")
+        try AtomicFile.write(result.recordsCSV, to: out + "/records.csv")
+        try NPY.write(result.outcome.images, to: out + "/images.npy")
+        try NPY.write(result.outcome.startImages, to: out + "/start-images.npy")
         // The successes for people to judge (advlab judge --from-unrestricted).
         let variant = untargeted ? "untargeted" : noiseEps > 0 ? "noise-augmented" : "targeted"
-        let modelName = URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
-        let setting = JudgeSettings.unrestricted(generator: JudgeSettings.generatorName(gen, disc), variant: variant, model: modelName)
-        try JudgeSet.search(outcome, setting: setting, seed: seedOption.seed).write(to: out + "/judge-set.json")
-        try AtomicFile.write(UnrestrictedFigures.recordsCSV(records, nearestL2: nearestL2, nearestLinf: nearestLinf, knnLabels: knnLabels), to: out + "/records.csv")
+        let setting = JudgeSettings.unrestricted(generator: JudgeSettings.generatorName(generatorModel, discriminator), variant: variant,
+                                                 model: URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent)
+        try JudgeSet.search(result.outcome, setting: setting, seed: seedOption.seed).write(to: out + "/judge-set.json")
 
         // The generalization baseline: plain samples, no search.
-        let baseline = plainSampleError(gen, classifier: classifier, perClass: 100, seed: seedOption.seed &+ 7)
+        let baseline = plainSampleError(generatorModel, classifier: classifier, perClass: 100, seed: seedOption.seed &+ 7)
         try AtomicFile.write(try jsonText(baseline), to: out + "/baseline.json")
 
-        let knnAgreeing = records.indices.filter { records[$0].success && knnLabels[$0] == records[$0].source }.count
-        let sortedL2 = records.indices.filter { records[$0].success }.map { nearestL2[$0] }.sorted()
-        let summary = Summary(success_rate: outcome.successRate, count: records.count,
-                              mean_steps: Double(records.map(\.steps).reduce(0, +)) / Double(max(1, records.count)),
-                              per_pair: perPair, seed: seedOption.seed, generator: generator, model: model, settings: config,
-                              auxiliary_source_confidence_on_successes: UnrestrictedFigures.meanAuxiliarySourceConfidence(records),
-                              knn_agrees_on_successes: successes.isEmpty ? nil : Double(knnAgreeing) / Double(successes.count),
-                              success_rate_knn_agreeing: Double(knnAgreeing) / Double(max(1, records.count)),
-                              median_nearest_train_l2: sortedL2.isEmpty ? nil : Double(sortedL2[sortedL2.count / 2]))
-        let text = try jsonText(summary)
+        let text = try jsonText(result.summary)
         try AtomicFile.write(text, to: out + "/summary.json")
         if jsonOption.json { print(text) }
-        note(String(format: "success rate %.3f over %d searches (%.3f with the 5-NN also saying the source); wrote %@ (seed %llu)",
-                    outcome.successRate, records.count, summary.success_rate_knn_agreeing, out, seedOption.seed))
+        note(String(format: "success rate %.3f over %d searches, valid %.3f (panel: %@); wrote %@ (seed %llu)",
+                    result.summary.success_rate, result.records.count, result.summary.valid_success_rate,
+                    result.panel.judges.joined(separator: ", "), out, seedOption.seed))
+    }
+
+    /// A judge's name: its file name without the extension.
+    static func judgeName(_ path: String) -> String { URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent }
+
+    /// The panel's classifiers: each --judge, and --natural unless its file is the attacked --model's.
+    func panelJudges() throws -> [(name: String, classifier: any ImageClassifier)] {
+        var judges = try judge.map { (name: Self.judgeName($0), classifier: try ModelLoading.classifier(path: $0)) }
+        let naturalBytes = try Data(contentsOf: URL(fileURLWithPath: natural))
+        let others = try ([model] + judge).map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+        if !others.contains(naturalBytes) {
+            judges.append((name: "natural", classifier: try ModelLoading.classifier(path: natural)))
+        }
+        if judge.isEmpty {
+            note("no --judge: the panel is the triplet 5-NN" + (judges.isEmpty ? "" : " and the natural classifier")
+                 + "; add a robust judge of another architecture, e.g. --judge checkpoints/judge-robust.safetensors")
+        }
+        return judges
     }
 }
 

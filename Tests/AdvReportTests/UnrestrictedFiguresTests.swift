@@ -23,50 +23,88 @@ final class UnrestrictedFiguresTests: XCTestCase {
 
     func shownRecord(_ image: Tensor?) -> Int? { image.map { Int(($0.scalars[0] * 10).rounded()) } }
 
-    func testWithoutSecondJudgeTheFirstSuccessIsShown() {
+    func testWithoutAPanelTheFirstSuccessIsShown() {
         let (rates, examples, cells) = UnrestrictedFigures.pairCells(outcome(successes: [false, true, true, false, false]))
         XCTAssertEqual(rates[3][5], 2.0 / 3.0)
         XCTAssertEqual(rates[3][7], 0)
         XCTAssertNil(rates[3][4])
         XCTAssertEqual(shownRecord(examples[3][5]), 1)
-        XCTAssertEqual(cells[3][5], .success)
+        XCTAssertEqual(cells[3][5], .valid)
         XCTAssertEqual(shownRecord(examples[3][7]), 4, "a pair without success shows its last attempt")
         XCTAssertEqual(cells[3][7], .failed)
     }
 
-    func testSecondJudgePicksASuccessItReadsAsTheSource() {
-        // Record 1 succeeds but the judge reads it as 5; record 2 succeeds and the judge reads 3.
+    func testAValidSuccessIsPreferred() {
+        // Records 1 and 2 succeed; only record 2 is valid.
         let (_, examples, cells) = UnrestrictedFigures.pairCells(outcome(successes: [false, true, true, false, false]),
-                                                                 secondJudge: [3, 5, 3, 3, 3])
+                                                                 valid: [false, false, true, false, false])
         XCTAssertEqual(shownRecord(examples[3][5]), 2)
-        XCTAssertEqual(cells[3][5], .success)
+        XCTAssertEqual(cells[3][5], .valid)
         XCTAssertEqual(cells[3][7], .failed)
     }
 
-    func testSuccessesTheSecondJudgeReadsOtherwiseAreDisputed() {
+    func testSuccessesThePanelDisputesAreShownAsDisputed() {
         let (rates, examples, cells) = UnrestrictedFigures.pairCells(outcome(successes: [false, true, true, false, false]),
-                                                                     secondJudge: [3, 5, 8, 3, 3])
-        XCTAssertEqual(rates[3][5], 2.0 / 3.0, "the second judge changes what is shown, not the rate")
+                                                                     valid: [false, false, false, false, false])
+        XCTAssertEqual(rates[3][5], 2.0 / 3.0, "the panel changes what is shown, not the rate")
         XCTAssertEqual(shownRecord(examples[3][5]), 1)
         XCTAssertEqual(cells[3][5], .disputed)
     }
 
-    func testFramesFollowTheCells() throws {
+    /// Green frame for a valid success, orange for a disputed one, none for a pair without success.
+    func testFrameColoursPerCase() throws {
         let search = outcome(successes: [true, false, false, false, false])
-        let judged = UnrestrictedFigures.pairCells(search, secondJudge: [3, 3, 3, 3, 3])
-        let disputed = UnrestrictedFigures.pairCells(search, secondJudge: [5, 3, 3, 3, 3])
-        let agreedGrid = UnrestrictedFigures.allPairs(examples: judged.examples, cells: judged.cells, title: "t").render()
-        let disputedGrid = UnrestrictedFigures.allPairs(examples: disputed.examples, cells: disputed.cells, title: "t").render()
-        XCTAssertEqual(agreedGrid.width, disputedGrid.width)
-        XCTAssertEqual(agreedGrid.height, disputedGrid.height)
-        func count(_ color: RGBColor, in bitmap: Bitmap) -> Int {
-            var n = 0
-            for y in 0..<bitmap.height { for x in 0..<bitmap.width where bitmap.color(x: x, y: y) == color { n += 1 } }
-            return n
+        func colours(valid: [Bool], shownPairs: [(Int, Int)]) -> [RGBColor: Int] {
+            var (_, examples, cells) = UnrestrictedFigures.pairCells(search, valid: valid)
+            for s in 0..<10 {
+                for t in 0..<10 where !shownPairs.contains(where: { $0 == (s, t) }) {
+                    examples[s][t] = nil
+                    cells[s][t] = .failed
+                }
+            }
+            let bitmap = UnrestrictedFigures.allPairs(examples: examples, cells: cells, title: "t").render()
+            var counts: [RGBColor: Int] = [:]
+            for y in 0..<bitmap.height {
+                for x in 0..<bitmap.width {
+                    let colour = bitmap.color(x: x, y: y)
+                    if [RGBColor.green, .orange, .red].contains(colour) { counts[colour, default: 0] += 1 }
+                }
+            }
+            return counts
         }
-        XCTAssertGreaterThan(count(.red, in: agreedGrid), 0)
-        XCTAssertEqual(count(.orange, in: agreedGrid), 0)
-        XCTAssertEqual(count(.red, in: disputedGrid), 0)
-        XCTAssertEqual(count(.orange, in: disputedGrid), count(.red, in: agreedGrid), "the same frame in the other colour")
+        let valid = colours(valid: [true, false, false, false, false], shownPairs: [(3, 5)])
+        let disputed = colours(valid: [false, false, false, false, false], shownPairs: [(3, 5)])
+        let failed = colours(valid: [false, false, false, false, false], shownPairs: [(3, 7)])
+        XCTAssertGreaterThan(valid[.green] ?? 0, 0, "a valid success has a green frame")
+        XCTAssertNil(valid[.orange])
+        XCTAssertNil(valid[.red])
+        XCTAssertEqual(disputed[.orange], valid[.green], "a disputed success: the same frame in orange")
+        XCTAssertNil(disputed[.green])
+        XCTAssertTrue(failed.isEmpty, "the last attempt of a pair without success is unframed: \(failed)")
+    }
+
+    /// valid = success AND every judge says the source: one judge that disagrees makes a success
+    /// invalid (a panel that needed only one judge, or the majority, fails this), and no judge
+    /// makes a failure valid.
+    func testPanelValidNeedsEveryJudge() {
+        let sources = [3, 3, 3, 3, 4]
+        let success = [true, true, true, false, true]
+        let panel = UnrestrictedPanel(judges: ["triplet-5nn", "judge-robust", "natural"],
+                                      labels: [[3, 3, 5, 3, 4], [3, 8, 3, 3, 4], [3, 3, 3, 3, 4]], success: success, sources: sources)
+        XCTAssertEqual(panel.valid, [true, false, false, false, true])
+        XCTAssertEqual(panel.agreementOnSuccesses(success) ?? -1, 2.0 / 4.0, accuracy: 1e-12)
+        let perJudge = panel.judgeAgreementOnSuccesses(success, sources: sources)
+        XCTAssertEqual(perJudge["triplet-5nn"] ?? nil, 3.0 / 4.0)
+        XCTAssertEqual(perJudge["judge-robust"] ?? nil, 3.0 / 4.0)
+        XCTAssertEqual(perJudge["natural"] ?? nil, 1.0)
+        XCTAssertNil(UnrestrictedPanel(judges: ["a"], labels: [[3]], success: [false], sources: [3]).agreementOnSuccesses([false]))
+        // The CSV carries each classifier judge's class and the flag, in the records' order.
+        let search = outcome(successes: [true, true, true, false, true])
+        let csv = UnrestrictedFigures.recordsCSV(search.records, nearestL2: [Float](repeating: 1, count: 5),
+                                                 nearestLinf: [Float](repeating: 1, count: 5), knnLabels: panel.labels[0], panel: panel)
+            .split(separator: "\n")
+        XCTAssertTrue(csv[0].hasSuffix("knn_prediction,judge-robust_prediction,natural_prediction,valid"), String(csv[0]))
+        XCTAssertTrue(csv[2].hasSuffix(",3,8,3,0"), String(csv[2]))
+        XCTAssertTrue(csv[1].hasSuffix(",3,3,3,1"), String(csv[1]))
     }
 }

@@ -78,4 +78,40 @@ final class OneMeasurementTests: CLITestCase {
         XCTAssertEqual(summary["per_class_robust_accuracy"] as? [Double], row["per_class_robust_accuracy"] as? [Double])
         XCTAssertEqual(summary["clean_accuracy"] as? Double, row["clean_accuracy"] as? Double)
     }
+
+    /// `advlab unrestricted --all-pairs` with the report's search settings and the report's
+    /// stream for its searches (report seed + 211) is the report's targeted search against the
+    /// natural model: the same success rate, per pair, auxiliary confidence, panel and judges'
+    /// agreement, and nearest-training-image distances.
+    func testUnrestrictedCommandAndReportRunTheSameSearch() throws {
+        let results = try quickResults()
+        let settings = try XCTUnwrap(results["settings"] as? [String: Any])
+        let rows = try XCTUnwrap(results["unrestricted"] as? [[String: Any]])
+        let row = try XCTUnwrap(rows.first { $0["model"] as? String == "natural" && $0["variant"] as? String == "targeted" })
+        let out = root.appendingPathComponent("unrestricted").path
+        var arguments = ["unrestricted", "--all-pairs", "--count", String(try XCTUnwrap(settings["unrestricted_per_pair"] as? Int)),
+                         "--steps", String(try XCTUnwrap(settings["unrestricted_steps"] as? Int)),
+                         "--lr", String(try XCTUnwrap(settings["unrestricted_lr"] as? Double)),
+                         "--start-candidates", String(try XCTUnwrap(settings["unrestricted_start_candidates"] as? Int)),
+                         "--seed", "211", "--model", checkpoint("classifier-natural.safetensors"),
+                         "--natural", checkpoint("classifier-natural.safetensors"), "--generator", checkpoint("acgan.safetensors"),
+                         "--embedding", checkpoint("triplet.safetensors"), "--data", try mnistDirectory(), "--out", out, "--json"]
+        if FileManager.default.fileExists(atPath: checkpoint("judge-robust.safetensors")) {
+            arguments += ["--judge", checkpoint("judge-robust.safetensors")]
+        }
+        let command = try run(arguments)
+        XCTAssertEqual(command.status, 0, command.standardError)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(command.standardOutput.utf8)) as? [String: Any])
+        XCTAssertEqual(summary["count"] as? Int, row["count"] as? Int)
+        for key in ["success_rate", "auxiliary_source_confidence_on_successes", "valid_success_rate", "panel_agreement_on_successes"] {
+            XCTAssertEqual(summary[key] as? Double, row[key] as? Double, key)
+        }
+        XCTAssertEqual(summary["panel"] as? [String], row["panel"] as? [String])
+        XCTAssertEqual(NSDictionary(dictionary: try XCTUnwrap(summary["judge_agreement_on_successes"] as? [String: Any])),
+                       NSDictionary(dictionary: try XCTUnwrap(row["judge_agreement_on_successes"] as? [String: Any])))
+        XCTAssertEqual(NSArray(array: try XCTUnwrap(summary["per_pair"] as? [Any])),
+                       NSArray(array: try XCTUnwrap(row["per_pair"] as? [Any])))
+        let quantiles = try XCTUnwrap(row["nearest_train_l2_quantiles"] as? [Double])
+        XCTAssertEqual(summary["median_nearest_train_l2"] as? Double, quantiles.last)
+    }
 }

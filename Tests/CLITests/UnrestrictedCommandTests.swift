@@ -1,3 +1,6 @@
+import AdvData
+import AdvTensor
+import AdvTraining
 import Foundation
 import XCTest
 
@@ -13,6 +16,8 @@ final class UnrestrictedCommandTests: CLITestCase {
         let result = try run(["unrestricted", "--generator", checkpoints.appendingPathComponent("acgan.safetensors").path,
                               "--model", checkpoints.appendingPathComponent("classifier-natural.safetensors").path,
                               "--embedding", checkpoints.appendingPathComponent("triplet.safetensors").path,
+                              "--natural", checkpoint("classifier-natural.safetensors"),
+                              "--judge", checkpoint("classifier-robust.safetensors"),
                               "--source", "3", "--target", "5", "--count", "6", "--steps", "15", "--lr", "0.05",
                               "--attempts", "2", "--start-candidates", "4", "--noise-eps", "0.1", "--seed", "3", "--data", data, "--out", out, "--json"],
                              environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
@@ -46,9 +51,51 @@ final class UnrestrictedCommandTests: CLITestCase {
 
         let csv = try String(contentsOfFile: out + "/records.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.count, 7)
-        XCTAssertTrue(csv[0].contains("attempts") && csv[0].hasSuffix("knn_prediction"))
+        XCTAssertTrue(csv[0].contains("attempts") && csv[0].contains(",knn_prediction,"))
         for name in ["pairs.png", "summary.json", "baseline.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/" + name), name)
         }
+
+        // The panel: the 5-NN and the --judge; the natural model is the attacked one, so not a judge.
+        XCTAssertEqual(summary["panel"] as? [String], ["triplet-5nn", "classifier-robust"])
+        let header = csv[0].split(separator: ",").map(String.init)
+        XCTAssertEqual(Array(header.suffix(3)), ["knn_prediction", "classifier-robust_prediction", "valid"])
+        var valid = 0
+        for line in csv.dropFirst() {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let row = Dictionary(uniqueKeysWithValues: zip(header, cells))
+            let expected = row["success"] == "1" && row["knn_prediction"] == "3" && row["classifier-robust_prediction"] == "3"
+            XCTAssertEqual(row["valid"], expected ? "1" : "0", String(line))
+            valid += expected ? 1 : 0
+        }
+        XCTAssertEqual(try XCTUnwrap(summary["valid_success_rate"] as? Double), Double(valid) / 6, accuracy: 1e-12)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(summary["valid_success_rate"] as? Double), rate)
+
+        // images.npy and start-images.npy: N×1×28×28 in [0, 1], in the records' order: the attacked
+        // model reads images.npy[i] as record i says, and start-images.npy[i] is G(z0_i, s_i).
+        let images = try NPY.read(out + "/images.npy"), starts = try NPY.read(out + "/start-images.npy")
+        XCTAssertEqual(images.shape, [6, 1, 28, 28])
+        XCTAssertEqual(starts.shape, [6, 1, 28, 28])
+        XCTAssertTrue(images.scalars.allSatisfy { (0...1).contains($0) } && starts.scalars.allSatisfy { (0...1).contains($0) })
+        let attacked = try ModelLoading.classifier(path: checkpoint("classifier-natural.safetensors"))
+        XCTAssertEqual(attacked.predict(images), records.map { $0["classifierPrediction"] as? Int ?? -1 })
+        let (generator, _) = try ModelLoading.acgan(path: checkpoint("acgan.safetensors"))
+        for (i, record) in records.enumerated() {
+            let z0 = try XCTUnwrap(record["z0"] as? [Double]).map(Float.init)
+            let expected = generator.generate(Tensor(shape: [1, z0.count], scalars: z0), classes: [3])
+            XCTAssertLessThan((starts.slice(i..<(i + 1)) - expected).maxAbs(), 1e-4, "start image \(i)")
+        }
+    }
+
+    /// A judge must be one the search never sees: the attacked model is refused, naming the flag.
+    func testTheAttackedModelCannotJudge() throws {
+        let out = root.appendingPathComponent("refused").path
+        let result = try run(["unrestricted", "--model", checkpoint("classifier-robust.safetensors"),
+                              "--judge", checkpoint("classifier-robust.safetensors"), "--generator", checkpoint("acgan.safetensors"),
+                              "--embedding", checkpoint("triplet.safetensors"), "--natural", checkpoint("classifier-natural.safetensors"),
+                              "--all-pairs", "--out", out])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.standardError.contains("--judge"), result.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 }
