@@ -109,7 +109,7 @@ class ResNetDiscriminator(nn.Module):
         for index, (kind, inputs) in enumerate(kinds):
             self.add_module(f"block{index + 1}", DiscriminatorBlock(kind, inputs, channels))
         self.source_head = nn.utils.spectral_norm(nn.Linear(channels, 1))
-        self.class_head = nn.utils.spectral_norm(nn.Linear(channels, 10))
+        self.class_head = nn.Linear(channels, 10)   # not normalised, as in the lab
 
     def forward(self, x):
         h = self.block4(self.block3(self.block2(self.block1(x))))

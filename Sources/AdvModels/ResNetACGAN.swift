@@ -198,8 +198,11 @@ public final class DiscriminatorResidualBlock: ParameterContainer {
 
 /// D(image) → (critic logit, class logits) (Song et al.'s MNIST discriminator): residual blocks
 /// first (28→14), down (14→7), plain, plain, all C channels → ReLU → mean over positions →
-/// { Linear → 1 (source), Linear → classCount (auxiliary classifier) }, every convolution and
-/// head spectrally normalised.
+/// { Linear → 1 (source), Linear → classCount (auxiliary classifier) }. Every convolution and the
+/// source head are spectrally normalised; the class head is not: behind a 1-Lipschitz trunk a
+/// normalised head bounds the class logits so tightly that the auxiliary classifier learned
+/// slowly (0.58 test accuracy after two epochs, and generated rows of different classes alike),
+/// where the constraint is only needed on the critic (checkpoints/README.md).
 public final class ResNetDiscriminator: ConditionalDiscriminator {
     public static let architecture = "acgan-resnet-sn-discriminator"
     public var architecture: String { Self.architecture }
@@ -207,7 +210,7 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
     public let classCount: Int
     public let blocks: [DiscriminatorResidualBlock]
     public let sourceHead: SpectralNorm<Linear>
-    public let classHead: SpectralNorm<Linear>
+    public let classHead: Linear
     private let relu: any Layer
 
     /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
@@ -219,7 +222,7 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
             DiscriminatorResidualBlock(kind: $0.0, inputChannels: $0.1, outputChannels: channels, activation: activation, using: &rng)
         }
         sourceHead = SpectralNorm(Linear(inputSize: channels, outputSize: 1, using: &rng), using: &rng)
-        classHead = SpectralNorm(Linear(inputSize: channels, outputSize: classCount, using: &rng), using: &rng)
+        classHead = Linear(inputSize: channels, outputSize: classCount, using: &rng)
     }
 
     public var namedParameters: [(String, Parameter)] {
@@ -228,7 +231,7 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
     }
     public var namedBuffers: [(String, Parameter)] {
         blocks.enumerated().flatMap { prefixed("block\($0.offset + 1)", $0.element.namedBuffers) }
-            + prefixed("source_head", sourceHead.namedBuffers) + prefixed("class_head", classHead.namedBuffers)
+            + prefixed("source_head", sourceHead.namedBuffers)
     }
 
     /// The trunk: blocks → ReLU → mean over positions. images01: [N, 1, 28, 28] -> [N, C]

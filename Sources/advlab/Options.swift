@@ -51,8 +51,26 @@ struct JSONOption: ParsableArguments {
     var json = false
 }
 
-/// The command line as typed, for `created_by` in checkpoints and outputs.
-var commandLineText: String { (["advlab"] + CommandLine.arguments.dropFirst()).joined(separator: " ") }
+/// The command line as typed, for `created_by` in checkpoints and outputs, without the paths of
+/// the machine that ran it: an absolute path or one that climbs out (`../`) keeps only its file
+/// name, so a committed checkpoint names no folder of its maker (paths inside the project, e.g.
+/// `checkpoints/acgan.safetensors`, stay as typed).
+var commandLineText: String { pathFreeCommandLine(Array(CommandLine.arguments.dropFirst())) }
+
+/// `advlab` and `arguments`, each absolute or climbing path (also after `--flag=`) cut to its
+/// last component.
+func pathFreeCommandLine(_ arguments: [String]) -> String {
+    func scrubbed(_ value: String) -> String {
+        guard value.hasPrefix("/") || value.hasPrefix("~") || value.hasPrefix("../") || value.contains("/../") else { return value }
+        return URL(fileURLWithPath: value).lastPathComponent
+    }
+    return (["advlab"] + arguments.map { argument in
+        if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+            return String(argument[...equals]) + scrubbed(String(argument[argument.index(after: equals)...]))
+        }
+        return scrubbed(argument)
+    }).joined(separator: " ")
+}
 
 /// Whether `validateOutputFile`, `validateInputFile` and `validateOutputFolder` look at the file
 /// system. `AdvLab.main` parses with them off, so that an unknown, malformed or out-of-range

@@ -32,7 +32,7 @@ final class ResumeTests: XCTestCase {
         var config = ACGANTrainingConfig.resnet
         config.latentSize = 16
         config.criticSteps = 2
-        try checkACGANResume(config, discriminatorWeight: "class_head.weight_orig")
+        try checkACGANResume(config, discriminatorWeight: "source_head.weight_orig")
     }
 
     func checkACGANResume(_ settings: ACGANTrainingConfig, discriminatorWeight: String) throws {

@@ -1,4 +1,5 @@
 import Foundation
+import AdvNN
 import XCTest
 
 /// The rest of issue 8's bad-input list, beside CheckpointErrorTests, DataErrorTests and
@@ -207,6 +208,10 @@ final class BadInputTests: CLITestCase {
         let first = try run(["train", "classifier", "--limit", "32", "--batch", "16", "--epochs", "1", "--data", data, "--out", path],
                             environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
         XCTAssertEqual(first.status, 0, first.standardError)
+        // The checkpoint's command line names no folder of this machine, only the file names.
+        let createdBy = try XCTUnwrap(try Checkpoint.readMetadata(path: path)[Checkpoint.MetadataKey.createdBy])
+        XCTAssertFalse(createdBy.contains(root.path) || createdBy.contains(data), createdBy)
+        XCTAssertTrue(createdBy.hasSuffix("--data \(URL(fileURLWithPath: data).lastPathComponent) --out run.safetensors"), createdBy)
         try assertOneLineError(["train", "classifier", "--limit", "48", "--batch", "16", "--epochs", "2", "--resume", "--data", data, "--out", path],
                                mentions: ["--resume", path, "--limit 32", "not 48"])
     }
