@@ -74,6 +74,10 @@ public enum GeneratorArchitectures {
             ConditionalGAN(generator: ResNetGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
                            discriminator: ResNetDiscriminator(classCount: settings.classCount, using: &rng))
         }),
+        ("resnet-plain", ResNetGenerator.architecture + "+" + ResNetDiscriminator.plainArchitecture, { settings, rng in
+            ConditionalGAN(generator: ResNetGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
+                           discriminator: ResNetDiscriminator(classCount: settings.classCount, spectralNorm: false, using: &rng))
+        }),
     ]
 
     /// The short names, for `--arch`'s help.

@@ -139,26 +139,24 @@ public final class ResNetGenerator: ConditionalGenerator {
 public final class DiscriminatorResidualBlock: ParameterContainer {
     public enum Kind: Sendable { case first, down, plain }
     public let kind: Kind
-    public let conv1: SpectralNorm<Conv2d>
-    public let conv2: SpectralNorm<Conv2d>
-    public let shortcut: SpectralNorm<Conv2d>?
+    /// Spectrally normalised (`SpectralNorm<Conv2d>`) unless the block was built without.
+    public let conv1: any Layer
+    public let conv2: any Layer
+    public let shortcut: (any Layer)?
     private let pool = AveragePool2d(kernelHeight: 2, kernelWidth: 2, strideHeight: 2, strideWidth: 2)
     private let relu: any Layer
 
-    public init(kind: Kind, inputChannels: Int, outputChannels: Int, activation: any Layer = ReLU(),
+    public init(kind: Kind, inputChannels: Int, outputChannels: Int, spectralNorm: Bool = true, activation: any Layer = ReLU(),
                 using rng: inout some RandomNumberGenerator) {
         self.kind = kind
         relu = activation
-        conv1 = SpectralNorm(Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1, using: &rng),
-                             using: &rng)
-        conv2 = SpectralNorm(Conv2d(inputChannels: outputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1, using: &rng),
-                             using: &rng)
-        if kind == .plain && inputChannels == outputChannels {
-            shortcut = nil
-        } else {
-            shortcut = SpectralNorm(Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 1, using: &rng),
-                                    using: &rng)
+        func convolution(_ input: Int, _ output: Int, kernel: Int, using rng: inout some RandomNumberGenerator) -> any Layer {
+            let conv = Conv2d(inputChannels: input, outputChannels: output, kernelSize: kernel, padding: kernel / 2, using: &rng)
+            return spectralNorm ? SpectralNorm(conv, using: &rng) : conv
         }
+        conv1 = convolution(inputChannels, outputChannels, kernel: 3, using: &rng)
+        conv2 = convolution(outputChannels, outputChannels, kernel: 3, using: &rng)
+        shortcut = kind == .plain && inputChannels == outputChannels ? nil : convolution(inputChannels, outputChannels, kernel: 1, using: &rng)
     }
 
     public var namedParameters: [(String, Parameter)] {
@@ -202,26 +200,33 @@ public final class DiscriminatorResidualBlock: ParameterContainer {
 /// source head are spectrally normalised; the class head is not: behind a 1-Lipschitz trunk a
 /// normalised head bounds the class logits so tightly that the auxiliary classifier learned
 /// slowly (0.58 test accuracy after two epochs, and generated rows of different classes alike),
-/// where the constraint is only needed on the critic (checkpoints/README.md).
+/// where the constraint is only needed on the critic (checkpoints/README.md). Built with
+/// `spectralNorm: false` it is Song et al.'s unconstrained discriminator (registry entry
+/// `resnet-plain`, for the non-saturating loss).
 public final class ResNetDiscriminator: ConditionalDiscriminator {
     public static let architecture = "acgan-resnet-sn-discriminator"
-    public var architecture: String { Self.architecture }
+    public static let plainArchitecture = "acgan-resnet-discriminator"
+    public let spectralNorm: Bool
+    public var architecture: String { spectralNorm ? Self.architecture : Self.plainArchitecture }
 
     public let classCount: Int
     public let blocks: [DiscriminatorResidualBlock]
-    public let sourceHead: SpectralNorm<Linear>
+    public let sourceHead: any Layer
     public let classHead: Linear
     private let relu: any Layer
 
     /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
-    public init(classCount: Int = 10, channels: Int = 32, inputChannels: Int = 1, activation: any Layer = ReLU(),
-                using rng: inout some RandomNumberGenerator) {
+    public init(classCount: Int = 10, channels: Int = 32, inputChannels: Int = 1, spectralNorm: Bool = true,
+                activation: any Layer = ReLU(), using rng: inout some RandomNumberGenerator) {
         self.classCount = classCount
+        self.spectralNorm = spectralNorm
         relu = activation
         blocks = [(DiscriminatorResidualBlock.Kind.first, inputChannels), (.down, channels), (.plain, channels), (.plain, channels)].map {
-            DiscriminatorResidualBlock(kind: $0.0, inputChannels: $0.1, outputChannels: channels, activation: activation, using: &rng)
+            DiscriminatorResidualBlock(kind: $0.0, inputChannels: $0.1, outputChannels: channels, spectralNorm: spectralNorm,
+                                       activation: activation, using: &rng)
         }
-        sourceHead = SpectralNorm(Linear(inputSize: channels, outputSize: 1, using: &rng), using: &rng)
+        let source = Linear(inputSize: channels, outputSize: 1, using: &rng)
+        sourceHead = spectralNorm ? SpectralNorm(source, using: &rng) : source
         classHead = Linear(inputSize: channels, outputSize: classCount, using: &rng)
     }
 

@@ -9,7 +9,7 @@ import Foundation
 /// DCGAN practice (Radford et al. 2016): Adam with learning rate 2e-4 and β1 = 0.5, batch 64.
 /// `ACGANTrainingConfig.resnet` gives the ResNet AC-GAN's.
 public struct ACGANTrainingConfig: Codable, Equatable, Sendable {
-    /// The `GeneratorArchitectures` entry trained ("dcgan", "resnet").
+    /// The `GeneratorArchitectures` entry trained ("dcgan", "resnet", "resnet-plain").
     public var architecture: String = "dcgan"
     /// The source loss of both players.
     public var loss: GANLoss = .nonSaturating
@@ -46,6 +46,16 @@ public struct ACGANTrainingConfig: Codable, Equatable, Sendable {
     /// Adam 2e-4 with β (0.5, 0.999), setting C of Miyato et al. 2018 (one critic step keeps the
     /// run within two hours on two cores; their n_dis = 5 settings cost five discriminator passes
     /// per generator step), with the linear decay to 0 of Song et al.
+    /// The settings an architecture trains with unless flags say otherwise: `resnet` as
+    /// `.resnet`; `resnet-plain` (no spectral norm) the same with the non-saturating loss, which
+    /// needs no Lipschitz constraint; anything else the DCGAN's.
+    public static func defaults(architecture: String) -> ACGANTrainingConfig {
+        var config = architecture.hasPrefix("resnet") ? ACGANTrainingConfig.resnet : ACGANTrainingConfig()
+        config.architecture = architecture
+        if architecture == "resnet-plain" { config.loss = .nonSaturating }
+        return config
+    }
+
     public static var resnet: ACGANTrainingConfig {
         var config = ACGANTrainingConfig()
         config.architecture = "resnet"

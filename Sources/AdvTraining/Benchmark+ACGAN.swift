@@ -11,8 +11,7 @@ extension Benchmark {
     /// D forward and input-backward (D's weight gradients are not computed).
     public static func acganTrainStep(architecture: String = "dcgan", batchSize: Int = 64, iterations: Int = 10,
                                       gemmGFLOPS: Double) throws -> Workload {
-        var config = architecture == "resnet" ? ACGANTrainingConfig.resnet : ACGANTrainingConfig()
-        config.architecture = architecture
+        var config = ACGANTrainingConfig.defaults(architecture: architecture)
         config.batchSize = batchSize
         let trainer = ACGANTrainer(config: config, checkpointPath: "/dev/null", samplesDirectory: nil, commandLine: "bench")
         let (generatorOptimizer, discriminatorOptimizer) = trainer.makeOptimizers()

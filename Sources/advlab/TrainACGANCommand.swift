@@ -63,8 +63,7 @@ struct TrainACGANCommand: ParsableCommand {
 
     func run() throws {
         let (train, test) = try dataOptions.loadBoth()
-        var config = arch == "resnet" ? ACGANTrainingConfig.resnet : ACGANTrainingConfig()
-        config.architecture = arch
+        var config = ACGANTrainingConfig.defaults(architecture: arch)
         config.epochs = epochs
         config.batchSize = batch
         config.latentSize = latent ?? config.latentSize

@@ -161,6 +161,12 @@ final class ResNetACGANTests: XCTestCase {
         XCTAssertEqual(names.count, byName.generator.namedParameters.count + byName.generator.namedBuffers.count, "duplicate names")
         XCTAssertTrue(names.contains("block2.norm1.weight"))
         XCTAssertTrue(byName.discriminator.namedBuffers.map(\.0).contains("block1.conv1.weight_u"))
+        // Song et al.'s unconstrained discriminator: plain convolutions, no power-iteration buffers.
+        let plain = try XCTUnwrap(GeneratorArchitectures.constructor(for: "resnet-plain"))(.init(latentSize: 128), &rng)
+        XCTAssertEqual(plain.architecture, "acgan-resnet-generator+acgan-resnet-discriminator")
+        XCTAssertTrue(plain.discriminator.namedBuffers.isEmpty)
+        XCTAssertTrue(plain.discriminator.namedParameters.map(\.0).contains("block2.conv1.weight"))
+        XCTAssertNotNil(GeneratorArchitectures.constructor(for: plain.architecture))
     }
 }
 
