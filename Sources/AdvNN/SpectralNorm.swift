@@ -128,9 +128,19 @@ public struct Upsample2d: Layer {
                 Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, h * w * f * f))) { range in
                     for plane in range {
                         let source = xb + plane * h * w, target = out + plane * h * w * f * f
-                        for i in 0..<(h * f) {
-                            let row = source + (i / f) * w, outRow = target + i * w * f
-                            for j in 0..<(w * f) { outRow[j] = row[j / f] }
+                        for i in 0..<h {
+                            let row = source + i * w, first = target + i * f * w * f
+                            if f == 2 {
+                                for j in 0..<w {
+                                    let value = row[j]
+                                    first[2 * j] = value
+                                    first[2 * j + 1] = value
+                                }
+                            } else {
+                                for j in 0..<w { for b in 0..<f { first[j * f + b] = row[j] } }
+                            }
+                            // The other f − 1 output rows repeat the first.
+                            for a in 1..<f { (first + a * w * f).update(from: first, count: w * f) }
                         }
                     }
                 }
@@ -144,9 +154,16 @@ public struct Upsample2d: Layer {
                     Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, h * w * f * f))) { range in
                         for plane in range {
                             let source = db + plane * h * w * f * f, target = xb + plane * h * w
-                            for i in 0..<(h * f) {
-                                let row = source + i * w * f, outRow = target + (i / f) * w
-                                for j in 0..<(w * f) { outRow[j / f] += row[j] }
+                            for i in 0..<h {
+                                let outRow = target + i * w
+                                for a in 0..<f {
+                                    let row = source + (i * f + a) * w * f
+                                    if f == 2 {
+                                        for j in 0..<w { outRow[j] += row[2 * j] + row[2 * j + 1] }
+                                    } else {
+                                        for j in 0..<w { for b in 0..<f { outRow[j] += row[j * f + b] } }
+                                    }
+                                }
                             }
                         }
                     }
@@ -187,13 +204,14 @@ public final class ConditionalBatchNorm: ParameterContainer {
         let (h, hBack) = norm.forward(x, mode: normMode)
         let (n, c, p) = (x.shape[0], channels, x.shape[2] * x.shape[3])
         let gamma = scale.value.scalars, beta = shift.value.scalars
-        let y = Tensor(shape: x.shape) { out in
+        let y = overwrittenTensor(x.shape) { out in
             h.scalars.withUnsafeBufferPointer { hs in
-                for b in 0..<n {
-                    for ch in 0..<c {
-                        let g = gamma[classes[b] * c + ch], s = beta[classes[b] * c + ch]
-                        let base = (b * c + ch) * p
-                        for i in base..<(base + p) { out[i] = g * hs[i] + s }
+                guard let hb = hs.baseAddress else { return }
+                Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { planes in
+                    for plane in planes {
+                        let row = classes[plane / c] * c + plane % c
+                        let g = gamma[row], s = beta[row]
+                        for i in (plane * p)..<((plane + 1) * p) { out[i] = g * hb[i] + s }
                     }
                 }
             }
@@ -202,25 +220,39 @@ public final class ConditionalBatchNorm: ParameterContainer {
         return (y, { dy in
             precondition(dy.shape == x.shape, "ConditionalBatchNorm pullback got \(dy.shape)")
             if mode.parameterGradients {
-                for b in 0..<n {
-                    for ch in 0..<c {
-                        let base = (b * c + ch) * p
-                        var sumDy: Float = 0, sumDyH: Float = 0
-                        for i in base..<(base + p) {
-                            sumDy += dy.scalars[i]
-                            sumDyH += dy.scalars[i] * h.scalars[i]
+                // Per-plane sums in parallel, then added into the class rows in order.
+                var sums = [Float](repeating: 0, count: 2 * n * c)
+                dy.scalars.withUnsafeBufferPointer { ds in
+                    h.scalars.withUnsafeBufferPointer { hs in
+                        sums.withUnsafeMutableBufferPointer { out in
+                            guard let db = ds.baseAddress, let hb = hs.baseAddress, let ob = out.baseAddress else { return }
+                            Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { planes in
+                                for plane in planes {
+                                    var sumDy: Float = 0, sumDyH: Float = 0
+                                    for i in (plane * p)..<((plane + 1) * p) {
+                                        sumDy += db[i]
+                                        sumDyH += db[i] * hb[i]
+                                    }
+                                    ob[2 * plane] = sumDy
+                                    ob[2 * plane + 1] = sumDyH
+                                }
+                            }
                         }
-                        scale.gradient.scalars[classes[b] * c + ch] += sumDyH
-                        shift.gradient.scalars[classes[b] * c + ch] += sumDy
                     }
                 }
+                for plane in 0..<(n * c) {
+                    let row = classes[plane / c] * c + plane % c
+                    shift.gradient.scalars[row] += sums[2 * plane]
+                    scale.gradient.scalars[row] += sums[2 * plane + 1]
+                }
             }
-            let dh = Tensor(shape: x.shape) { out in
+            let dh = overwrittenTensor(x.shape) { out in
                 dy.scalars.withUnsafeBufferPointer { ds in
-                    for b in 0..<n {
-                        for ch in 0..<c {
-                            let g = gamma[classes[b] * c + ch], base = (b * c + ch) * p
-                            for i in base..<(base + p) { out[i] = g * ds[i] }
+                    guard let db = ds.baseAddress else { return }
+                    Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { planes in
+                        for plane in planes {
+                            let g = gamma[classes[plane / c] * c + plane % c]
+                            for i in (plane * p)..<((plane + 1) * p) { out[i] = g * db[i] }
                         }
                     }
                 }

@@ -68,6 +68,12 @@ final class ResNetLayerGradientTests: XCTestCase {
         XCTAssertEqual(y[1, 2, 5, 3], x[1, 2, 2, 1])
         XCTAssertEqual(y[0, 1, 2, 1], x[0, 1, 1, 0])
         assertGradientsMatch(GradientCheck().run(input: x) { layer.forward($0, mode: .train) })
+        // The general path (factor 3) against the definition y[i, j] = x[i / 3, j / 3].
+        let three = Upsample2d(factor: 3)
+        let y3 = three.forward(x, mode: .eval).0
+        XCTAssertEqual(y3.shape, [2, 3, 9, 6])
+        for i in 0..<9 { for j in 0..<6 { XCTAssertEqual(y3[1, 1, i, j], x[1, 1, i / 3, j / 3]) } }
+        assertGradientsMatch(GradientCheck().run(input: x) { three.forward($0, mode: .train) })
     }
 
     func testConditionalBatchNormTrainingMode() {
