@@ -73,7 +73,8 @@ final class AttackFlagTests: CLITestCase {
         try Data(SafetensorsFixture.encode([.init(name: "fc2.bias", shape: [10])],
                                            metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
             .write(to: URL(fileURLWithPath: path))
-        try assertOneLineError(["unrestricted", "--generator", path, "--model", path, "--embedding", path, "--all-pairs", "--out", out],
+        try assertOneLineError(["unrestricted", "--generator", path, "--model", path, "--embedding", path, "--natural", path,
+                                "--all-pairs", "--out", out],
                                mentions: [path, "classifier", "acgan"], environment: ["ADVLAB_DATA": root.path])
     }
 
