@@ -246,7 +246,9 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
             { block.forward($0, mode: index == 0 ? mode : inner) }
         }
         steps.append { self.relu.forward($0, mode: inner) }
-        steps.append { globalMean($0) }
+        // Mean over positions: AdvNN's global average pool, then [N, C, 1, 1] -> [N, C].
+        steps.append { AveragePool2d.global(height: $0.shape[2], width: $0.shape[3]).forward($0, mode: inner) }
+        steps.append { Flatten().forward($0, mode: inner) }
         return chained(images01, steps)
     }
 
@@ -265,27 +267,4 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
 
     // images01: [N, 1, 28, 28] -> [N, C] (the pooled trunk features)
     public func features(_ images01: Tensor) -> Tensor { trunk(images01, mode: .eval).0 }
-}
-
-/// Mean over the positions of each channel: `[N, C, H, W] -> [N, C]`.
-func globalMean(_ x: Tensor) -> (Tensor, Pullback) {
-    let (n, c, p) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-    let y = Tensor(shape: [n, c]) { out in
-        x.scalars.withUnsafeBufferPointer { xs in
-            for plane in 0..<(n * c) {
-                var total: Float = 0
-                for i in (plane * p)..<((plane + 1) * p) { total += xs[i] }
-                out[plane] = total / Float(p)
-            }
-        }
-    }
-    let shape = x.shape
-    return (y, { dy in
-        Tensor(shape: shape) { out in
-            for plane in 0..<(n * c) {
-                let g = dy.scalars[plane] / Float(p)
-                for i in (plane * p)..<((plane + 1) * p) { out[i] = g }
-            }
-        }
-    })
 }
