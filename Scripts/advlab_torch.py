@@ -103,18 +103,22 @@ class DiscriminatorBlock(nn.Module):
 
 
 class ResNetDiscriminator(nn.Module):
-    def __init__(self, channels=32):
+    """The lab's ResNet discriminator: the critic head on the mean of the 7x7 map (spectrally
+    normalised), the class head on the flattened map (not normalised), as in ResNetACGAN.swift.
+    mean_pooled_class_head=True gives the earlier variant, for Scripts/aux-head-check.py."""
+    def __init__(self, channels=32, mean_pooled_class_head=False):
         super().__init__()
         kinds = [("first", 1), ("down", channels), ("plain", channels), ("plain", channels)]
         for index, (kind, inputs) in enumerate(kinds):
             self.add_module(f"block{index + 1}", DiscriminatorBlock(kind, inputs, channels))
+        self.mean_pooled_class_head = mean_pooled_class_head
         self.source_head = nn.utils.spectral_norm(nn.Linear(channels, 1))
-        self.class_head = nn.Linear(channels, 10)   # not normalised, as in the lab
+        self.class_head = nn.Linear(channels if mean_pooled_class_head else channels * 49, 10)
 
     def forward(self, x):
-        h = self.block4(self.block3(self.block2(self.block1(x))))
-        h = F.relu(h).mean((2, 3))
-        return self.source_head(h), self.class_head(h)
+        h = F.relu(self.block4(self.block3(self.block2(self.block1(x)))))
+        pooled = h.mean((2, 3))
+        return self.source_head(pooled), self.class_head(pooled if self.mean_pooled_class_head else h.flatten(1))
 
 
 def load_resnet_acgan(checkpoint):

@@ -194,15 +194,18 @@ public final class DiscriminatorResidualBlock: ParameterContainer {
     }
 }
 
-/// D(image) → (critic logit, class logits) (Song et al.'s MNIST discriminator): residual blocks
-/// first (28→14), down (14→7), plain, plain, all C channels → ReLU → mean over positions →
-/// { Linear → 1 (source), Linear → classCount (auxiliary classifier) }. Every convolution and the
-/// source head are spectrally normalised; the class head is not: behind a 1-Lipschitz trunk a
-/// normalised head bounds the class logits so tightly that the auxiliary classifier learned
-/// slowly (0.58 test accuracy after two epochs, and generated rows of different classes alike),
-/// where the constraint is only needed on the critic (checkpoints/README.md). Built with
-/// `spectralNorm: false` it is Song et al.'s unconstrained discriminator (registry entry
-/// `resnet-plain`, for the non-saturating loss).
+/// D(image) → (critic logit, class logits), after Song et al.'s MNIST discriminator: residual
+/// blocks first (28→14), down (14→7), plain, plain, all C channels → ReLU → a C×7×7 map, then
+/// - source (critic) head: mean over positions → Linear → 1, as Song et al.;
+/// - class (auxiliary) head: Linear on the flattened C×7×7 map → classCount.
+///
+/// Every convolution and the source head are spectrally normalised; the class head is not, and it
+/// reads the whole map rather than its mean. Both choices are measured (checkpoints/README.md,
+/// `Scripts/aux-head-check.py`): behind a 1-Lipschitz trunk at 32 channels, a class head on the
+/// 32 mean-pooled features learned so slowly (0.25 test accuracy after a GAN epoch, 0.55 after 300
+/// classifier-only steps in the PyTorch twin) that the generator ignored the class; on the
+/// flattened map the same classifier-only run reaches 0.93. Built with `spectralNorm: false` it
+/// is the unconstrained discriminator (registry entry `resnet-plain`, for the non-saturating loss).
 public final class ResNetDiscriminator: ConditionalDiscriminator {
     public static let architecture = "acgan-resnet-sn-discriminator"
     public static let plainArchitecture = "acgan-resnet-discriminator"
@@ -213,12 +216,18 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
     public let blocks: [DiscriminatorResidualBlock]
     public let sourceHead: any Layer
     public let classHead: Linear
+    public let imageShape: ImageShape
     private let relu: any Layer
 
     /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
-    public init(classCount: Int = 10, channels: Int = 32, inputChannels: Int = 1, spectralNorm: Bool = true,
-                activation: any Layer = ReLU(), using rng: inout some RandomNumberGenerator) {
+    /// imageShape: the input's [C, H, W]; H and W divisible by 4 (two halvings).
+    public init(classCount: Int = 10, channels: Int = 32, imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28),
+                spectralNorm: Bool = true, activation: any Layer = ReLU(), using rng: inout some RandomNumberGenerator) {
+        precondition(imageShape.height % 4 == 0 && imageShape.width % 4 == 0,
+                     "ResNetDiscriminator halves the image twice, so H and W must be divisible by 4, got \(imageShape)")
         self.classCount = classCount
+        self.imageShape = imageShape
+        let inputChannels = imageShape.channels
         self.spectralNorm = spectralNorm
         relu = activation
         blocks = [(DiscriminatorResidualBlock.Kind.first, inputChannels), (.down, channels), (.plain, channels), (.plain, channels)].map {
@@ -227,7 +236,7 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
         }
         let source = Linear(inputSize: channels, outputSize: 1, using: &rng)
         sourceHead = spectralNorm ? SpectralNorm(source, using: &rng) : source
-        classHead = Linear(inputSize: channels, outputSize: classCount, using: &rng)
+        classHead = Linear(inputSize: channels * (imageShape.height / 4) * (imageShape.width / 4), outputSize: classCount, using: &rng)
     }
 
     public var namedParameters: [(String, Parameter)] {
@@ -239,32 +248,38 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
             + prefixed("source_head", sourceHead.namedBuffers)
     }
 
-    /// The trunk: blocks → ReLU → mean over positions. images01: [N, 1, 28, 28] -> [N, C]
+    /// The trunk: blocks → ReLU. images01: [N, C0, H, W] -> [N, C, H/4, W/4]
     func trunk(_ images01: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         let inner = mode.needingInputGradient
         var steps: [(Tensor) -> (Tensor, Pullback)] = blocks.enumerated().map { index, block in
             { block.forward($0, mode: index == 0 ? mode : inner) }
         }
         steps.append { self.relu.forward($0, mode: inner) }
-        // Mean over positions: AdvNN's global average pool, then [N, C, 1, 1] -> [N, C].
-        steps.append { AveragePool2d.global(height: $0.shape[2], width: $0.shape[3]).forward($0, mode: inner) }
-        steps.append { Flatten().forward($0, mode: inner) }
         return chained(images01, steps)
     }
 
     public func forward(_ images01: Tensor, mode: ForwardMode)
         -> (sourceLogits: Tensor, classLogits: Tensor, pullback: (Tensor, Tensor) -> Tensor) {
         let inner = mode.needingInputGradient
-        let (features, featuresBack) = trunk(images01, mode: mode)
-        let (source, sourceBack) = sourceHead.forward(features, mode: inner)
-        let (classes, classesBack) = classHead.forward(features, mode: inner)
+        let (map, mapBack) = trunk(images01, mode: mode)
+        // Source: mean over positions (AdvNN's global average pool), [N, C, 1, 1] -> [N, C] -> [N, 1].
+        let (source, sourceBack) = chained(map, [
+            { AveragePool2d.global(height: $0.shape[2], width: $0.shape[3]).forward($0, mode: inner) },
+            { Flatten().forward($0, mode: inner) },
+            { self.sourceHead.forward($0, mode: inner) },
+        ])
+        // Class: the whole map, [N, C·H/4·W/4] -> [N, classCount].
+        let (classes, classesBack) = chained(map, [
+            { Flatten().forward($0, mode: inner) },
+            { self.classHead.forward($0, mode: inner) },
+        ])
         return (source, classes, { dSource, dClasses in
-            var dFeatures = sourceBack(dSource)
-            dFeatures += classesBack(dClasses)
-            return featuresBack(dFeatures)
+            var dMap = sourceBack(dSource)
+            dMap += classesBack(dClasses)
+            return mapBack(dMap)
         })
     }
 
-    // images01: [N, 1, 28, 28] -> [N, C] (the pooled trunk features)
-    public func features(_ images01: Tensor) -> Tensor { trunk(images01, mode: .eval).0 }
+    // images01: [N, C0, H, W] -> [N, C·H/4·W/4] (the map the class head reads)
+    public func features(_ images01: Tensor) -> Tensor { Flatten().forward(trunk(images01, mode: .eval).0, mode: .eval).0 }
 }

@@ -44,7 +44,7 @@ final class ResNetACGANTests: XCTestCase {
         let judged = discriminator.forward(images, mode: .eval)
         XCTAssertEqual(judged.sourceLogits.shape, [3, 1])
         XCTAssertEqual(judged.classLogits.shape, [3, 10])
-        XCTAssertEqual(discriminator.features(images).shape, [3, 32])
+        XCTAssertEqual(discriminator.features(images).shape, [3, 32 * 7 * 7])
     }
 
     /// z → G → D → both heads: what the latent search differentiates.
