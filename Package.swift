@@ -43,9 +43,10 @@ let package = Package(
         // Models: classifier CNNs, AC-GAN, triplet embedding net.
         .target(name: "AdvModels", dependencies: ["AdvNN"], swiftSettings: optimize),
         // ONNX: reads ONNX classifiers (swift-protobuf) into AdvNN layers as an ImageClassifier.
-        .target(name: "AdvONNX", dependencies: ["AdvNN", "AdvModels", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-                exclude: ["Generated/README.md"],
-                swiftSettings: optimize),
+        .target(
+            name: "AdvONNX", dependencies: ["AdvNN", "AdvModels", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Generated/README.md"],
+            swiftSettings: optimize),
         // Training: loops, progress, checkpoints, resume, metrics.
         .target(name: "AdvTraining", dependencies: ["AdvModels", "AdvONNX", "AdvData", "AdvImaging"], swiftSettings: optimize),
         // Attacks: FGSM, IGS, PGD L∞/L2, C&W-L2, combination, embedding PGD, latent search.

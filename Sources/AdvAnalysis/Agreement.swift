@@ -12,7 +12,9 @@ public enum Agreement {
     /// nil for no trials.
     public static func wilsonInterval(successes: Int, total: Int, z: Double = z95) -> (low: Double, high: Double)? {
         guard total > 0 else { return nil }
-        let n = Double(total), p = Double(successes) / n, zz = z * z
+        let n = Double(total)
+        let p = Double(successes) / n
+        let zz = z * z
         let center = (p + zz / (2 * n)) / (1 + zz / n)
         let half = z * (p * (1 - p) / n + zz / (4 * n * n)).squareRoot() / (1 + zz / n)
         return (max(0, center - half), min(1, center + half))

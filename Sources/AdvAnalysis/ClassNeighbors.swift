@@ -37,7 +37,8 @@ struct ClassOrder {
     /// The segments that overlap `range`, clipped to it.
     func segments(in range: Range<Int>) -> [(label: Int, range: Range<Int>)] {
         segments.compactMap { segment in
-            let lower = max(segment.range.lowerBound, range.lowerBound), upper = min(segment.range.upperBound, range.upperBound)
+            let lower = max(segment.range.lowerBound, range.lowerBound)
+            let upper = min(segment.range.upperBound, range.upperBound)
             return lower < upper ? (segment.label, lower..<upper) : nil
         }
     }
@@ -53,11 +54,14 @@ extension NearestNeighbors {
     /// columns). L∞: see `classNeighborsLinf`; `seeds` (e.g. the L2 result) start each image's two
     /// bounds at good candidates.
     /// images: [N, …]; labels: N
-    public static func classNeighbors(images: Tensor, labels: [Int], norm: DistanceNorm, seeds: ClassNeighbors? = nil,
-                                      block: Int = 1024) -> ClassNeighbors {
+    public static func classNeighbors(
+        images: Tensor, labels: [Int], norm: DistanceNorm, seeds: ClassNeighbors? = nil,
+        block: Int = 1024
+    ) -> ClassNeighbors {
         precondition(norm == .l2 || norm == .linf, "classNeighbors supports l2 and linf")
         precondition(labels.count == images.batchCount, "classNeighbors: \(labels.count) labels for \(images.batchCount) images")
-        return norm == .l2 ? classNeighborsL2(images: images, labels: labels, block: block)
+        return norm == .l2
+            ? classNeighborsL2(images: images, labels: labels, block: block)
             : classNeighborsLinf(images: images, labels: labels, seeds: seeds)
     }
 
@@ -66,9 +70,11 @@ extension NearestNeighbors {
     public static func referenceClassNeighbors(images: Tensor, labels: [Int], norm: DistanceNorm) -> ClassNeighbors {
         let p = norm == .l2 ? 2.0 : Double.infinity
         let none = Match(index: -1, distance: .infinity)
-        var same = [Match](repeating: none, count: labels.count), other = same
+        var same = [Match](repeating: none, count: labels.count)
+        var other = same
         for label in Set(labels) {
-            let members = labels.indices.filter { labels[$0] == label }, others = labels.indices.filter { labels[$0] != label }
+            let members = labels.indices.filter { labels[$0] == label }
+            let others = labels.indices.filter { labels[$0] != label }
             let queries = images.gather(members)
             let position = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($1, $0) })
             let sameMatches = referenceNearest(queries: queries, memory: queries, p: p, exclude: members.map { position[$0] ?? -1 })
@@ -100,7 +106,8 @@ extension NearestNeighbors {
         images.scalars.withUnsafeBufferPointer { buffer in
             guard let x = buffer.baseAddress else { return }
             for (position, match) in matches.enumerated() where match.index >= 0 {
-                let image = order.originalIndex[position], neighbour = order.originalIndex[match.index]
+                let image = order.originalIndex[position]
+                let neighbour = order.originalIndex[match.index]
                 result[image] = Match(index: neighbour, distance: exactDistance(x + image * d, x + neighbour * d, count: d, norm: norm))
             }
         }
@@ -108,64 +115,74 @@ extension NearestNeighbors {
     }
 
     static func classNeighborsL2(images: Tensor, labels: [Int], block: Int) -> ClassNeighbors {
-        let n = images.batchCount, d = images.featureCount
+        let n = images.batchCount
+        let d = images.featureCount
         let order = ClassOrder(labels: labels)
         let sorted = images.gather(order.originalIndex).reshaped([n, d])
         let norms = sorted.rowSquaredNorms()
         // Running bests in sorted positions, squared distances.
         let none = Match(index: -1, distance: .infinity)
-        var same = [Match](repeating: none, count: n), other = same
+        var same = [Match](repeating: none, count: n)
+        var other = same
         var products = [Float](repeating: 0, count: block * block)
         sorted.scalars.withUnsafeBufferPointer { buffer in
-          products.withUnsafeMutableBufferPointer { productBuffer in
-            same.withUnsafeMutableBufferPointer { sameBuffer in
-              other.withUnsafeMutableBufferPointer { otherBuffer in
-                norms.withUnsafeBufferPointer { normBuffer in
-                    guard let x = buffer.baseAddress, let p = productBuffer.baseAddress, let sb = sameBuffer.baseAddress,
-                          let ob = otherBuffer.baseAddress, let nb = normBuffer.baseAddress else { return }
-                    // Upper triangle of blocks: block (r, c) with c ≥ r serves its rows and, off the
-                    // diagonal, its columns, so every pair is multiplied once.
-                    for rowStart in stride(from: 0, to: n, by: block) {
-                        let rowEnd = min(n, rowStart + block), rows = rowEnd - rowStart
-                        let rowSegments = order.segments(in: rowStart..<rowEnd)
-                        for columnStart in stride(from: rowStart, to: n, by: block) {
-                            let columnEnd = min(n, columnStart + block), width = columnEnd - columnStart
-                            gemm(transposeA: false, transposeB: true, m: rows, n: width, k: d, a: x + rowStart * d, lda: d,
-                                 b: x + columnStart * d, ldb: d, c: p, ldc: width)
-                            let columnSegments = order.segments(in: columnStart..<columnEnd)
-                            // Rows: each row's minimum over every column segment.
-                            for rowSegment in rowSegments {
-                                Parallel.forEachChunk(rowSegment.range.count, minimumChunk: 32) { chunk in
-                                    for offset in chunk {
-                                        let row = rowSegment.range.lowerBound + offset
-                                        let line = p + (row - rowStart) * width - columnStart
-                                        for columnSegment in columnSegments {
-                                            let target = columnSegment.label == rowSegment.label ? sb : ob
-                                            var best = target[row]
-                                            let rowNorm = nb[row]
-                                            for column in columnSegment.range where column != row {
-                                                let squared = max(0, rowNorm + nb[column] - 2 * line[column])
-                                                if squared < best.distance { best = Match(index: column, distance: squared) }
+            products.withUnsafeMutableBufferPointer { productBuffer in
+                same.withUnsafeMutableBufferPointer { sameBuffer in
+                    other.withUnsafeMutableBufferPointer { otherBuffer in
+                        norms.withUnsafeBufferPointer { normBuffer in
+                            guard let x = buffer.baseAddress, let p = productBuffer.baseAddress, let sb = sameBuffer.baseAddress,
+                                let ob = otherBuffer.baseAddress, let nb = normBuffer.baseAddress
+                            else { return }
+                            // Upper triangle of blocks: block (r, c) with c ≥ r serves its rows and, off the
+                            // diagonal, its columns, so every pair is multiplied once.
+                            for rowStart in stride(from: 0, to: n, by: block) {
+                                let rowEnd = min(n, rowStart + block)
+                                let rows = rowEnd - rowStart
+                                let rowSegments = order.segments(in: rowStart..<rowEnd)
+                                for columnStart in stride(from: rowStart, to: n, by: block) {
+                                    let columnEnd = min(n, columnStart + block)
+                                    let width = columnEnd - columnStart
+                                    gemm(
+                                        transposeA: false, transposeB: true, m: rows, n: width, k: d, a: x + rowStart * d, lda: d,
+                                        b: x + columnStart * d, ldb: d, c: p, ldc: width)
+                                    let columnSegments = order.segments(in: columnStart..<columnEnd)
+                                    // Rows: each row's minimum over every column segment.
+                                    for rowSegment in rowSegments {
+                                        Parallel.forEachChunk(rowSegment.range.count, minimumChunk: 32) { chunk in
+                                            for offset in chunk {
+                                                let row = rowSegment.range.lowerBound + offset
+                                                let line = p + (row - rowStart) * width - columnStart
+                                                for columnSegment in columnSegments {
+                                                    let target = columnSegment.label == rowSegment.label ? sb : ob
+                                                    var best = target[row]
+                                                    let rowNorm = nb[row]
+                                                    for column in columnSegment.range where column != row {
+                                                        let squared = max(0, rowNorm + nb[column] - 2 * line[column])
+                                                        if squared < best.distance { best = Match(index: column, distance: squared) }
+                                                    }
+                                                    target[row] = best
+                                                }
                                             }
-                                            target[row] = best
                                         }
                                     }
-                                }
-                            }
-                            guard columnStart != rowStart else { continue }
-                            // Columns (the transposed pairs): split by columns so that workers never share one.
-                            for columnSegment in columnSegments {
-                                Parallel.forEachChunk(columnSegment.range.count, minimumChunk: 32) { chunk in
-                                    let lower = columnSegment.range.lowerBound + chunk.lowerBound
-                                    let upper = columnSegment.range.lowerBound + chunk.upperBound
-                                    for rowSegment in rowSegments {
-                                        let target = columnSegment.label == rowSegment.label ? sb : ob
-                                        for row in rowSegment.range {
-                                            let line = p + (row - rowStart) * width - columnStart
-                                            let rowNorm = nb[row]
-                                            for column in lower..<upper {
-                                                let squared = max(0, rowNorm + nb[column] - 2 * line[column])
-                                                if squared < target[column].distance { target[column] = Match(index: row, distance: squared) }
+                                    guard columnStart != rowStart else { continue }
+                                    // Columns (the transposed pairs): split by columns so that workers never share one.
+                                    for columnSegment in columnSegments {
+                                        Parallel.forEachChunk(columnSegment.range.count, minimumChunk: 32) { chunk in
+                                            let lower = columnSegment.range.lowerBound + chunk.lowerBound
+                                            let upper = columnSegment.range.lowerBound + chunk.upperBound
+                                            for rowSegment in rowSegments {
+                                                let target = columnSegment.label == rowSegment.label ? sb : ob
+                                                for row in rowSegment.range {
+                                                    let line = p + (row - rowStart) * width - columnStart
+                                                    let rowNorm = nb[row]
+                                                    for column in lower..<upper {
+                                                        let squared = max(0, rowNorm + nb[column] - 2 * line[column])
+                                                        if squared < target[column].distance {
+                                                            target[column] = Match(index: row, distance: squared)
+                                                        }
+                                                    }
+                                                }
                                             }
                                         }
                                     }
@@ -174,11 +191,10 @@ extension NearestNeighbors {
                         }
                     }
                 }
-              }
             }
-          }
         }
-        return ClassNeighbors(sameClass: exactMatches(same, order: order, images: images, norm: .l2),
-                              otherClass: exactMatches(other, order: order, images: images, norm: .l2))
+        return ClassNeighbors(
+            sameClass: exactMatches(same, order: order, images: images, norm: .l2),
+            otherClass: exactMatches(other, order: order, images: images, norm: .l2))
     }
 }

@@ -59,21 +59,30 @@ public struct ConditionOneMeasurements: Sendable {
 
     /// clean, adversarial: [N, 1, 28, 28] in [0, 1]; embeddings of both ([N, D]) and each
     /// class's spread when an embedding is available.
-    public init(clean: Tensor, adversarial: Tensor, labels: [Int], success: [Bool], rule: ConditionOneRule = .init(),
-                cleanEmbeddings: Tensor? = nil, adversarialEmbeddings: Tensor? = nil, classSpread: [Double]? = nil,
-                knnLabels: [Int]? = nil, referenceLabels: [Int]? = nil) {
-        precondition(clean.shape == adversarial.shape && clean.batchCount == labels.count && labels.count == success.count,
-                     "condition (1): clean, adversarial, labels and success must describe the same N examples")
-        let n = labels.count, f = clean.count / max(1, n)
+    public init(
+        clean: Tensor, adversarial: Tensor, labels: [Int], success: [Bool], rule: ConditionOneRule = .init(),
+        cleanEmbeddings: Tensor? = nil, adversarialEmbeddings: Tensor? = nil, classSpread: [Double]? = nil,
+        knnLabels: [Int]? = nil, referenceLabels: [Int]? = nil
+    ) {
+        precondition(
+            clean.shape == adversarial.shape && clean.batchCount == labels.count && labels.count == success.count,
+            "condition (1): clean, adversarial, labels and success must describe the same N examples")
+        let n = labels.count
+        let f = clean.count / max(1, n)
         self.labels = labels
         self.success = success
-        var background = [Double](repeating: 0, count: n), ink = background
+        var background = [Double](repeating: 0, count: n)
+        var ink = background
         for i in 0..<n {
-            var backgroundCount = 0, changed = 0
-            var cleanInk = 0.0, adversarialInk = 0.0
+            var backgroundCount = 0
+            var changed = 0
+            var cleanInk = 0.0
+            var adversarialInk = 0.0
             for j in (i * f)..<((i + 1) * f) {
-                let x = clean.scalars[j], xAdv = adversarial.scalars[j]
-                cleanInk += Double(x); adversarialInk += Double(xAdv)
+                let x = clean.scalars[j]
+                let xAdv = adversarial.scalars[j]
+                cleanInk += Double(x)
+                adversarialInk += Double(xAdv)
                 if x == 0 {
                     backgroundCount += 1
                     if Double(abs(xAdv - x)) > rule.backgroundChangeThreshold { changed += 1 }
@@ -111,10 +120,11 @@ public struct ConditionOneMeasurements: Sendable {
             return Double(successes.filter { predicted[$0] == labels[$0] }.count) / Double(successes.count)
         }
         let shifts = embeddingShift.map { shift in subset.map { shift[$0] }.sorted() }
-        return ConditionOneProxyValues(examples: subset.count, successes: successes.count,
-                                       background_changed: mean(backgroundChanged), ink_change: mean(inkChange), ssim: mean(ssim),
-                                       embedding_shift: shifts.flatMap { $0.isEmpty ? nil : $0[$0.count / 2] },
-                                       knn_keeps_source: keeps(knnLabels), reference_keeps_source: keeps(referenceLabels))
+        return ConditionOneProxyValues(
+            examples: subset.count, successes: successes.count,
+            background_changed: mean(backgroundChanged), ink_change: mean(inkChange), ssim: mean(ssim),
+            embedding_shift: shifts.flatMap { $0.isEmpty ? nil : $0[$0.count / 2] },
+            knn_keeps_source: keeps(knnLabels), reference_keeps_source: keeps(referenceLabels))
     }
 
     /// Overall and per-class proxies with the verdict of `rule`.
@@ -122,23 +132,30 @@ public struct ConditionOneMeasurements: Sendable {
         let overall = values(Array(labels.indices))
         let perClass = (0..<classCount).map { digit in values(labels.indices.filter { labels[$0] == digit }) }
         let (holds, reasons) = Self.verdict(overall, rule: rule)
-        return ConditionOneReport(overall: overall, per_class: perClass,
-                                  per_class_holds: perClass.map { $0.examples > 0 && Self.verdict($0, rule: rule).holds },
-                                  holds: holds, reasons: reasons)
+        return ConditionOneReport(
+            overall: overall, per_class: perClass,
+            per_class_holds: perClass.map { $0.examples > 0 && Self.verdict($0, rule: rule).holds },
+            holds: holds, reasons: reasons)
     }
 
     /// (1) holds by proxy when few background pixels change visibly, SSIM stays high and the
     /// embedding's k-NN still sees the source class in the successful examples.
     public static func verdict(_ values: ConditionOneProxyValues, rule: ConditionOneRule) -> (holds: Bool, reasons: [String]) {
-        var failures: [String] = [], passes: [String] = []
+        var failures: [String] = []
+        var passes: [String] = []
         func check(_ passed: Bool, _ sentence: String) { if passed { passes.append(sentence) } else { failures.append(sentence) } }
-        check(values.background_changed <= rule.maximumBackgroundChanged,
-              String(format: "%.3f of background pixels change by more than %.2f (limit %.3f)",
-                     values.background_changed, rule.backgroundChangeThreshold, rule.maximumBackgroundChanged))
+        check(
+            values.background_changed <= rule.maximumBackgroundChanged,
+            String(
+                format: "%.3f of background pixels change by more than %.2f (limit %.3f)",
+                values.background_changed, rule.backgroundChangeThreshold, rule.maximumBackgroundChanged))
         check(values.ssim >= rule.minimumSSIM, String(format: "mean SSIM %.3f (needs %.2f)", values.ssim, rule.minimumSSIM))
         if let keeps = values.knn_keeps_source {
-            check(keeps >= rule.minimumKNNKeepsSource,
-                  String(format: "the embedding's k-NN keeps the source class on %.3f of successes (needs %.2f)", keeps, rule.minimumKNNKeepsSource))
+            check(
+                keeps >= rule.minimumKNNKeepsSource,
+                String(
+                    format: "the embedding's k-NN keeps the source class on %.3f of successes (needs %.2f)", keeps,
+                    rule.minimumKNNKeepsSource))
         }
         return failures.isEmpty ? (true, passes) : (false, failures)
     }

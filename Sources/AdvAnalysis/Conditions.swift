@@ -39,7 +39,9 @@ public struct ConditionTwoDistances: Sendable {
     public var nearestMisclassified: [Float]?
 
     public init(queries: [Int], labels: [Int], nearestSameClass: [Float], nearestMisclassified: [Float]? = nil) {
-        self.queries = queries; self.labels = labels; self.nearestSameClass = nearestSameClass
+        self.queries = queries
+        self.labels = labels
+        self.nearestSameClass = nearestSameClass
         self.nearestMisclassified = nearestMisclassified
     }
 
@@ -57,14 +59,19 @@ public struct ConditionTwoDistances: Sendable {
     /// image the class-blocked kernels (L∞ seeded with `seeds`, the L2 neighbours, when given),
     /// else one search per query. Returns the distances and, for every image, the neighbours.
     /// images: [N, …]
-    public static func nearestSameClass(images: Tensor, labels: [Int], queries: [Int], norm: DistanceNorm,
-                                        seeds: ClassNeighbors? = nil, classCount: Int) -> (distances: [Float], neighbors: ClassNeighbors?) {
+    public static func nearestSameClass(
+        images: Tensor, labels: [Int], queries: [Int], norm: DistanceNorm,
+        seeds: ClassNeighbors? = nil, classCount: Int
+    ) -> (distances: [Float], neighbors: ClassNeighbors?) {
         if queries.count == labels.count {
             let neighbors = NearestNeighbors.classNeighbors(images: images, labels: labels, norm: norm, seeds: seeds)
             return (neighbors.sameClass.map(\.distance), neighbors)
         }
-        return (AdvAnalysis.nearestSameClass(images: images, labels: labels, queries: queries, memory: Array(labels.indices), norm: norm,
-                                             classCount: classCount), nil)
+        return (
+            AdvAnalysis.nearestSameClass(
+                images: images, labels: labels, queries: queries, memory: Array(labels.indices), norm: norm,
+                classCount: classCount), nil
+        )
     }
 }
 
@@ -76,9 +83,12 @@ extension ConditionTwoDistances {
     }
 
     /// For each query, the distance to its nearest same-class image among `misclassified`.
-    public static func nearestMisclassified(images: Tensor, labels: [Int], queries: [Int], misclassified: [Int], norm: DistanceNorm,
-                                            classCount: Int) -> [Float] {
-        AdvAnalysis.nearestSameClass(images: images, labels: labels, queries: queries, memory: misclassified, norm: norm, classCount: classCount)
+    public static func nearestMisclassified(
+        images: Tensor, labels: [Int], queries: [Int], misclassified: [Int], norm: DistanceNorm,
+        classCount: Int
+    ) -> [Float] {
+        AdvAnalysis.nearestSameClass(
+            images: images, labels: labels, queries: queries, memory: misclassified, norm: norm, classCount: classCount)
     }
 }
 
@@ -86,7 +96,8 @@ extension ConditionTwoDistances {
 /// of queries with a same-class image within ε (and a misclassified one, when known), and the
 /// verdict in words.
 public func conditionTwo(_ distances: ConditionTwoDistances, norm: String, eps: Double, classCount: Int) -> ConditionTwoVerdict {
-    let labels = distances.labels, nearest = distances.nearestSameClass
+    let labels = distances.labels
+    let nearest = distances.nearestSameClass
     func share(_ rows: [Int], _ values: [Float]) -> Double {
         rows.isEmpty ? 0 : Double(rows.filter { Double(values[$0]) <= eps }.count) / Double(rows.count)
     }
@@ -99,26 +110,32 @@ public func conditionTwo(_ distances: ConditionTwoDistances, norm: String, eps: 
     let sortedPerClass = members.map { rows in rows.map { Double(nearest[$0]) }.sorted() }
     let holds = overall == 0
     let closest = nearest.min().map(Double.init) ?? .nan
-    let reason = holds
-        ? String(format: "no image among %d has another image of its class within %@ ε = %g (closest same-class pair at %.3f)",
-                 labels.count, norm, eps, closest)
-        : String(format: "%.4f of %d images have another image of their class within %@ ε = %g%@, "
-                    + "so an ε-ball can turn one dataset image into another of its class",
-                 overall, labels.count, norm, eps,
-                 misclassified.map { String(format: ", and %.4f a misclassified test image of their class", $0) } ?? "")
-    return ConditionTwoVerdict(norm: norm, eps: eps, images: labels.count, share_with_same_class_within_eps: overall,
-                               per_class_share_with_same_class_within_eps: perClass, share_with_misclassified_within_eps: misclassified,
-                               per_class_share_with_misclassified_within_eps: perClassMisclassified,
-                               per_class_images: members.map(\.count),
-                               per_class_median_nearest_same_class: sortedPerClass.map { lowerQuantile($0, 0.5) },
-                               per_class_min_nearest_same_class: sortedPerClass.map { $0.first ?? .nan },
-                               holds: holds, per_class_holds: perClass.map { $0 == 0 }, reason: reason)
+    let reason =
+        holds
+        ? String(
+            format: "no image among %d has another image of its class within %@ ε = %g (closest same-class pair at %.3f)",
+            labels.count, norm, eps, closest)
+        : String(
+            format: "%.4f of %d images have another image of their class within %@ ε = %g%@, "
+                + "so an ε-ball can turn one dataset image into another of its class",
+            overall, labels.count, norm, eps,
+            misclassified.map { String(format: ", and %.4f a misclassified test image of their class", $0) } ?? "")
+    return ConditionTwoVerdict(
+        norm: norm, eps: eps, images: labels.count, share_with_same_class_within_eps: overall,
+        per_class_share_with_same_class_within_eps: perClass, share_with_misclassified_within_eps: misclassified,
+        per_class_share_with_misclassified_within_eps: perClassMisclassified,
+        per_class_images: members.map(\.count),
+        per_class_median_nearest_same_class: sortedPerClass.map { lowerQuantile($0, 0.5) },
+        per_class_min_nearest_same_class: sortedPerClass.map { $0.first ?? .nan },
+        holds: holds, per_class_holds: perClass.map { $0 == 0 }, reason: reason)
 }
 
 /// For each query (an index into `images`), the distance to the nearest `memory` image of the
 /// same class other than itself; +∞ when there is none. images: [N, …] -> queries.count distances
-public func nearestSameClass(images: Tensor, labels: [Int], queries: [Int], memory: [Int], norm: DistanceNorm,
-                             classCount: Int = 10) -> [Float] {
+public func nearestSameClass(
+    images: Tensor, labels: [Int], queries: [Int], memory: [Int], norm: DistanceNorm,
+    classCount: Int = 10
+) -> [Float] {
     precondition(norm == .l2 || norm == .linf, "nearestSameClass supports l2 and linf")
     // L∞ does not depend on the pixel order; putting the pixels where images differ most first
     // lets the kernel abandon a pair after a few of them.
@@ -128,11 +145,14 @@ public func nearestSameClass(images: Tensor, labels: [Int], queries: [Int], memo
         let memoryIndices = memory.filter { labels[$0] == digit }
         let queryRows = queries.indices.filter { labels[queries[$0]] == digit }
         guard !memoryIndices.isEmpty, !queryRows.isEmpty else { continue }
-        let queryImages = images.gather(queryRows.map { queries[$0] }), memoryImages = images.gather(memoryIndices)
+        let queryImages = images.gather(queryRows.map { queries[$0] })
+        let memoryImages = images.gather(memoryIndices)
         // Exclude each query's own entry when it is itself in the memory.
         let position = Dictionary(uniqueKeysWithValues: memoryIndices.enumerated().map { ($1, $0) })
         let exclude = queryRows.map { position[queries[$0]] ?? -1 }
-        let matches = norm == .l2 ? NearestNeighbors.nearestL2(queries: queryImages, memory: memoryImages, exclude: exclude)
+        let matches =
+            norm == .l2
+            ? NearestNeighbors.nearestL2(queries: queryImages, memory: memoryImages, exclude: exclude)
             : NearestNeighbors.nearestLinf(queries: queryImages, memory: memoryImages, exclude: exclude)
         for (row, queryRow) in queryRows.enumerated() { result[queryRow] = matches[row].distance }
     }

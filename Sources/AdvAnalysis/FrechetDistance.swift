@@ -18,7 +18,8 @@ public struct GaussianStatistics: Sendable {
     /// Statistics of `features [N, D]` (N ≥ 2).
     public init(features: Tensor) {
         precondition(features.rank == 2 && features.shape[0] >= 2, "statistics need [N ≥ 2, D], got \(features.shape)")
-        let n = features.shape[0], d = features.shape[1]
+        let n = features.shape[0]
+        let d = features.shape[1]
         var mean = [Double](repeating: 0, count: d)
         for row in 0..<n { for j in 0..<d { mean[j] += Double(features.scalars[row * d + j]) } }
         for j in 0..<d { mean[j] /= Double(n) }

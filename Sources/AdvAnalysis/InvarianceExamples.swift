@@ -20,9 +20,13 @@ extension NearestNeighbors {
     /// every shift of the memory images in `shifts` (zero-filled, see `shiftedImages`); ties keep
     /// the earlier shift, then the lower index. One GEMM per (shift, block of memory rows).
     /// queries: [Q, 1, H, W], memory: [M, 1, H, W]; labels: Q and M
-    public static func nearestOtherClassL2(queries: Tensor, queryLabels: [Int], memory: Tensor, memoryLabels: [Int],
-                                           shifts: [(dx: Int, dy: Int)] = [(0, 0)], blockSize: Int = 4096) -> [ShiftedMatch] {
-        let q = queries.batchCount, m = memory.batchCount, d = queries.featureCount
+    public static func nearestOtherClassL2(
+        queries: Tensor, queryLabels: [Int], memory: Tensor, memoryLabels: [Int],
+        shifts: [(dx: Int, dy: Int)] = [(0, 0)], blockSize: Int = 4096
+    ) -> [ShiftedMatch] {
+        let q = queries.batchCount
+        let m = memory.batchCount
+        let d = queries.featureCount
         precondition(memory.featureCount == d, "nearestOtherClassL2: feature counts \(d) and \(memory.featureCount)")
         precondition(queryLabels.count == q && memoryLabels.count == m, "nearestOtherClassL2: label counts")
         let queryNorms = queries.rowSquaredNorms()
@@ -38,8 +42,9 @@ extension NearestNeighbors {
                 queries.scalars.withUnsafeBufferPointer { a in
                     block.scalars.withUnsafeBufferPointer { b in
                         products.withUnsafeMutableBufferPointer { c in
-                            gemm(transposeA: false, transposeB: true, m: q, n: width, k: d, a: a.baseAddress!, lda: d,
-                                 b: b.baseAddress!, ldb: d, c: c.baseAddress!, ldc: width)
+                            gemm(
+                                transposeA: false, transposeB: true, m: q, n: width, k: d, a: a.baseAddress!, lda: d,
+                                b: b.baseAddress!, ldb: d, c: c.baseAddress!, ldc: width)
                         }
                     }
                 }
@@ -67,8 +72,10 @@ extension NearestNeighbors {
     }
 
     /// Plain reference of `nearestOtherClassL2`: every (query, shift, memory image) in Double. For tests.
-    public static func referenceNearestOtherClassL2(queries: Tensor, queryLabels: [Int], memory: Tensor, memoryLabels: [Int],
-                                                    shifts: [(dx: Int, dy: Int)]) -> [ShiftedMatch] {
+    public static func referenceNearestOtherClassL2(
+        queries: Tensor, queryLabels: [Int], memory: Tensor, memoryLabels: [Int],
+        shifts: [(dx: Int, dy: Int)]
+    ) -> [ShiftedMatch] {
         let d = queries.featureCount
         let shifted = shifts.map { shiftedImages(memory, dx: $0.dx, dy: $0.dy) }
         return (0..<queries.batchCount).map { row in
@@ -104,8 +111,9 @@ public struct InvarianceTargets: Sendable {
     /// Searches `memory` for every image of `images01` (shifts within ±`maxShift` pixels).
     /// images01: [N, 1, 28, 28]; memory01: [M, 1, 28, 28] with at least one image of another class
     public init(images01: Tensor, labels: [Int], memory01: Tensor, memoryLabels: [Int], maxShift: Int) {
-        let matches = NearestNeighbors.nearestOtherClassL2(queries: images01, queryLabels: labels, memory: memory01,
-                                                           memoryLabels: memoryLabels, shifts: shiftGrid(maxShift: maxShift))
+        let matches = NearestNeighbors.nearestOtherClassL2(
+            queries: images01, queryLabels: labels, memory: memory01,
+            memoryLabels: memoryLabels, shifts: shiftGrid(maxShift: maxShift))
         precondition(matches.allSatisfy { $0.index >= 0 }, "InvarianceTargets: the memory holds no image of another class")
         self.matches = matches
         self.images01 = Tensor.concatenate(matches.map { shiftedImages(memory01.slice($0.index..<($0.index + 1)), dx: $0.dx, dy: $0.dy) })
@@ -130,8 +138,10 @@ public struct InvarianceRecord: Codable, Sendable, Equatable {
     public var reference_clean: Int?
     public var reference_adversarial: Int?
 
-    public init(index: Int, label: Int, target: Int, nearest: ShiftedMatch, knnClean: Int, knnAdversarial: Int,
-                modelClean: Int, modelAdversarial: Int, referenceClean: Int?, referenceAdversarial: Int?) {
+    public init(
+        index: Int, label: Int, target: Int, nearest: ShiftedMatch, knnClean: Int, knnAdversarial: Int,
+        modelClean: Int, modelAdversarial: Int, referenceClean: Int?, referenceAdversarial: Int?
+    ) {
         self.index = index
         self.label = label
         self.target = target
@@ -207,7 +217,8 @@ public struct InvarianceReport: Codable, Sendable {
         knn_k = knnK
         overall = InvarianceShares(records)
         per_class = (0..<classCount).map { digit in InvarianceShares(records.filter { $0.label == digit }) }
-        note = "x' = clip(x + clip(x̂ − x, −ε, ε), 0, 1) with x̂ the nearest training image of another class (L2, shifts within ±\(maxShift) px); "
+        note =
+            "x' = clip(x + clip(x̂ − x, −ε, ε), 0, 1) with x̂ the nearest training image of another class (L2, shifts within ±\(maxShift) px); "
             + "knn_changed_to_target is the share whose \(knnK)-NN label in the triplet embedding (train set as memory) became x̂'s class: "
             + "a proxy for the human relabelling of Tramèr et al. 2020 (21 % at ε 0.3, 37 % at ε 0.4)"
     }
@@ -239,18 +250,22 @@ public struct InvarianceJudges {
 /// `success` in the attack results means the model is invariant where the proxy says the class
 /// changed (k-NN says x̂'s class, the model still says x's class).
 /// images01: [N, 1, 28, 28]; labels: N -> adversarial images [N, 1, 28, 28], per-example records
-public func invarianceExamples(images01: Tensor, labels: [Int], targets: InvarianceTargets, eps: Float,
-                               judges: InvarianceJudges) -> (outcome: AttackOutcome, records: [InvarianceRecord]) {
+public func invarianceExamples(
+    images01: Tensor, labels: [Int], targets: InvarianceTargets, eps: Float,
+    judges: InvarianceJudges
+) -> (outcome: AttackOutcome, records: [InvarianceRecord]) {
     let adversarial = invarianceImages(images01: images01, targets01: targets.images01, eps: eps)
-    var results = makeResults(model: judges.model, clean: images01, adversarial: adversarial, labels: labels,
-                              targets: targets.labels, cleanPredictions: judges.modelClean)
+    var results = makeResults(
+        model: judges.model, clean: images01, adversarial: adversarial, labels: labels,
+        targets: targets.labels, cleanPredictions: judges.modelClean)
     let knnAdversarial = judges.knn.predict(adversarial, ks: [judges.k])[judges.k] ?? []
     let referenceAdversarial = judges.reference?.predict(adversarial)
     let records = labels.indices.map { i in
-        InvarianceRecord(index: i, label: labels[i], target: targets.labels[i], nearest: targets.matches[i],
-                         knnClean: judges.knnClean[i], knnAdversarial: knnAdversarial[i],
-                         modelClean: judges.modelClean[i], modelAdversarial: results[i].adversarialPrediction,
-                         referenceClean: judges.referenceClean?[i], referenceAdversarial: referenceAdversarial?[i])
+        InvarianceRecord(
+            index: i, label: labels[i], target: targets.labels[i], nearest: targets.matches[i],
+            knnClean: judges.knnClean[i], knnAdversarial: knnAdversarial[i],
+            modelClean: judges.modelClean[i], modelAdversarial: results[i].adversarialPrediction,
+            referenceClean: judges.referenceClean?[i], referenceAdversarial: referenceAdversarial?[i])
     }
     for i in results.indices { results[i].success = records[i].modelInvariantWhereChanged }
     return (AttackOutcome(adversarialImages: adversarial, results: results), records)

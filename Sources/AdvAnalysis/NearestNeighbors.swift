@@ -15,9 +15,12 @@ public enum NearestNeighbors {
     /// For each query row, the nearest memory row in L2 (excluding `exclude[q]`, e.g. itself).
     /// queries: [Q, …], memory: [M, …] with equal feature counts.
     public static func nearestL2(queries: Tensor, memory: Tensor, exclude: [Int]? = nil, blockSize: Int = 4096) -> [Match] {
-        let q = queries.batchCount, m = memory.batchCount, d = queries.featureCount
+        let q = queries.batchCount
+        let m = memory.batchCount
+        let d = queries.featureCount
         precondition(memory.featureCount == d, "nearestL2: feature counts \(d) and \(memory.featureCount)")
-        let queryNorms = queries.rowSquaredNorms(), memoryNorms = memory.rowSquaredNorms()
+        let queryNorms = queries.rowSquaredNorms()
+        let memoryNorms = memory.rowSquaredNorms()
         var best = [Match](repeating: Match(index: -1, distance: .infinity), count: q)
         var start = 0
         while start < m {
@@ -27,8 +30,9 @@ public enum NearestNeighbors {
             queries.scalars.withUnsafeBufferPointer { a in
                 memory.scalars.withUnsafeBufferPointer { b in
                     products.withUnsafeMutableBufferPointer { c in
-                        gemm(transposeA: false, transposeB: true, m: q, n: width, k: d, a: a.baseAddress!, lda: d,
-                             b: b.baseAddress! + start * d, ldb: d, c: c.baseAddress!, ldc: width)
+                        gemm(
+                            transposeA: false, transposeB: true, m: q, n: width, k: d, a: a.baseAddress!, lda: d,
+                            b: b.baseAddress! + start * d, ldb: d, c: c.baseAddress!, ldc: width)
                     }
                 }
             }
@@ -55,13 +59,17 @@ public enum NearestNeighbors {
 
     /// For each query row, the nearest memory row in L∞ (excluding `exclude[q]`).
     public static func nearestLinf(queries: Tensor, memory: Tensor, exclude: [Int]? = nil) -> [Match] {
-        let q = queries.batchCount, m = memory.batchCount, d = queries.featureCount
+        let q = queries.batchCount
+        let m = memory.batchCount
+        let d = queries.featureCount
         precondition(memory.featureCount == d, "nearestLinf: feature counts \(d) and \(memory.featureCount)")
         var best = [Match](repeating: Match(index: -1, distance: .infinity), count: q)
         queries.scalars.withUnsafeBufferPointer { a in
             memory.scalars.withUnsafeBufferPointer { b in
                 best.withUnsafeMutableBufferPointer { bestBuffer in
-                    let bestBase = bestBuffer.baseAddress!, qa = a.baseAddress!, mb = b.baseAddress!
+                    let bestBase = bestBuffer.baseAddress!
+                    let qa = a.baseAddress!
+                    let mb = b.baseAddress!
                     Parallel.forEachChunk(q, minimumChunk: 1) { rows in
                         for row in rows {
                             var current = Match(index: -1, distance: .infinity)
@@ -74,7 +82,10 @@ public enum NearestNeighbors {
                                 // Abandon the row once it can no longer beat the best so far.
                                 while k < d {
                                     let end = min(d, k + 64)
-                                    while k < end { largest = max(largest, abs(query[k] - candidate[k])); k += 1 }
+                                    while k < end {
+                                        largest = max(largest, abs(query[k] - candidate[k]))
+                                        k += 1
+                                    }
                                     if largest >= current.distance { break }
                                 }
                                 if largest < current.distance { current = Match(index: j, distance: largest) }
@@ -112,15 +123,21 @@ extension NearestNeighbors {
     /// For each image, its L2 and L∞ distance to the nearest `memory` image of its own class
     /// (e.g. an unrestricted example against the training images of its source class).
     /// images: [N, 1, 28, 28]; classes: N; memory: [M, …]; memoryLabels: M -> N distances each
-    public static func nearestOfClass(_ images: Tensor, classes: [Int], memory: Tensor, memoryLabels: [Int]) -> (l2: [Float], linf: [Float]) {
-        var l2 = [Float](repeating: .infinity, count: classes.count), linf = l2
+    public static func nearestOfClass(_ images: Tensor, classes: [Int], memory: Tensor, memoryLabels: [Int]) -> (l2: [Float], linf: [Float])
+    {
+        var l2 = [Float](repeating: .infinity, count: classes.count)
+        var linf = l2
         for digit in Set(classes) {
             let members = classes.indices.filter { classes[$0] == digit }
-            let queries = images.gather(members), candidates = memory.gather(memoryLabels.indices.filter { memoryLabels[$0] == digit })
+            let queries = images.gather(members)
+            let candidates = memory.gather(memoryLabels.indices.filter { memoryLabels[$0] == digit })
             guard candidates.batchCount > 0 else { continue }
             let nearestL2 = NearestNeighbors.nearestL2(queries: queries, memory: candidates)
             let nearestLinf = NearestNeighbors.nearestLinf(queries: queries, memory: candidates)
-            for (row, example) in members.enumerated() { l2[example] = nearestL2[row].distance; linf[example] = nearestLinf[row].distance }
+            for (row, example) in members.enumerated() {
+                l2[example] = nearestL2[row].distance
+                linf[example] = nearestLinf[row].distance
+            }
         }
         return (l2, linf)
     }

@@ -65,8 +65,10 @@ public struct PerClassEpsilonReport: Codable, Sendable {
     public var combination_method: String
     public var seed: UInt64
 
-    public init(norm: String, grid: [Double], criteria: PerClassEpsilonCriteria, per_class: [ClassEpsilon],
-                condition_two_method: String, combination_method: String, seed: UInt64) {
+    public init(
+        norm: String, grid: [Double], criteria: PerClassEpsilonCriteria, per_class: [ClassEpsilon],
+        condition_two_method: String, combination_method: String, seed: UInt64
+    ) {
         self.norm = norm
         self.grid = grid
         self.criteria = criteria
@@ -92,15 +94,18 @@ public func passesAboveFirstFailure(_ row: ClassEpsilon) -> [Double] {
 
 /// Chooses each class's ε from the measured shares. grid: ascending G values;
 /// shareConditionTwo, shareCombination: [classes][G]
-public func choosePerClassEpsilon(grid: [Float], shareConditionTwo: [[Double]], shareCombination: [[Double]],
-                                  criteria: PerClassEpsilonCriteria = .init(), conditionTwoImages: [Int], combinationPairs: [Int]) -> [ClassEpsilon] {
+public func choosePerClassEpsilon(
+    grid: [Float], shareConditionTwo: [[Double]], shareCombination: [[Double]],
+    criteria: PerClassEpsilonCriteria = .init(), conditionTwoImages: [Int], combinationPairs: [Int]
+) -> [ClassEpsilon] {
     shareConditionTwo.indices.map { digit in
         let points = grid.indices.map { g in
             let two = shareConditionTwo[digit][g] >= criteria.min_share_condition_two
             let combination = shareCombination[digit][g] >= criteria.min_share_combination_unchanged
-            return EpsilonGridPoint(eps: Double(grid[g]), share_condition_two_holds: shareConditionTwo[digit][g],
-                                    share_combination_unchanged: shareCombination[digit][g],
-                                    passes_condition_two: two, passes_combination: combination, passes: two && combination)
+            return EpsilonGridPoint(
+                eps: Double(grid[g]), share_condition_two_holds: shareConditionTwo[digit][g],
+                share_combination_unchanged: shareCombination[digit][g],
+                passes_condition_two: two, passes_combination: combination, passes: two && combination)
         }
         let chosen = largestSafeIndex(points.map(\.passes))
         func reason(_ point: EpsilonGridPoint) -> String {
@@ -116,28 +121,38 @@ public func choosePerClassEpsilon(grid: [Float], shareConditionTwo: [[Double]], 
         } else {
             binding = points.first.map(reason) ?? "grid"
         }
-        return ClassEpsilon(digit: digit, eps: chosen.map { points[$0].eps }, binding: binding,
-                            monotone: !points.drop { $0.passes }.contains { $0.passes },
-                            condition_two_images: conditionTwoImages[digit], combination_pairs: combinationPairs[digit], grid: points)
+        return ClassEpsilon(
+            digit: digit, eps: chosen.map { points[$0].eps }, binding: binding,
+            monotone: !points.drop { $0.passes }.contains { $0.passes },
+            condition_two_images: conditionTwoImages[digit], combination_pairs: combinationPairs[digit], grid: points)
     }
 }
 
 /// For each query image, the distance to the nearest *other* image of its class among all of
 /// `images` (exact; L∞ scans pixels in decreasing-variance order so that pairs are abandoned early).
 /// images: [N, …]; labels: N; queries: indices into images -> distances, one per query
-public func nearestSameClassDistances(images: Tensor, labels: [Int], queries: [Int], norm: DistanceNorm,
-                                      classCount: Int = 10) -> [Float] {
+public func nearestSameClassDistances(
+    images: Tensor, labels: [Int], queries: [Int], norm: DistanceNorm,
+    classCount: Int = 10
+) -> [Float] {
     nearestSameClass(images: images, labels: labels, queries: queries, memory: Array(labels.indices), norm: norm, classCount: classCount)
 }
 
 extension Tensor {
     /// A `[N, F]` copy whose features are reordered by decreasing variance over the batch.
     func featuresByDecreasingVariance() -> Tensor {
-        let n = batchCount, d = featureCount
-        var mean = [Double](repeating: 0, count: d), variance = mean
+        let n = batchCount
+        let d = featureCount
+        var mean = [Double](repeating: 0, count: d)
+        var variance = mean
         for i in 0..<n { for k in 0..<d { mean[k] += Double(scalars[i * d + k]) } }
         for k in 0..<d { mean[k] /= Double(max(1, n)) }
-        for i in 0..<n { for k in 0..<d { let v = Double(scalars[i * d + k]) - mean[k]; variance[k] += v * v } }
+        for i in 0..<n {
+            for k in 0..<d {
+                let v = Double(scalars[i * d + k]) - mean[k]
+                variance[k] += v * v
+            }
+        }
         let order = (0..<d).sorted { variance[$0] > variance[$1] }
         return Tensor(shape: [n, d]) { out in
             scalars.withUnsafeBufferPointer { source in
@@ -159,8 +174,10 @@ public func conditionTwoHoldShares(nearestSameClass nearest: [Float], labels: [I
 
 /// (x0, x1) index pairs for the combination: for each class, `perClass` random images x0 of the
 /// class, each paired with one random image x1 of every other class.
-public func sampleCombinationPairs(labels: [Int], perClass: Int, classCount: Int = 10,
-                                   using rng: inout some RandomNumberGenerator) -> [(source: Int, other: Int)] {
+public func sampleCombinationPairs(
+    labels: [Int], perClass: Int, classCount: Int = 10,
+    using rng: inout some RandomNumberGenerator
+) -> [(source: Int, other: Int)] {
     let members = (0..<classCount).map { digit in labels.indices.filter { labels[$0] == digit } }
     var pairs: [(source: Int, other: Int)] = []
     for digit in 0..<classCount {
@@ -177,10 +194,13 @@ public func sampleCombinationPairs(labels: [Int], perClass: Int, classCount: Int
 
 /// Per class of x0 and grid value, the share of pairs whose combination image keeps x0's class
 /// under `classify` (e.g. the embedding's k-NN). images01: [N, 1, 28, 28]; labels: N -> [classes][G]
-public func combinationUnchangedShares(images01: Tensor, labels: [Int], pairs: [(source: Int, other: Int)], grid: [Float],
-                                       norm: PerturbationNorm, classCount: Int = 10, batchSize: Int = 2000,
-                                       classify: (Tensor) -> [Int]) -> [[Double]] {
-    let sources = pairs.map(\.source), others = pairs.map(\.other)
+public func combinationUnchangedShares(
+    images01: Tensor, labels: [Int], pairs: [(source: Int, other: Int)], grid: [Float],
+    norm: PerturbationNorm, classCount: Int = 10, batchSize: Int = 2000,
+    classify: (Tensor) -> [Int]
+) -> [[Double]] {
+    let sources = pairs.map(\.source)
+    let others = pairs.map(\.other)
     let uniqueSources = Array(Set(sources)).sorted()
     let cleanClass = Dictionary(uniqueKeysWithValues: zip(uniqueSources, classify(images01.gather(uniqueSources))))
     var unchanged = [[Int]](repeating: [Int](repeating: 0, count: grid.count), count: classCount)
@@ -188,7 +208,8 @@ public func combinationUnchangedShares(images01: Tensor, labels: [Int], pairs: [
     for source in sources { total[labels[source]] += 1 }
     for (g, eps) in grid.enumerated() {
         for range in batchRanges(count: pairs.count, size: batchSize) {
-            let x0 = images01.gather(Array(sources[range])), x1 = images01.gather(Array(others[range]))
+            let x0 = images01.gather(Array(sources[range]))
+            let x1 = images01.gather(Array(others[range]))
             let predictions = classify(combinationImages(sources: x0, others: x1, eps: eps, norm: norm))
             for (offset, prediction) in predictions.enumerated() {
                 let source = sources[range.lowerBound + offset]
@@ -201,18 +222,23 @@ public func combinationUnchangedShares(images01: Tensor, labels: [Int], pairs: [
 
 /// The whole measurement: condition (2) for `conditionQueries` (indices into `conditionImages`,
 /// searched against all of them), the combination on `pairs` of `pairImages`, then the choice.
-public func measurePerClassEpsilon(norm: PerturbationNorm, grid: [Float], conditionImages: Tensor, conditionLabels: [Int],
-                                   conditionQueries: [Int], pairImages01: Tensor, pairLabels: [Int],
-                                   pairs: [(source: Int, other: Int)], criteria: PerClassEpsilonCriteria = .init(),
-                                   classCount: Int = 10, classify: (Tensor) -> [Int]) -> [ClassEpsilon] {
-    let nearest = nearestSameClassDistances(images: conditionImages, labels: conditionLabels, queries: conditionQueries,
-                                            norm: norm == .l2 ? .l2 : .linf, classCount: classCount)
+public func measurePerClassEpsilon(
+    norm: PerturbationNorm, grid: [Float], conditionImages: Tensor, conditionLabels: [Int],
+    conditionQueries: [Int], pairImages01: Tensor, pairLabels: [Int],
+    pairs: [(source: Int, other: Int)], criteria: PerClassEpsilonCriteria = .init(),
+    classCount: Int = 10, classify: (Tensor) -> [Int]
+) -> [ClassEpsilon] {
+    let nearest = nearestSameClassDistances(
+        images: conditionImages, labels: conditionLabels, queries: conditionQueries,
+        norm: norm == .l2 ? .l2 : .linf, classCount: classCount)
     let queryLabels = conditionQueries.map { conditionLabels[$0] }
     let shareTwo = conditionTwoHoldShares(nearestSameClass: nearest, labels: queryLabels, grid: grid, classCount: classCount)
-    let shareCombination = combinationUnchangedShares(images01: pairImages01, labels: pairLabels, pairs: pairs, grid: grid,
-                                                      norm: norm, classCount: classCount, classify: classify)
+    let shareCombination = combinationUnchangedShares(
+        images01: pairImages01, labels: pairLabels, pairs: pairs, grid: grid,
+        norm: norm, classCount: classCount, classify: classify)
     let queriesPerClass = (0..<classCount).map { digit in queryLabels.filter { $0 == digit }.count }
     let pairsPerClass = (0..<classCount).map { digit in pairs.filter { pairLabels[$0.source] == digit }.count }
-    return choosePerClassEpsilon(grid: grid, shareConditionTwo: shareTwo, shareCombination: shareCombination, criteria: criteria,
-                                 conditionTwoImages: queriesPerClass, combinationPairs: pairsPerClass)
+    return choosePerClassEpsilon(
+        grid: grid, shareConditionTwo: shareTwo, shareCombination: shareCombination, criteria: criteria,
+        conditionTwoImages: queriesPerClass, combinationPairs: pairsPerClass)
 }

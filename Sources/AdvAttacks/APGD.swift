@@ -29,8 +29,10 @@ public struct APGDConfig: Codable, Sendable, Equatable {
     /// α of the momentum step `x ← x + α(z − x) + (1 − α)(x − x_prev)` (1 on the first iteration).
     public var momentum: Float = 0.75
 
-    public init(norm: PerturbationNorm = .linf, eps: Float = 0.3, iterations: Int = 100, restarts: Int = 1,
-                loss: APGDLoss = .crossEntropy, targetClasses: Int = 9) {
+    public init(
+        norm: PerturbationNorm = .linf, eps: Float = 0.3, iterations: Int = 100, restarts: Int = 1,
+        loss: APGDLoss = .crossEntropy, targetClasses: Int = 9
+    ) {
         self.norm = norm
         self.eps = eps
         self.iterations = iterations
@@ -53,8 +55,10 @@ public struct APGDConfig: Codable, Sendable, Equatable {
 /// stopped improving. An example is frozen at its first misclassified iterate; an example never
 /// fooled keeps the highest-loss point of all its runs (its worst case).
 /// images01: [N, 1, 28, 28] in [0, 1]; labels: N -> outcome (results untargeted)
-public func apgd(model: ImageClassifier, images01 clean: Tensor, labels: [Int], config: APGDConfig,
-                 using rng: inout some RandomNumberGenerator, indexOffset: Int = 0) -> AttackOutcome {
+public func apgd(
+    model: ImageClassifier, images01 clean: Tensor, labels: [Int], config: APGDConfig,
+    using rng: inout some RandomNumberGenerator, indexOffset: Int = 0
+) -> AttackOutcome {
     let n = clean.batchCount
     let cleanLogits = model.predictLogits(clean)
     let cleanPredictions = cleanLogits.argmaxRows()
@@ -74,8 +78,9 @@ public func apgd(model: ImageClassifier, images01 clean: Tensor, labels: [Int], 
             let activeTargets = rank.map { rank in
                 active.map { row in descendingClasses(Array(cleanLogits.scalars[(row * k)..<((row + 1) * k)]))[rank] }
             }
-            let run = apgdRun(model: model, clean: clean.gather(active), labels: activeLabels, targets: activeTargets,
-                              config: config, using: &rng)
+            let run = apgdRun(
+                model: model, clean: clean.gather(active), labels: activeLabels, targets: activeTargets,
+                config: config, using: &rng)
             evaluations += run.evaluations
             for (position, row) in active.enumerated() where run.fooled[position] || run.bestLoss[position] > bestLoss[row] {
                 bestLoss[row] = run.bestLoss[position]
@@ -84,8 +89,9 @@ public func apgd(model: ImageClassifier, images01 clean: Tensor, labels: [Int], 
             }
         }
     }
-    let results = makeResults(model: model, clean: clean, adversarial: adversarial, labels: labels, targets: nil,
-                              cleanPredictions: cleanPredictions, indexOffset: indexOffset)
+    let results = makeResults(
+        model: model, clean: clean, adversarial: adversarial, labels: labels, targets: nil,
+        cleanPredictions: cleanPredictions, indexOffset: indexOffset)
     return AttackOutcome(adversarialImages: adversarial, results: results, gradientEvaluations: evaluations)
 }
 
@@ -107,14 +113,19 @@ struct APGDRun {
 /// Every example has its own step size and schedule state; a fooled example leaves the batch
 /// (its point is final), which does not change the others' trajectories.
 /// clean: [N, 1, 28, 28]; labels: N; targets: N (targeted DLR) or nil (cross-entropy) -> run
-func apgdRun(model: ImageClassifier, clean x0: Tensor, labels: [Int], targets: [Int]?, config: APGDConfig,
-             using rng: inout some RandomNumberGenerator) -> APGDRun {
-    let n = x0.batchCount, f = x0.featureCount
+func apgdRun(
+    model: ImageClassifier, clean x0: Tensor, labels: [Int], targets: [Int]?, config: APGDConfig,
+    using rng: inout some RandomNumberGenerator
+) -> APGDRun {
+    let n = x0.batchCount
+    let f = x0.featureCount
     let eps = config.eps
     var x = apgdStart(clean: x0, norm: config.norm, eps: eps, using: &rng)
     var previous = x
     var gradient = Tensor.zeros(like: x0)
-    var bestPoint = x, bestGradient = gradient, firstAdversarial = x
+    var bestPoint = x
+    var bestGradient = gradient
+    var firstAdversarial = x
     var bestLoss = [Float](repeating: -.infinity, count: n)
     var fooled = [Bool](repeating: false, count: n)
     var stepSize = [Float](repeating: 2 * eps, count: n)
@@ -129,14 +140,16 @@ func apgdRun(model: ImageClassifier, clean x0: Tensor, labels: [Int], targets: [
         let points = x.gather(rows)
         let (logits, pullback) = model.logits(points, mode: .eval)
         let rowLabels = rows.map { labels[$0] }
-        let (losses, dLogits) = targets.map { t in
-            targetedDLRLossPerExample(logits: logits, labels: rowLabels, targets: rows.map { t[$0] })
-        } ?? softmaxCrossEntropyPerExample(logits: logits, labels: rowLabels)
+        let (losses, dLogits) =
+            targets.map { t in
+                targetedDLRLossPerExample(logits: logits, labels: rowLabels, targets: rows.map { t[$0] })
+            } ?? softmaxCrossEntropyPerExample(logits: logits, labels: rowLabels)
         let rowGradients = pullback(dLogits)
         let predictions = logits.argmaxRows()
         evaluations += rows.count
         for (position, row) in rows.enumerated() {
-            let range = (row * f)..<((row + 1) * f), source = (position * f)..<((position + 1) * f)
+            let range = (row * f)..<((row + 1) * f)
+            let source = (position * f)..<((position + 1) * f)
             gradient.scalars.replaceSubrange(range, with: rowGradients.scalars[source])
             history[row][iterate] = losses[position]
             if predictions[position] != labels[row] && !fooled[row] {
@@ -161,8 +174,9 @@ func apgdRun(model: ImageClassifier, clean x0: Tensor, labels: [Int], targets: [
         if active.isEmpty { break }
         let alpha: Float = iteration == 0 ? 1 : config.momentum
         for row in active {
-            apgdStep(x: &x, previous: &previous, clean: x0, gradient: gradient, row: row, featureCount: f,
-                     stepSize: stepSize[row], alpha: alpha, eps: eps, norm: config.norm)
+            apgdStep(
+                x: &x, previous: &previous, clean: x0, gradient: gradient, row: row, featureCount: f,
+                stepSize: stepSize[row], alpha: alpha, eps: eps, norm: config.norm)
         }
         evaluate(active, iterate: iteration + 1)
         sinceCheckpoint += 1
@@ -201,7 +215,8 @@ func apgdRun(model: ImageClassifier, clean x0: Tensor, labels: [Int], targets: [
 /// x0 + ε·t/‖t‖₂ with t standard normal (on the sphere). Clipped to [0, 1].
 /// clean: [N, …] -> [N, …]
 func apgdStart(clean: Tensor, norm: PerturbationNorm, eps: Float, using rng: inout some RandomNumberGenerator) -> Tensor {
-    let n = clean.batchCount, f = clean.featureCount
+    let n = clean.batchCount
+    let f = clean.featureCount
     var start = clean
     var draw = [Float](repeating: 0, count: f)
     for row in 0..<n {
@@ -229,9 +244,12 @@ func apgdStart(clean: Tensor, norm: PerturbationNorm, eps: Float, using rng: ino
 /// One APGD step of one example (row `row` of `[N, f]` buffers): z = P(x + η·step(∇)), then
 /// x ← P(x + α(z − x) + (1 − α)(x − x_prev)), where P projects onto the ε-ball around x0 and [0, 1]
 /// and step(∇) is sign(∇) (L∞) or ∇/‖∇‖₂ (L2). `previous` receives the point before the step.
-func apgdStep(x: inout Tensor, previous: inout Tensor, clean x0: Tensor, gradient: Tensor, row: Int, featureCount f: Int,
-              stepSize: Float, alpha: Float, eps: Float, norm: PerturbationNorm) {
-    let lower = row * f, upper = (row + 1) * f
+func apgdStep(
+    x: inout Tensor, previous: inout Tensor, clean x0: Tensor, gradient: Tensor, row: Int, featureCount f: Int,
+    stepSize: Float, alpha: Float, eps: Float, norm: PerturbationNorm
+) {
+    let lower = row * f
+    let upper = (row + 1) * f
     x.scalars.withUnsafeMutableBufferPointer { xs in
         previous.scalars.withUnsafeMutableBufferPointer { old in
             x0.scalars.withUnsafeBufferPointer { origin in
@@ -239,7 +257,8 @@ func apgdStep(x: inout Tensor, previous: inout Tensor, clean x0: Tensor, gradien
                     switch norm {
                     case .linf:
                         for i in lower..<upper {
-                            let o = origin[i], current = xs[i]
+                            let o = origin[i]
+                            let current = xs[i]
                             let direction: Float = g[i] > 0 ? 1 : (g[i] < 0 ? -1 : 0)
                             let z = min(max(min(max(current + stepSize * direction, o - eps), o + eps), 0), 1)
                             let moved = current + alpha * (z - current) + (1 - alpha) * (current - old[i])
@@ -260,7 +279,8 @@ func apgdStep(x: inout Tensor, previous: inout Tensor, clean x0: Tensor, gradien
                         let zShrink = min(eps, zNorm) / (zNorm + 1e-12)
                         var movedSquared: Float = 0
                         for i in lower..<upper {
-                            let o = origin[i], current = xs[i]
+                            let o = origin[i]
+                            let current = xs[i]
                             let z = min(max(o + (current + scale * g[i] - o) * zShrink, 0), 1)
                             let moved = current + alpha * (z - current) + (1 - alpha) * (current - old[i])
                             old[i] = current

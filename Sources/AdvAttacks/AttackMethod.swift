@@ -55,14 +55,17 @@ extension GradientAttackConfig {
     /// FGSM is one full-ε step from the clean image; IGS iterates from the clean image; PGD
     /// starts uniformly in the ball and may restart. nil for a method that is not a gradient attack.
     /// `stepFactor` replaces `defaultStepFactor` in the default step size.
-    public static func named(_ method: AttackMethod, norm: PerturbationNorm, eps: Float, steps: Int? = nil, stepSize: Float? = nil,
-                             stepFactor: Float = defaultStepFactor, restarts: Int = 1) -> GradientAttackConfig? {
+    public static func named(
+        _ method: AttackMethod, norm: PerturbationNorm, eps: Float, steps: Int? = nil, stepSize: Float? = nil,
+        stepFactor: Float = defaultStepFactor, restarts: Int = 1
+    ) -> GradientAttackConfig? {
         let steps = steps ?? defaultSteps
         let stepSize = stepSize ?? stepFactor * eps / Float(steps)
         switch method {
         case .fgsm: return .fgsm(norm: norm, eps: eps)
         case .igs: return .igs(norm: norm, eps: eps, stepSize: stepSize, steps: steps)
-        case .pgd: return GradientAttackConfig(norm: norm, eps: eps, stepSize: stepSize, steps: steps, restarts: restarts, randomStart: true)
+        case .pgd:
+            return GradientAttackConfig(norm: norm, eps: eps, stepSize: stepSize, steps: steps, restarts: restarts, randomStart: true)
         case .cw, .embeddingPGD, .invariance, .apgdCE, .apgdT, .fabT, .square, .autoattack: return nil
         }
     }

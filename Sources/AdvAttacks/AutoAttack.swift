@@ -40,8 +40,9 @@ public struct AutoAttackConfig: Codable, Sendable, Equatable {
 
     var apgdCE: APGDConfig { APGDConfig(norm: norm, eps: eps, iterations: apgdIterations, restarts: apgdRestarts, loss: .crossEntropy) }
     var apgdT: APGDConfig {
-        APGDConfig(norm: norm, eps: eps, iterations: apgdIterations, restarts: apgdRestarts, loss: .targetedDLR,
-                   targetClasses: targetClasses)
+        APGDConfig(
+            norm: norm, eps: eps, iterations: apgdIterations, restarts: apgdRestarts, loss: .targetedDLR,
+            targetClasses: targetClasses)
     }
     var fabT: FABConfig { FABConfig(norm: norm, eps: eps, iterations: fabIterations, targetClasses: targetClasses) }
     var square: SquareConfig { SquareConfig(norm: norm, eps: eps, queries: squareQueries) }
@@ -66,8 +67,10 @@ public struct AttackStage: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case name, robust_accuracy, seconds, cpu_seconds, attacked, robust }
 
-    public init(name: String, robust_accuracy: Double, seconds: Double, cpu_seconds: Double, attacked: Int, robust: Int,
-                attackedIndices: [Int]) {
+    public init(
+        name: String, robust_accuracy: Double, seconds: Double, cpu_seconds: Double, attacked: Int, robust: Int,
+        attackedIndices: [Int]
+    ) {
         self.name = name
         self.robust_accuracy = robust_accuracy
         self.seconds = seconds
@@ -89,9 +92,11 @@ public struct StagedAttackOutcome: Sendable {
 /// fooled it, or, if none did, from the first stage (APGD's highest-loss point). One stage alone
 /// is that attack on its own. Seconds are wall-clock.
 /// images01: [N, 1, 28, 28]; labels: N -> outcome and per-stage accounting
-public func runAttackStages(_ stages: [AutoAttackStageMethod], model: ImageClassifier, images01 clean: Tensor, labels: [Int],
-                            config: AutoAttackConfig, batchSize: Int = 250, using rng: inout some RandomNumberGenerator,
-                            indexOffset: Int = 0) -> StagedAttackOutcome {
+public func runAttackStages(
+    _ stages: [AutoAttackStageMethod], model: ImageClassifier, images01 clean: Tensor, labels: [Int],
+    config: AutoAttackConfig, batchSize: Int = 250, using rng: inout some RandomNumberGenerator,
+    indexOffset: Int = 0
+) -> StagedAttackOutcome {
     let n = clean.batchCount
     let cleanPredictions = model.predict(clean)
     var robust = (0..<n).map { cleanPredictions[$0] == labels[$0] }
@@ -100,11 +105,13 @@ public func runAttackStages(_ stages: [AutoAttackStageMethod], model: ImageClass
     var evaluations = 0
     var records: [AttackStage] = []
     for stage in stages {
-        let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let cpuStart = processCPUSeconds()
         let attacked = (0..<n).filter { robust[$0] }
         for chunk in batchRanges(count: attacked.count, size: max(1, batchSize)) {
             let rows = Array(attacked[chunk])
-            let images = clean.gather(rows), rowLabels = rows.map { labels[$0] }
+            let images = clean.gather(rows)
+            let rowLabels = rows.map { labels[$0] }
             let outcome = runStage(stage, model: model, images01: images, labels: rowLabels, config: config, using: &rng)
             evaluations += outcome.gradientEvaluations
             for (position, row) in rows.enumerated() {
@@ -118,14 +125,18 @@ public func runAttackStages(_ stages: [AutoAttackStageMethod], model: ImageClass
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let robustCount = robust.filter { $0 }.count
-        records.append(AttackStage(name: stage.rawValue, robust_accuracy: n == 0 ? 0 : Double(robustCount) / Double(n),
-                                   seconds: seconds, cpu_seconds: processCPUSeconds() - cpuStart, attacked: attacked.count,
-                                   robust: robustCount, attackedIndices: attacked))
+        records.append(
+            AttackStage(
+                name: stage.rawValue, robust_accuracy: n == 0 ? 0 : Double(robustCount) / Double(n),
+                seconds: seconds, cpu_seconds: processCPUSeconds() - cpuStart, attacked: attacked.count,
+                robust: robustCount, attackedIndices: attacked))
     }
-    let results = makeResults(model: model, clean: clean, adversarial: adversarial, labels: labels, targets: nil,
-                              cleanPredictions: cleanPredictions, indexOffset: indexOffset)
-    return StagedAttackOutcome(outcome: AttackOutcome(adversarialImages: adversarial, results: results, gradientEvaluations: evaluations),
-                               stages: records)
+    let results = makeResults(
+        model: model, clean: clean, adversarial: adversarial, labels: labels, targets: nil,
+        cleanPredictions: cleanPredictions, indexOffset: indexOffset)
+    return StagedAttackOutcome(
+        outcome: AttackOutcome(adversarialImages: adversarial, results: results, gradientEvaluations: evaluations),
+        stages: records)
 }
 
 /// CPU seconds of this process so far (all threads).
@@ -136,8 +147,10 @@ func processCPUSeconds() -> Double {
 }
 
 /// One stage on one batch.
-func runStage(_ stage: AutoAttackStageMethod, model: ImageClassifier, images01: Tensor, labels: [Int], config: AutoAttackConfig,
-              using rng: inout some RandomNumberGenerator) -> AttackOutcome {
+func runStage(
+    _ stage: AutoAttackStageMethod, model: ImageClassifier, images01: Tensor, labels: [Int], config: AutoAttackConfig,
+    using rng: inout some RandomNumberGenerator
+) -> AttackOutcome {
     switch stage {
     case .apgdCE: return apgd(model: model, images01: images01, labels: labels, config: config.apgdCE, using: &rng)
     case .apgdT: return apgd(model: model, images01: images01, labels: labels, config: config.apgdT, using: &rng)

@@ -38,13 +38,16 @@ public struct CarliniWagnerConfig: Codable, Sendable, Equatable {
 /// `candidateClasses` k > 1 it also runs targeted searches toward the classes ranked 2 … k by
 /// clean logit and keeps the smallest success of all k searches.
 /// images01: [N, 1, 28, 28]; labels: N; targets: N or nil -> outcome
-public func carliniWagnerL2(model: ImageClassifier, images01 clean: Tensor, labels: [Int], targets: [Int]? = nil,
-                            config: CarliniWagnerConfig = CarliniWagnerConfig(), indexOffset: Int = 0) -> AttackOutcome {
+public func carliniWagnerL2(
+    model: ImageClassifier, images01 clean: Tensor, labels: [Int], targets: [Int]? = nil,
+    config: CarliniWagnerConfig = CarliniWagnerConfig(), indexOffset: Int = 0
+) -> AttackOutcome {
     let n = clean.batchCount
     var bestDistance = [Float](repeating: .infinity, count: n)
     var best = clean
-    carliniWagnerSearch(model: model, clean: clean, labels: labels, targets: targets, config: config, best: &best,
-                        bestDistance: &bestDistance)
+    carliniWagnerSearch(
+        model: model, clean: clean, labels: labels, targets: targets, config: config, best: &best,
+        bestDistance: &bestDistance)
     if targets == nil && config.candidateClasses > 1 {
         let logits = model.logits(clean, mode: .eval).0
         let k = logits.shape[1]
@@ -52,8 +55,9 @@ public func carliniWagnerL2(model: ImageClassifier, images01 clean: Tensor, labe
             (0..<k).filter { $0 != labels[row] }.sorted { logits.scalars[row * k + $0] > logits.scalars[row * k + $1] }
         }
         for rank in 1..<min(config.candidateClasses, k - 1) {
-            carliniWagnerSearch(model: model, clean: clean, labels: labels, targets: ranked.map { $0[rank] }, config: config,
-                                best: &best, bestDistance: &bestDistance)
+            carliniWagnerSearch(
+                model: model, clean: clean, labels: labels, targets: ranked.map { $0[rank] }, config: config,
+                best: &best, bestDistance: &bestDistance)
         }
     }
     let results = makeResults(model: model, clean: clean, adversarial: best, labels: labels, targets: targets, indexOffset: indexOffset)
@@ -63,9 +67,12 @@ public func carliniWagnerL2(model: ImageClassifier, images01 clean: Tensor, labe
 /// One C&W search (the binary search over c, Adam inside): replaces a row of `best` whenever it
 /// finds a success closer than `bestDistance` (squared L2). A targeted success is also an
 /// untargeted one. clean, best: [N, 1, 28, 28]; labels, targets, bestDistance: N
-func carliniWagnerSearch(model: ImageClassifier, clean: Tensor, labels: [Int], targets: [Int]?, config: CarliniWagnerConfig,
-                         best: inout Tensor, bestDistance: inout [Float]) {
-    let n = clean.batchCount, f = clean.featureCount
+func carliniWagnerSearch(
+    model: ImageClassifier, clean: Tensor, labels: [Int], targets: [Int]?, config: CarliniWagnerConfig,
+    best: inout Tensor, bestDistance: inout [Float]
+) {
+    let n = clean.batchCount
+    let f = clean.featureCount
     var constant = [Float](repeating: config.initialConstant, count: n)
     var lower = [Float](repeating: 0, count: n)
     var upper = [Float](repeating: .infinity, count: n)
@@ -89,8 +96,12 @@ func carliniWagnerSearch(model: ImageClassifier, clean: Tensor, labels: [Int], t
                 let success: Bool
                 if let targets {
                     let t = targets[row]
-                    var other = -Float.infinity, otherIndex = 0
-                    for j in 0..<k where j != t && logits.scalars[base + j] > other { other = logits.scalars[base + j]; otherIndex = j }
+                    var other = -Float.infinity
+                    var otherIndex = 0
+                    for j in 0..<k where j != t && logits.scalars[base + j] > other {
+                        other = logits.scalars[base + j]
+                        otherIndex = j
+                    }
                     if other - logits.scalars[base + t] + config.confidence > 0 {
                         dLogits.scalars[base + otherIndex] = constant[row]
                         dLogits.scalars[base + t] = -constant[row]
@@ -98,8 +109,12 @@ func carliniWagnerSearch(model: ImageClassifier, clean: Tensor, labels: [Int], t
                     success = predicted[row] == t && logits.scalars[base + t] - other >= config.confidence
                 } else {
                     let y = labels[row]
-                    var other = -Float.infinity, otherIndex = 0
-                    for j in 0..<k where j != y && logits.scalars[base + j] > other { other = logits.scalars[base + j]; otherIndex = j }
+                    var other = -Float.infinity
+                    var otherIndex = 0
+                    for j in 0..<k where j != y && logits.scalars[base + j] > other {
+                        other = logits.scalars[base + j]
+                        otherIndex = j
+                    }
                     if logits.scalars[base + y] - other + config.confidence > 0 {
                         dLogits.scalars[base + y] = constant[row]
                         dLogits.scalars[base + otherIndex] = -constant[row]
@@ -108,7 +123,10 @@ func carliniWagnerSearch(model: ImageClassifier, clean: Tensor, labels: [Int], t
                 }
                 if success {
                     var squared: Float = 0
-                    for j in (row * f)..<((row + 1) * f) { let d = x.scalars[j] - clean.scalars[j]; squared += d * d }
+                    for j in (row * f)..<((row + 1) * f) {
+                        let d = x.scalars[j] - clean.scalars[j]
+                        squared += d * d
+                    }
                     succeededThisRound[row] = true
                     if squared < bestDistance[row] {
                         bestDistance[row] = squared

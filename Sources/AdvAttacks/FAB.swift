@@ -37,8 +37,10 @@ public struct FABConfig: Codable, Sendable, Equatable {
 /// crosses the boundary. An example counts as broken when a misclassified point within ε was found.
 /// Clean-misclassified examples are not attacked; unbroken examples keep the clean image.
 /// images01: [N, 1, 28, 28] in [0, 1]; labels: N -> outcome (results untargeted)
-public func fabTargeted(model: ImageClassifier, images01 clean: Tensor, labels: [Int], config: FABConfig,
-                        indexOffset: Int = 0) -> AttackOutcome {
+public func fabTargeted(
+    model: ImageClassifier, images01 clean: Tensor, labels: [Int], config: FABConfig,
+    indexOffset: Int = 0
+) -> AttackOutcome {
     let n = clean.batchCount
     let cleanLogits = model.predictLogits(clean)
     let cleanPredictions = cleanLogits.argmaxRows()
@@ -57,8 +59,9 @@ public func fabTargeted(model: ImageClassifier, images01 clean: Tensor, labels: 
             adversarial.replaceBatch(at: row, with: run.points.slice(position..<(position + 1)))
         }
     }
-    let results = makeResults(model: model, clean: clean, adversarial: adversarial, labels: labels, targets: nil,
-                              cleanPredictions: cleanPredictions, indexOffset: indexOffset)
+    let results = makeResults(
+        model: model, clean: clean, adversarial: adversarial, labels: labels, targets: nil,
+        cleanPredictions: cleanPredictions, indexOffset: indexOffset)
     return AttackOutcome(adversarialImages: adversarial, results: results, gradientEvaluations: evaluations)
 }
 
@@ -76,7 +79,8 @@ struct FABRun {
 /// examples that backtracked need a new one. An example stops once its distance is ≤ ε.
 /// clean: [N, 1, 28, 28]; labels, targets: N -> run
 func fabRun(model: ImageClassifier, clean x0: Tensor, labels: [Int], targets: [Int], config: FABConfig) -> FABRun {
-    let n = x0.batchCount, f = x0.featureCount
+    let n = x0.batchCount
+    let f = x0.featureCount
     var x = x0
     var best = x0
     var distances = [Float](repeating: .infinity, count: n)
@@ -164,13 +168,15 @@ func fabDistance(_ x: Tensor, _ x0: Tensor, range: Range<Int>, norm: Perturbatio
 func fabStep(x: inout Tensor, clean x0: Tensor, w: Tensor, b: Float, row: Int, featureCount f: Int, config: FABConfig) {
     let range = (row * f)..<((row + 1) * f)
     let weights = Array(w.scalars[range])
-    let current = Array(x.scalars[range]), origin = Array(x0.scalars[range])
+    let current = Array(x.scalars[range])
+    let origin = Array(x0.scalars[range])
     let d1 = boxedHyperplaneProjection(point: current, w: weights, b: b, norm: config.norm)
     let d2 = boxedHyperplaneProjection(point: origin, w: weights, b: b, norm: config.norm)
     func length(_ d: [Float]) -> Float {
         config.norm == .linf ? d.reduce(0) { max($0, abs($1)) } : d.reduce(0) { $0 + $1 * $1 }.squareRoot()
     }
-    let a1 = max(length(d1), 1e-8), a2 = max(length(d2), 1e-8)
+    let a1 = max(length(d1), 1e-8)
+    let a2 = max(length(d2), 1e-8)
     let alpha = min(max(a1 / (a1 + a2), 0), config.maximumAlpha)
     for j in 0..<f {
         let moved = (current[j] + config.overshoot * d1[j]) * (1 - alpha) + (origin[j] + config.overshoot * d2[j]) * alpha
@@ -193,7 +199,13 @@ func boxedHyperplaneProjection(point: [Float], w: [Float], b: Float, norm: Pertu
     let needed = abs(gap)
     var d = [Float](repeating: 0, count: point.count)
     guard needed > 0 else { return d }
-    struct Coordinate { var index: Int; var breakpoint: Float; var weight: Float; var rate: Float; var room: Float }
+    struct Coordinate {
+        var index: Int
+        var breakpoint: Float
+        var weight: Float
+        var rate: Float
+        var room: Float
+    }
     var coordinates: [Coordinate] = []
     coordinates.reserveCapacity(point.count)
     var reachable: Float = 0

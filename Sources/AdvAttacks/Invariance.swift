@@ -22,13 +22,16 @@ public func invarianceImages(images01: Tensor, targets01: Tensor, eps: Float) ->
 public func shiftedImages(_ images: Tensor, dx: Int, dy: Int) -> Tensor {
     precondition(images.rank == 4, "shiftedImages: expected [N, C, H, W], got \(images.shape)")
     if dx == 0 && dy == 0 { return images }
-    let h = images.shape[2], w = images.shape[3], planes = images.shape[0] * images.shape[1]
+    let h = images.shape[2]
+    let w = images.shape[3]
+    let planes = images.shape[0] * images.shape[1]
     return Tensor(shape: images.shape) { out in
         images.scalars.withUnsafeBufferPointer { source in
             for plane in 0..<planes {
                 let base = plane * h * w
                 for y in max(0, dy)..<min(h, h + dy) {
-                    let sourceRow = base + (y - dy) * w, row = base + y * w
+                    let sourceRow = base + (y - dy) * w
+                    let row = base + y * w
                     for x in max(0, dx)..<min(w, w + dx) { out[row + x] = source[sourceRow + x - dx] }
                 }
             }

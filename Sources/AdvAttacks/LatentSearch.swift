@@ -92,10 +92,14 @@ public func isUnrestrictedSuccess(classifierPrediction: Int, auxiliaryPrediction
 
 /// The search objective for a batch and its gradients with respect to z and τ.
 /// z: [N, D]; tau: [N, C, H, W] (the generator's image shape) or nil -> (loss per example, dz, dτ, images, logits, aux logits, source logits)
-public func latentSearchObjective(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
-                                  z: Tensor, z0: Tensor, tau: Tensor?, sources: [Int], targets: [Int]?, config: LatentSearchConfig)
-    -> (losses: [Float], dz: Tensor, dTau: Tensor?, images: Tensor, logits: Tensor, auxiliaryLogits: Tensor, sourceLogits: Tensor) {
-    let n = z.shape[0], d = z.shape[1]
+public func latentSearchObjective(
+    generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
+    z: Tensor, z0: Tensor, tau: Tensor?, sources: [Int], targets: [Int]?, config: LatentSearchConfig
+)
+    -> (losses: [Float], dz: Tensor, dTau: Tensor?, images: Tensor, logits: Tensor, auxiliaryLogits: Tensor, sourceLogits: Tensor)
+{
+    let n = z.shape[0]
+    let d = z.shape[1]
     let (generated, generatorBack) = generator.forward(z, classes: sources, mode: .eval)
     var images = generated
     var tanhTau: Tensor?
@@ -107,8 +111,9 @@ public func latentSearchObjective(generator: any ConditionalGenerator, discrimin
     let (logits, classifierBack) = classifier.logits(images, mode: .eval)
     let judged = discriminator.forward(images, mode: .eval)
 
-    let (attackLosses, dLogits, auxiliaryLosses, dAuxiliary) = classifierTerms(logits: logits, auxiliaryLogits: judged.classLogits,
-                                                                               sources: sources, targets: targets)
+    let (attackLosses, dLogits, auxiliaryLosses, dAuxiliary) = classifierTerms(
+        logits: logits, auxiliaryLogits: judged.classLogits,
+        sources: sources, targets: targets)
     var dImages = classifierBack(dLogits)
     dImages += judged.pullback(Tensor.zeros([n, 1]), dAuxiliary * config.lambda2)
 
@@ -147,17 +152,21 @@ public func latentSearchObjective(generator: any ConditionalGenerator, discrimin
 /// succeeds, and one that has not succeeded after `config.steps` starts again from a fresh z0
 /// until `config.attempts` starts are used. `targets` nil = untargeted. A record (and the pair
 /// of images) is that of the example's last start.
-public func latentSearch(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
-                         sources: [Int], targets: [Int]?, config: LatentSearchConfig,
-                         using rng: inout some RandomNumberGenerator) -> LatentSearchOutcome {
-    var outcome = latentSearchAttempt(generator: generator, discriminator: discriminator, classifier: classifier,
-                                      sources: sources, targets: targets, config: config, using: &rng)
+public func latentSearch(
+    generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
+    sources: [Int], targets: [Int]?, config: LatentSearchConfig,
+    using rng: inout some RandomNumberGenerator
+) -> LatentSearchOutcome {
+    var outcome = latentSearchAttempt(
+        generator: generator, discriminator: discriminator, classifier: classifier,
+        sources: sources, targets: targets, config: config, using: &rng)
     for attempt in stride(from: 2, through: config.attempts, by: 1) {
         let failed = outcome.records.indices.filter { !outcome.records[$0].success }
         if failed.isEmpty { break }
-        let retry = latentSearchAttempt(generator: generator, discriminator: discriminator, classifier: classifier,
-                                        sources: failed.map { sources[$0] }, targets: targets.map { t in failed.map { t[$0] } },
-                                        config: config, using: &rng)
+        let retry = latentSearchAttempt(
+            generator: generator, discriminator: discriminator, classifier: classifier,
+            sources: failed.map { sources[$0] }, targets: targets.map { t in failed.map { t[$0] } },
+            config: config, using: &rng)
         for (row, example) in failed.enumerated() {
             var record = retry.records[row]
             record.steps += outcome.records[example].steps
@@ -171,12 +180,16 @@ public func latentSearch(generator: any ConditionalGenerator, discriminator: any
 }
 
 /// One start of the search for every example (see `latentSearch`).
-func latentSearchAttempt(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
-                         sources: [Int], targets: [Int]?, config: LatentSearchConfig,
-                         using rng: inout some RandomNumberGenerator) -> LatentSearchOutcome {
-    let n = sources.count, d = generator.latentSize
-    let z0 = latentStarts(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
-                          targets: targets, config: config, using: &rng)
+func latentSearchAttempt(
+    generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
+    sources: [Int], targets: [Int]?, config: LatentSearchConfig,
+    using rng: inout some RandomNumberGenerator
+) -> LatentSearchOutcome {
+    let n = sources.count
+    let d = generator.latentSize
+    let z0 = latentStarts(
+        generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+        targets: targets, config: config, using: &rng)
     let startImages = generator.generate(z0, classes: sources)
     var z = z0
     var tau: Tensor? = config.noiseEps > 0 ? Tensor.zeros([n] + generator.imageShape) : nil
@@ -184,27 +197,34 @@ func latentSearchAttempt(generator: any ConditionalGenerator, discriminator: any
     var finalImages = startImages
     var done = [Bool](repeating: false, count: n)
     var stepsUsed = [Int](repeating: config.steps, count: n)
-    var lastLogits = Tensor.zeros([n, classifier.classCount]), lastAux = Tensor.zeros([n, discriminator.classCount])
+    var lastLogits = Tensor.zeros([n, classifier.classCount])
+    var lastAux = Tensor.zeros([n, discriminator.classCount])
     var lastSource = Tensor.zeros([n, 1])
 
     for step in 0...config.steps {
         let active = (0..<n).filter { !done[$0] }
         if active.isEmpty { break }
-        let activeZ = z.gather(active), activeZ0 = z0.gather(active), activeTau = tau?.gather(active)
+        let activeZ = z.gather(active)
+        let activeZ0 = z0.gather(active)
+        let activeTau = tau?.gather(active)
         let activeSources = active.map { sources[$0] }
         let activeTargets = targets.map { t in active.map { t[$0] } }
-        let objective = latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier,
-                                              z: activeZ, z0: activeZ0, tau: activeTau, sources: activeSources,
-                                              targets: activeTargets, config: config)
-        let predictions = objective.logits.argmaxRows(), auxiliary = objective.auxiliaryLogits.argmaxRows()
+        let objective = latentSearchObjective(
+            generator: generator, discriminator: discriminator, classifier: classifier,
+            z: activeZ, z0: activeZ0, tau: activeTau, sources: activeSources,
+            targets: activeTargets, config: config)
+        let predictions = objective.logits.argmaxRows()
+        let auxiliary = objective.auxiliaryLogits.argmaxRows()
         for (row, example) in active.enumerated() {
             let position = row..<(row + 1)
             finalImages.replaceBatch(at: example, with: objective.images.slice(position))
             lastLogits.replaceBatch(at: example, with: objective.logits.slice(position))
             lastAux.replaceBatch(at: example, with: objective.auxiliaryLogits.slice(position))
             lastSource.replaceBatch(at: example, with: objective.sourceLogits.slice(position))
-            if isUnrestrictedSuccess(classifierPrediction: predictions[row], auxiliaryPrediction: auxiliary[row],
-                                     source: sources[example], target: targets?[example]) {
+            if isUnrestrictedSuccess(
+                classifierPrediction: predictions[row], auxiliaryPrediction: auxiliary[row],
+                source: sources[example], target: targets?[example])
+            {
                 done[example] = true
                 stepsUsed[example] = step
             }
@@ -220,36 +240,47 @@ func latentSearchAttempt(generator: any ConditionalGenerator, discriminator: any
             z = values[0]
             if tau != nil { tau = values[1] }
         case .langevin:
-            langevinUpdate(z: &z, tau: &tau, rows: active, dz: objective.dz, dTau: objective.dTau, step: step, config: config,
-                           skip: skip, using: &rng)
+            langevinUpdate(
+                z: &z, tau: &tau, rows: active, dz: objective.dz, dTau: objective.dTau, step: step, config: config,
+                skip: skip, using: &rng)
         }
     }
 
-    let probabilities = softmax(lastLogits), auxiliaryProbabilities = softmax(lastAux)
-    let classes = lastLogits.featureCount, auxiliaryClasses = lastAux.featureCount
-    let predictions = lastLogits.argmaxRows(), auxiliary = lastAux.argmaxRows()
+    let probabilities = softmax(lastLogits)
+    let auxiliaryProbabilities = softmax(lastAux)
+    let classes = lastLogits.featureCount
+    let auxiliaryClasses = lastAux.featureCount
+    let predictions = lastLogits.argmaxRows()
+    let auxiliary = lastAux.argmaxRows()
     let records = (0..<n).map { i -> LatentSearchRecord in
-        let zi = Array(z.scalars[(i * d)..<((i + 1) * d)]), z0i = Array(z0.scalars[(i * d)..<((i + 1) * d)])
+        let zi = Array(z.scalars[(i * d)..<((i + 1) * d)])
+        let z0i = Array(z0.scalars[(i * d)..<((i + 1) * d)])
         let distance = zip(zi, z0i).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
-        return LatentSearchRecord(source: sources[i], target: targets?[i],
-                                  success: isUnrestrictedSuccess(classifierPrediction: predictions[i], auxiliaryPrediction: auxiliary[i],
-                                                                 source: sources[i], target: targets?[i]),
-                                  steps: stepsUsed[i], classifierPrediction: predictions[i],
-                                  classifierConfidence: probabilities.scalars[i * classes + predictions[i]],
-                                  auxiliaryPrediction: auxiliary[i],
-                                  auxiliaryConfidence: auxiliaryProbabilities.scalars[i * auxiliaryClasses + auxiliary[i]],
-                                  discriminatorRealScore: stableSigmoid(lastSource.scalars[i]), latentDistance: distance, z0: z0i, z: zi)
+        return LatentSearchRecord(
+            source: sources[i], target: targets?[i],
+            success: isUnrestrictedSuccess(
+                classifierPrediction: predictions[i], auxiliaryPrediction: auxiliary[i],
+                source: sources[i], target: targets?[i]),
+            steps: stepsUsed[i], classifierPrediction: predictions[i],
+            classifierConfidence: probabilities.scalars[i * classes + predictions[i]],
+            auxiliaryPrediction: auxiliary[i],
+            auxiliaryConfidence: auxiliaryProbabilities.scalars[i * auxiliaryClasses + auxiliary[i]],
+            discriminatorRealScore: stableSigmoid(lastSource.scalars[i]), latentDistance: distance, z0: z0i, z: zi)
     }
     return LatentSearchOutcome(startImages: startImages, images: finalImages, records: records)
 }
 
 /// z0 for every example: one draw from N(0, I), or with `config.startCandidates` = K > 1 the best
 /// of K draws by the objective at z = z0 (where the ε_z penalty is zero and τ = 0). [N, D]
-func latentStarts(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
-                  sources: [Int], targets: [Int]?, config: LatentSearchConfig,
-                  using rng: inout some RandomNumberGenerator) -> Tensor {
-    let n = sources.count, d = generator.latentSize, k = config.startCandidates
-    let candidates = Tensor.randomNormal([n * k, d], using: &rng)   // rows i·K ..< (i+1)·K belong to example i
+func latentStarts(
+    generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
+    sources: [Int], targets: [Int]?, config: LatentSearchConfig,
+    using rng: inout some RandomNumberGenerator
+) -> Tensor {
+    let n = sources.count
+    let d = generator.latentSize
+    let k = config.startCandidates
+    let candidates = Tensor.randomNormal([n * k, d], using: &rng)  // rows i·K ..< (i+1)·K belong to example i
     guard k > 1 else { return candidates }
     let candidateSources = sources.flatMap { [Int](repeating: $0, count: k) }
     let candidateTargets = targets.map { $0.flatMap { [Int](repeating: $0, count: k) } }
@@ -258,9 +289,10 @@ func latentStarts(generator: any ConditionalGenerator, discriminator: any Condit
     for range in batchRanges(count: n * k, size: 500) {
         let rowSources = Array(candidateSources[range])
         let images = generator.generate(candidates.gather(Array(range)), classes: rowSources)
-        let terms = classifierTerms(logits: classifier.logits(images, mode: .eval).0,
-                                    auxiliaryLogits: discriminator.forward(images, mode: .eval).classLogits,
-                                    sources: rowSources, targets: candidateTargets.map { Array($0[range]) })
+        let terms = classifierTerms(
+            logits: classifier.logits(images, mode: .eval).0,
+            auxiliaryLogits: discriminator.forward(images, mode: .eval).classLogits,
+            sources: rowSources, targets: candidateTargets.map { Array($0[range]) })
         for row in 0..<range.count { scores.append(terms.attack[row] + config.lambda2 * terms.keep[row]) }
     }
     let best = (0..<n).map { example -> Int in
@@ -273,8 +305,10 @@ func latentStarts(generator: any ConditionalGenerator, discriminator: any Condit
 /// The objective's two classifier terms per example, with their gradients with respect to the
 /// logits: CE(f(x), t) (untargeted: the smallest CE over t ≠ s) and CE(aux(x), s).
 func classifierTerms(logits: Tensor, auxiliaryLogits: Tensor, sources: [Int], targets: [Int]?)
-    -> (attack: [Float], dLogits: Tensor, keep: [Float], dAuxiliary: Tensor) {
-    let (attack, dLogits) = softmaxCrossEntropyPerExample(logits: logits, labels: targets ?? untargetedTargets(logits: logits, sources: sources))
+    -> (attack: [Float], dLogits: Tensor, keep: [Float], dAuxiliary: Tensor)
+{
+    let (attack, dLogits) = softmaxCrossEntropyPerExample(
+        logits: logits, labels: targets ?? untargetedTargets(logits: logits, sources: sources))
     let (keep, dAuxiliary) = softmaxCrossEntropyPerExample(logits: auxiliaryLogits, labels: sources)
     return (attack, dLogits, keep, dAuxiliary)
 }
@@ -284,16 +318,22 @@ func classifierTerms(logits: Tensor, auxiliaryLogits: Tensor, sources: [Int], ta
 func untargetedTargets(logits: Tensor, sources: [Int]) -> [Int] {
     let k = logits.shape[1]
     return sources.indices.map { row in
-        var best = 0, bestLogit = -Float.infinity
-        for j in 0..<k where j != sources[row] && logits.scalars[row * k + j] > bestLogit { bestLogit = logits.scalars[row * k + j]; best = j }
+        var best = 0
+        var bestLogit = -Float.infinity
+        for j in 0..<k where j != sources[row] && logits.scalars[row * k + j] > bestLogit {
+            bestLogit = logits.scalars[row * k + j]
+            best = j
+        }
         return best
     }
 }
 
 /// The reference's update for the active rows: z ← z − lr·∇z − σ_t·ξ with ξ ~ N(0, I) and
 /// σ_t = σ0 / (1 + t)^0.275; τ ← τ − ∇τ / ‖∇τ‖ per example.
-func langevinUpdate(z: inout Tensor, tau: inout Tensor?, rows: [Int], dz: Tensor, dTau: Tensor?, step: Int,
-                    config: LatentSearchConfig, skip: [Bool], using rng: inout some RandomNumberGenerator) {
+func langevinUpdate(
+    z: inout Tensor, tau: inout Tensor?, rows: [Int], dz: Tensor, dTau: Tensor?, step: Int,
+    config: LatentSearchConfig, skip: [Bool], using rng: inout some RandomNumberGenerator
+) {
     let width = z.featureCount
     let sigma = config.langevinNoise / powf(1 + Float(step), 0.275)
     let noise = Tensor.randomNormal([rows.count, width], std: sigma, using: &rng)

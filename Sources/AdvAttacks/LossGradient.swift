@@ -9,7 +9,8 @@ import AdvTensor
 /// gradient is that of its own loss (the sum over the batch), independent of the batch size.
 /// images01: [N, 1, 28, 28] -> (losses N, logits [N, K], gradient [N, 1, 28, 28])
 public func attackLossGradient(model: ImageClassifier, images01: Tensor, labels: [Int], targets: [Int]?)
-    -> (losses: [Float], logits: Tensor, gradient: Tensor) {
+    -> (losses: [Float], logits: Tensor, gradient: Tensor)
+{
     let (logits, pullback) = model.logits(images01, mode: .eval)
     if let targets {
         let (losses, dLogits) = softmaxCrossEntropyPerExample(logits: logits, labels: targets)

@@ -1,6 +1,6 @@
-import Foundation
 import AdvModels
 import AdvTensor
+import Foundation
 
 /// Settings of the gradient attacks. FGSM is one full-ε step without random start; IGS/BIM
 /// (Kurakin et al. 2017) is PGD without random start; PGD (Madry et al. 2018) starts uniformly
@@ -13,10 +13,16 @@ public struct GradientAttackConfig: Codable, Sendable, Equatable {
     public var restarts: Int = 1
     public var randomStart: Bool = true
 
-    public init(norm: PerturbationNorm = .linf, eps: Float = 0.3, stepSize: Float = 0.01, steps: Int = 40,
-                restarts: Int = 1, randomStart: Bool = true) {
-        self.norm = norm; self.eps = eps; self.stepSize = stepSize; self.steps = steps
-        self.restarts = restarts; self.randomStart = randomStart
+    public init(
+        norm: PerturbationNorm = .linf, eps: Float = 0.3, stepSize: Float = 0.01, steps: Int = 40,
+        restarts: Int = 1, randomStart: Bool = true
+    ) {
+        self.norm = norm
+        self.eps = eps
+        self.stepSize = stepSize
+        self.steps = steps
+        self.restarts = restarts
+        self.randomStart = randomStart
     }
 
     /// FGSM (Goodfellow et al. 2015): one step of size ε along the gradient's sign (L∞) or its
@@ -35,10 +41,13 @@ public struct GradientAttackConfig: Codable, Sendable, Equatable {
 /// an example is frozen at the first iterate that fools the model (so more steps or restarts
 /// can only add successes), and an example never fooled keeps its highest-loss iterate.
 /// images01: [N, 1, 28, 28] in [0, 1]; labels: N; targets: N or nil -> outcome
-public func gradientAttack(model: ImageClassifier, images01 clean: Tensor, labels: [Int], targets: [Int]? = nil,
-                           config: GradientAttackConfig, using rng: inout some RandomNumberGenerator,
-                           indexOffset: Int = 0) -> AttackOutcome {
-    let n = clean.batchCount, f = clean.featureCount
+public func gradientAttack(
+    model: ImageClassifier, images01 clean: Tensor, labels: [Int], targets: [Int]? = nil,
+    config: GradientAttackConfig, using rng: inout some RandomNumberGenerator,
+    indexOffset: Int = 0
+) -> AttackOutcome {
+    let n = clean.batchCount
+    let f = clean.featureCount
     var best = clean
     var bestLoss = [Float](repeating: -.infinity, count: n)
     var succeeded = [Bool](repeating: false, count: n)
@@ -83,8 +92,10 @@ public func gradientAttack(model: ImageClassifier, images01 clean: Tensor, label
 /// Plain PGD for adversarial training (Madry et al.): random start, `steps` steps, the final
 /// iterate (no per-example early stop, which would weaken the training examples).
 /// images01: [N, 1, 28, 28] -> [N, 1, 28, 28]
-public func pgdTrainingExamples(model: ImageClassifier, images01 clean: Tensor, labels: [Int],
-                                config: GradientAttackConfig, using rng: inout some RandomNumberGenerator) -> Tensor {
+public func pgdTrainingExamples(
+    model: ImageClassifier, images01 clean: Tensor, labels: [Int],
+    config: GradientAttackConfig, using rng: inout some RandomNumberGenerator
+) -> Tensor {
     var x = config.randomStart ? randomStart(clean: clean, config: config, using: &rng) : clean
     for _ in 0..<config.steps {
         let gradient = attackLossGradient(model: model, images01: x, labels: labels, targets: nil).gradient
@@ -96,15 +107,18 @@ public func pgdTrainingExamples(model: ImageClassifier, images01 clean: Tensor, 
 /// FGSM with a random start (Wong, Rice & Kolter 2020, "Fast is better than free"):
 /// δ ~ U(−ε, ε), one signed step of size α (1.25 ε in the paper), projected to the ε-ball.
 /// images01: [N, 1, 28, 28] -> [N, 1, 28, 28]
-public func fgsmRandomStartTrainingExamples(model: ImageClassifier, images01 clean: Tensor, labels: [Int], eps: Float,
-                                            stepSize: Float, using rng: inout some RandomNumberGenerator) -> Tensor {
+public func fgsmRandomStartTrainingExamples(
+    model: ImageClassifier, images01 clean: Tensor, labels: [Int], eps: Float,
+    stepSize: Float, using rng: inout some RandomNumberGenerator
+) -> Tensor {
     let config = GradientAttackConfig(norm: .linf, eps: eps, stepSize: stepSize, steps: 1, restarts: 1, randomStart: true)
     return pgdTrainingExamples(model: model, images01: clean, labels: labels, config: config, using: &rng)
 }
 
 /// A uniform start in the ε-ball (L∞: each pixel U(−ε, ε); L2: uniform in the ball), clipped to [0, 1].
 func randomStart(clean: Tensor, config: GradientAttackConfig, using rng: inout some RandomNumberGenerator) -> Tensor {
-    let n = clean.batchCount, f = clean.featureCount
+    let n = clean.batchCount
+    let f = clean.featureCount
     var noise = Tensor.zeros(clean.shape)
     switch config.norm {
     case .linf:
@@ -123,7 +137,8 @@ func randomStart(clean: Tensor, config: GradientAttackConfig, using rng: inout s
 
 /// One ascent step then projection onto the ε-ball around x0 and onto [0, 1].
 func ascend(_ x: Tensor, x0: Tensor, gradient: Tensor, config: GradientAttackConfig) -> Tensor {
-    let n = x.batchCount, f = x.featureCount
+    let n = x.batchCount
+    let f = x.featureCount
     var next = x
     switch config.norm {
     case .linf:

@@ -27,8 +27,10 @@ public struct SquareConfig: Codable, Sendable, Equatable {
     /// stretched to `queries`).
     func squareFraction(iteration: Int) -> Float {
         let i = Int(Double(iteration) / Double(max(1, queries)) * 10_000)
-        let halvings: [(upTo: Int, divisor: Float)] = [(10, 1), (50, 2), (200, 4), (500, 8), (1000, 16), (2000, 32), (4000, 64),
-                                                       (6000, 128), (8000, 256)]
+        let halvings: [(upTo: Int, divisor: Float)] = [
+            (10, 1), (50, 2), (200, 4), (500, 8), (1000, 16), (2000, 32), (4000, 64),
+            (6000, 128), (8000, 256),
+        ]
         return initialFraction / (halvings.first { i <= $0.upTo }?.divisor ?? 512)
     }
 }
@@ -39,8 +41,10 @@ public struct SquareConfig: Codable, Sendable, Equatable {
 /// when it lowers the margin; an example stops once the margin is ≤ 0 (misclassified).
 /// Clean-misclassified examples are not attacked; an example never fooled keeps its lowest-margin point.
 /// images01: [N, C, H, W] in [0, 1]; labels: N -> outcome (results untargeted; gradientEvaluations 0)
-public func squareAttack(model: ImageClassifier, images01 clean: Tensor, labels: [Int], config: SquareConfig,
-                         using rng: inout some RandomNumberGenerator, indexOffset: Int = 0) -> AttackOutcome {
+public func squareAttack(
+    model: ImageClassifier, images01 clean: Tensor, labels: [Int], config: SquareConfig,
+    using rng: inout some RandomNumberGenerator, indexOffset: Int = 0
+) -> AttackOutcome {
     let n = clean.batchCount
     let cleanPredictions = model.predict(clean)
     var broken = (0..<n).map { cleanPredictions[$0] != labels[$0] }
@@ -49,16 +53,18 @@ public func squareAttack(model: ImageClassifier, images01 clean: Tensor, labels:
     for _ in 0..<max(1, config.restarts) {
         let active = (0..<n).filter { !broken[$0] }
         if active.isEmpty { break }
-        let (points, margins) = squareRun(model: model, clean: clean.gather(active), labels: active.map { labels[$0] },
-                                          config: config, using: &rng)
+        let (points, margins) = squareRun(
+            model: model, clean: clean.gather(active), labels: active.map { labels[$0] },
+            config: config, using: &rng)
         for (position, row) in active.enumerated() where margins[position] < bestMargin[row] {
             bestMargin[row] = margins[position]
             adversarial.replaceBatch(at: row, with: points.slice(position..<(position + 1)))
             if margins[position] <= 0 { broken[row] = true }
         }
     }
-    let results = makeResults(model: model, clean: clean, adversarial: adversarial, labels: labels, targets: nil,
-                              cleanPredictions: cleanPredictions, indexOffset: indexOffset)
+    let results = makeResults(
+        model: model, clean: clean, adversarial: adversarial, labels: labels, targets: nil,
+        cleanPredictions: cleanPredictions, indexOffset: indexOffset)
     return AttackOutcome(adversarialImages: adversarial, results: results)
 }
 
@@ -74,11 +80,17 @@ func squareMargins(model: ImageClassifier, points: Tensor, labels: [Int]) -> [Fl
 }
 
 /// One Square Attack run from its initialisation. clean: [N, C, H, W] -> (points, margins N)
-func squareRun(model: ImageClassifier, clean x0: Tensor, labels: [Int], config: SquareConfig,
-               using rng: inout some RandomNumberGenerator) -> (Tensor, [Float]) {
+func squareRun(
+    model: ImageClassifier, clean x0: Tensor, labels: [Int], config: SquareConfig,
+    using rng: inout some RandomNumberGenerator
+) -> (Tensor, [Float]) {
     precondition(x0.rank == 4, "squareAttack needs images [N, C, H, W], got \(x0.shape)")
-    let n = x0.batchCount, channels = x0.shape[1], height = x0.shape[2], width = x0.shape[3]
-    let f = x0.featureCount, eps = config.eps
+    let n = x0.batchCount
+    let channels = x0.shape[1]
+    let height = x0.shape[2]
+    let width = x0.shape[3]
+    let f = x0.featureCount
+    let eps = config.eps
     var best = config.norm == .linf ? squareStartLinf(clean: x0, eps: eps, using: &rng) : squareStartL2(clean: x0, eps: eps, using: &rng)
     var margins = squareMargins(model: model, points: best, labels: labels)
     for iteration in 0..<config.queries {
@@ -95,13 +107,15 @@ func squareRun(model: ImageClassifier, clean x0: Tensor, labels: [Int], config: 
                     switch config.norm {
                     case .linf:
                         let side = min(max(Int((p * Float(height * width)).squareRoot().rounded()), 1), min(height, width) - 1)
-                        squareProposalLinf(candidate: target, clean: source, channels: channels, height: height, width: width,
-                                           side: side, eps: eps, using: &rng)
+                        squareProposalLinf(
+                            candidate: target, clean: source, channels: channels, height: height, width: width,
+                            side: side, eps: eps, using: &rng)
                     case .l2:
                         var side = min(max(Int((p * Float(height * width)).squareRoot().rounded()), 3), min(height, width) - 1)
                         if side % 2 == 0 { side -= 1 }
-                        squareProposalL2(candidate: target, clean: source, channels: channels, height: height, width: width,
-                                         side: side, eps: eps, using: &rng)
+                        squareProposalL2(
+                            candidate: target, clean: source, channels: channels, height: height, width: width,
+                            side: side, eps: eps, using: &rng)
                     }
                 }
             }
@@ -122,7 +136,10 @@ func randomOffset(_ bound: Int, using rng: inout some RandomNumberGenerator) -> 
 
 /// L∞ start: vertical stripes, every column of every channel moved by +ε or −ε. [N, C, H, W] -> same
 func squareStartLinf(clean: Tensor, eps: Float, using rng: inout some RandomNumberGenerator) -> Tensor {
-    let n = clean.shape[0], channels = clean.shape[1], height = clean.shape[2], width = clean.shape[3]
+    let n = clean.shape[0]
+    let channels = clean.shape[1]
+    let height = clean.shape[2]
+    let width = clean.shape[3]
     var start = clean
     for plane in 0..<(n * channels) {
         for column in 0..<width {
@@ -139,9 +156,12 @@ func squareStartLinf(clean: Tensor, eps: Float, using rng: inout some RandomNumb
 /// The L∞ proposal: one square of side `side` at a random place, where every channel is set to
 /// x0 ± ε (one random sign per channel). When that would leave the square as it is, the signs are
 /// drawn again (at most 10 times), so that a query is not spent on the current point.
-func squareProposalLinf(candidate: UnsafeMutableBufferPointer<Float>, clean: UnsafeBufferPointer<Float>, channels: Int,
-                        height: Int, width: Int, side: Int, eps: Float, using rng: inout some RandomNumberGenerator) {
-    let top = randomOffset(height - side, using: &rng), left = randomOffset(width - side, using: &rng)
+func squareProposalLinf(
+    candidate: UnsafeMutableBufferPointer<Float>, clean: UnsafeBufferPointer<Float>, channels: Int,
+    height: Int, width: Int, side: Int, eps: Float, using rng: inout some RandomNumberGenerator
+) {
+    let top = randomOffset(height - side, using: &rng)
+    let left = randomOffset(width - side, using: &rng)
     var signs = [Float](repeating: 1, count: channels)
     for _ in 0..<10 {
         for c in 0..<channels { signs[c] = rng.nextUniform() < 0.5 ? -1 : 1 }
@@ -173,7 +193,8 @@ func squareEta(side: Int, using rng: inout some RandomNumberGenerator) -> [Float
     /// Nested centred rectangles of a height × width block, unit L2 norm.
     func rectangles(_ height: Int, _ width: Int) -> [Float] {
         var block = [Float](repeating: 0, count: height * width)
-        let centreRow = height / 2 + 1, centreColumn = width / 2 + 1
+        let centreRow = height / 2 + 1
+        let centreColumn = width / 2 + 1
         var corner = (centreRow - 1, centreColumn - 1)
         for k in 0..<max(centreRow, centreColumn) {
             for r in max(corner.0, 0)..<min(corner.0 + 2 * k + 1, height) {
@@ -184,7 +205,8 @@ func squareEta(side: Int, using rng: inout some RandomNumberGenerator) -> [Float
         let length = block.reduce(0) { $0 + $1 * $1 }.squareRoot()
         return block.map { $0 / length }
     }
-    let upper = rectangles(side / 2, side), lower = rectangles(side - side / 2, side)
+    let upper = rectangles(side / 2, side)
+    let lower = rectangles(side - side / 2, side)
     var eta = upper + lower.map { -$0 }
     let length = eta.reduce(0) { $0 + $1 * $1 }.squareRoot()
     eta = eta.map { $0 / length }
@@ -198,9 +220,13 @@ func squareEta(side: Int, using rng: inout some RandomNumberGenerator) -> [Float
 
 /// L2 start: a 5 × 5 grid of η blocks with random signs, scaled to ‖δ‖₂ = ε. [N, C, H, W] -> same
 func squareStartL2(clean: Tensor, eps: Float, using rng: inout some RandomNumberGenerator) -> Tensor {
-    let n = clean.shape[0], channels = clean.shape[1], height = clean.shape[2], width = clean.shape[3]
+    let n = clean.shape[0]
+    let channels = clean.shape[1]
+    let height = clean.shape[2]
+    let width = clean.shape[3]
     let f = clean.featureCount
-    let side = height / 5, margin = (height - side * 5) / 2
+    let side = height / 5
+    let margin = (height - side * 5) / 2
     var start = clean
     for example in 0..<n {
         var delta = [Float](repeating: 0, count: f)
@@ -233,15 +259,20 @@ func squareStartL2(clean: Tensor, eps: Float, using rng: inout some RandomNumber
 /// The L2 proposal (paper §3.2): the perturbation in a first random square is replaced by a new
 /// η-shaped one (plus the old one's direction), whose norm takes the budget freed by zeroing a
 /// second random square, and the whole δ is rescaled to ‖δ‖₂ = ε.
-func squareProposalL2(candidate: UnsafeMutableBufferPointer<Float>, clean: UnsafeBufferPointer<Float>, channels: Int,
-                      height: Int, width: Int, side: Int, eps: Float, using rng: inout some RandomNumberGenerator) {
+func squareProposalL2(
+    candidate: UnsafeMutableBufferPointer<Float>, clean: UnsafeBufferPointer<Float>, channels: Int,
+    height: Int, width: Int, side: Int, eps: Float, using rng: inout some RandomNumberGenerator
+) {
     let f = channels * height * width
     var delta = (0..<f).map { candidate[$0] - clean[$0] }
-    let top = randomOffset(height - side, using: &rng), left = randomOffset(width - side, using: &rng)
-    let top2 = randomOffset(height - side, using: &rng), left2 = randomOffset(width - side, using: &rng)
+    let top = randomOffset(height - side, using: &rng)
+    let left = randomOffset(width - side, using: &rng)
+    let top2 = randomOffset(height - side, using: &rng)
+    let left2 = randomOffset(width - side, using: &rng)
     func inFirst(_ r: Int, _ c: Int) -> Bool { r >= top && r < top + side && c >= left && c < left + side }
     func inSecond(_ r: Int, _ c: Int) -> Bool { r >= top2 && r < top2 + side && c >= left2 && c < left2 + side }
-    var imageSquared: Float = 0, windowsSquared: Float = 0
+    var imageSquared: Float = 0
+    var windowsSquared: Float = 0
     for c in 0..<channels {
         for r in 0..<height {
             for col in 0..<width {

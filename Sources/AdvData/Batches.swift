@@ -18,8 +18,10 @@ public struct MiniBatches: RandomAccessCollection, Sendable {
 
     /// The epoch of `dataset` in a random order drawn from `rng`, in batches of `batchSize`.
     /// Throws `DataError.invalidBatchSize` when `batchSize < 1`.
-    public init(shuffling dataset: Dataset, batchSize: Int, dropLastPartialBatch: Bool = false,
-                using rng: inout some RandomNumberGenerator) throws {
+    public init(
+        shuffling dataset: Dataset, batchSize: Int, dropLastPartialBatch: Bool = false,
+        using rng: inout some RandomNumberGenerator
+    ) throws {
         var order = Array(0..<dataset.count)
         order.seededShuffle(using: &rng)
         try self.init(dataset, batchSize: batchSize, order: order, dropLastPartialBatch: dropLastPartialBatch)
@@ -28,8 +30,9 @@ public struct MiniBatches: RandomAccessCollection, Sendable {
     /// The epoch of `dataset` in its stored order (for evaluation), in batches of `batchSize`.
     /// Throws `DataError.invalidBatchSize` when `batchSize < 1`.
     public init(inOrder dataset: Dataset, batchSize: Int, dropLastPartialBatch: Bool = false) throws {
-        try self.init(dataset, batchSize: batchSize, order: Array(0..<dataset.count),
-                      dropLastPartialBatch: dropLastPartialBatch)
+        try self.init(
+            dataset, batchSize: batchSize, order: Array(0..<dataset.count),
+            dropLastPartialBatch: dropLastPartialBatch)
     }
 
     private init(_ dataset: Dataset, batchSize: Int, order: [Int], dropLastPartialBatch: Bool) throws {

@@ -38,38 +38,39 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public var description: String {
         switch self {
-        case let .unreadable(file, reason):
+        case .unreadable(let file, let reason):
             return "\(file): cannot read: \(reason)"
-        case let .missingFile(directory, name):
+        case .missingFile(let directory, let name):
             return "\(directory): no \(name).gz or \(name) in this directory"
-        case let .gzipTruncated(file):
+        case .gzipTruncated(let file):
             return "\(file): gzip stream ends early (the file is cut short; fetch it again)"
-        case let .gzipCorrupt(file, reason):
+        case .gzipCorrupt(let file, let reason):
             return "\(file): corrupt gzip data: \(reason)"
-        case let .wrongMagic(file, found, expected, kind):
+        case .wrongMagic(let file, let found, let expected, let kind):
             return "\(file): wrong magic number \(found), expected \(expected) (\(kind))"
-        case let .wrongDimensionCount(file, magic, found, expected, expectedMagic, kind):
+        case .wrongDimensionCount(let file, let magic, let found, let expected, let expectedMagic, let kind):
             return "\(file): wrong magic number \(magic), expected \(expectedMagic) (\(kind)): "
                 + "\(found) dimension\(found == 1 ? "" : "s") instead of \(expected)"
-        case let .truncated(file, found, expected, layout):
+        case .truncated(let file, let found, let expected, let layout):
             return "\(file): truncated: \(found) bytes, expected \(expected) (\(layout))"
-        case let .trailingBytes(file, found, expected, layout):
+        case .trailingBytes(let file, let found, let expected, let layout):
             return "\(file): \(found - expected) unexpected trailing bytes: \(found) bytes, expected \(expected) (\(layout))"
-        case let .wrongImageSize(file, rows, columns, expectedRows, expectedColumns):
+        case .wrongImageSize(let file, let rows, let columns, let expectedRows, let expectedColumns):
             return "\(file): images are \(rows)×\(columns), expected \(expectedRows)×\(expectedColumns)"
-        case let .labelOutOfRange(file, index, label, classCount):
+        case .labelOutOfRange(let file, let index, let label, let classCount):
             return "\(file): label \(label) at index \(index) is outside 0...\(classCount - 1)"
-        case let .countMismatch(imagesFile, imageCount, labelsFile, labelCount):
+        case .countMismatch(let imagesFile, let imageCount, let labelsFile, let labelCount):
             return "\(imagesFile): \(imageCount) images but \(labelsFile) has \(labelCount) labels; expected equal counts"
-        case let .hashMismatch(file, expected, actual):
-            return "\(file): SHA-256 of the decompressed data is \(actual), expected \(expected) (damaged or not the published file; Scripts/setup fetches it)"
-        case let .digestFailed(step):
+        case .hashMismatch(let file, let expected, let actual):
+            return
+                "\(file): SHA-256 of the decompressed data is \(actual), expected \(expected) (damaged or not the published file; Scripts/setup fetches it)"
+        case .digestFailed(let step):
             return "SHA-256: OpenSSL \(step) failed"
-        case let .noDataFound(dataset, variable, howToGet):
+        case .noDataFound(let dataset, let variable, let howToGet):
             return "no \(dataset) data: pass --data DIR or set \(variable) (\(howToGet))"
-        case let .notADirectory(origin):
+        case .notADirectory(let origin):
             return "\(origin): no such directory"
-        case let .invalidBatchSize(size):
+        case .invalidBatchSize(let size):
             return "batch size \(size): must be at least 1"
         }
     }

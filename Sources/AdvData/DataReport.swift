@@ -32,11 +32,14 @@ public struct DataReport: Sendable, Codable {
         var splits: [SplitSummary] = []
         var hashes: [String: String] = [:]
         for split in Dataset.Split.allCases {
-            let (dataset, checks) = try IDXDatasetFiles.load(name: name, split: split, directory: directory,
-                                                             expectedHashes: expectedHashes, verifyHashes: false)
+            let (dataset, checks) = try IDXDatasetFiles.load(
+                name: name, split: split, directory: directory,
+                expectedHashes: expectedHashes, verifyHashes: false)
             files += checks
-            splits.append(SplitSummary(split: split, imageCount: dataset.images.batchCount,
-                                       labelCount: dataset.count, classCounts: dataset.classCounts()))
+            splits.append(
+                SplitSummary(
+                    split: split, imageCount: dataset.images.batchCount,
+                    labelCount: dataset.count, classCounts: dataset.classCounts()))
             hashes[split.rawValue] = dataset.datasetHash
         }
         return DataReport(name: name, directory: directory, files: files, splits: splits, datasetHashes: hashes)

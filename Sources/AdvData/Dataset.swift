@@ -57,8 +57,9 @@ public struct Dataset: Sendable {
 
     /// The examples at `indices` (each in `0..<count`), in that order; same name, split and hash.
     public func subset(_ indices: [Int]) -> Dataset {
-        var result = Dataset(images: images.gather(indices), labels: indices.map { labels[$0] },
-                             name: name, split: split, classCount: classCount, datasetHash: datasetHash)
+        var result = Dataset(
+            images: images.gather(indices), labels: indices.map { labels[$0] },
+            name: name, split: split, classCount: classCount, datasetHash: datasetHash)
         result.classNames = classNames
         return result
     }

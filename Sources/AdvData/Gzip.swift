@@ -98,8 +98,11 @@ public enum Gzip {
     public static func compress(_ bytes: [UInt8], level: Int32 = Z_BEST_SPEED) throws -> [UInt8] {
         var stream = z_stream()
         // 16 + MAX_WBITS: gzip framing; memory level 8 is zlib's default.
-        guard deflateInit2_(&stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
-                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        guard
+            deflateInit2_(
+                &stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY,
+                ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        else {
             throw DataError.gzipCorrupt(file: "(compressing)", reason: "zlib could not start deflate at level \(level)")
         }
         defer { deflateEnd(&stream) }

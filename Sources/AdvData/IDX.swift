@@ -41,8 +41,9 @@ public enum IDX {
             }
             initialized = pixelCount
         }
-        return Images(count: count, rows: rows, columns: columns,
-                      images01: Tensor(shape: [count, 1, rows, columns], scalars: scalars))
+        return Images(
+            count: count, rows: rows, columns: columns,
+            images01: Tensor(shape: [count, 1, rows, columns], scalars: scalars))
     }
 
     /// Parses an IDX label file (magic 2049) whose labels must lie in `0..<classCount`.
@@ -52,8 +53,9 @@ public enum IDX {
         let sizes = try header(bytes, file: file, magic: labelsMagic, dimensionCount: 1, kind: "IDX labels")
         let count = sizes[0]
         let headerLength = 8
-        try checkLength(bytes.count, header: headerLength, elements: [count], file: file,
-                        layout: "8-byte header + \(count) labels")
+        try checkLength(
+            bytes.count, header: headerLength, elements: [count], file: file,
+            layout: "8-byte header + \(count) labels")
 
         var labels = [Int](repeating: 0, count: count)
         for index in 0..<count {
@@ -67,8 +69,10 @@ public enum IDX {
     }
 
     /// Reads the magic and the `dimensionCount` sizes; returns the sizes.
-    private static func header(_ bytes: [UInt8], file: String, magic expected: UInt32,
-                               dimensionCount: Int, kind: String) throws -> [Int] {
+    private static func header(
+        _ bytes: [UInt8], file: String, magic expected: UInt32,
+        dimensionCount: Int, kind: String
+    ) throws -> [Int] {
         let headerLength = 4 + 4 * dimensionCount
         guard bytes.count >= 4 else {
             throw DataError.truncated(file: file, found: bytes.count, expected: headerLength, layout: "\(kind) header")
@@ -79,8 +83,9 @@ public enum IDX {
         let isUnsignedByteIDX = bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0x08
         if magic != expected {
             if isUnsignedByteIDX {
-                throw DataError.wrongDimensionCount(file: file, magic: magic, found: Int(bytes[3]),
-                                                    expected: dimensionCount, expectedMagic: expected, kind: kind)
+                throw DataError.wrongDimensionCount(
+                    file: file, magic: magic, found: Int(bytes[3]),
+                    expected: dimensionCount, expectedMagic: expected, kind: kind)
             }
             throw DataError.wrongMagic(file: file, found: magic, expected: expected, kind: kind)
         }

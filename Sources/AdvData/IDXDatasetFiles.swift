@@ -39,8 +39,10 @@ enum IDXDatasetFiles {
     /// given and `verifyHashes` is set, a digest that differs throws `DataError.hashMismatch`
     /// before anything is parsed. Also throws every `IDX`, `Gzip` and `FileBytes` error,
     /// `.wrongImageSize` unless the images are 28 × 28, and `.countMismatch`.
-    static func load(name: String, split: Dataset.Split, directory: String,
-                     expectedHashes: [String: String]?, verifyHashes: Bool) throws -> (Dataset, [FileCheck]) {
+    static func load(
+        name: String, split: Dataset.Split, directory: String,
+        expectedHashes: [String: String]?, verifyHashes: Bool
+    ) throws -> (Dataset, [FileCheck]) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DataError.notADirectory(origin: "data directory \(directory)")
@@ -52,10 +54,12 @@ enum IDXDatasetFiles {
         let imageBytes = try Gzip.readFile(imagesFile.path)
         let labelBytes = try Gzip.readFile(labelsFile.path)
         let checks = [
-            FileCheck(name: imagesFile.name, path: imagesFile.path, sha256: try SHA256.hexDigest(imageBytes),
-                      expectedSHA256: expectedHashes?[names.images]),
-            FileCheck(name: labelsFile.name, path: labelsFile.path, sha256: try SHA256.hexDigest(labelBytes),
-                      expectedSHA256: expectedHashes?[names.labels]),
+            FileCheck(
+                name: imagesFile.name, path: imagesFile.path, sha256: try SHA256.hexDigest(imageBytes),
+                expectedSHA256: expectedHashes?[names.images]),
+            FileCheck(
+                name: labelsFile.name, path: labelsFile.path, sha256: try SHA256.hexDigest(labelBytes),
+                expectedSHA256: expectedHashes?[names.labels]),
         ]
         if verifyHashes {
             for check in checks where !check.ok {
@@ -65,17 +69,20 @@ enum IDXDatasetFiles {
 
         let images = try IDX.parseImages(imageBytes, file: imagesFile.path)
         guard images.rows == imageRows, images.columns == imageColumns else {
-            throw DataError.wrongImageSize(file: imagesFile.path, rows: images.rows, columns: images.columns,
-                                           expectedRows: imageRows, expectedColumns: imageColumns)
+            throw DataError.wrongImageSize(
+                file: imagesFile.path, rows: images.rows, columns: images.columns,
+                expectedRows: imageRows, expectedColumns: imageColumns)
         }
         let labels = try IDX.parseLabels(labelBytes, file: labelsFile.path, classCount: 10)
         guard images.count == labels.count else {
-            throw DataError.countMismatch(imagesFile: imagesFile.path, imageCount: images.count,
-                                          labelsFile: labelsFile.path, labelCount: labels.count)
+            throw DataError.countMismatch(
+                imagesFile: imagesFile.path, imageCount: images.count,
+                labelsFile: labelsFile.path, labelCount: labels.count)
         }
         let pairHash = try SHA256.hexDigest(checks[0].sha256 + checks[1].sha256)
-        let dataset = Dataset(images: images.images01, labels: labels, name: name, split: split,
-                              classCount: 10, datasetHash: pairHash)
+        let dataset = Dataset(
+            images: images.images01, labels: labels, name: name, split: split,
+            classCount: 10, datasetHash: pairHash)
         return (dataset, checks)
     }
 }

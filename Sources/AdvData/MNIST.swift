@@ -25,8 +25,10 @@ public enum MNIST {
     /// cut short, a wrong IDX magic or dimension count, a length that differs from the
     /// header, labels outside 0…9, images not 28 × 28, or differing image and label counts.
     public static func load(split: Dataset.Split, directory: String, verifyHashes: Bool = true) throws -> Dataset {
-        try IDXDatasetFiles.load(name: "mnist", split: split, directory: directory,
-                                 expectedHashes: expectedSHA256, verifyHashes: verifyHashes).0
+        try IDXDatasetFiles.load(
+            name: "mnist", split: split, directory: directory,
+            expectedHashes: expectedSHA256, verifyHashes: verifyHashes
+        ).0
     }
 
     /// Checks both splits in `directory`: every file's digest against `expectedSHA256`, and

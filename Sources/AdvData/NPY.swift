@@ -34,18 +34,27 @@ public enum NPY {
         let bytes = try FileBytes.read(path)
         let name = (path as NSString).lastPathComponent
         func fail(_ reason: String) -> DataError { .unreadable(file: name, reason: reason) }
-        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else { throw fail("not an .npy file (bad magic)") }
+        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1..<6]) == Array("NUMPY".utf8) else {
+            throw fail("not an .npy file (bad magic)")
+        }
         let major = bytes[6]
         let headerStart = major == 1 ? 10 : 12
         guard major == 1 || major == 2, bytes.count >= headerStart else { throw fail("unsupported .npy version \(major)") }
-        let headerLength = major == 1 ? Int(bytes[8]) | Int(bytes[9]) << 8
+        let headerLength =
+            major == 1
+            ? Int(bytes[8]) | Int(bytes[9]) << 8
             : Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
         guard headerStart + headerLength <= bytes.count,
-              let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .ascii) else { throw fail("header runs past the end") }
+            let header = String(bytes: bytes[headerStart..<(headerStart + headerLength)], encoding: .ascii)
+        else { throw fail("header runs past the end") }
         guard header.contains("'descr': '<f4'") else { throw fail("dtype is not little-endian float32 ('<f4')") }
         guard header.contains("'fortran_order': False") else { throw fail("Fortran order is not supported") }
-        guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else { throw fail("no shape in header") }
-        let dims = header[open.upperBound..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
+            throw fail("no shape in header")
+        }
+        let dims = header[open.upperBound..<close].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty
+        }
         var shape: [Int] = []
         var count = 1
         for dim in dims {
@@ -56,11 +65,14 @@ public enum NPY {
             shape.append(value)
         }
         let dataStart = headerStart + headerLength
-        guard bytes.count - dataStart == count * 4 else { throw fail("data has \(bytes.count - dataStart) bytes, shape needs \(count * 4)") }
+        guard bytes.count - dataStart == count * 4 else {
+            throw fail("data has \(bytes.count - dataStart) bytes, shape needs \(count * 4)")
+        }
         var scalars = [Float](repeating: 0, count: count)
         for i in 0..<count {
             let o = dataStart + 4 * i
-            scalars[i] = Float(bitPattern: UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
+            scalars[i] = Float(
+                bitPattern: UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24)
         }
         return Tensor(shape: shape, scalars: scalars)
     }

@@ -69,8 +69,9 @@ public struct Bitmap: Equatable, Sendable {
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) {
         precondition(channels == 1 || channels == 3, "Bitmap channels must be 1 or 3, got \(channels)")
         precondition(width >= 0 && height >= 0, "negative Bitmap size \(width)×\(height)")
-        precondition(pixels.count == width * height * channels,
-                     "Bitmap \(width)×\(height)×\(channels) needs \(width * height * channels) bytes, got \(pixels.count)")
+        precondition(
+            pixels.count == width * height * channels,
+            "Bitmap \(width)×\(height)×\(channels) needs \(width * height * channels) bytes, got \(pixels.count)")
         self.width = width
         self.height = height
         self.channels = channels
@@ -109,9 +110,12 @@ public struct Bitmap: Equatable, Sendable {
         var dimensions = tensor.shape
         while dimensions.count > 3, dimensions[0] == 1 { dimensions.removeFirst() }
         if dimensions.count == 2 { dimensions.insert(1, at: 0) }
-        precondition(dimensions.count == 3 && (dimensions[0] == 1 || dimensions[0] == 3),
-                     "Bitmap(image01:) needs [H, W], [1, H, W] or [3, H, W] (leading 1s allowed), got \(tensor.shape)")
-        let channels = dimensions[0], height = dimensions[1], width = dimensions[2]
+        precondition(
+            dimensions.count == 3 && (dimensions[0] == 1 || dimensions[0] == 3),
+            "Bitmap(image01:) needs [H, W], [1, H, W] or [3, H, W] (leading 1s allowed), got \(tensor.shape)")
+        let channels = dimensions[0]
+        let height = dimensions[1]
+        let width = dimensions[2]
         let planeSize = height * width
         var pixels = [UInt8](repeating: 0, count: planeSize * channels)
         tensor.scalars.withUnsafeBufferPointer { planes in
@@ -173,8 +177,10 @@ public struct Bitmap: Equatable, Sendable {
 
     /// Fills the rectangle with top-left corner (`x`, `y`) and the given size, clipped to the bitmap.
     public mutating func fillRectangle(x: Int, y: Int, width rectangleWidth: Int, height rectangleHeight: Int, color: RGBColor) {
-        let left = max(0, x), right = min(width, x + rectangleWidth)
-        let top = max(0, y), bottom = min(height, y + rectangleHeight)
+        let left = max(0, x)
+        let right = min(width, x + rectangleWidth)
+        let top = max(0, y)
+        let bottom = min(height, y + rectangleHeight)
         guard left < right && top < bottom else { return }
         let gray = color.luminance
         pixels.withUnsafeMutableBufferPointer { buffer in
@@ -194,8 +200,10 @@ public struct Bitmap: Equatable, Sendable {
     }
 
     /// Draws the outline of a rectangle `thickness` pixels wide, inside the given bounds, clipped.
-    public mutating func strokeRectangle(x: Int, y: Int, width rectangleWidth: Int, height rectangleHeight: Int,
-                                         thickness: Int = 1, color: RGBColor) {
+    public mutating func strokeRectangle(
+        x: Int, y: Int, width rectangleWidth: Int, height rectangleHeight: Int,
+        thickness: Int = 1, color: RGBColor
+    ) {
         let line = max(1, min(thickness, (min(rectangleWidth, rectangleHeight) + 1) / 2))
         fillRectangle(x: x, y: y, width: rectangleWidth, height: line, color: color)
         fillRectangle(x: x, y: y + rectangleHeight - line, width: rectangleWidth, height: line, color: color)
@@ -207,10 +215,13 @@ public struct Bitmap: Equatable, Sendable {
     /// sources drawn on RGB bitmaps are replicated into the three channels; RGB sources drawn
     /// on gray bitmaps are converted to their luminance.
     public mutating func blit(_ source: Bitmap, x: Int, y: Int) {
-        let left = max(0, x), right = min(width, x + source.width)
-        let top = max(0, y), bottom = min(height, y + source.height)
+        let left = max(0, x)
+        let right = min(width, x + source.width)
+        let top = max(0, y)
+        let bottom = min(height, y + source.height)
         guard left < right && top < bottom else { return }
-        let destinationChannels = channels, destinationWidth = width
+        let destinationChannels = channels
+        let destinationWidth = width
         pixels.withUnsafeMutableBufferPointer { destination in
             source.pixels.withUnsafeBufferPointer { sourcePixels in
                 for row in top..<bottom {
@@ -227,9 +238,12 @@ public struct Bitmap: Equatable, Sendable {
                             destination[offset + 1] = level
                             destination[offset + 2] = level
                         case (_, 1):
-                            destination[offset] = RGBColor(red: sourcePixels[sourceOffset],
-                                                           green: sourcePixels[sourceOffset + 1],
-                                                           blue: sourcePixels[sourceOffset + 2]).luminance
+                            destination[offset] =
+                                RGBColor(
+                                    red: sourcePixels[sourceOffset],
+                                    green: sourcePixels[sourceOffset + 1],
+                                    blue: sourcePixels[sourceOffset + 2]
+                                ).luminance
                         default:
                             destination[offset] = sourcePixels[sourceOffset]
                             destination[offset + 1] = sourcePixels[sourceOffset + 1]
@@ -246,7 +260,8 @@ public struct Bitmap: Equatable, Sendable {
     public func upscaled(by factor: Int) -> Bitmap {
         precondition(factor >= 1, "upscale factor must be ≥ 1, got \(factor)")
         if factor == 1 { return self }
-        let newWidth = width * factor, newHeight = height * factor
+        let newWidth = width * factor
+        let newHeight = height * factor
         var result = [UInt8](repeating: 0, count: newWidth * newHeight * channels)
         let rowBytes = newWidth * channels
         result.withUnsafeMutableBufferPointer { out in

@@ -19,15 +19,19 @@ public struct Colormap: Sendable, Equatable {
         self.anchors = anchors
     }
 
-    public static let viridis = Colormap(name: "viridis", anchors: [
-        0x440154, 0x482475, 0x414487, 0x355F8D, 0x2A788E, 0x21918C,
-        0x22A884, 0x44BF70, 0x7AD151, 0xBDDF26, 0xFDE725,
-    ].map { RGBColor(hex: $0) })
+    public static let viridis = Colormap(
+        name: "viridis",
+        anchors: [
+            0x440154, 0x482475, 0x414487, 0x355F8D, 0x2A788E, 0x21918C,
+            0x22A884, 0x44BF70, 0x7AD151, 0xBDDF26, 0xFDE725,
+        ].map { RGBColor(hex: $0) })
 
-    public static let redBlue = Colormap(name: "RdBu", anchors: [
-        0x053061, 0x2166AC, 0x4393C3, 0x92C5DE, 0xD1E5F0, 0xFFFFFF,
-        0xFDDBC7, 0xF4A582, 0xD6604D, 0xB2182B, 0x67001F,
-    ].map { RGBColor(hex: $0) })
+    public static let redBlue = Colormap(
+        name: "RdBu",
+        anchors: [
+            0x053061, 0x2166AC, 0x4393C3, 0x92C5DE, 0xD1E5F0, 0xFFFFFF,
+            0xFDDBC7, 0xF4A582, 0xD6604D, 0xB2182B, 0x67001F,
+        ].map { RGBColor(hex: $0) })
 
     public static let gray = Colormap(name: "gray", anchors: [.black, .white])
 
@@ -38,7 +42,8 @@ public struct Colormap: Sendable, Equatable {
         let scaled = position * Float(anchors.count - 1)
         let lower = min(Int(scaled), anchors.count - 2)
         let fraction = scaled - Float(lower)
-        let from = anchors[lower], to = anchors[lower + 1]
+        let from = anchors[lower]
+        let to = anchors[lower + 1]
         func mix(_ a: UInt8, _ b: UInt8) -> UInt8 {
             UInt8((Float(a) + (Float(b) - Float(a)) * fraction).rounded())
         }

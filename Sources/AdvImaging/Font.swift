@@ -162,7 +162,8 @@ extension Bitmap {
     /// Precondition: `scale ≥ 1`.
     public mutating func drawText(_ text: String, x: Int, y: Int, color: RGBColor, scale: Int = 1) {
         precondition(scale >= 1, "text scale must be ≥ 1, got \(scale)")
-        var penX = x, penY = y
+        var penX = x
+        var penY = y
         for character in text {
             if character == "\n" {
                 penX = x

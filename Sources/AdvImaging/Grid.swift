@@ -49,8 +49,10 @@ public struct ImageGrid: Sendable {
 
     /// An empty grid (background only). Preconditions: `rows`, `columns` ≥ 0; tile size,
     /// `scale` and `textScale` ≥ 1; `padding` ≥ 0.
-    public init(rows: Int, columns: Int, tileWidth: Int, tileHeight: Int, scale: Int = 1, padding: Int = 2,
-                background: RGBColor = .white, textScale: Int = 1) {
+    public init(
+        rows: Int, columns: Int, tileWidth: Int, tileHeight: Int, scale: Int = 1, padding: Int = 2,
+        background: RGBColor = .white, textScale: Int = 1
+    ) {
         precondition(rows >= 0 && columns >= 0, "ImageGrid needs rows, columns ≥ 0, got \(rows)×\(columns)")
         precondition(tileWidth >= 1 && tileHeight >= 1, "ImageGrid tile size must be ≥ 1, got \(tileWidth)×\(tileHeight)")
         precondition(scale >= 1 && textScale >= 1, "ImageGrid scale and textScale must be ≥ 1")
@@ -80,8 +82,10 @@ public struct ImageGrid: Sendable {
     }
 
     /// Puts `text` below (default) or above the tile in a cell.
-    public mutating func label(row: Int, column: Int, text: String, color: RGBColor = .black,
-                               position: LabelPosition = .below) {
+    public mutating func label(
+        row: Int, column: Int, text: String, color: RGBColor = .black,
+        position: LabelPosition = .below
+    ) {
         let index = cellIndex(row, column)
         switch position {
         case .above: labelsAbove[index] = Label(text: text, color: color)
@@ -153,7 +157,8 @@ public struct ImageGrid: Sendable {
         }
         layout.bandAbove = bandHeight(labelsAbove)
         layout.bandBelow = bandHeight(labelsBelow)
-        let widestLabel = (labelsAbove + labelsBelow)
+        let widestLabel =
+            (labelsAbove + labelsBelow)
             .compactMap { $0.map { BitmapFont.width(of: $0.text, scale: textScale) } }.max() ?? 0
         layout.cellWidth = max(layout.tilePixelWidth, widestLabel)
 
@@ -189,8 +194,9 @@ public struct ImageGrid: Sendable {
     }
 
     private func cellIndex(_ row: Int, _ column: Int) -> Int {
-        precondition(row >= 0 && row < rows && column >= 0 && column < columns,
-                     "cell (\(row), \(column)) outside the \(rows)×\(columns) grid")
+        precondition(
+            row >= 0 && row < rows && column >= 0 && column < columns,
+            "cell (\(row), \(column)) outside the \(rows)×\(columns) grid")
         return row * columns + column
     }
 
@@ -209,7 +215,8 @@ public struct ImageGrid: Sendable {
         let layout = layout()
         let channels = isGrayContent ? 1 : 3
         var canvas = Bitmap(width: layout.width, height: layout.height, channels: channels, color: background)
-        let tilePixelWidth = layout.tilePixelWidth, tilePixelHeight = layout.tilePixelHeight
+        let tilePixelWidth = layout.tilePixelWidth
+        let tilePixelHeight = layout.tilePixelHeight
 
         if let title, !title.isEmpty {
             canvas.drawText(title, centeredAt: layout.width / 2, y: padding, color: textColor, scale: titleScale)
@@ -217,15 +224,17 @@ public struct ImageGrid: Sendable {
         for column in 0..<columns {
             guard let header = columnHeaders[column] else { continue }
             let cell = layout.cellOrigin(row: 0, column: column)
-            canvas.drawText(header, centeredAt: cell.x + layout.cellWidth / 2, y: cell.y - layout.columnHeaderHeight,
-                            color: textColor, scale: textScale)
+            canvas.drawText(
+                header, centeredAt: cell.x + layout.cellWidth / 2, y: cell.y - layout.columnHeaderHeight,
+                color: textColor, scale: textScale)
         }
         for row in 0..<rows {
             if let header = rowHeaders[row] {
                 let tile = layout.tileOrigin(row: row, column: 0)
                 let textTop = tile.y + (tilePixelHeight - BitmapFont.height(of: header, scale: textScale)) / 2
-                canvas.drawText(header, rightAlignedAt: layout.left - padding - textScale,
-                                y: textTop, color: textColor, scale: textScale)
+                canvas.drawText(
+                    header, rightAlignedAt: layout.left - padding - textScale,
+                    y: textTop, color: textColor, scale: textScale)
             }
             for column in 0..<columns {
                 let index = row * columns + column
@@ -238,16 +247,18 @@ public struct ImageGrid: Sendable {
                 }
                 if let frameColor = frames[index] {
                     let thickness = max(1, min(2 * textScale, padding))
-                    canvas.strokeRectangle(x: tile.x - thickness, y: tile.y - thickness,
-                                           width: tilePixelWidth + 2 * thickness, height: tilePixelHeight + 2 * thickness,
-                                           thickness: thickness, color: frameColor)
+                    canvas.strokeRectangle(
+                        x: tile.x - thickness, y: tile.y - thickness,
+                        width: tilePixelWidth + 2 * thickness, height: tilePixelHeight + 2 * thickness,
+                        thickness: thickness, color: frameColor)
                 }
                 if let label = labelsAbove[index] {
                     canvas.drawText(label.text, centeredAt: centerX, y: cell.y, color: label.color, scale: textScale)
                 }
                 if let label = labelsBelow[index] {
-                    canvas.drawText(label.text, centeredAt: centerX, y: tile.y + tilePixelHeight + labelGap,
-                                    color: label.color, scale: textScale)
+                    canvas.drawText(
+                        label.text, centeredAt: centerX, y: tile.y + tilePixelHeight + labelGap,
+                        color: label.color, scale: textScale)
                 }
             }
         }
@@ -275,17 +286,22 @@ public struct ImageGrid: Sendable {
     ///
     /// `images01`: `[N, 1, H, W]` (gray) or `[N, 3, H, W]` (RGB), values in [0, 1] (clamped).
     /// Precondition: that shape and `columns ≥ 1`.
-    public static func fromImages(_ images01: Tensor, columns: Int, scale: Int = 1, padding: Int = 2,
-                                  labels: [String]? = nil, textScale: Int = 1) -> ImageGrid {
-        precondition(images01.rank == 4 && (images01.shape[1] == 1 || images01.shape[1] == 3),
-                     "ImageGrid.fromImages needs [N, 1 or 3, H, W], got \(images01.shape)")
+    public static func fromImages(
+        _ images01: Tensor, columns: Int, scale: Int = 1, padding: Int = 2,
+        labels: [String]? = nil, textScale: Int = 1
+    ) -> ImageGrid {
+        precondition(
+            images01.rank == 4 && (images01.shape[1] == 1 || images01.shape[1] == 3),
+            "ImageGrid.fromImages needs [N, 1 or 3, H, W], got \(images01.shape)")
         precondition(columns >= 1, "ImageGrid.fromImages needs columns ≥ 1, got \(columns)")
         let count = images01.shape[0]
         let rows = (count + columns - 1) / columns
-        var grid = ImageGrid(rows: rows, columns: columns, tileWidth: images01.shape[3], tileHeight: images01.shape[2],
-                             scale: scale, padding: padding, textScale: textScale)
+        var grid = ImageGrid(
+            rows: rows, columns: columns, tileWidth: images01.shape[3], tileHeight: images01.shape[2],
+            scale: scale, padding: padding, textScale: textScale)
         for index in 0..<count {
-            let row = index / columns, column = index % columns
+            let row = index / columns
+            let column = index % columns
             grid.set(row: row, column: column, bitmap: Bitmap(image01: images01.slice(index..<(index + 1))))
             if let labels, index < labels.count {
                 grid.label(row: row, column: column, text: labels[index])

@@ -47,8 +47,9 @@ public struct Heatmap {
         self.rowLabels = rowLabels ?? values.indices.map(String.init)
         self.columnLabels = columnLabels ?? values[0].indices.map(String.init)
         precondition(self.rowLabels.count == values.count, "Heatmap has \(values.count) rows but \(self.rowLabels.count) row labels")
-        precondition(self.columnLabels.count == values[0].count,
-                     "Heatmap has \(values[0].count) columns but \(self.columnLabels.count) column labels")
+        precondition(
+            self.columnLabels.count == values[0].count,
+            "Heatmap has \(values[0].count) columns but \(self.columnLabels.count) column labels")
     }
 
     /// Three significant-looking digits without exponent: `123`, `12.3`, `1.23`, `0`.
@@ -121,8 +122,9 @@ public struct Heatmap {
         var geometry = Geometry()
         geometry.cellSize = cellSize
         let markerWidth = markedRows.isEmpty ? 0 : characterWidth + textScale
-        let rowLabelWidth = max(rowLabels.map { BitmapFont.width(of: $0, scale: textScale) }.max() ?? 0,
-                                BitmapFont.width(of: rowAxisTitle ?? "", scale: textScale))
+        let rowLabelWidth = max(
+            rowLabels.map { BitmapFont.width(of: $0, scale: textScale) }.max() ?? 0,
+            BitmapFont.width(of: rowAxisTitle ?? "", scale: textScale))
         geometry.matrixLeft = padding + markerWidth + rowLabelWidth + gap
 
         var top = padding
@@ -138,11 +140,13 @@ public struct Heatmap {
         top += textHeight + gap
         geometry.matrixTop = top
 
-        let matrixWidth = columnCount * geometry.cellSize, matrixHeight = rowCount * geometry.cellSize
+        let matrixWidth = columnCount * geometry.cellSize
+        let matrixHeight = rowCount * geometry.cellSize
         geometry.barLeft = geometry.matrixLeft + matrixWidth + 2 * gap
         geometry.barWidth = 4 * gap
         let labels = scaleLabels
-        let widestScaleLabel = [labels.maximum, labels.middle, labels.minimum]
+        let widestScaleLabel =
+            [labels.maximum, labels.middle, labels.minimum]
             .map { BitmapFont.width(of: $0, scale: textScale) }.max() ?? 0
         let contentRight = geometry.barLeft + geometry.barWidth + gap + widestScaleLabel
         let titleWidth = BitmapFont.width(of: title ?? "", scale: textScale + 1)
@@ -165,16 +169,19 @@ public struct Heatmap {
             canvas.drawText(title, centeredAt: geometry.width / 2, y: geometry.titleTop, color: .black, scale: textScale + 1)
         }
         if let columnAxisTitle, !columnAxisTitle.isEmpty {
-            canvas.drawText(columnAxisTitle, centeredAt: geometry.matrixLeft + columnCount * cell / 2,
-                            y: geometry.columnAxisTitleTop, color: .darkGray, scale: textScale)
+            canvas.drawText(
+                columnAxisTitle, centeredAt: geometry.matrixLeft + columnCount * cell / 2,
+                y: geometry.columnAxisTitleTop, color: .darkGray, scale: textScale)
         }
         if let rowAxisTitle, !rowAxisTitle.isEmpty {
-            canvas.drawText(rowAxisTitle, rightAlignedAt: geometry.matrixLeft - gap, y: geometry.columnLabelsTop,
-                            color: .darkGray, scale: textScale)
+            canvas.drawText(
+                rowAxisTitle, rightAlignedAt: geometry.matrixLeft - gap, y: geometry.columnLabelsTop,
+                color: .darkGray, scale: textScale)
         }
         for (column, label) in columnLabels.enumerated() {
-            canvas.drawText(label, centeredAt: geometry.matrixLeft + column * cell + cell / 2, y: geometry.columnLabelsTop,
-                            color: .black, scale: textScale)
+            canvas.drawText(
+                label, centeredAt: geometry.matrixLeft + column * cell + cell / 2, y: geometry.columnLabelsTop,
+                color: .black, scale: textScale)
         }
         for (row, label) in rowLabels.enumerated() {
             let textTop = geometry.matrixTop + row * cell + (cell - textHeight) / 2
@@ -190,31 +197,37 @@ public struct Heatmap {
         for row in 0..<rowCount {
             for column in 0..<columnCount {
                 let value = values[row][column]
-                let x = geometry.matrixLeft + column * cell, y = geometry.matrixTop + row * cell
+                let x = geometry.matrixLeft + column * cell
+                let y = geometry.matrixTop + row * cell
                 let fill = value.isFinite ? colormap.color(for: value, minimum: minimum, maximum: maximum) : .lightGray
                 canvas.fillRectangle(x: x, y: y, width: cell - 1, height: cell - 1, color: fill)
                 let ink: RGBColor = fill.luminance < 128 ? .white : .black
-                canvas.drawText(formatValue(value), centeredAt: x + cell / 2, y: y + (cell - textHeight) / 2,
-                                color: ink, scale: textScale)
+                canvas.drawText(
+                    formatValue(value), centeredAt: x + cell / 2, y: y + (cell - textHeight) / 2,
+                    color: ink, scale: textScale)
             }
         }
         for (row, column) in markedCells where row >= 0 && row < rowCount && column >= 0 && column < columnCount {
-            canvas.strokeRectangle(x: geometry.matrixLeft + column * cell - 1, y: geometry.matrixTop + row * cell - 1,
-                                   width: cell + 1, height: cell + 1, thickness: 2 * textScale, color: markColor)
+            canvas.strokeRectangle(
+                x: geometry.matrixLeft + column * cell - 1, y: geometry.matrixTop + row * cell - 1,
+                width: cell + 1, height: cell + 1, thickness: 2 * textScale, color: markColor)
         }
 
         // Colour bar: maximum at the top, minimum at the bottom, with three labelled ticks.
-        let barTop = geometry.matrixTop, barHeight = rowCount * cell - 1
+        let barTop = geometry.matrixTop
+        let barHeight = rowCount * cell - 1
         for offset in 0..<barHeight {
             let t = barHeight > 1 ? 1 - Float(offset) / Float(barHeight - 1) : 0.5
-            canvas.fillRectangle(x: geometry.barLeft, y: barTop + offset, width: geometry.barWidth, height: 1,
-                                 color: colormap.color(at: t))
+            canvas.fillRectangle(
+                x: geometry.barLeft, y: barTop + offset, width: geometry.barWidth, height: 1,
+                color: colormap.color(at: t))
         }
         canvas.strokeRectangle(x: geometry.barLeft, y: barTop, width: geometry.barWidth, height: barHeight, color: .darkGray)
         let labels = scaleLabels
         let tickLeft = geometry.barLeft + geometry.barWidth
         let labelLeft = tickLeft + gap
-        for (label, tickY) in [(labels.maximum, barTop), (labels.middle, barTop + barHeight / 2), (labels.minimum, barTop + barHeight - 1)] {
+        for (label, tickY) in [(labels.maximum, barTop), (labels.middle, barTop + barHeight / 2), (labels.minimum, barTop + barHeight - 1)]
+        {
             canvas.fillRectangle(x: tickLeft, y: tickY, width: gap / 2, height: 1, color: .darkGray)
             let textTop = min(max(tickY - textHeight / 2, 0), geometry.height - textHeight)
             canvas.drawText(label, x: labelLeft, y: textTop, color: .black, scale: textScale)

@@ -35,15 +35,18 @@ public enum PNG {
             // First pass measures the compressed size, second pass writes into a buffer of that size.
             var byteCount: png_alloc_size_t = 0
             guard png_image_write_to_memory(&image, nil, &byteCount, 0, pixels.baseAddress, rowStride, nil) != 0,
-                  byteCount > 0 else {
-                throw ImagingError(path: name, operation: "write", reason: message(of: &image, fallback: "libpng could not encode the image"))
+                byteCount > 0
+            else {
+                throw ImagingError(
+                    path: name, operation: "write", reason: message(of: &image, fallback: "libpng could not encode the image"))
             }
             var bytes = [UInt8](repeating: 0, count: Int(byteCount))
             let succeeded = bytes.withUnsafeMutableBytes { output in
                 png_image_write_to_memory(&image, output.baseAddress, &byteCount, 0, pixels.baseAddress, rowStride, nil)
             }
             guard succeeded != 0 else {
-                throw ImagingError(path: name, operation: "write", reason: message(of: &image, fallback: "libpng could not encode the image"))
+                throw ImagingError(
+                    path: name, operation: "write", reason: message(of: &image, fallback: "libpng could not encode the image"))
             }
             bytes.removeSubrange(Int(byteCount)...)
             return bytes
@@ -70,8 +73,9 @@ public enum PNG {
     /// stream (libpng's message), or an image larger than `maximumPixelCount`.
     public static func decode(_ bytes: [UInt8], name: String = "<memory>") throws -> Bitmap {
         guard bytes.count >= signature.count, Array(bytes.prefix(signature.count)) == signature else {
-            throw ImagingError(path: name, operation: "read",
-                               reason: bytes.isEmpty ? "file is empty" : "not a PNG file (signature mismatch)")
+            throw ImagingError(
+                path: name, operation: "read",
+                reason: bytes.isEmpty ? "file is empty" : "not a PNG file (signature mismatch)")
         }
         var image = png_image()
         image.version = png_uint_32(PNG_IMAGE_VERSION)
@@ -83,10 +87,12 @@ public enum PNG {
         guard began != 0 else {
             throw ImagingError(path: name, operation: "read", reason: message(of: &image, fallback: "unreadable PNG header"))
         }
-        let width = Int(image.width), height = Int(image.height)
+        let width = Int(image.width)
+        let height = Int(image.height)
         guard width > 0, height > 0, width <= maximumPixelCount / height else {
-            throw ImagingError(path: name, operation: "read",
-                               reason: "image size \(width)×\(height) exceeds the limit of \(maximumPixelCount) pixels")
+            throw ImagingError(
+                path: name, operation: "read",
+                reason: "image size \(width)×\(height) exceeds the limit of \(maximumPixelCount) pixels")
         }
         let isColor = (image.format & png_uint_32(PNG_FORMAT_FLAG_COLOR)) != 0
         let channels = isColor ? 3 : 1

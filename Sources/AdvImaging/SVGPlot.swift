@@ -39,8 +39,10 @@ public struct SVGPlot: Sendable {
     }
 
     /// matplotlib's "tab10" palette, distinguishable and familiar to readers in the field.
-    public static let palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+    public static let palette = [
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    ]
 
     public var title: String
     public var xLabel: String
@@ -100,7 +102,8 @@ public struct SVGPlot: Sendable {
     /// Linear ticks at a 1-2-5 step, about `target` of them, covering `lower…upper`; with
     /// `expand`, the interval grows outward to the first and last tick.
     static func linearAxis(lower: Double, upper: Double, expand: Bool, target: Int = 6) -> Axis {
-        var lower = lower, upper = upper
+        var lower = lower
+        var upper = upper
         if !(upper > lower) {
             let half = lower == 0 ? 1 : abs(lower) * 0.1
             lower -= half
@@ -126,7 +129,8 @@ public struct SVGPlot: Sendable {
     /// Logarithmic ticks at powers of ten (and at 2× and 5× when the range spans under two
     /// decades); the interval grows to whole decades when `expand`. Needs `0 < lower`.
     static func logarithmicAxis(lower: Double, upper: Double, expand: Bool) -> Axis {
-        var lower = lower, upper = upper
+        var lower = lower
+        var upper = upper
         if !(upper > lower) {
             lower /= 10
             upper *= 10
@@ -135,7 +139,8 @@ public struct SVGPlot: Sendable {
             lower = pow(10, floor(log10(lower) + 1e-9))
             upper = pow(10, ceil(log10(upper) - 1e-9))
         }
-        let firstDecade = Int(floor(log10(lower) + 1e-9)), lastDecade = Int(ceil(log10(upper) - 1e-9))
+        let firstDecade = Int(floor(log10(lower) + 1e-9))
+        let lastDecade = Int(ceil(log10(upper) - 1e-9))
         let multiples: [Double] = lastDecade - firstDecade < 2 ? [1, 2, 5] : [1]
         var ticks: [Double] = []
         for decade in firstDecade...lastDecade {
@@ -153,7 +158,8 @@ public struct SVGPlot: Sendable {
 
     private func axes() -> (x: Axis, y: Axis) {
         let points = series.flatMap(\.points).filter(isDrawable)
-        let xs = points.map(\.x), ys = points.map(\.y)
+        let xs = points.map(\.x)
+        let ys = points.map(\.y)
         let xAxis: Axis
         if let xRange {
             xAxis = Self.linearAxis(lower: xRange.lowerBound, upper: xRange.upperBound, expand: false)
@@ -190,41 +196,51 @@ public struct SVGPlot: Sendable {
         let plotRight = width - 20
         let plotTop = title.isEmpty ? 16.0 : 44.0
         let plotBottom = height - 52
-        let plotWidth = max(plotRight - plotLeft, 10), plotHeight = max(plotBottom - plotTop, 10)
+        let plotWidth = max(plotRight - plotLeft, 10)
+        let plotHeight = max(plotBottom - plotTop, 10)
         func screenX(_ x: Double) -> Double { plotLeft + xAxis.fraction(x) * plotWidth }
         func screenY(_ y: Double) -> Double { plotBottom - yAxis.fraction(y) * plotHeight }
 
         var svg = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(number(width)) \(number(height))" \
-        width="\(number(width))" height="\(number(height))" font-family="Helvetica, Arial, sans-serif" font-size="\(number(fontSize))">
-        <rect x="0" y="0" width="\(number(width))" height="\(number(height))" fill="#ffffff"/>
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(number(width)) \(number(height))" \
+            width="\(number(width))" height="\(number(height))" font-family="Helvetica, Arial, sans-serif" font-size="\(number(fontSize))">
+            <rect x="0" y="0" width="\(number(width))" height="\(number(height))" fill="#ffffff"/>
 
-        """
+            """
         if !title.isEmpty {
-            svg += "<text x=\"\(number(width / 2))\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\" fill=\"#222222\">\(escaped(title))</text>\n"
+            svg +=
+                "<text x=\"\(number(width / 2))\" y=\"26\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\" fill=\"#222222\">\(escaped(title))</text>\n"
         }
 
         // Grid and ticks.
         svg += "<g stroke=\"#e6e6e6\" stroke-width=\"1\">\n"
         for tick in xAxis.ticks {
-            svg += "<line x1=\"\(number(screenX(tick)))\" y1=\"\(number(plotTop))\" x2=\"\(number(screenX(tick)))\" y2=\"\(number(plotBottom))\"/>\n"
+            svg +=
+                "<line x1=\"\(number(screenX(tick)))\" y1=\"\(number(plotTop))\" x2=\"\(number(screenX(tick)))\" y2=\"\(number(plotBottom))\"/>\n"
         }
         for tick in yAxis.ticks {
-            svg += "<line x1=\"\(number(plotLeft))\" y1=\"\(number(screenY(tick)))\" x2=\"\(number(plotRight))\" y2=\"\(number(screenY(tick)))\"/>\n"
+            svg +=
+                "<line x1=\"\(number(plotLeft))\" y1=\"\(number(screenY(tick)))\" x2=\"\(number(plotRight))\" y2=\"\(number(screenY(tick)))\"/>\n"
         }
         svg += "</g>\n<g fill=\"#444444\">\n"
         for tick in xAxis.ticks {
-            svg += "<text x=\"\(number(screenX(tick)))\" y=\"\(number(plotBottom + 18))\" text-anchor=\"middle\">\(escaped(xAxis.label(tick)))</text>\n"
+            svg +=
+                "<text x=\"\(number(screenX(tick)))\" y=\"\(number(plotBottom + 18))\" text-anchor=\"middle\">\(escaped(xAxis.label(tick)))</text>\n"
         }
         for tick in yAxis.ticks {
-            svg += "<text x=\"\(number(plotLeft - 8))\" y=\"\(number(screenY(tick) + 4))\" text-anchor=\"end\">\(escaped(yAxis.label(tick)))</text>\n"
+            svg +=
+                "<text x=\"\(number(plotLeft - 8))\" y=\"\(number(screenY(tick) + 4))\" text-anchor=\"end\">\(escaped(yAxis.label(tick)))</text>\n"
         }
         svg += "</g>\n"
-        svg += "<rect x=\"\(number(plotLeft))\" y=\"\(number(plotTop))\" width=\"\(number(plotWidth))\" height=\"\(number(plotHeight))\" fill=\"none\" stroke=\"#888888\" stroke-width=\"1\"/>\n"
-        svg += "<text x=\"\(number(plotLeft + plotWidth / 2))\" y=\"\(number(height - 14))\" text-anchor=\"middle\" fill=\"#222222\">\(escaped(xLabel))</text>\n"
-        let yLabelX = 16.0, yLabelY = plotTop + plotHeight / 2
-        svg += "<text x=\"\(number(yLabelX))\" y=\"\(number(yLabelY))\" text-anchor=\"middle\" fill=\"#222222\" transform=\"rotate(-90 \(number(yLabelX)) \(number(yLabelY)))\">\(escaped(yLabel))</text>\n"
+        svg +=
+            "<rect x=\"\(number(plotLeft))\" y=\"\(number(plotTop))\" width=\"\(number(plotWidth))\" height=\"\(number(plotHeight))\" fill=\"none\" stroke=\"#888888\" stroke-width=\"1\"/>\n"
+        svg +=
+            "<text x=\"\(number(plotLeft + plotWidth / 2))\" y=\"\(number(height - 14))\" text-anchor=\"middle\" fill=\"#222222\">\(escaped(xLabel))</text>\n"
+        let yLabelX = 16.0
+        let yLabelY = plotTop + plotHeight / 2
+        svg +=
+            "<text x=\"\(number(yLabelX))\" y=\"\(number(yLabelY))\" text-anchor=\"middle\" fill=\"#222222\" transform=\"rotate(-90 \(number(yLabelX)) \(number(yLabelY)))\">\(escaped(yLabel))</text>\n"
 
         // Each series as runs of screen points; a non-drawable point ends a run.
         let seriesRuns: [[[(x: Double, y: Double)]]] = series.map { series in
@@ -243,8 +259,10 @@ public struct SVGPlot: Sendable {
         }
 
         // Series, clipped to the plot area.
-        svg += "<clipPath id=\"\(escaped(identifier))-area\"><rect x=\"\(number(plotLeft))\" y=\"\(number(plotTop))\" width=\"\(number(plotWidth))\" height=\"\(number(plotHeight))\"/></clipPath>\n"
-        svg += "<g clip-path=\"url(#\(escaped(identifier))-area)\" fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
+        svg +=
+            "<clipPath id=\"\(escaped(identifier))-area\"><rect x=\"\(number(plotLeft))\" y=\"\(number(plotTop))\" width=\"\(number(plotWidth))\" height=\"\(number(plotHeight))\"/></clipPath>\n"
+        svg +=
+            "<g clip-path=\"url(#\(escaped(identifier))-area)\" fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
         for (index, series) in series.enumerated() {
             let color = series.color ?? Self.palette[index % Self.palette.count]
             let data = seriesRuns[index].map { run in
@@ -255,7 +273,8 @@ public struct SVGPlot: Sendable {
             svg += "<path d=\"\(data)\" stroke=\"\(escaped(color))\"\(dash)><title>\(escaped(series.name))</title></path>\n"
             if series.showsMarkers ?? (series.points.count <= 40) {
                 for point in seriesRuns[index].joined() {
-                    svg += "<circle cx=\"\(number(point.x))\" cy=\"\(number(point.y))\" r=\"3\" fill=\"\(escaped(color))\" stroke=\"none\"/>\n"
+                    svg +=
+                        "<circle cx=\"\(number(point.x))\" cy=\"\(number(point.y))\" r=\"3\" fill=\"\(escaped(color))\" stroke=\"none\"/>\n"
                 }
             }
         }
@@ -266,8 +285,10 @@ public struct SVGPlot: Sendable {
         if !series.isEmpty {
             let legendHeight = Double(series.count) * 20 + 10
             let inset = 10.0
-            let right = plotRight - inset - legendWidth, left = plotLeft + inset
-            let top = plotTop + inset, bottom = plotBottom - inset - legendHeight
+            let right = plotRight - inset - legendWidth
+            let left = plotLeft + inset
+            let top = plotTop + inset
+            let bottom = plotBottom - inset - legendHeight
             let middle = plotTop + (plotHeight - legendHeight) / 2
             let candidates = [(right, top), (left, top), (right, bottom), (left, bottom), (right, middle), (left, middle)]
             // Sample every segment so long straight segments count too.
@@ -282,17 +303,21 @@ public struct SVGPlot: Sendable {
                 }
             }
             func hidden(_ corner: (Double, Double)) -> Int {
-                samples.filter { $0.x >= corner.0 - 4 && $0.x <= corner.0 + legendWidth + 4
-                    && $0.y >= corner.1 - 4 && $0.y <= corner.1 + legendHeight + 4 }.count
+                samples.filter {
+                    $0.x >= corner.0 - 4 && $0.x <= corner.0 + legendWidth + 4
+                        && $0.y >= corner.1 - 4 && $0.y <= corner.1 + legendHeight + 4
+                }.count
             }
             let (legendLeft, legendTop) = candidates.min { hidden($0) < hidden($1) } ?? candidates[0]
             svg += "<g>\n"
-            svg += "<rect x=\"\(number(legendLeft))\" y=\"\(number(legendTop))\" width=\"\(number(legendWidth))\" height=\"\(number(legendHeight))\" fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#cccccc\" rx=\"3\"/>\n"
+            svg +=
+                "<rect x=\"\(number(legendLeft))\" y=\"\(number(legendTop))\" width=\"\(number(legendWidth))\" height=\"\(number(legendHeight))\" fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#cccccc\" rx=\"3\"/>\n"
             for (index, series) in series.enumerated() {
                 let color = series.color ?? Self.palette[index % Self.palette.count]
                 let rowY = legendTop + 18 + Double(index) * 20
                 let dash = series.dashed ? " stroke-dasharray=\"6 4\"" : ""
-                svg += "<line x1=\"\(number(legendLeft + 8))\" y1=\"\(number(rowY - 4))\" x2=\"\(number(legendLeft + 30))\" y2=\"\(number(rowY - 4))\" stroke=\"\(escaped(color))\" stroke-width=\"2\"\(dash)/>\n"
+                svg +=
+                    "<line x1=\"\(number(legendLeft + 8))\" y1=\"\(number(rowY - 4))\" x2=\"\(number(legendLeft + 30))\" y2=\"\(number(rowY - 4))\" stroke=\"\(escaped(color))\" stroke-width=\"2\"\(dash)/>\n"
                 svg += "<text x=\"\(number(legendLeft + 36))\" y=\"\(number(rowY))\" fill=\"#222222\">\(escaped(series.name))</text>\n"
             }
             svg += "</g>\n"

@@ -58,34 +58,40 @@ public final class ACGANGenerator: ConditionalGenerator {
         // The projection's input gradient carries the class embedding's gradient too, so every
         // layer computes ∂input whatever the caller asked.
         let mode = requested.needingInputGradient
-        precondition(z.rank == 2 && z.shape[1] == latentSize && classes.count == z.shape[0],
-                     "generator: z \(z.shape) for \(classes.count) classes")
-        let n = z.shape[0], d = latentSize, k = classCount
-        let (embedded, embeddedBack) = classEmbedding.forward(classes, mode: mode)   // [N, k]
-        let input = concatenateColumns(z, embedded)                                    // [N, d + k]
-        let (h0, h0Back) = project.forward(input, mode: mode)                          // [N, 6272]
-        let (grid, gridBack) = reshape.forward(h0, mode: mode)                         // [N, 128, 7, 7]
-        let (n0, n0Back) = projectNorm.forward(grid, mode: mode)                       // per channel, as DCGAN
+        precondition(
+            z.rank == 2 && z.shape[1] == latentSize && classes.count == z.shape[0],
+            "generator: z \(z.shape) for \(classes.count) classes")
+        let n = z.shape[0]
+        let d = latentSize
+        let k = classCount
+        let (embedded, embeddedBack) = classEmbedding.forward(classes, mode: mode)  // [N, k]
+        let input = concatenateColumns(z, embedded)  // [N, d + k]
+        let (h0, h0Back) = project.forward(input, mode: mode)  // [N, 6272]
+        let (grid, gridBack) = reshape.forward(h0, mode: mode)  // [N, 128, 7, 7]
+        let (n0, n0Back) = projectNorm.forward(grid, mode: mode)  // per channel, as DCGAN
         let (r0, r0Back) = relu.forward(n0, mode: mode)
-        let (h1, h1Back) = upsample1.forward(r0, mode: mode)                           // [N, 64, 14, 14]
+        let (h1, h1Back) = upsample1.forward(r0, mode: mode)  // [N, 64, 14, 14]
         let (n1, n1Back) = upsample1Norm.forward(h1, mode: mode)
         let (r1, r1Back) = relu.forward(n1, mode: mode)
-        let (h2, h2Back) = upsample2.forward(r1, mode: mode)                           // [N, 1, 28, 28]
+        let (h2, h2Back) = upsample2.forward(r1, mode: mode)  // [N, 1, 28, 28]
         let (images01, imagesBack) = sigmoid.forward(h2, mode: mode)
-        return (images01, { dImages in
-            let dH2 = imagesBack(dImages)
-            let dR1 = h2Back(dH2)
-            let dN1 = r1Back(dR1)
-            let dH1 = n1Back(dN1)
-            let dR0 = h1Back(dH1)
-            let dN0 = r0Back(dR0)
-            let dGrid = n0Back(dN0)
-            let dH0 = gridBack(dGrid)
-            let dInput = h0Back(dH0)
-            let (dz, dEmbedded) = splitColumns(dInput, first: d, rows: n, total: d + k)
-            embeddedBack(dEmbedded)
-            return dz
-        })
+        return (
+            images01,
+            { dImages in
+                let dH2 = imagesBack(dImages)
+                let dR1 = h2Back(dH2)
+                let dN1 = r1Back(dR1)
+                let dH1 = n1Back(dN1)
+                let dR0 = h1Back(dH1)
+                let dN0 = r0Back(dR0)
+                let dGrid = n0Back(dN0)
+                let dH0 = gridBack(dGrid)
+                let dInput = h0Back(dH0)
+                let (dz, dEmbedded) = splitColumns(dInput, first: d, rows: n, total: d + k)
+                embeddedBack(dEmbedded)
+                return dz
+            }
+        )
     }
 
 }
@@ -127,26 +133,30 @@ public final class ACGANDiscriminator: ConditionalDiscriminator {
     /// Both heads and one pullback taking (∂source, ∂class) to ∂images.
     /// images01: [N, 1, 28, 28] -> sourceLogits [N, 1], classLogits [N, classCount]
     public func forward(_ images01: Tensor, mode firstMode: ForwardMode)
-        -> (sourceLogits: Tensor, classLogits: Tensor, pullback: (Tensor, Tensor) -> Tensor) {
+        -> (sourceLogits: Tensor, classLogits: Tensor, pullback: (Tensor, Tensor) -> Tensor)
+    {
         let mode = firstMode.needingInputGradient
-        let (h1, h1Back) = conv1.forward(images01, mode: firstMode) // [N, 64, 14, 14]
+        let (h1, h1Back) = conv1.forward(images01, mode: firstMode)  // [N, 64, 14, 14]
         let (a1, a1Back) = leaky.forward(h1, mode: mode)
-        let (h2, h2Back) = conv2.forward(a1, mode: mode)            // [N, 128, 7, 7]
+        let (h2, h2Back) = conv2.forward(a1, mode: mode)  // [N, 128, 7, 7]
         let (n2, n2Back) = conv2Norm.forward(h2, mode: mode)
         let (a2, a2Back) = leaky.forward(n2, mode: mode)
-        let (features, featuresBack) = flatten.forward(a2, mode: mode)   // [N, 6272]
+        let (features, featuresBack) = flatten.forward(a2, mode: mode)  // [N, 6272]
         let (source, sourceBack) = sourceHead.forward(features, mode: mode)
         let (classes, classesBack) = classHead.forward(features, mode: mode)
-        return (source, classes, { dSource, dClasses in
-            var dFeatures = sourceBack(dSource)
-            dFeatures += classesBack(dClasses)
-            let dA2 = featuresBack(dFeatures)
-            let dN2 = a2Back(dA2)
-            let dH2 = n2Back(dN2)
-            let dA1 = h2Back(dH2)
-            let dH1 = a1Back(dA1)
-            return h1Back(dH1)
-        })
+        return (
+            source, classes,
+            { dSource, dClasses in
+                var dFeatures = sourceBack(dSource)
+                dFeatures += classesBack(dClasses)
+                let dA2 = featuresBack(dFeatures)
+                let dN2 = a2Back(dA2)
+                let dH2 = n2Back(dN2)
+                let dA1 = h2Back(dH2)
+                let dH1 = a1Back(dA1)
+                return h1Back(dH1)
+            }
+        )
     }
 
     // images01: [N, 1, 28, 28] -> [N, 6272] (the shared trunk's features)
@@ -180,7 +190,9 @@ public final class AuxiliaryClassifier: ImageClassifier {
 
 /// `[N, a] ++ [N, b] -> [N, a + b]`.
 func concatenateColumns(_ left: Tensor, _ right: Tensor) -> Tensor {
-    let n = left.shape[0], a = left.shape[1], b = right.shape[1]
+    let n = left.shape[0]
+    let a = left.shape[1]
+    let b = right.shape[1]
     return Tensor(shape: [n, a + b]) { out in
         for row in 0..<n {
             for j in 0..<a { out[row * (a + b) + j] = left.scalars[row * a + j] }

@@ -66,18 +66,30 @@ public enum GeneratorArchitectures {
 
     /// Short name (`--arch`) -> (checkpoint architecture, constructor).
     public static let all: [(name: String, architecture: String, make: Constructor)] = [
-        ("dcgan", ACGANGenerator.architecture + "+" + ACGANDiscriminator.architecture, { settings, rng in
-            ConditionalGAN(generator: ACGANGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
-                           discriminator: ACGANDiscriminator(classCount: settings.classCount, using: &rng))
-        }),
-        ("resnet", ResNetGenerator.architecture + "+" + ResNetDiscriminator.architecture, { settings, rng in
-            ConditionalGAN(generator: ResNetGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
-                           discriminator: ResNetDiscriminator(classCount: settings.classCount, using: &rng))
-        }),
-        ("resnet-plain", ResNetGenerator.architecture + "+" + ResNetDiscriminator.plainArchitecture, { settings, rng in
-            ConditionalGAN(generator: ResNetGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
-                           discriminator: ResNetDiscriminator(classCount: settings.classCount, spectralNorm: false, using: &rng))
-        }),
+        (
+            "dcgan", ACGANGenerator.architecture + "+" + ACGANDiscriminator.architecture,
+            { settings, rng in
+                ConditionalGAN(
+                    generator: ACGANGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
+                    discriminator: ACGANDiscriminator(classCount: settings.classCount, using: &rng))
+            }
+        ),
+        (
+            "resnet", ResNetGenerator.architecture + "+" + ResNetDiscriminator.architecture,
+            { settings, rng in
+                ConditionalGAN(
+                    generator: ResNetGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
+                    discriminator: ResNetDiscriminator(classCount: settings.classCount, using: &rng))
+            }
+        ),
+        (
+            "resnet-plain", ResNetGenerator.architecture + "+" + ResNetDiscriminator.plainArchitecture,
+            { settings, rng in
+                ConditionalGAN(
+                    generator: ResNetGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
+                    discriminator: ResNetDiscriminator(classCount: settings.classCount, spectralNorm: false, using: &rng))
+            }
+        ),
     ]
 
     /// The short names, for `--arch`'s help.

@@ -42,13 +42,14 @@ public struct EmbeddingKNN {
 /// Indices of the k nearest memory rows (squared L2 via GEMM), nearest first, per query.
 /// queries: [N, D], memory: [M, D] -> N lists of k indices
 public func kNearest(queries: Tensor, memory: Tensor, k: Int, block: Int = 1024) -> [[Int]] {
-    let n = queries.batchCount, m = memory.batchCount
+    let n = queries.batchCount
+    let m = memory.batchCount
     let memoryNorms = memory.rowSquaredNorms()
     var result = [[Int]](repeating: [], count: n)
     var start = 0
     while start < n {
         let end = min(n, start + block)
-        let products = queries.slice(start..<end).matmul(memory, transposeOther: true)   // [B, M]
+        let products = queries.slice(start..<end).matmul(memory, transposeOther: true)  // [B, M]
         result.withUnsafeMutableBufferPointer { out in
             let base = out.baseAddress!
             Parallel.forEachChunk(end - start, minimumChunk: 8) { rows in

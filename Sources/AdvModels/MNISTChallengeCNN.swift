@@ -36,24 +36,27 @@ public final class MNISTChallengeCNN: ImageClassifier {
         let mode = firstMode.needingInputGradient
         let (c1, c1Back) = conv1.forward(images01, mode: firstMode)  // [N, 32, 28, 28]
         let (r1, r1Back) = relu.forward(c1, mode: mode)
-        let (p1, p1Back) = pool1.forward(r1, mode: mode)             // [N, 32, 14, 14]
-        let (c2, c2Back) = conv2.forward(p1, mode: mode)             // [N, 64, 14, 14]
+        let (p1, p1Back) = pool1.forward(r1, mode: mode)  // [N, 32, 14, 14]
+        let (c2, c2Back) = conv2.forward(p1, mode: mode)  // [N, 64, 14, 14]
         let (r2, r2Back) = relu.forward(c2, mode: mode)
-        let (p2, p2Back) = pool2.forward(r2, mode: mode)             // [N, 64, 7, 7]
-        let (flat, flatBack) = flatten.forward(p2, mode: mode)       // [N, 3136]
-        let (h, hBack) = fc1.forward(flat, mode: mode)               // [N, 1024]
+        let (p2, p2Back) = pool2.forward(r2, mode: mode)  // [N, 64, 7, 7]
+        let (flat, flatBack) = flatten.forward(p2, mode: mode)  // [N, 3136]
+        let (h, hBack) = fc1.forward(flat, mode: mode)  // [N, 1024]
         let (features, featuresBack) = relu.forward(h, mode: mode)
-        return (features, { dFeatures in
-            let dH = featuresBack(dFeatures)
-            let dFlat = hBack(dH)
-            let dP2 = flatBack(dFlat)
-            let dR2 = p2Back(dP2)
-            let dC2 = r2Back(dR2)
-            let dP1 = c2Back(dC2)
-            let dR1 = p1Back(dP1)
-            let dC1 = r1Back(dR1)
-            return c1Back(dC1)
-        })
+        return (
+            features,
+            { dFeatures in
+                let dH = featuresBack(dFeatures)
+                let dFlat = hBack(dH)
+                let dP2 = flatBack(dFlat)
+                let dR2 = p2Back(dP2)
+                let dC2 = r2Back(dR2)
+                let dP1 = c2Back(dC2)
+                let dR1 = p1Back(dP1)
+                let dC1 = r1Back(dR1)
+                return c1Back(dC1)
+            }
+        )
     }
 
     // images01: [N, 1, 28, 28] in [0, 1] -> logits [N, 10]

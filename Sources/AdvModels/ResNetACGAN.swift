@@ -34,8 +34,10 @@ public final class GeneratorResidualBlock: ParameterContainer {
     private let relu: any Layer
 
     /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
-    public init(inputChannels: Int, outputChannels: Int, classCount: Int, activation: any Layer = ReLU(),
-                using rng: inout some RandomNumberGenerator) {
+    public init(
+        inputChannels: Int, outputChannels: Int, classCount: Int, activation: any Layer = ReLU(),
+        using rng: inout some RandomNumberGenerator
+    ) {
         relu = activation
         norm1 = ConditionalBatchNorm(channels: inputChannels, classCount: classCount)
         conv1 = Conv2d(inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: 3, padding: 1, using: &rng)
@@ -53,18 +55,23 @@ public final class GeneratorResidualBlock: ParameterContainer {
 
     // x: [N, C, H, W] -> [N, OC, 2H, 2W]
     public func forward(_ x: Tensor, classes: [Int], mode: ForwardMode) -> (Tensor, Pullback) {
-        let (main, mainBack) = chained(x, [
-            { self.norm1.forward($0, classes: classes, mode: mode) }, { self.relu.forward($0, mode: mode) },
-            { self.up.forward($0, mode: mode) }, { self.conv1.forward($0, mode: mode) },
-            { self.norm2.forward($0, classes: classes, mode: mode) }, { self.relu.forward($0, mode: mode) },
-            { self.conv2.forward($0, mode: mode) },
-        ])
+        let (main, mainBack) = chained(
+            x,
+            [
+                { self.norm1.forward($0, classes: classes, mode: mode) }, { self.relu.forward($0, mode: mode) },
+                { self.up.forward($0, mode: mode) }, { self.conv1.forward($0, mode: mode) },
+                { self.norm2.forward($0, classes: classes, mode: mode) }, { self.relu.forward($0, mode: mode) },
+                { self.conv2.forward($0, mode: mode) },
+            ])
         let (side, sideBack) = chained(x, [{ self.shortcut.forward($0, mode: mode) }, { self.up.forward($0, mode: mode) }])
-        return (main + side, { dy in
-            var dx = mainBack(dy)
-            dx += sideBack(dy)
-            return dx
-        })
+        return (
+            main + side,
+            { dy in
+                var dx = mainBack(dy)
+                dx += sideBack(dy)
+                return dx
+            }
+        )
     }
 }
 
@@ -88,17 +95,21 @@ public final class ResNetGenerator: ConditionalGenerator {
     private let sigmoid = Sigmoid()
 
     /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
-    public init(latentSize: Int = 128, classCount: Int = 10, channels: Int = 32, activation: any Layer = ReLU(),
-                using rng: inout some RandomNumberGenerator) {
+    public init(
+        latentSize: Int = 128, classCount: Int = 10, channels: Int = 32, activation: any Layer = ReLU(),
+        using rng: inout some RandomNumberGenerator
+    ) {
         relu = activation
         self.latentSize = latentSize
         self.classCount = classCount
         self.channels = channels
         project = Linear(inputSize: latentSize + classCount, outputSize: channels * 7 * 7, using: &rng)
-        block1 = GeneratorResidualBlock(inputChannels: channels, outputChannels: channels, classCount: classCount,
-                                        activation: activation, using: &rng)
-        block2 = GeneratorResidualBlock(inputChannels: channels, outputChannels: channels, classCount: classCount,
-                                        activation: activation, using: &rng)
+        block1 = GeneratorResidualBlock(
+            inputChannels: channels, outputChannels: channels, classCount: classCount,
+            activation: activation, using: &rng)
+        block2 = GeneratorResidualBlock(
+            inputChannels: channels, outputChannels: channels, classCount: classCount,
+            activation: activation, using: &rng)
         outputNorm = BatchNorm(channels: channels)
         outputConv = Conv2d(inputChannels: channels, outputChannels: 1, kernelSize: 3, padding: 1, using: &rng)
     }
@@ -115,18 +126,23 @@ public final class ResNetGenerator: ConditionalGenerator {
     /// z: [N, latentSize], classes: N values in 0..<classCount -> images01 [N, 1, 28, 28]
     public func forward(_ z: Tensor, classes: [Int], mode requested: ForwardMode) -> (Tensor, Pullback) {
         let mode = requested.needingInputGradient
-        precondition(z.rank == 2 && z.shape[1] == latentSize && classes.count == z.shape[0],
-                     "generator: z \(z.shape) for \(classes.count) classes")
+        precondition(
+            z.rank == 2 && z.shape[1] == latentSize && classes.count == z.shape[0],
+            "generator: z \(z.shape) for \(classes.count) classes")
         precondition(classes.allSatisfy { (0..<classCount).contains($0) }, "generator: class out of 0..<\(classCount)")
-        let n = z.shape[0], d = latentSize, k = classCount
+        let n = z.shape[0]
+        let d = latentSize
+        let k = classCount
         let oneHot = Tensor(shape: [n, k]) { out in for (row, label) in classes.enumerated() { out[row * k + label] = 1 } }
         let channels = self.channels
-        let (images, back) = chained(concatenateColumns(z, oneHot), [
-            { self.project.forward($0, mode: mode) }, { ($0.reshaped([n, channels, 7, 7]), { $0.reshaped([n, channels * 49]) }) },
-            { self.block1.forward($0, classes: classes, mode: mode) }, { self.block2.forward($0, classes: classes, mode: mode) },
-            { self.outputNorm.forward($0, mode: mode) }, { self.relu.forward($0, mode: mode) },
-            { self.outputConv.forward($0, mode: mode) }, { self.sigmoid.forward($0, mode: mode) },
-        ])
+        let (images, back) = chained(
+            concatenateColumns(z, oneHot),
+            [
+                { self.project.forward($0, mode: mode) }, { ($0.reshaped([n, channels, 7, 7]), { $0.reshaped([n, channels * 49]) }) },
+                { self.block1.forward($0, classes: classes, mode: mode) }, { self.block2.forward($0, classes: classes, mode: mode) },
+                { self.outputNorm.forward($0, mode: mode) }, { self.relu.forward($0, mode: mode) },
+                { self.outputConv.forward($0, mode: mode) }, { self.sigmoid.forward($0, mode: mode) },
+            ])
         return (images, { dImages in splitColumns(back(dImages), first: d, rows: n, total: d + k).0 })
     }
 }
@@ -146,8 +162,10 @@ public final class DiscriminatorResidualBlock: ParameterContainer {
     private let pool = AveragePool2d(kernelHeight: 2, kernelWidth: 2, strideHeight: 2, strideWidth: 2)
     private let relu: any Layer
 
-    public init(kind: Kind, inputChannels: Int, outputChannels: Int, spectralNorm: Bool = true, activation: any Layer = ReLU(),
-                using rng: inout some RandomNumberGenerator) {
+    public init(
+        kind: Kind, inputChannels: Int, outputChannels: Int, spectralNorm: Bool = true, activation: any Layer = ReLU(),
+        using rng: inout some RandomNumberGenerator
+    ) {
         self.kind = kind
         relu = activation
         func convolution(_ input: Int, _ output: Int, kernel: Int, using rng: inout some RandomNumberGenerator) -> any Layer {
@@ -156,7 +174,8 @@ public final class DiscriminatorResidualBlock: ParameterContainer {
         }
         conv1 = convolution(inputChannels, outputChannels, kernel: 3, using: &rng)
         conv2 = convolution(outputChannels, outputChannels, kernel: 3, using: &rng)
-        shortcut = kind == .plain && inputChannels == outputChannels ? nil : convolution(inputChannels, outputChannels, kernel: 1, using: &rng)
+        shortcut =
+            kind == .plain && inputChannels == outputChannels ? nil : convolution(inputChannels, outputChannels, kernel: 1, using: &rng)
     }
 
     public var namedParameters: [(String, Parameter)] {
@@ -172,10 +191,13 @@ public final class DiscriminatorResidualBlock: ParameterContainer {
     // x: [N, C, H, W] -> [N, OC, H/2, W/2] (first, down) or [N, OC, H, W] (plain)
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         let inner = mode.needingInputGradient
-        var mainSteps: [(Tensor) -> (Tensor, Pullback)] = kind == .first
+        var mainSteps: [(Tensor) -> (Tensor, Pullback)] =
+            kind == .first
             ? [{ self.conv1.forward($0, mode: mode) }, { self.relu.forward($0, mode: inner) }, { self.conv2.forward($0, mode: inner) }]
-            : [{ self.relu.forward($0, mode: inner) }, { self.conv1.forward($0, mode: inner) },
-               { self.relu.forward($0, mode: inner) }, { self.conv2.forward($0, mode: inner) }]
+            : [
+                { self.relu.forward($0, mode: inner) }, { self.conv1.forward($0, mode: inner) },
+                { self.relu.forward($0, mode: inner) }, { self.conv2.forward($0, mode: inner) },
+            ]
         var sideSteps: [(Tensor) -> (Tensor, Pullback)] = []
         if kind != .plain {
             mainSteps.append { self.pool.forward($0, mode: inner) }
@@ -184,13 +206,16 @@ public final class DiscriminatorResidualBlock: ParameterContainer {
         if let shortcut { sideSteps.append { shortcut.forward($0, mode: inner) } }
         let (main, mainBack) = chained(x, mainSteps)
         let (side, sideBack) = chained(x, sideSteps)
-        return (main + side, { dy in
-            var dx = mainBack(dy)
-            let dSide = sideBack(dy)
-            if dx.count == 0 { return dx }   // the caller asked for no input gradient
-            dx += dSide
-            return dx
-        })
+        return (
+            main + side,
+            { dy in
+                var dx = mainBack(dy)
+                let dSide = sideBack(dy)
+                if dx.count == 0 { return dx }  // the caller asked for no input gradient
+                dx += dSide
+                return dx
+            }
+        )
     }
 }
 
@@ -221,18 +246,22 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
 
     /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
     /// imageShape: the input's [C, H, W]; H and W divisible by 4 (two halvings).
-    public init(classCount: Int = 10, channels: Int = 32, imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28),
-                spectralNorm: Bool = true, activation: any Layer = ReLU(), using rng: inout some RandomNumberGenerator) {
-        precondition(imageShape.height % 4 == 0 && imageShape.width % 4 == 0,
-                     "ResNetDiscriminator halves the image twice, so H and W must be divisible by 4, got \(imageShape)")
+    public init(
+        classCount: Int = 10, channels: Int = 32, imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28),
+        spectralNorm: Bool = true, activation: any Layer = ReLU(), using rng: inout some RandomNumberGenerator
+    ) {
+        precondition(
+            imageShape.height % 4 == 0 && imageShape.width % 4 == 0,
+            "ResNetDiscriminator halves the image twice, so H and W must be divisible by 4, got \(imageShape)")
         self.classCount = classCount
         self.imageShape = imageShape
         let inputChannels = imageShape.channels
         self.spectralNorm = spectralNorm
         relu = activation
         blocks = [(DiscriminatorResidualBlock.Kind.first, inputChannels), (.down, channels), (.plain, channels), (.plain, channels)].map {
-            DiscriminatorResidualBlock(kind: $0.0, inputChannels: $0.1, outputChannels: channels, spectralNorm: spectralNorm,
-                                       activation: activation, using: &rng)
+            DiscriminatorResidualBlock(
+                kind: $0.0, inputChannels: $0.1, outputChannels: channels, spectralNorm: spectralNorm,
+                activation: activation, using: &rng)
         }
         let source = Linear(inputSize: channels, outputSize: 1, using: &rng)
         sourceHead = spectralNorm ? SpectralNorm(source, using: &rng) : source
@@ -259,25 +288,33 @@ public final class ResNetDiscriminator: ConditionalDiscriminator {
     }
 
     public func forward(_ images01: Tensor, mode: ForwardMode)
-        -> (sourceLogits: Tensor, classLogits: Tensor, pullback: (Tensor, Tensor) -> Tensor) {
+        -> (sourceLogits: Tensor, classLogits: Tensor, pullback: (Tensor, Tensor) -> Tensor)
+    {
         let inner = mode.needingInputGradient
         let (map, mapBack) = trunk(images01, mode: mode)
         // Source: mean over positions (AdvNN's global average pool), [N, C, 1, 1] -> [N, C] -> [N, 1].
-        let (source, sourceBack) = chained(map, [
-            { AveragePool2d.global(height: $0.shape[2], width: $0.shape[3]).forward($0, mode: inner) },
-            { Flatten().forward($0, mode: inner) },
-            { self.sourceHead.forward($0, mode: inner) },
-        ])
+        let (source, sourceBack) = chained(
+            map,
+            [
+                { AveragePool2d.global(height: $0.shape[2], width: $0.shape[3]).forward($0, mode: inner) },
+                { Flatten().forward($0, mode: inner) },
+                { self.sourceHead.forward($0, mode: inner) },
+            ])
         // Class: the whole map, [N, C·H/4·W/4] -> [N, classCount].
-        let (classes, classesBack) = chained(map, [
-            { Flatten().forward($0, mode: inner) },
-            { self.classHead.forward($0, mode: inner) },
-        ])
-        return (source, classes, { dSource, dClasses in
-            var dMap = sourceBack(dSource)
-            dMap += classesBack(dClasses)
-            return mapBack(dMap)
-        })
+        let (classes, classesBack) = chained(
+            map,
+            [
+                { Flatten().forward($0, mode: inner) },
+                { self.classHead.forward($0, mode: inner) },
+            ])
+        return (
+            source, classes,
+            { dSource, dClasses in
+                var dMap = sourceBack(dSource)
+                dMap += classesBack(dClasses)
+                return mapBack(dMap)
+            }
+        )
     }
 
     // images01: [N, C0, H, W] -> [N, C·H/4·W/4] (the map the class head reads)

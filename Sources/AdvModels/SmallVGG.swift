@@ -22,8 +22,10 @@ public final class SmallVGG: ImageClassifier {
     public let classCount: Int
 
     /// imageShape: the input images' [C, H, W]; H and W of at least 8 (three halvings).
-    public init(imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28), classCount: Int = 10,
-                using rng: inout some RandomNumberGenerator) {
+    public init(
+        imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28), classCount: Int = 10,
+        using rng: inout some RandomNumberGenerator
+    ) {
         precondition(imageShape.height >= 8 && imageShape.width >= 8, "SmallVGG needs images of at least 8×8, got \(imageShape)")
         self.imageShape = imageShape
         self.classCount = classCount
@@ -44,25 +46,28 @@ public final class SmallVGG: ImageClassifier {
         let mode = firstMode.needingInputGradient
         let (c1, c1Back) = conv1.forward(images01, mode: firstMode)  // [N, 32, H, W]
         let (r1, r1Back) = relu.forward(c1, mode: mode)
-        let (p1, p1Back) = pool.forward(r1, mode: mode)              // [N, 32, H/2, W/2]
-        let (c2, c2Back) = conv2.forward(p1, mode: mode)             // [N, 64, H/2, W/2]
+        let (p1, p1Back) = pool.forward(r1, mode: mode)  // [N, 32, H/2, W/2]
+        let (c2, c2Back) = conv2.forward(p1, mode: mode)  // [N, 64, H/2, W/2]
         let (r2, r2Back) = relu.forward(c2, mode: mode)
-        let (p2, p2Back) = pool.forward(r2, mode: mode)              // [N, 64, H/4, W/4]
-        let (c3, c3Back) = conv3.forward(p2, mode: mode)             // [N, 128, H/4, W/4]
+        let (p2, p2Back) = pool.forward(r2, mode: mode)  // [N, 64, H/4, W/4]
+        let (c3, c3Back) = conv3.forward(p2, mode: mode)  // [N, 128, H/4, W/4]
         let (r3, r3Back) = relu.forward(c3, mode: mode)
-        let (p3, p3Back) = pool.forward(r3, mode: mode)              // [N, 128, H/8, W/8]
+        let (p3, p3Back) = pool.forward(r3, mode: mode)  // [N, 128, H/8, W/8]
         let (flat, flatBack) = flatten.forward(p3, mode: mode)
-        let (h, hBack) = fc1.forward(flat, mode: mode)               // [N, 256]
+        let (h, hBack) = fc1.forward(flat, mode: mode)  // [N, 256]
         let (features, featuresBack) = relu.forward(h, mode: mode)
-        return (features, { dFeatures in
-            let dFlat = hBack(featuresBack(dFeatures))
-            let dR3 = p3Back(flatBack(dFlat))
-            let dP2 = c3Back(r3Back(dR3))
-            let dR2 = p2Back(dP2)
-            let dP1 = c2Back(r2Back(dR2))
-            let dR1 = p1Back(dP1)
-            return c1Back(r1Back(dR1))
-        })
+        return (
+            features,
+            { dFeatures in
+                let dFlat = hBack(featuresBack(dFeatures))
+                let dR3 = p3Back(flatBack(dFlat))
+                let dP2 = c3Back(r3Back(dR3))
+                let dR2 = p2Back(dP2)
+                let dP1 = c2Back(r2Back(dR2))
+                let dR1 = p1Back(dP1)
+                return c1Back(r1Back(dR1))
+            }
+        )
     }
 
     // images01: [N, C, H, W] in [0, 1] -> logits [N, classCount]

@@ -44,19 +44,22 @@ public final class TripletEmbedding: ParameterContainer {
         let (a, aBack) = relu.forward(h, mode: mode)
         let (raw, rawBack) = fc2.forward(a, mode: mode)
         let (embedding, normalizeBack) = l2Normalize(raw)
-        return (embedding, { dEmbedding in
-            let dRaw = normalizeBack(dEmbedding)
-            let dA = rawBack(dRaw)
-            let dH = aBack(dA)
-            let dFlat = hBack(dH)
-            let dP2 = flatBack(dFlat)
-            let dR2 = p2Back(dP2)
-            let dC2 = r2Back(dR2)
-            let dP1 = c2Back(dC2)
-            let dR1 = p1Back(dP1)
-            let dC1 = r1Back(dR1)
-            return c1Back(dC1)
-        })
+        return (
+            embedding,
+            { dEmbedding in
+                let dRaw = normalizeBack(dEmbedding)
+                let dA = rawBack(dRaw)
+                let dH = aBack(dA)
+                let dFlat = hBack(dH)
+                let dP2 = flatBack(dFlat)
+                let dR2 = p2Back(dP2)
+                let dC2 = r2Back(dR2)
+                let dP1 = c2Back(dC2)
+                let dR1 = p1Back(dP1)
+                let dC1 = r1Back(dR1)
+                return c1Back(dC1)
+            }
+        )
     }
 
     /// Embeddings in evaluation mode, batched. images01: [N, 1, 28, 28] -> [N, D]
@@ -67,7 +70,8 @@ public final class TripletEmbedding: ParameterContainer {
 
 /// Row-wise `x / ‖x‖₂` and its pullback `(g − y (y·g)) / ‖x‖`. x: [N, D] -> [N, D]
 public func l2Normalize(_ x: Tensor) -> (Tensor, Pullback) {
-    let n = x.shape[0], d = x.shape[1]
+    let n = x.shape[0]
+    let d = x.shape[1]
     var norms = [Float](repeating: 0, count: n)
     var y = x
     for row in 0..<n {
@@ -76,13 +80,16 @@ public func l2Normalize(_ x: Tensor) -> (Tensor, Pullback) {
         norms[row] = max(squared.squareRoot(), 1e-12)
         for j in 0..<d { y.scalars[row * d + j] /= norms[row] }
     }
-    return (y, { dy in
-        var dx = dy
-        for row in 0..<n {
-            var dot: Float = 0
-            for j in 0..<d { dot += y.scalars[row * d + j] * dy.scalars[row * d + j] }
-            for j in 0..<d { dx.scalars[row * d + j] = (dy.scalars[row * d + j] - y.scalars[row * d + j] * dot) / norms[row] }
+    return (
+        y,
+        { dy in
+            var dx = dy
+            for row in 0..<n {
+                var dot: Float = 0
+                for j in 0..<d { dot += y.scalars[row * d + j] * dy.scalars[row * d + j] }
+                for j in 0..<d { dx.scalars[row * d + j] = (dy.scalars[row * d + j] - y.scalars[row * d + j] * dot) / norms[row] }
+            }
+            return dx
         }
-        return dx
-    })
+    )
 }

@@ -17,7 +17,8 @@ func mapChunks(_ x: Tensor, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointe
     let scalars = [Float](unsafeUninitializedCapacity: count) { output, initialized in
         if count > 0 {
             x.scalars.withUnsafeBufferPointer { source in
-                let s = source.baseAddress!, o = output.baseAddress!
+                let s = source.baseAddress!
+                let o = output.baseAddress!
                 Parallel.forEachChunk(count) { range in kernel(s, o, range) }
             }
         }
@@ -29,15 +30,19 @@ func mapChunks(_ x: Tensor, _ kernel: (UnsafePointer<Float>, UnsafeMutablePointe
 /// `kernel(a, b, output, range)` over chunks of two same-shaped tensors into a new tensor;
 /// `kernel` must write `output[i]` for every `i` in `range`.
 @inline(__always)
-func zipChunks(_ a: Tensor, _ b: Tensor,
-               _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void) -> Tensor {
+func zipChunks(
+    _ a: Tensor, _ b: Tensor,
+    _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void
+) -> Tensor {
     precondition(a.shape == b.shape, "elementwise shapes differ: \(a.shape) and \(b.shape)")
     let count = a.count
     let scalars = [Float](unsafeUninitializedCapacity: count) { output, initialized in
         if count > 0 {
             a.scalars.withUnsafeBufferPointer { first in
                 b.scalars.withUnsafeBufferPointer { second in
-                    let p = first.baseAddress!, q = second.baseAddress!, o = output.baseAddress!
+                    let p = first.baseAddress!
+                    let q = second.baseAddress!
+                    let o = output.baseAddress!
                     Parallel.forEachChunk(count) { range in kernel(p, q, o, range) }
                 }
             }
@@ -54,7 +59,17 @@ public struct ReLU: Layer {
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         let y = mapChunks(x) { v, y, range in for i in range { y[i] = max(v[i], 0) } }
         // y > 0 exactly where x > 0, so the pullback needs only y.
-        return (y, { dy in zipChunks(dy, y) { g, v, dx, range in for i in range { let gi = g[i]; dx[i] = v[i] > 0 ? gi : 0 } } })
+        return (
+            y,
+            { dy in
+                zipChunks(dy, y) { g, v, dx, range in
+                    for i in range {
+                        let gi = g[i]
+                        dx[i] = v[i] > 0 ? gi : 0
+                    }
+                }
+            }
+        )
     }
 }
 
@@ -66,7 +81,17 @@ public struct LeakyReLU: Layer {
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         let slope = self.slope
         let y = mapChunks(x) { v, y, range in for i in range { y[i] = v[i] > 0 ? v[i] : slope * v[i] } }
-        return (y, { dy in zipChunks(dy, x) { g, v, dx, range in for i in range { let gi = g[i]; dx[i] = v[i] > 0 ? gi : slope * gi } } })
+        return (
+            y,
+            { dy in
+                zipChunks(dy, x) { g, v, dx, range in
+                    for i in range {
+                        let gi = g[i]
+                        dx[i] = v[i] > 0 ? gi : slope * gi
+                    }
+                }
+            }
+        )
     }
 }
 

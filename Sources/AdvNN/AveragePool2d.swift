@@ -11,8 +11,10 @@ public struct AveragePool2d: Layer {
     public let top: Int, left: Int, bottom: Int, right: Int
     public let countIncludePad: Bool
 
-    public init(kernelHeight: Int, kernelWidth: Int, strideHeight: Int, strideWidth: Int,
-                top: Int = 0, left: Int = 0, bottom: Int = 0, right: Int = 0, countIncludePad: Bool = false) {
+    public init(
+        kernelHeight: Int, kernelWidth: Int, strideHeight: Int, strideWidth: Int,
+        top: Int = 0, left: Int = 0, bottom: Int = 0, right: Int = 0, countIncludePad: Bool = false
+    ) {
         precondition(kernelHeight > 0 && kernelWidth > 0 && strideHeight > 0 && strideWidth > 0, "AveragePool2d needs positive sizes")
         precondition(min(top, left, bottom, right) >= 0, "AveragePool2d needs non-negative pads")
         (self.kernelHeight, self.kernelWidth, self.strideHeight, self.strideWidth) = (kernelHeight, kernelWidth, strideHeight, strideWidth)
@@ -59,7 +61,8 @@ public struct AveragePool2d: Layer {
                 guard let xb = xs.baseAddress else { return }
                 Parallel.forEachChunk(n * c, minimumChunk: 16) { planes in
                     for plane in planes {
-                        let source = xb + plane * h * w, target = yb + plane * oh * ow
+                        let source = xb + plane * h * w
+                        let target = yb + plane * oh * ow
                         for oy in 0..<oh {
                             let rows = Self.window(oy, stride: pool.strideHeight, pad: pool.top, kernel: pool.kernelHeight, size: h)
                             for ox in 0..<ow {
@@ -73,50 +76,60 @@ public struct AveragePool2d: Layer {
                 }
             }
         }
-        return (y, { dy in
-            precondition(dy.shape == [n, c, oh, ow], "AveragePool2d pullback got \(dy.shape)")
-            var dx = Tensor.zeros([n, c, h, w])
-            dx.scalars.withUnsafeMutableBufferPointer { d in
-                dy.scalars.withUnsafeBufferPointer { g in
-                    guard let db = d.baseAddress, let gb = g.baseAddress else { return }
-                    Parallel.forEachChunk(n * c, minimumChunk: 16) { planes in
-                        for plane in planes {
-                            let target = db + plane * h * w, source = gb + plane * oh * ow
-                            for oy in 0..<oh {
-                                let rows = Self.window(oy, stride: pool.strideHeight, pad: pool.top, kernel: pool.kernelHeight, size: h)
-                                for ox in 0..<ow {
-                                    let columns = Self.window(ox, stride: pool.strideWidth, pad: pool.left,
-                                                              kernel: pool.kernelWidth, size: w)
-                                    let share = source[oy * ow + ox] / divisors[oy * ow + ox]
-                                    for row in rows { for column in columns { target[row * w + column] += share } }
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == [n, c, oh, ow], "AveragePool2d pullback got \(dy.shape)")
+                var dx = Tensor.zeros([n, c, h, w])
+                dx.scalars.withUnsafeMutableBufferPointer { d in
+                    dy.scalars.withUnsafeBufferPointer { g in
+                        guard let db = d.baseAddress, let gb = g.baseAddress else { return }
+                        Parallel.forEachChunk(n * c, minimumChunk: 16) { planes in
+                            for plane in planes {
+                                let target = db + plane * h * w
+                                let source = gb + plane * oh * ow
+                                for oy in 0..<oh {
+                                    let rows = Self.window(oy, stride: pool.strideHeight, pad: pool.top, kernel: pool.kernelHeight, size: h)
+                                    for ox in 0..<ow {
+                                        let columns = Self.window(
+                                            ox, stride: pool.strideWidth, pad: pool.left,
+                                            kernel: pool.kernelWidth, size: w)
+                                        let share = source[oy * ow + ox] / divisors[oy * ow + ox]
+                                        for row in rows { for column in columns { target[row * w + column] += share } }
+                                    }
                                 }
                             }
                         }
                     }
                 }
+                return dx
             }
-            return dx
-        })
+        )
     }
 }
 
 /// The plain loop the tests hold `AveragePool2d` to: every window summed in Double, padding
 /// positions skipped and counted (or not) by `countIncludePad`.
 /// images: [N, C, H, W] -> [N, C, OH, OW]
-public func referenceAveragePool2d(_ images: Tensor, kernel: (Int, Int), stride: (Int, Int), pads: (Int, Int, Int, Int),
-                                   countIncludePad: Bool) -> Tensor {
+public func referenceAveragePool2d(
+    _ images: Tensor, kernel: (Int, Int), stride: (Int, Int), pads: (Int, Int, Int, Int),
+    countIncludePad: Bool
+) -> Tensor {
     let (n, c, h, w) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
     let (top, left, bottom, right) = pads
-    let oh = (h + top + bottom - kernel.0) / stride.0 + 1, ow = (w + left + right - kernel.1) / stride.1 + 1
+    let oh = (h + top + bottom - kernel.0) / stride.0 + 1
+    let ow = (w + left + right - kernel.1) / stride.1 + 1
     var y = Tensor.zeros([n, c, oh, ow])
     for b in 0..<n {
         for ch in 0..<c {
             for oy in 0..<oh {
                 for ox in 0..<ow {
-                    var total = 0.0, covered = 0
+                    var total = 0.0
+                    var covered = 0
                     for i in 0..<kernel.0 {
                         for j in 0..<kernel.1 {
-                            let row = oy * stride.0 - top + i, column = ox * stride.1 - left + j
+                            let row = oy * stride.0 - top + i
+                            let column = ox * stride.1 - left + j
                             guard (0..<h).contains(row) && (0..<w).contains(column) else { continue }
                             total += Double(images.scalars[((b * c + ch) * h + row) * w + column])
                             covered += 1

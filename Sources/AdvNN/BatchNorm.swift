@@ -5,9 +5,9 @@ import AdvTensor
 /// running ones (momentum as in PyTorch, unbiased running variance); evaluation mode uses the
 /// running statistics.
 public final class BatchNorm: Layer {
-    public let scale: Parameter         // γ [C]
-    public let shift: Parameter         // β [C]
-    public let runningMean: Parameter   // buffer [C]
+    public let scale: Parameter  // γ [C]
+    public let shift: Parameter  // β [C]
+    public let runningMean: Parameter  // buffer [C]
     public let runningVariance: Parameter  // buffer [C]
     public let momentum: Float
     public let epsilon: Float
@@ -28,7 +28,8 @@ public final class BatchNorm: Layer {
     // x: [N, C] or [N, C, H, W] -> same shape
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         precondition((x.rank == 2 || x.rank == 4) && x.shape[1] == channels, "BatchNorm(\(channels)) got \(x.shape)")
-        let n = x.shape[0], c = channels
+        let n = x.shape[0]
+        let c = channels
         let p = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
         let m = n * p
         var mean = [Float](repeating: 0, count: c)
@@ -40,7 +41,8 @@ public final class BatchNorm: Layer {
                 let base = xs.baseAddress!
                 mean.withUnsafeMutableBufferPointer { meanOut in
                     inverseStd.withUnsafeMutableBufferPointer { invOut in
-                        let meanBase = meanOut.baseAddress!, invBase = invOut.baseAddress!
+                        let meanBase = meanOut.baseAddress!
+                        let invBase = invOut.baseAddress!
                         Parallel.forEachChunk(c, minimumChunk: max(1, 16_384 / max(1, m))) { range in
                             for ch in range {
                                 // Two passes in Double: exact enough for the gradient checks.
@@ -61,7 +63,8 @@ public final class BatchNorm: Layer {
             for ch in 0..<c {
                 let variance = 1 / (inverseStd[ch] * inverseStd[ch]) - epsilon
                 runningMean.value.scalars[ch] = (1 - momentum) * runningMean.value.scalars[ch] + momentum * mean[ch]
-                runningVariance.value.scalars[ch] = (1 - momentum) * runningVariance.value.scalars[ch]
+                runningVariance.value.scalars[ch] =
+                    (1 - momentum) * runningVariance.value.scalars[ch]
                     + momentum * variance * Float(m) / Float(m - 1)
             }
         } else {
@@ -74,18 +77,24 @@ public final class BatchNorm: Layer {
         // y = γ·x̂ + β with x̂ = (x − μ)·invstd. x̂ is kept for the pullback when it needs it: for
         // the batch-statistics gradient or for ∂γ; an evaluation-mode pullback is ∂y·γ·invstd alone.
         let keepsNormalized = mode.training || mode.parameterGradients
-        let gamma = scale.value.scalars, beta = shift.value.scalars
+        let gamma = scale.value.scalars
+        let beta = shift.value.scalars
         let count = x.count
         var normalizedScalars: [Float] = []
         let yScalars = [Float](unsafeUninitializedCapacity: count) { ys, initialized in
             normalizedScalars = [Float](unsafeUninitializedCapacity: keepsNormalized ? count : 0) { xh, normalizedCount in
                 x.scalars.withUnsafeBufferPointer { xs in
                     guard count > 0 else { return }
-                    let xb = xs.baseAddress!, yb = ys.baseAddress!, hb = keepsNormalized ? xh.baseAddress : nil
+                    let xb = xs.baseAddress!
+                    let yb = ys.baseAddress!
+                    let hb = keepsNormalized ? xh.baseAddress : nil
                     Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { range in
                         for plane in range {
                             let ch = plane % c
-                            let mu = mean[ch], inv = inverseStd[ch], g = gamma[ch], bt = beta[ch]
+                            let mu = mean[ch]
+                            let inv = inverseStd[ch]
+                            let g = gamma[ch]
+                            let bt = beta[ch]
                             if let hb {
                                 for i in (plane * p)..<((plane + 1) * p) {
                                     let h = (xb[i] - mu) * inv
@@ -105,71 +114,81 @@ public final class BatchNorm: Layer {
         let y = Tensor(shape: x.shape, scalars: yScalars)
         let normalized = normalizedScalars
 
-        let scale = self.scale, shift = self.shift
+        let scale = self.scale
+        let shift = self.shift
         let training = mode.training
-        return (y, { dy in
-            precondition(dy.shape == x.shape, "BatchNorm pullback got \(dy.shape)")
-            // Per-channel Σ∂y and Σ∂y·x̂ serve both the parameter gradients and ∂x (in training
-            // mode), one channel per task.
-            var sumDy = [Double](repeating: 0, count: c)
-            var sumDyXhat = [Double](repeating: 0, count: c)
-            if keepsNormalized && x.count > 0 {
-                dy.scalars.withUnsafeBufferPointer { g in
-                    normalized.withUnsafeBufferPointer { xh in
-                        sumDy.withUnsafeMutableBufferPointer { sums in
-                            sumDyXhat.withUnsafeMutableBufferPointer { crossSums in
-                                let gb = g.baseAddress!, hb = xh.baseAddress!, sb = sums.baseAddress!, cb = crossSums.baseAddress!
-                                Parallel.forEachChunk(c, minimumChunk: max(1, 16_384 / max(1, m))) { channels in
-                                    for ch in channels {
-                                        var total = 0.0, crossTotal = 0.0
-                                        for b in 0..<n {
-                                            let base = (b * c + ch) * p
-                                            let (s, sx) = doubleSums(gb + base, times: hb + base, count: p)
-                                            total += s
-                                            crossTotal += sx
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == x.shape, "BatchNorm pullback got \(dy.shape)")
+                // Per-channel Σ∂y and Σ∂y·x̂ serve both the parameter gradients and ∂x (in training
+                // mode), one channel per task.
+                var sumDy = [Double](repeating: 0, count: c)
+                var sumDyXhat = [Double](repeating: 0, count: c)
+                if keepsNormalized && x.count > 0 {
+                    dy.scalars.withUnsafeBufferPointer { g in
+                        normalized.withUnsafeBufferPointer { xh in
+                            sumDy.withUnsafeMutableBufferPointer { sums in
+                                sumDyXhat.withUnsafeMutableBufferPointer { crossSums in
+                                    let gb = g.baseAddress!
+                                    let hb = xh.baseAddress!
+                                    let sb = sums.baseAddress!
+                                    let cb = crossSums.baseAddress!
+                                    Parallel.forEachChunk(c, minimumChunk: max(1, 16_384 / max(1, m))) { channels in
+                                        for ch in channels {
+                                            var total = 0.0
+                                            var crossTotal = 0.0
+                                            for b in 0..<n {
+                                                let base = (b * c + ch) * p
+                                                let (s, sx) = doubleSums(gb + base, times: hb + base, count: p)
+                                                total += s
+                                                crossTotal += sx
+                                            }
+                                            sb[ch] = total
+                                            cb[ch] = crossTotal
                                         }
-                                        sb[ch] = total
-                                        cb[ch] = crossTotal
                                     }
                                 }
                             }
                         }
                     }
                 }
-            }
-            if mode.parameterGradients {
-                for ch in 0..<c {
-                    scale.gradient.scalars[ch] += Float(sumDyXhat[ch])
-                    shift.gradient.scalars[ch] += Float(sumDy[ch])
+                if mode.parameterGradients {
+                    for ch in 0..<c {
+                        scale.gradient.scalars[ch] += Float(sumDyXhat[ch])
+                        shift.gradient.scalars[ch] += Float(sumDy[ch])
+                    }
                 }
-            }
-            guard x.count > 0 else { return Tensor.zeros(x.shape) }
-            let dxScalars = [Float](unsafeUninitializedCapacity: x.count) { d, initialized in
-                dy.scalars.withUnsafeBufferPointer { g in
-                    normalized.withUnsafeBufferPointer { xh in
-                        let gb = g.baseAddress!, hb = keepsNormalized ? xh.baseAddress : nil, db = d.baseAddress!
-                        Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { range in
-                            for plane in range {
-                                let ch = plane % c
-                                let factor = gamma[ch] * inverseStd[ch]
-                                if training, let hb {   // x̂ is always kept in training mode
-                                    // ∂x = γ·invstd·(∂y − mean(∂y) − x̂·mean(∂y·x̂))
-                                    let meanDy = Float(sumDy[ch] / Double(m))
-                                    let meanDyXhat = Float(sumDyXhat[ch] / Double(m))
-                                    for i in (plane * p)..<((plane + 1) * p) {
-                                        db[i] = factor * (gb[i] - meanDy - hb[i] * meanDyXhat)
+                guard x.count > 0 else { return Tensor.zeros(x.shape) }
+                let dxScalars = [Float](unsafeUninitializedCapacity: x.count) { d, initialized in
+                    dy.scalars.withUnsafeBufferPointer { g in
+                        normalized.withUnsafeBufferPointer { xh in
+                            let gb = g.baseAddress!
+                            let hb = keepsNormalized ? xh.baseAddress : nil
+                            let db = d.baseAddress!
+                            Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { range in
+                                for plane in range {
+                                    let ch = plane % c
+                                    let factor = gamma[ch] * inverseStd[ch]
+                                    if training, let hb {  // x̂ is always kept in training mode
+                                        // ∂x = γ·invstd·(∂y − mean(∂y) − x̂·mean(∂y·x̂))
+                                        let meanDy = Float(sumDy[ch] / Double(m))
+                                        let meanDyXhat = Float(sumDyXhat[ch] / Double(m))
+                                        for i in (plane * p)..<((plane + 1) * p) {
+                                            db[i] = factor * (gb[i] - meanDy - hb[i] * meanDyXhat)
+                                        }
+                                    } else {
+                                        for i in (plane * p)..<((plane + 1) * p) { db[i] = factor * gb[i] }
                                     }
-                                } else {
-                                    for i in (plane * p)..<((plane + 1) * p) { db[i] = factor * gb[i] }
                                 }
                             }
                         }
                     }
+                    initialized = x.count
                 }
-                initialized = x.count
+                return Tensor(shape: x.shape, scalars: dxScalars)
             }
-            return Tensor(shape: x.shape, scalars: dxScalars)
-        })
+        )
     }
 }
 
@@ -181,7 +200,10 @@ public final class BatchNorm: Layer {
 /// `Σ a[i]` and, when `b` is given, `Σ a[i]·b[i]` over `count` scalars, accumulated in Double.
 @inline(__always)
 func doubleSums(_ a: UnsafePointer<Float>, times b: UnsafePointer<Float>? = nil, count: Int) -> (sum: Double, crossSum: Double) {
-    var sum0 = SIMD4<Double>(), sum1 = SIMD4<Double>(), cross0 = SIMD4<Double>(), cross1 = SIMD4<Double>()
+    var sum0 = SIMD4<Double>()
+    var sum1 = SIMD4<Double>()
+    var cross0 = SIMD4<Double>()
+    var cross1 = SIMD4<Double>()
     var i = 0
     while i + 8 <= count {
         let low = SIMD4<Double>(Double(a[i]), Double(a[i + 1]), Double(a[i + 2]), Double(a[i + 3]))
@@ -194,7 +216,8 @@ func doubleSums(_ a: UnsafePointer<Float>, times b: UnsafePointer<Float>? = nil,
         }
         i += 8
     }
-    var sum = (sum0 + sum1).sum(), crossSum = (cross0 + cross1).sum()
+    var sum = (sum0 + sum1).sum()
+    var crossSum = (cross0 + cross1).sum()
     while i < count {
         sum += Double(a[i])
         if let b { crossSum += Double(a[i]) * Double(b[i]) }
@@ -206,7 +229,8 @@ func doubleSums(_ a: UnsafePointer<Float>, times b: UnsafePointer<Float>? = nil,
 /// `Σ (a[i] − mean)²` over `count` scalars, in Double.
 @inline(__always)
 func centeredSquareSum(_ a: UnsafePointer<Float>, count: Int, mean: Double) -> Double {
-    var total0 = SIMD4<Double>(), total1 = SIMD4<Double>()
+    var total0 = SIMD4<Double>()
+    var total1 = SIMD4<Double>()
     let center = SIMD4<Double>(repeating: mean)
     var i = 0
     while i + 8 <= count {
@@ -217,6 +241,10 @@ func centeredSquareSum(_ a: UnsafePointer<Float>, count: Int, mean: Double) -> D
         i += 8
     }
     var total = (total0 + total1).sum()
-    while i < count { let d = Double(a[i]) - mean; total += d * d; i += 1 }
+    while i < count {
+        let d = Double(a[i]) - mean
+        total += d * d
+        i += 1
+    }
     return total
 }

@@ -33,22 +33,28 @@ public enum Checkpoint {
     /// `metadata` must contain `MetadataKey.kind`. Throws `CheckpointError` when it does not or when
     /// two tensors share a name, and `FileWriteError` when the file cannot be written; either way
     /// an existing file at `path` is left untouched.
-    public static func save(_ state: [(String, Parameter)], extraTensors: [(String, Tensor)] = [],
-                            integerTensors: [(String, IntegerTensor)] = [],
-                            metadata: [String: String], to path: String) throws {
+    public static func save(
+        _ state: [(String, Parameter)], extraTensors: [(String, Tensor)] = [],
+        integerTensors: [(String, IntegerTensor)] = [],
+        metadata: [String: String], to path: String
+    ) throws {
         guard let kind = metadata[MetadataKey.kind], !kind.isEmpty else {
             throw CheckpointError(path: path, message: "metadata has no \(MetadataKey.kind); a checkpoint must say what it holds")
         }
-        try Safetensors.write(tensors: state.map { ($0.0, $0.1.value) } + extraTensors,
-                              integerTensors: integerTensors, metadata: metadata, to: path)
+        try Safetensors.write(
+            tensors: state.map { ($0.0, $0.1.value) } + extraTensors,
+            integerTensors: integerTensors, metadata: metadata, to: path)
     }
 
     /// Writes `container`'s parameters and buffers (`namedState()`); see `save(_:extraTensors:…)`.
-    public static func save(_ container: some ParameterContainer, extraTensors: [(String, Tensor)] = [],
-                            integerTensors: [(String, IntegerTensor)] = [],
-                            metadata: [String: String], to path: String) throws {
-        try save(container.namedState(), extraTensors: extraTensors, integerTensors: integerTensors,
-                 metadata: metadata, to: path)
+    public static func save(
+        _ container: some ParameterContainer, extraTensors: [(String, Tensor)] = [],
+        integerTensors: [(String, IntegerTensor)] = [],
+        metadata: [String: String], to path: String
+    ) throws {
+        try save(
+            container.namedState(), extraTensors: extraTensors, integerTensors: integerTensors,
+            metadata: metadata, to: path)
     }
 
     /// Reads the checkpoint at `path` into `state`'s parameters and returns the whole file (for
@@ -79,9 +85,11 @@ public enum Checkpoint {
         for (name, parameter) in state {
             let value = try file.tensor(name)
             guard value.shape == parameter.value.shape else {
-                throw CheckpointError(path: path, message: "tensor \(CheckpointError.sanitized(name)) has shape "
-                                      + "\(CheckpointError.shapeText(value.shape)), the model expects "
-                                      + CheckpointError.shapeText(parameter.value.shape))
+                throw CheckpointError(
+                    path: path,
+                    message: "tensor \(CheckpointError.sanitized(name)) has shape "
+                        + "\(CheckpointError.shapeText(value.shape)), the model expects "
+                        + CheckpointError.shapeText(parameter.value.shape))
             }
             values.append(value)
         }
@@ -115,7 +123,8 @@ public enum Checkpoint {
     private static func checkKind(_ metadata: [String: String], path: String, expectedKind: String) throws {
         let expected = CheckpointError.sanitized(expectedKind)
         guard let kind = metadata[MetadataKey.kind] else {
-            throw CheckpointError(path: path, message: "has no \(MetadataKey.kind) in \(Safetensors.metadataKey), expected a \(expected) checkpoint")
+            throw CheckpointError(
+                path: path, message: "has no \(MetadataKey.kind) in \(Safetensors.metadataKey), expected a \(expected) checkpoint")
         }
         guard kind == expectedKind else {
             throw CheckpointError(path: path, message: "is a \(CheckpointError.sanitized(kind)) checkpoint, expected \(expected)")

@@ -8,15 +8,17 @@ import AdvTensor
 /// and maps ∂columns back with col2im. `referenceConv2d` in AdvTensor is the plain loop the
 /// tests compare both against.
 public final class Conv2d: Layer {
-    public let weight: Parameter   // [OC, C, KH, KW]
-    public let bias: Parameter     // [OC]
+    public let weight: Parameter  // [OC, C, KH, KW]
+    public let bias: Parameter  // [OC]
     public let stride: Int
     public let padding: Int
     /// Which kernels run; `ConvolutionBackend.default` (`ADVLAB_CONV`) unless set.
     public var backend: ConvolutionBackend = .default
 
-    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                using rng: inout some RandomNumberGenerator) {
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        using rng: inout some RandomNumberGenerator
+    ) {
         let fanIn = inputChannels * kernelSize * kernelSize
         let bound = 1 / Float(fanIn).squareRoot()
         weight = Parameter(.randomUniform([outputChannels, inputChannels, kernelSize, kernelSize], low: -bound, high: bound, using: &rng))
@@ -41,9 +43,10 @@ public final class Conv2d: Layer {
     public var inputChannels: Int { weight.value.shape[1] }
 
     func geometry(for x: Tensor) -> ConvGeometry {
-        ConvGeometry(channels: x.shape[1], height: x.shape[2], width: x.shape[3],
-                     kernelHeight: weight.value.shape[2], kernelWidth: weight.value.shape[3],
-                     stride: stride, padding: padding)
+        ConvGeometry(
+            channels: x.shape[1], height: x.shape[2], width: x.shape[3],
+            kernelHeight: weight.value.shape[2], kernelWidth: weight.value.shape[3],
+            stride: stride, padding: padding)
     }
 
     // x: [N, C, H, W] -> [N, OC, OH, OW]
@@ -60,7 +63,8 @@ public final class Conv2d: Layer {
     /// oneDNN primitives: forward with bias; the pullback runs backward-data and backward-weights.
     // x: [N, C, H, W] -> [N, OC, OH, OW]
     func forwardDNNL(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let weight = self.weight, bias = self.bias
+        let weight = self.weight
+        let bias = self.bias
         let problem = ConvolutionProblem(batch: x.shape[0], outputChannels: outputChannels, geometry: geometry(for: x))
         let outputShape = [problem.batch, problem.outputChannels, problem.geometry.outputHeight, problem.geometry.outputWidth]
         let w = weight.value
@@ -73,42 +77,49 @@ public final class Conv2d: Layer {
                 }
             }
         }
-        return (y, { dy in
-            precondition(dy.shape == outputShape, "Conv2d pullback got \(dy.shape), expected \(outputShape)")
-            dy.scalars.withUnsafeBufferPointer { d in
-                if mode.parameterGradients {
-                    x.scalars.withUnsafeBufferPointer { xs in
-                        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
-                            bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
-                                DNNLConvolution.backwardWeights(problem, input: xs.baseAddress!, outputGradient: d.baseAddress!,
-                                                                weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!)
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == outputShape, "Conv2d pullback got \(dy.shape), expected \(outputShape)")
+                dy.scalars.withUnsafeBufferPointer { d in
+                    if mode.parameterGradients {
+                        x.scalars.withUnsafeBufferPointer { xs in
+                            weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+                                bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                                    DNNLConvolution.backwardWeights(
+                                        problem, input: xs.baseAddress!, outputGradient: d.baseAddress!,
+                                        weightGradient: dw.baseAddress!, biasGradient: db.baseAddress!)
+                                }
                             }
                         }
                     }
                 }
-            }
-            guard mode.inputGradient else { return skippedInputGradient }
-            return overwrittenTensor(x.shape) { dx in
-                dy.scalars.withUnsafeBufferPointer { d in
-                    w.scalars.withUnsafeBufferPointer { ws in
-                        DNNLConvolution.backwardData(problem, outputGradient: d.baseAddress!, weight: ws.baseAddress!, inputGradient: dx)
+                guard mode.inputGradient else { return skippedInputGradient }
+                return overwrittenTensor(x.shape) { dx in
+                    dy.scalars.withUnsafeBufferPointer { d in
+                        w.scalars.withUnsafeBufferPointer { ws in
+                            DNNLConvolution.backwardData(
+                                problem, outputGradient: d.baseAddress!, weight: ws.baseAddress!, inputGradient: dx)
+                        }
                     }
                 }
             }
-        })
+        )
     }
 
     /// The reference path: im2col + GEMM, col2im in the pullback.
     // x: [N, C, H, W] -> [N, OC, OH, OW]
     func forwardIm2col(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let weight = self.weight, bias = self.bias
+        let weight = self.weight
+        let bias = self.bias
         let g = geometry(for: x)
-        let n = x.shape[0], oc = outputChannels
+        let n = x.shape[0]
+        let oc = outputChannels
         let positions = g.outputHeight * g.outputWidth
         let columnCount = n * positions
 
         var columns = [Float](repeating: 0, count: g.patchSize * columnCount)
-        var product = [Float](repeating: 0, count: oc * columnCount)   // [OC, N·P]
+        var product = [Float](repeating: 0, count: oc * columnCount)  // [OC, N·P]
         x.scalars.withUnsafeBufferPointer { xs in
             columns.withUnsafeMutableBufferPointer { col in
                 im2col(xs.baseAddress!, batch: n, geometry: g, columns: col.baseAddress!)
@@ -117,9 +128,10 @@ public final class Conv2d: Layer {
         weight.value.scalars.withUnsafeBufferPointer { ws in
             columns.withUnsafeBufferPointer { col in
                 product.withUnsafeMutableBufferPointer { out in
-                    gemm(transposeA: false, transposeB: false, m: oc, n: columnCount, k: g.patchSize,
-                         a: ws.baseAddress!, lda: g.patchSize, b: col.baseAddress!, ldb: columnCount,
-                         c: out.baseAddress!, ldc: columnCount)
+                    gemm(
+                        transposeA: false, transposeB: false, m: oc, n: columnCount, k: g.patchSize,
+                        a: ws.baseAddress!, lda: g.patchSize, b: col.baseAddress!, ldb: columnCount,
+                        c: out.baseAddress!, ldc: columnCount)
                 }
             }
         }
@@ -139,48 +151,54 @@ public final class Conv2d: Layer {
         }
 
         let w = weight.value
-        return (y, { dy in
-            precondition(dy.shape == [n, oc, g.outputHeight, g.outputWidth], "Conv2d pullback got \(dy.shape)")
-            // ∂ in the GEMM layout: [OC, N·P]
-            var dyT = [Float](repeating: 0, count: oc * columnCount)
-            dy.scalars.withUnsafeBufferPointer { d in
-                dyT.withUnsafeMutableBufferPointer { t in swapLeadingAxes(d.baseAddress!, n, oc, positions, into: t.baseAddress!) }
-                if mode.parameterGradients {
-                    bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
-                        accumulateChannelSums(d.baseAddress!, n: n, c: oc, p: positions, into: db.baseAddress!)
-                    }
-                }
-            }
-            if mode.parameterGradients {
-                // ∂W[OC, C·KH·KW] += ∂Y[OC, N·P] · columnsᵀ
-                dyT.withUnsafeBufferPointer { t in
-                    columns.withUnsafeBufferPointer { col in
-                        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
-                            gemm(transposeA: false, transposeB: true, m: oc, n: g.patchSize, k: columnCount,
-                                 a: t.baseAddress!, lda: columnCount, b: col.baseAddress!, ldb: columnCount,
-                                 beta: 1, c: dw.baseAddress!, ldc: g.patchSize)
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == [n, oc, g.outputHeight, g.outputWidth], "Conv2d pullback got \(dy.shape)")
+                // ∂ in the GEMM layout: [OC, N·P]
+                var dyT = [Float](repeating: 0, count: oc * columnCount)
+                dy.scalars.withUnsafeBufferPointer { d in
+                    dyT.withUnsafeMutableBufferPointer { t in swapLeadingAxes(d.baseAddress!, n, oc, positions, into: t.baseAddress!) }
+                    if mode.parameterGradients {
+                        bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                            accumulateChannelSums(d.baseAddress!, n: n, c: oc, p: positions, into: db.baseAddress!)
                         }
                     }
                 }
-            }
-            guard mode.inputGradient else { return skippedInputGradient }
-            // ∂columns = Wᵀ · ∂Y, then col2im back to the image layout.
-            var dColumns = [Float](repeating: 0, count: g.patchSize * columnCount)
-            w.scalars.withUnsafeBufferPointer { ws in
-                dyT.withUnsafeBufferPointer { t in
-                    dColumns.withUnsafeMutableBufferPointer { dc in
-                        gemm(transposeA: true, transposeB: false, m: g.patchSize, n: columnCount, k: oc,
-                             a: ws.baseAddress!, lda: g.patchSize, b: t.baseAddress!, ldb: columnCount,
-                             c: dc.baseAddress!, ldc: columnCount)
+                if mode.parameterGradients {
+                    // ∂W[OC, C·KH·KW] += ∂Y[OC, N·P] · columnsᵀ
+                    dyT.withUnsafeBufferPointer { t in
+                        columns.withUnsafeBufferPointer { col in
+                            weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+                                gemm(
+                                    transposeA: false, transposeB: true, m: oc, n: g.patchSize, k: columnCount,
+                                    a: t.baseAddress!, lda: columnCount, b: col.baseAddress!, ldb: columnCount,
+                                    beta: 1, c: dw.baseAddress!, ldc: g.patchSize)
+                            }
+                        }
                     }
                 }
+                guard mode.inputGradient else { return skippedInputGradient }
+                // ∂columns = Wᵀ · ∂Y, then col2im back to the image layout.
+                var dColumns = [Float](repeating: 0, count: g.patchSize * columnCount)
+                w.scalars.withUnsafeBufferPointer { ws in
+                    dyT.withUnsafeBufferPointer { t in
+                        dColumns.withUnsafeMutableBufferPointer { dc in
+                            gemm(
+                                transposeA: true, transposeB: false, m: g.patchSize, n: columnCount, k: oc,
+                                a: ws.baseAddress!, lda: g.patchSize, b: t.baseAddress!, ldb: columnCount,
+                                c: dc.baseAddress!, ldc: columnCount)
+                        }
+                    }
+                }
+                var dx = Tensor.zeros(x.shape)
+                dColumns.withUnsafeBufferPointer { dc in
+                    dx.scalars.withUnsafeMutableBufferPointer { d in col2im(dc.baseAddress!, batch: n, geometry: g, images: d.baseAddress!)
+                    }
+                }
+                return dx
             }
-            var dx = Tensor.zeros(x.shape)
-            dColumns.withUnsafeBufferPointer { dc in
-                dx.scalars.withUnsafeMutableBufferPointer { d in col2im(dc.baseAddress!, batch: n, geometry: g, images: d.baseAddress!) }
-            }
-            return dx
-        })
+        )
     }
 }
 

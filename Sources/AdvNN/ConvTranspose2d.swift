@@ -10,16 +10,18 @@ import AdvTensor
 /// ∂y swapped. The reference path (`.reference`) is one GEMM `Wᵀ[C_out·K·K, C_in] · x[C_in, N·H·W]`
 /// followed by col2im; its pullback is im2col of ∂y and two GEMMs.
 public final class ConvTranspose2d: Layer {
-    public let weight: Parameter   // [C_in, C_out, KH, KW]
-    public let bias: Parameter     // [C_out]
+    public let weight: Parameter  // [C_in, C_out, KH, KW]
+    public let bias: Parameter  // [C_out]
     public let stride: Int
     public let padding: Int
     public let outputPadding: Int
     /// Which kernels run; `ConvolutionBackend.default` (`ADVLAB_CONV`) unless set.
     public var backend: ConvolutionBackend = .default
 
-    public init(inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-                outputPadding: Int = 0, using rng: inout some RandomNumberGenerator) {
+    public init(
+        inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+        outputPadding: Int = 0, using rng: inout some RandomNumberGenerator
+    ) {
         // PyTorch's default: bound from fan-in computed on weight.shape[1] · K · K.
         let bound = 1 / Float(outputChannels * kernelSize * kernelSize).squareRoot()
         weight = Parameter(.randomUniform([inputChannels, outputChannels, kernelSize, kernelSize], low: -bound, high: bound, using: &rng))
@@ -32,7 +34,8 @@ public final class ConvTranspose2d: Layer {
     /// A transposed convolution with given weights (an imported model's): weight [C_in, C_out, KH, KW],
     /// bias [C_out]; the kernel may be non-square.
     public init(weight: Tensor, bias: Tensor, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0) {
-        precondition(weight.rank == 4 && bias.shape == [weight.shape[1]], "ConvTranspose2d weight \(weight.shape) and bias \(bias.shape) do not fit")
+        precondition(
+            weight.rank == 4 && bias.shape == [weight.shape[1]], "ConvTranspose2d weight \(weight.shape) and bias \(bias.shape) do not fit")
         self.weight = Parameter(weight)
         self.bias = Parameter(bias)
         self.stride = stride
@@ -46,11 +49,13 @@ public final class ConvTranspose2d: Layer {
 
     /// The geometry of the *adjoint* convolution: from the output image back to the input grid.
     func outputGeometry(height: Int, width: Int) -> ConvGeometry {
-        let kh = weight.value.shape[2], kw = weight.value.shape[3]
-        return ConvGeometry(channels: outputChannels,
-                            height: (height - 1) * stride - 2 * padding + kh + outputPadding,
-                            width: (width - 1) * stride - 2 * padding + kw + outputPadding,
-                            kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
+        let kh = weight.value.shape[2]
+        let kw = weight.value.shape[3]
+        return ConvGeometry(
+            channels: outputChannels,
+            height: (height - 1) * stride - 2 * padding + kh + outputPadding,
+            width: (width - 1) * stride - 2 * padding + kw + outputPadding,
+            kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     }
 
     // x: [N, C_in, H, W] -> [N, C_out, OH, OW]
@@ -67,10 +72,12 @@ public final class ConvTranspose2d: Layer {
     /// oneDNN primitives of the adjoint convolution `y -> x` (see the type's comment).
     // x: [N, C_in, H, W] -> [N, C_out, OH, OW]
     func forwardDNNL(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let weight = self.weight, bias = self.bias
+        let weight = self.weight
+        let bias = self.bias
         let g = outputGeometry(height: x.shape[2], width: x.shape[3])
         precondition(g.outputHeight == x.shape[2] && g.outputWidth == x.shape[3], "ConvTranspose2d geometry mismatch")
-        let n = x.shape[0], cout = outputChannels
+        let n = x.shape[0]
+        let cout = outputChannels
         let adjoint = ConvolutionProblem(batch: n, outputChannels: inputChannels, geometry: g)
         let outputShape = [n, cout, g.height, g.width]
         let outputPlane = g.height * g.width
@@ -83,44 +90,51 @@ public final class ConvTranspose2d: Layer {
             }
             bias.value.scalars.withUnsafeBufferPointer { b in addChannelBias(b.baseAddress!, to: out, n: n, c: cout, p: outputPlane) }
         }
-        return (y, { dy in
-            precondition(dy.shape == outputShape, "ConvTranspose2d pullback got \(dy.shape), expected \(outputShape)")
-            if mode.parameterGradients {
-                dy.scalars.withUnsafeBufferPointer { d in
-                    x.scalars.withUnsafeBufferPointer { xs in
-                        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
-                            DNNLConvolution.backwardWeights(adjoint, input: d.baseAddress!, outputGradient: xs.baseAddress!,
-                                                            weightGradient: dw.baseAddress!, biasGradient: nil)
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == outputShape, "ConvTranspose2d pullback got \(dy.shape), expected \(outputShape)")
+                if mode.parameterGradients {
+                    dy.scalars.withUnsafeBufferPointer { d in
+                        x.scalars.withUnsafeBufferPointer { xs in
+                            weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+                                DNNLConvolution.backwardWeights(
+                                    adjoint, input: d.baseAddress!, outputGradient: xs.baseAddress!,
+                                    weightGradient: dw.baseAddress!, biasGradient: nil)
+                            }
+                        }
+                        bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                            accumulateChannelSums(d.baseAddress!, n: n, c: cout, p: outputPlane, into: db.baseAddress!)
                         }
                     }
-                    bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
-                        accumulateChannelSums(d.baseAddress!, n: n, c: cout, p: outputPlane, into: db.baseAddress!)
+                }
+                guard mode.inputGradient else { return skippedInputGradient }
+                return overwrittenTensor(x.shape) { dx in
+                    dy.scalars.withUnsafeBufferPointer { d in
+                        w.scalars.withUnsafeBufferPointer { ws in
+                            DNNLConvolution.forward(adjoint, input: d.baseAddress!, weight: ws.baseAddress!, bias: nil, output: dx)
+                        }
                     }
                 }
             }
-            guard mode.inputGradient else { return skippedInputGradient }
-            return overwrittenTensor(x.shape) { dx in
-                dy.scalars.withUnsafeBufferPointer { d in
-                    w.scalars.withUnsafeBufferPointer { ws in
-                        DNNLConvolution.forward(adjoint, input: d.baseAddress!, weight: ws.baseAddress!, bias: nil, output: dx)
-                    }
-                }
-            }
-        })
+        )
     }
 
     /// The reference path: GEMM + col2im, im2col + two GEMMs in the pullback.
     // x: [N, C_in, H, W] -> [N, C_out, OH, OW]
     func forwardIm2col(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let weight = self.weight, bias = self.bias
-        let n = x.shape[0], cin = inputChannels, cout = outputChannels
+        let weight = self.weight
+        let bias = self.bias
+        let n = x.shape[0]
+        let cin = inputChannels
+        let cout = outputChannels
         let g = outputGeometry(height: x.shape[2], width: x.shape[3])
         precondition(g.outputHeight == x.shape[2] && g.outputWidth == x.shape[3], "ConvTranspose2d geometry mismatch")
         let inputPositions = x.shape[2] * x.shape[3]
         let columnCount = n * inputPositions
         let outputPlane = g.height * g.width
 
-        var xT = [Float](repeating: 0, count: cin * columnCount)         // [C_in, N·H·W]
+        var xT = [Float](repeating: 0, count: cin * columnCount)  // [C_in, N·H·W]
         x.scalars.withUnsafeBufferPointer { xs in
             xT.withUnsafeMutableBufferPointer { t in swapLeadingAxes(xs.baseAddress!, n, cin, inputPositions, into: t.baseAddress!) }
         }
@@ -128,60 +142,71 @@ public final class ConvTranspose2d: Layer {
         weight.value.scalars.withUnsafeBufferPointer { ws in
             xT.withUnsafeBufferPointer { t in
                 columns.withUnsafeMutableBufferPointer { col in
-                    gemm(transposeA: true, transposeB: false, m: g.patchSize, n: columnCount, k: cin,
-                         a: ws.baseAddress!, lda: g.patchSize, b: t.baseAddress!, ldb: columnCount,
-                         c: col.baseAddress!, ldc: columnCount)
+                    gemm(
+                        transposeA: true, transposeB: false, m: g.patchSize, n: columnCount, k: cin,
+                        a: ws.baseAddress!, lda: g.patchSize, b: t.baseAddress!, ldb: columnCount,
+                        c: col.baseAddress!, ldc: columnCount)
                 }
             }
         }
         var y = Tensor.zeros([n, cout, g.height, g.width])
         y.scalars.withUnsafeMutableBufferPointer { out in
             columns.withUnsafeBufferPointer { col in col2im(col.baseAddress!, batch: n, geometry: g, images: out.baseAddress!) }
-            bias.value.scalars.withUnsafeBufferPointer { b in addChannelBias(b.baseAddress!, to: out.baseAddress!, n: n, c: cout, p: outputPlane) }
+            bias.value.scalars.withUnsafeBufferPointer { b in
+                addChannelBias(b.baseAddress!, to: out.baseAddress!, n: n, c: cout, p: outputPlane)
+            }
         }
 
         let w = weight.value
-        return (y, { dy in
-            precondition(dy.shape == [n, cout, g.height, g.width], "ConvTranspose2d pullback got \(dy.shape)")
-            var dColumns = [Float](repeating: 0, count: g.patchSize * columnCount)
-            dy.scalars.withUnsafeBufferPointer { d in
-                dColumns.withUnsafeMutableBufferPointer { dc in im2col(d.baseAddress!, batch: n, geometry: g, columns: dc.baseAddress!) }
-                if mode.parameterGradients {
-                    bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
-                        accumulateChannelSums(d.baseAddress!, n: n, c: cout, p: outputPlane, into: db.baseAddress!)
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == [n, cout, g.height, g.width], "ConvTranspose2d pullback got \(dy.shape)")
+                var dColumns = [Float](repeating: 0, count: g.patchSize * columnCount)
+                dy.scalars.withUnsafeBufferPointer { d in
+                    dColumns.withUnsafeMutableBufferPointer { dc in im2col(d.baseAddress!, batch: n, geometry: g, columns: dc.baseAddress!)
                     }
-                }
-            }
-            if mode.parameterGradients {
-                // ∂W[C_in, C_out·K·K] += x[C_in, N·H·W] · ∂columnsᵀ
-                xT.withUnsafeBufferPointer { t in
-                    dColumns.withUnsafeBufferPointer { dc in
-                        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
-                            gemm(transposeA: false, transposeB: true, m: cin, n: g.patchSize, k: columnCount,
-                                 a: t.baseAddress!, lda: columnCount, b: dc.baseAddress!, ldb: columnCount,
-                                 beta: 1, c: dw.baseAddress!, ldc: g.patchSize)
+                    if mode.parameterGradients {
+                        bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                            accumulateChannelSums(d.baseAddress!, n: n, c: cout, p: outputPlane, into: db.baseAddress!)
                         }
                     }
                 }
-            }
-            guard mode.inputGradient else { return skippedInputGradient }
-            // ∂x[C_in, N·H·W] = W[C_in, C_out·K·K] · ∂columns
-            var dxT = [Float](repeating: 0, count: cin * columnCount)
-            w.scalars.withUnsafeBufferPointer { ws in
-                dColumns.withUnsafeBufferPointer { dc in
-                    dxT.withUnsafeMutableBufferPointer { t in
-                        gemm(transposeA: false, transposeB: false, m: cin, n: columnCount, k: g.patchSize,
-                             a: ws.baseAddress!, lda: g.patchSize, b: dc.baseAddress!, ldb: columnCount,
-                             c: t.baseAddress!, ldc: columnCount)
+                if mode.parameterGradients {
+                    // ∂W[C_in, C_out·K·K] += x[C_in, N·H·W] · ∂columnsᵀ
+                    xT.withUnsafeBufferPointer { t in
+                        dColumns.withUnsafeBufferPointer { dc in
+                            weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+                                gemm(
+                                    transposeA: false, transposeB: true, m: cin, n: g.patchSize, k: columnCount,
+                                    a: t.baseAddress!, lda: columnCount, b: dc.baseAddress!, ldb: columnCount,
+                                    beta: 1, c: dw.baseAddress!, ldc: g.patchSize)
+                            }
+                        }
                     }
                 }
+                guard mode.inputGradient else { return skippedInputGradient }
+                // ∂x[C_in, N·H·W] = W[C_in, C_out·K·K] · ∂columns
+                var dxT = [Float](repeating: 0, count: cin * columnCount)
+                w.scalars.withUnsafeBufferPointer { ws in
+                    dColumns.withUnsafeBufferPointer { dc in
+                        dxT.withUnsafeMutableBufferPointer { t in
+                            gemm(
+                                transposeA: false, transposeB: false, m: cin, n: columnCount, k: g.patchSize,
+                                a: ws.baseAddress!, lda: g.patchSize, b: dc.baseAddress!, ldb: columnCount,
+                                c: t.baseAddress!, ldc: columnCount)
+                        }
+                    }
+                }
+                var dx = Tensor.zeros(x.shape)
+                dxT.withUnsafeBufferPointer { t in
+                    dx.scalars.withUnsafeMutableBufferPointer { d in
+                        swapLeadingAxes(t.baseAddress!, cin, n, inputPositions, into: d.baseAddress!)
+                    }
+                }
+                return dx
             }
-            var dx = Tensor.zeros(x.shape)
-            dxT.withUnsafeBufferPointer { t in
-                dx.scalars.withUnsafeMutableBufferPointer { d in swapLeadingAxes(t.baseAddress!, cin, n, inputPositions, into: d.baseAddress!) }
-            }
-            return dx
-        })
+        )
     }
 }
 

@@ -4,7 +4,7 @@ import AdvTensor
 /// Its input is integer indices, so the pullback has no input gradient: it only accumulates
 /// ∂table rows.
 public final class Embedding: ParameterContainer {
-    public let table: Parameter   // [count, dimension]
+    public let table: Parameter  // [count, dimension]
 
     /// Rows drawn from N(0, 1), as PyTorch's `nn.Embedding`.
     public init(count: Int, dimension: Int, using rng: inout some RandomNumberGenerator) {
@@ -19,13 +19,17 @@ public final class Embedding: ParameterContainer {
     public func forward(_ indices: [Int], mode: ForwardMode) -> (Tensor, (Tensor) -> Void) {
         precondition(indices.allSatisfy { $0 >= 0 && $0 < count }, "Embedding index out of 0..<\(count)")
         let y = table.value.gather(indices)
-        let table = self.table, d = dimension
-        return (y, { dy in
-            guard mode.parameterGradients else { return }
-            precondition(dy.shape == [indices.count, d], "Embedding pullback got \(dy.shape)")
-            for (row, index) in indices.enumerated() {
-                for j in 0..<d { table.gradient.scalars[index * d + j] += dy.scalars[row * d + j] }
+        let table = self.table
+        let d = dimension
+        return (
+            y,
+            { dy in
+                guard mode.parameterGradients else { return }
+                precondition(dy.shape == [indices.count, d], "Embedding pullback got \(dy.shape)")
+                for (row, index) in indices.enumerated() {
+                    for j in 0..<d { table.gradient.scalars[index * d + j] += dy.scalars[row * d + j] }
+                }
             }
-        })
+        )
     }
 }

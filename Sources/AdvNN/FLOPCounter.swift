@@ -30,9 +30,12 @@ public enum FLOPCounter {
         total += forward
         let (y, back) = result
         let products = Double((mode.parameterGradients ? 1 : 0) + (mode.inputGradient ? 1 : 0))
-        return (y, { dy in
-            if isCounting { total += forward * products }
-            return back(dy)
-        })
+        return (
+            y,
+            { dy in
+                if isCounting { total += forward * products }
+                return back(dy)
+            }
+        )
     }
 }

@@ -2,8 +2,8 @@ import AdvTensor
 
 /// Fully connected layer `y = x · Wᵀ + b`, weights `[out, in]` as in PyTorch.
 public final class Linear: Layer {
-    public let weight: Parameter   // [out, in]
-    public let bias: Parameter     // [out]
+    public let weight: Parameter  // [out, in]
+    public let bias: Parameter  // [out]
     public var inputSize: Int { weight.value.shape[1] }
     public var outputSize: Int { weight.value.shape[0] }
 
@@ -25,9 +25,12 @@ public final class Linear: Layer {
 
     // x: [N, in] -> [N, out]
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let weight = self.weight, bias = self.bias
+        let weight = self.weight
+        let bias = self.bias
         precondition(x.rank == 2 && x.shape[1] == inputSize, "Linear(\(inputSize)→\(outputSize)) got \(x.shape)")
-        let n = x.shape[0], input = inputSize, output = outputSize
+        let n = x.shape[0]
+        let input = inputSize
+        let output = outputSize
         let w = weight.value
         // Bias first, then the product accumulates onto it (beta = 1).
         let y = overwrittenTensor([n, output]) { out in
@@ -36,40 +39,47 @@ public final class Linear: Layer {
             }
             x.scalars.withUnsafeBufferPointer { xs in
                 w.scalars.withUnsafeBufferPointer { ws in
-                    gemm(transposeA: false, transposeB: true, m: n, n: output, k: input,
-                         a: xs.baseAddress!, lda: input, b: ws.baseAddress!, ldb: input,
-                         beta: 1, c: out, ldc: output)
+                    gemm(
+                        transposeA: false, transposeB: true, m: n, n: output, k: input,
+                        a: xs.baseAddress!, lda: input, b: ws.baseAddress!, ldb: input,
+                        beta: 1, c: out, ldc: output)
                 }
             }
         }
-        return FLOPCounter.counted((y, { dy in
-            // dx = dy · W;  dW += dyᵀ · x;  db += Σ_rows dy
-            var dx = skippedInputGradient
-            dy.scalars.withUnsafeBufferPointer { g in
-                if mode.inputGradient {
-                    // output == 0 would leave the product's k at 0, which `gemm` fills with zeros.
-                    dx = overwrittenTensor([n, input]) { d in
-                        w.scalars.withUnsafeBufferPointer { ws in
-                            gemm(transposeA: false, transposeB: false, m: n, n: input, k: output,
-                                 a: g.baseAddress!, lda: output, b: ws.baseAddress!, ldb: input,
-                                 c: d, ldc: input)
+        return FLOPCounter.counted(
+            (
+                y,
+                { dy in
+                    // dx = dy · W;  dW += dyᵀ · x;  db += Σ_rows dy
+                    var dx = skippedInputGradient
+                    dy.scalars.withUnsafeBufferPointer { g in
+                        if mode.inputGradient {
+                            // output == 0 would leave the product's k at 0, which `gemm` fills with zeros.
+                            dx = overwrittenTensor([n, input]) { d in
+                                w.scalars.withUnsafeBufferPointer { ws in
+                                    gemm(
+                                        transposeA: false, transposeB: false, m: n, n: input, k: output,
+                                        a: g.baseAddress!, lda: output, b: ws.baseAddress!, ldb: input,
+                                        c: d, ldc: input)
+                                }
+                            }
+                        }
+                        if mode.parameterGradients {
+                            x.scalars.withUnsafeBufferPointer { xs in
+                                weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+                                    gemm(
+                                        transposeA: true, transposeB: false, m: output, n: input, k: n,
+                                        a: g.baseAddress!, lda: output, b: xs.baseAddress!, ldb: input,
+                                        beta: 1, c: dw.baseAddress!, ldc: input)
+                                }
+                            }
+                            bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                                accumulateChannelSums(g.baseAddress!, n: n, c: output, p: 1, into: db.baseAddress!)
+                            }
                         }
                     }
+                    return dx
                 }
-                if mode.parameterGradients {
-                    x.scalars.withUnsafeBufferPointer { xs in
-                        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
-                            gemm(transposeA: true, transposeB: false, m: output, n: input, k: n,
-                                 a: g.baseAddress!, lda: output, b: xs.baseAddress!, ldb: input,
-                                 beta: 1, c: dw.baseAddress!, ldc: input)
-                        }
-                    }
-                    bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
-                        accumulateChannelSums(g.baseAddress!, n: n, c: output, p: 1, into: db.baseAddress!)
-                    }
-                }
-            }
-            return dx
-        }), forward: GEMM.flops(m: n, n: output, k: input), mode: mode)
+            ), forward: GEMM.flops(m: n, n: output, k: input), mode: mode)
     }
 }

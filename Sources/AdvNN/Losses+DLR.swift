@@ -14,8 +14,9 @@ let dlrDenominatorFloor: Float = 1e-12
 /// in decreasing order, and the gradient of the **sum** with respect to the logits.
 /// logits: [N, K] with K ≥ 3, labels: N values in 0..<K -> (losses N, gradient [N, K])
 public func dlrLossPerExample(logits: Tensor, labels: [Int]) -> (losses: [Float], gradient: Tensor) {
-    precondition(logits.rank == 2 && logits.shape[0] == labels.count && logits.shape[1] >= 3,
-                 "DLR: logits \(logits.shape) for \(labels.count) labels (needs K ≥ 3)")
+    precondition(
+        logits.rank == 2 && logits.shape[0] == labels.count && logits.shape[1] >= 3,
+        "DLR: logits \(logits.shape) for \(labels.count) labels (needs K ≥ 3)")
     let k = logits.shape[1]
     var gradient = Tensor.zeros(logits.shape)
     var losses = [Float](repeating: 0, count: labels.count)
@@ -41,13 +42,15 @@ public func dlrLossPerExample(logits: Tensor, labels: [Int]) -> (losses: [Float]
 /// the gradient of the **sum** with respect to the logits.
 /// logits: [N, K] with K ≥ 4, labels and targets: N values in 0..<K -> (losses N, gradient [N, K])
 public func targetedDLRLossPerExample(logits: Tensor, labels: [Int], targets: [Int]) -> (losses: [Float], gradient: Tensor) {
-    precondition(logits.rank == 2 && logits.shape[0] == labels.count && labels.count == targets.count && logits.shape[1] >= 4,
-                 "targeted DLR: logits \(logits.shape) for \(labels.count) labels and \(targets.count) targets (needs K ≥ 4)")
+    precondition(
+        logits.rank == 2 && logits.shape[0] == labels.count && labels.count == targets.count && logits.shape[1] >= 4,
+        "targeted DLR: logits \(logits.shape) for \(labels.count) labels and \(targets.count) targets (needs K ≥ 4)")
     let k = logits.shape[1]
     var gradient = Tensor.zeros(logits.shape)
     var losses = [Float](repeating: 0, count: labels.count)
     for row in labels.indices {
-        let label = labels[row], target = targets[row]
+        let label = labels[row]
+        let target = targets[row]
         precondition(label >= 0 && label < k && target >= 0 && target < k, "label \(label) or target \(target) outside 0..<\(k)")
         let z = Array(logits.scalars[(row * k)..<((row + 1) * k)])
         let order = descendingOrder(z)

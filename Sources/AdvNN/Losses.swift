@@ -15,7 +15,10 @@ public func softmax(_ logits: Tensor) -> Tensor {
             var largest = -Float.infinity
             for j in 0..<k { largest = max(largest, r[j]) }
             var total: Float = 0
-            for j in 0..<k { r[j] = expf(r[j] - largest); total += r[j] }
+            for j in 0..<k {
+                r[j] = expf(r[j] - largest)
+                total += r[j]
+            }
             for j in 0..<k { r[j] /= total }
         }
     }

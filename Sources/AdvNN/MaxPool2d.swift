@@ -15,29 +15,44 @@ public struct MaxPool2d: Layer {
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         precondition(x.rank == 4, "MaxPool2d needs [N, C, H, W], got \(x.shape)")
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let oh = (h - kernelSize) / stride + 1, ow = (w - kernelSize) / stride + 1
-        let k = kernelSize, s = stride
-        var argmax = [Int32](repeating: 0, count: n * c * oh * ow)   // index within the input plane
+        let oh = (h - kernelSize) / stride + 1
+        let ow = (w - kernelSize) / stride + 1
+        let k = kernelSize
+        let s = stride
+        var argmax = [Int32](repeating: 0, count: n * c * oh * ow)  // index within the input plane
         // Every output is written (each plane in full), so the output skips its zero fill.
         let y = overwrittenTensor([n, c, oh, ow]) { yb in
             x.scalars.withUnsafeBufferPointer { xs in
                 argmax.withUnsafeMutableBufferPointer { am in
-                    let xb = xs.baseAddress!, ab = am.baseAddress!
+                    let xb = xs.baseAddress!
+                    let ab = am.baseAddress!
                     Parallel.forEachChunk(n * c, minimumChunk: 64) { planes in
                         for plane in planes {
                             let src = xb + plane * h * w
                             if k == 2 && s == 2 {
                                 // The models' 2×2 pooling, unrolled: the same comparisons in the
                                 // same order as the general loop below, without its loop overhead.
-                                let outputs = yb + plane * oh * ow, indices = ab + plane * oh * ow
+                                let outputs = yb + plane * oh * ow
+                                let indices = ab + plane * oh * ow
                                 for oy in 0..<oh {
                                     for ox in 0..<ow {
-                                        let top = 2 * oy * w + 2 * ox, bottom = top + w
-                                        var best = -Float.infinity, bestIndex = top
+                                        let top = 2 * oy * w + 2 * ox
+                                        let bottom = top + w
+                                        var best = -Float.infinity
+                                        var bestIndex = top
                                         if src[top] > best { best = src[top] }
-                                        if src[top + 1] > best { best = src[top + 1]; bestIndex = top + 1 }
-                                        if src[bottom] > best { best = src[bottom]; bestIndex = bottom }
-                                        if src[bottom + 1] > best { best = src[bottom + 1]; bestIndex = bottom + 1 }
+                                        if src[top + 1] > best {
+                                            best = src[top + 1]
+                                            bestIndex = top + 1
+                                        }
+                                        if src[bottom] > best {
+                                            best = src[bottom]
+                                            bestIndex = bottom
+                                        }
+                                        if src[bottom + 1] > best {
+                                            best = src[bottom + 1]
+                                            bestIndex = bottom + 1
+                                        }
                                         outputs[oy * ow + ox] = best
                                         indices[oy * ow + ox] = Int32(bestIndex)
                                     }
@@ -46,11 +61,15 @@ public struct MaxPool2d: Layer {
                             }
                             for oy in 0..<oh {
                                 for ox in 0..<ow {
-                                    var best = -Float.infinity, bestIndex = (oy * s) * w + ox * s
+                                    var best = -Float.infinity
+                                    var bestIndex = (oy * s) * w + ox * s
                                     for i in 0..<k {
                                         for j in 0..<k {
                                             let index = (oy * s + i) * w + ox * s + j
-                                            if src[index] > best { best = src[index]; bestIndex = index }
+                                            if src[index] > best {
+                                                best = src[index]
+                                                bestIndex = index
+                                            }
                                         }
                                     }
                                     let o = plane * oh * ow + oy * ow + ox
@@ -63,24 +82,29 @@ public struct MaxPool2d: Layer {
                 }
             }
         }
-        return (y, { dy in
-            precondition(dy.shape == [n, c, oh, ow], "MaxPool2d pullback got \(dy.shape)")
-            var dx = Tensor.zeros([n, c, h, w])
-            dy.scalars.withUnsafeBufferPointer { g in
-                argmax.withUnsafeBufferPointer { am in
-                    dx.scalars.withUnsafeMutableBufferPointer { d in
-                        let gb = g.baseAddress!, ab = am.baseAddress!, db = d.baseAddress!
-                        Parallel.forEachChunk(n * c, minimumChunk: 64) { planes in
-                            for plane in planes {
-                                for o in (plane * oh * ow)..<((plane + 1) * oh * ow) {
-                                    db[plane * h * w + Int(ab[o])] += gb[o]
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == [n, c, oh, ow], "MaxPool2d pullback got \(dy.shape)")
+                var dx = Tensor.zeros([n, c, h, w])
+                dy.scalars.withUnsafeBufferPointer { g in
+                    argmax.withUnsafeBufferPointer { am in
+                        dx.scalars.withUnsafeMutableBufferPointer { d in
+                            let gb = g.baseAddress!
+                            let ab = am.baseAddress!
+                            let db = d.baseAddress!
+                            Parallel.forEachChunk(n * c, minimumChunk: 64) { planes in
+                                for plane in planes {
+                                    for o in (plane * oh * ow)..<((plane + 1) * oh * ow) {
+                                        db[plane * h * w + Int(ab[o])] += gb[o]
+                                    }
                                 }
                             }
                         }
                     }
                 }
+                return dx
             }
-            return dx
-        })
+        )
     }
 }

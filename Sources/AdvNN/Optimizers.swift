@@ -28,11 +28,16 @@ public final class Adam: Optimizer {
     private var firstMoments: [Tensor]
     private var secondMoments: [Tensor]
 
-    public init(_ parameters: [(String, Parameter)], learningRate: Float = 1e-3, beta1: Float = 0.9,
-                beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    public init(
+        _ parameters: [(String, Parameter)], learningRate: Float = 1e-3, beta1: Float = 0.9,
+        beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 0
+    ) {
         self.parameters = parameters
         self.learningRate = learningRate
-        self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon; self.weightDecay = weightDecay
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
         firstMoments = parameters.map { Tensor.zeros(like: $0.1.value) }
         secondMoments = parameters.map { Tensor.zeros(like: $0.1.value) }
     }
@@ -49,7 +54,10 @@ public final class Adam: Optimizer {
                 parameter.gradient.scalars.withUnsafeBufferPointer { g in
                     firstMoments[index].scalars.withUnsafeMutableBufferPointer { m in
                         secondMoments[index].scalars.withUnsafeMutableBufferPointer { v in
-                            let wb = w.baseAddress!, gb = g.baseAddress!, mb = m.baseAddress!, vb = v.baseAddress!
+                            let wb = w.baseAddress!
+                            let gb = g.baseAddress!
+                            let mb = m.baseAddress!
+                            let vb = v.baseAddress!
                             Parallel.forEachChunk(n, minimumChunk: 65_536) { range in
                                 // Eight lanes at a time (the four buffers may alias as far as the
                                 // compiler knows, so it does not vectorise the scalar loop itself);
@@ -91,14 +99,18 @@ public final class Adam: Optimizer {
     }
 
     public func loadState(_ tensors: [String: Tensor]) throws {
-        guard let step = tensors["step"]?.scalars.first, step >= 0 else { throw OptimizerStateError(description: "optimizer state: missing step") }
-        var first = firstMoments, second = secondMoments
+        guard let step = tensors["step"]?.scalars.first, step >= 0 else {
+            throw OptimizerStateError(description: "optimizer state: missing step")
+        }
+        var first = firstMoments
+        var second = secondMoments
         for (index, (name, parameter)) in parameters.enumerated() {
             guard let m = tensors["exp_avg." + name], let v = tensors["exp_avg_sq." + name] else {
                 throw OptimizerStateError(description: "optimizer state: missing moments for \(name)")
             }
             guard m.shape == parameter.value.shape, v.shape == parameter.value.shape else {
-                throw OptimizerStateError(description: "optimizer state: moments for \(name) have shape \(m.shape), expected \(parameter.value.shape)")
+                throw OptimizerStateError(
+                    description: "optimizer state: moments for \(name) have shape \(m.shape), expected \(parameter.value.shape)")
             }
             first[index] = m
             second[index] = v
@@ -117,11 +129,15 @@ public final class SGD: Optimizer {
     public let momentum: Float, weightDecay: Float, nesterov: Bool
     private var velocities: [Tensor]
 
-    public init(_ parameters: [(String, Parameter)], learningRate: Float, momentum: Float = 0.9,
-                weightDecay: Float = 0, nesterov: Bool = false) {
+    public init(
+        _ parameters: [(String, Parameter)], learningRate: Float, momentum: Float = 0.9,
+        weightDecay: Float = 0, nesterov: Bool = false
+    ) {
         self.parameters = parameters
         self.learningRate = learningRate
-        self.momentum = momentum; self.weightDecay = weightDecay; self.nesterov = nesterov
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.nesterov = nesterov
         velocities = parameters.map { Tensor.zeros(like: $0.1.value) }
     }
 
@@ -149,8 +165,13 @@ public final class SGD: Optimizer {
     public func loadState(_ tensors: [String: Tensor]) throws {
         var restored = velocities
         for (index, (name, parameter)) in parameters.enumerated() {
-            guard let v = tensors["momentum_buffer." + name] else { throw OptimizerStateError(description: "optimizer state: missing momentum for \(name)") }
-            guard v.shape == parameter.value.shape else { throw OptimizerStateError(description: "optimizer state: momentum for \(name) has shape \(v.shape), expected \(parameter.value.shape)") }
+            guard let v = tensors["momentum_buffer." + name] else {
+                throw OptimizerStateError(description: "optimizer state: missing momentum for \(name)")
+            }
+            guard v.shape == parameter.value.shape else {
+                throw OptimizerStateError(
+                    description: "optimizer state: momentum for \(name) has shape \(v.shape), expected \(parameter.value.shape)")
+            }
             restored[index] = v
         }
         velocities = restored
@@ -183,19 +204,24 @@ public struct RowAdam: Sendable {
     /// One step: row `rows[i].value` of each of `values` moves along row `rows[i].gradient` of the
     /// matching gradient; the other rows are left alone. values[k]: [N, F], gradients[k]: [B, F]
     public mutating func step(_ values: inout [Tensor], gradients: [Tensor], rows: [(gradient: Int, value: Int)]) {
-        precondition(values.count == firstMoments.count && gradients.count == values.count, "RowAdam: \(values.count) tensors, "
-                     + "\(gradients.count) gradients, \(firstMoments.count) moments")
+        precondition(
+            values.count == firstMoments.count && gradients.count == values.count,
+            "RowAdam: \(values.count) tensors, "
+                + "\(gradients.count) gradients, \(firstMoments.count) moments")
         stepCount += 1
-        let c1 = 1 - powf(beta1, Float(stepCount)), c2 = 1 - powf(beta2, Float(stepCount))
+        let c1 = 1 - powf(beta1, Float(stepCount))
+        let c2 = 1 - powf(beta2, Float(stepCount))
         for k in values.indices {
             let width = values[k].featureCount
             precondition(gradients[k].featureCount == width && firstMoments[k].shape == values[k].shape, "RowAdam: shape mismatch")
             for (gradientRow, row) in rows {
                 for j in 0..<width {
-                    let i = row * width + j, g = gradients[k].scalars[gradientRow * width + j]
+                    let i = row * width + j
+                    let g = gradients[k].scalars[gradientRow * width + j]
                     firstMoments[k].scalars[i] = beta1 * firstMoments[k].scalars[i] + (1 - beta1) * g
                     secondMoments[k].scalars[i] = beta2 * secondMoments[k].scalars[i] + (1 - beta2) * g * g
-                    values[k].scalars[i] -= learningRate * (firstMoments[k].scalars[i] / c1)
+                    values[k].scalars[i] -=
+                        learningRate * (firstMoments[k].scalars[i] / c1)
                         / ((secondMoments[k].scalars[i] / c2).squareRoot() + epsilon)
                 }
             }

@@ -18,7 +18,8 @@ public struct Pad2d: Layer {
     public func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         precondition(x.rank == 4, "Pad2d needs [N, C, H, W], got \(x.shape)")
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let oh = h + top + bottom, ow = w + left + right
+        let oh = h + top + bottom
+        let ow = w + left + right
         let (top, left) = (self.top, self.left)
         var y = Tensor(repeating: value, shape: [n, c, oh, ow])
         y.scalars.withUnsafeMutableBufferPointer { out in
@@ -33,23 +34,26 @@ public struct Pad2d: Layer {
                 }
             }
         }
-        return (y, { dy in
-            precondition(dy.shape == [n, c, oh, ow], "Pad2d pullback got \(dy.shape)")
-            var dx = Tensor.zeros([n, c, h, w])
-            dx.scalars.withUnsafeMutableBufferPointer { d in
-                dy.scalars.withUnsafeBufferPointer { g in
-                    guard let target = d.baseAddress, let source = g.baseAddress else { return }
-                    Parallel.forEachChunk(n * c, minimumChunk: 64) { planes in
-                        for plane in planes {
-                            for row in 0..<h {
-                                let padded = source + plane * oh * ow + (row + top) * ow + left
-                                (target + plane * h * w + row * w).update(from: padded, count: w)
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == [n, c, oh, ow], "Pad2d pullback got \(dy.shape)")
+                var dx = Tensor.zeros([n, c, h, w])
+                dx.scalars.withUnsafeMutableBufferPointer { d in
+                    dy.scalars.withUnsafeBufferPointer { g in
+                        guard let target = d.baseAddress, let source = g.baseAddress else { return }
+                        Parallel.forEachChunk(n * c, minimumChunk: 64) { planes in
+                            for plane in planes {
+                                for row in 0..<h {
+                                    let padded = source + plane * oh * ow + (row + top) * ow + left
+                                    (target + plane * h * w + row * w).update(from: padded, count: w)
+                                }
                             }
                         }
                     }
                 }
+                return dx
             }
-            return dx
-        })
+        )
     }
 }

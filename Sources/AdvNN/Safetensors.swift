@@ -120,8 +120,9 @@ public struct IntegerTensor: Equatable, Sendable {
     /// For the reader: `words` already widened from `dtype` elements.
     init(checkedDType dtype: SafetensorsDType, shape: [Int], words: [UInt64]) {
         precondition(!dtype.isFloatingPoint, "IntegerTensor cannot hold dtype \(dtype.rawValue)")
-        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == words.count,
-                     "shape \(shape) needs \(shape.reduce(1, *)) words, got \(words.count)")
+        precondition(
+            shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == words.count,
+            "shape \(shape) needs \(shape.reduce(1, *)) words, got \(words.count)")
         self.dtype = dtype
         self.shape = shape
         self.words = words
@@ -181,14 +182,18 @@ public struct SafetensorsFile: Sendable {
     public func tensor(_ name: String, expectedShape: [Int]? = nil) throws -> Tensor {
         guard let tensor = tensors[name] else {
             if let integers = integerTensors[name] {
-                throw CheckpointError(path: path, message: "tensor \(CheckpointError.sanitized(name)) has dtype "
-                                      + "\(integers.dtype.rawValue), expected a floating-point dtype")
+                throw CheckpointError(
+                    path: path,
+                    message: "tensor \(CheckpointError.sanitized(name)) has dtype "
+                        + "\(integers.dtype.rawValue), expected a floating-point dtype")
             }
             throw CheckpointError(path: path, message: "missing tensor \(CheckpointError.sanitized(name))")
         }
         if let expectedShape, tensor.shape != expectedShape {
-            throw CheckpointError(path: path, message: "tensor \(CheckpointError.sanitized(name)) has shape "
-                                  + "\(CheckpointError.shapeText(tensor.shape)), expected \(CheckpointError.shapeText(expectedShape))")
+            throw CheckpointError(
+                path: path,
+                message: "tensor \(CheckpointError.sanitized(name)) has shape "
+                    + "\(CheckpointError.shapeText(tensor.shape)), expected \(CheckpointError.shapeText(expectedShape))")
         }
         return tensor
     }
@@ -198,13 +203,16 @@ public struct SafetensorsFile: Sendable {
     public func integerTensor(_ name: String, expectedCount: Int? = nil) throws -> IntegerTensor {
         guard let integers = integerTensors[name] else {
             if tensors[name] != nil {
-                throw CheckpointError(path: path, message: "tensor \(CheckpointError.sanitized(name)) is floating-point, expected an integer dtype")
+                throw CheckpointError(
+                    path: path, message: "tensor \(CheckpointError.sanitized(name)) is floating-point, expected an integer dtype")
             }
             throw CheckpointError(path: path, message: "missing tensor \(CheckpointError.sanitized(name))")
         }
         if let expectedCount, integers.words.count != expectedCount {
-            throw CheckpointError(path: path, message: "tensor \(CheckpointError.sanitized(name)) has "
-                                  + "\(integers.words.count) elements, expected \(expectedCount)")
+            throw CheckpointError(
+                path: path,
+                message: "tensor \(CheckpointError.sanitized(name)) has "
+                    + "\(integers.words.count) elements, expected \(expectedCount)")
         }
         return integers
     }
@@ -226,16 +234,23 @@ public enum Safetensors {
     /// to a multiple of 8 bytes.
     /// Throws `CheckpointError` for a duplicate or reserved (`__metadata__`) tensor name and
     /// `FileWriteError` when the file cannot be written; in both cases `path` is unchanged.
-    public static func write(tensors: [(String, Tensor)], integerTensors: [(String, IntegerTensor)] = [],
-                             metadata: [String: String], to path: String) throws {
+    public static func write(
+        tensors: [(String, Tensor)], integerTensors: [(String, IntegerTensor)] = [],
+        metadata: [String: String], to path: String
+    ) throws {
         let bytes = try encode(tensors: tensors, integerTensors: integerTensors, metadata: metadata, path: path)
         try AtomicFile.write(bytes, to: path)
     }
 
     /// The bytes `write` would store; `path` only names the file in errors.
-    public static func encode(tensors: [(String, Tensor)], integerTensors: [(String, IntegerTensor)] = [],
-                              metadata: [String: String], path: String = "<memory>") throws -> [UInt8] {
-        enum Payload { case floats(Tensor), integers(IntegerTensor) }
+    public static func encode(
+        tensors: [(String, Tensor)], integerTensors: [(String, IntegerTensor)] = [],
+        metadata: [String: String], path: String = "<memory>"
+    ) throws -> [UInt8] {
+        enum Payload {
+            case floats(Tensor)
+            case integers(IntegerTensor)
+        }
         var items: [(name: String, dtype: SafetensorsDType, shape: [Int], payload: Payload)] = []
         items += tensors.map { ($0.0, .float32, $0.1.shape, .floats($0.1)) }
         items += integerTensors.map { ($0.0, $0.1.dtype, $0.1.shape, .integers($0.1)) }
@@ -265,9 +280,10 @@ public enum Safetensors {
         var offset = 0
         for item in items {
             let byteCount = item.shape.reduce(1, *) * item.dtype.byteCount
-            fields.append(jsonString(item.name) + ":{\"dtype\":\"\(item.dtype.rawValue)\",\"shape\":["
-                          + item.shape.map(String.init).joined(separator: ",")
-                          + "],\"data_offsets\":[\(offset),\(offset + byteCount)]}")
+            fields.append(
+                jsonString(item.name) + ":{\"dtype\":\"\(item.dtype.rawValue)\",\"shape\":["
+                    + item.shape.map(String.init).joined(separator: ",")
+                    + "],\"data_offsets\":[\(offset),\(offset + byteCount)]}")
             offset += byteCount
         }
         json += fields.joined(separator: ",") + "}"
@@ -325,9 +341,10 @@ public enum Safetensors {
         let prefix = UnsafeRawBufferPointer(rebasing: bytes.prefix(8))
         let headerByteCount = try validatedHeaderLength(Array(prefix), fileSize: bytes.count, path: path)
         let dataStart = 8 + headerByteCount
-        let header = try parseHeader(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]),
-                                     headerByteCount: headerByteCount,
-                                     dataByteCount: bytes.count - dataStart, path: path)
+        let header = try parseHeader(
+            UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]),
+            headerByteCount: headerByteCount,
+            dataByteCount: bytes.count - dataStart, path: path)
         let data = UnsafeRawBufferPointer(rebasing: bytes[dataStart...])
         var tensors: [String: Tensor] = [:]
         var integerTensors: [String: IntegerTensor] = [:]
@@ -336,12 +353,14 @@ public enum Safetensors {
             if entry.dtype.isFloatingPoint {
                 tensors[entry.name] = Tensor(shape: entry.shape, scalars: floats(from: source, dtype: entry.dtype))
             } else {
-                integerTensors[entry.name] = IntegerTensor(checkedDType: entry.dtype, shape: entry.shape,
-                                                           words: words(from: source, dtype: entry.dtype))
+                integerTensors[entry.name] = IntegerTensor(
+                    checkedDType: entry.dtype, shape: entry.shape,
+                    words: words(from: source, dtype: entry.dtype))
             }
         }
-        return SafetensorsFile(path: path, metadata: header.metadata, tensors: tensors,
-                               integerTensors: integerTensors, names: header.entries.map(\.name))
+        return SafetensorsFile(
+            path: path, metadata: header.metadata, tensors: tensors,
+            integerTensors: integerTensors, names: header.entries.map(\.name))
     }
 
     // MARK: Validation
@@ -358,16 +377,20 @@ public enum Safetensors {
             throw CheckpointError(path: path, message: "header length \(length) exceeds the limit of \(maximumHeaderByteCount) bytes")
         }
         guard Int(length) <= fileSize - 8 else {
-            throw CheckpointError(path: path, message: "header length \(length) is past the end of the file "
-                                  + "(\(fileSize - 8) bytes follow the length field)")
+            throw CheckpointError(
+                path: path,
+                message: "header length \(length) is past the end of the file "
+                    + "(\(fileSize - 8) bytes follow the length field)")
         }
         return Int(length)
     }
 
     /// Parses and checks the JSON header against a data section of `dataByteCount` bytes.
     /// Entries are checked in name order, so the same bad file always gives the same error.
-    private static func parseHeader(_ json: UnsafeRawBufferPointer, headerByteCount: Int, dataByteCount: Int,
-                                    path: String) throws -> SafetensorsHeader {
+    private static func parseHeader(
+        _ json: UnsafeRawBufferPointer, headerByteCount: Int, dataByteCount: Int,
+        path: String
+    ) throws -> SafetensorsHeader {
         guard isValidUTF8(json) else {
             throw CheckpointError(path: path, message: "header is not valid UTF-8")
         }
@@ -440,7 +463,8 @@ public enum Safetensors {
 
         guard let rawOffsets = entry["data_offsets"] else { throw fail("missing data_offsets") }
         guard let offsetItems = rawOffsets as? [Any], offsetItems.count == 2,
-              let begin = jsonInteger(offsetItems[0]), let end = jsonInteger(offsetItems[1]) else {
+            let begin = jsonInteger(offsetItems[0]), let end = jsonInteger(offsetItems[1])
+        else {
             throw fail("data_offsets is not a pair of integers [begin, end]")
         }
         let offsetsText = "data_offsets [\(begin), \(end)]"
@@ -448,7 +472,9 @@ public enum Safetensors {
         guard begin <= end else { throw fail("\(offsetsText) begin after their end") }
         guard end <= dataByteCount else { throw fail("\(offsetsText) end past the data section (\(dataByteCount) bytes)") }
         guard end - begin == byteCount else {
-            throw fail("\(offsetsText) hold \(end - begin) bytes, shape \(CheckpointError.shapeText(shape)) of \(dtype.rawValue) needs \(byteCount)")
+            throw fail(
+                "\(offsetsText) hold \(end - begin) bytes, shape \(CheckpointError.shapeText(shape)) of \(dtype.rawValue) needs \(byteCount)"
+            )
         }
         return SafetensorsEntry(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end)
     }
@@ -461,10 +487,12 @@ public enum Safetensors {
             let end = previous?.dataOffsets.upperBound ?? 0
             let field = "tensor \(CheckpointError.sanitized(entry.name)): data_offsets \(entry.offsetsText)"
             if entry.dataOffsets.lowerBound < end, let previous {
-                throw CheckpointError(path: path, message: "\(field) overlap tensor \(CheckpointError.sanitized(previous.name)) \(previous.offsetsText)")
+                throw CheckpointError(
+                    path: path, message: "\(field) overlap tensor \(CheckpointError.sanitized(previous.name)) \(previous.offsetsText)")
             }
             if entry.dataOffsets.lowerBound > end {
-                throw CheckpointError(path: path, message: "\(field) leave bytes \(end)..<\(entry.dataOffsets.lowerBound) of the data section unused")
+                throw CheckpointError(
+                    path: path, message: "\(field) leave bytes \(end)..<\(entry.dataOffsets.lowerBound) of the data section unused")
             }
             previous = entry
         }
@@ -506,7 +534,7 @@ public enum Safetensors {
             case .float32:
                 if count > 0 { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes) }
                 #if _endian(big)
-                for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern)) }
+                    for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern)) }
                 #endif
             case .float64:
                 for i in 0..<count {
@@ -519,7 +547,8 @@ public enum Safetensors {
             case .bfloat16:
                 // bfloat16 is the upper half of a float32.
                 for i in 0..<count {
-                    buffer[i] = Float(bitPattern: UInt32(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
+                    buffer[i] = Float(
+                        bitPattern: UInt32(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
                 }
             default:
                 preconditionFailure("floats(from:) called for integer dtype \(dtype.rawValue)")
@@ -565,9 +594,9 @@ public enum Safetensors {
 
     private static func appendLittleEndian(_ scalars: [Float], to bytes: inout [UInt8]) {
         #if _endian(little)
-        scalars.withUnsafeBytes { bytes += $0 }
+            scalars.withUnsafeBytes { bytes += $0 }
         #else
-        for scalar in scalars { withUnsafeBytes(of: scalar.bitPattern.littleEndian) { bytes += $0 } }
+            for scalar in scalars { withUnsafeBytes(of: scalar.bitPattern.littleEndian) { bytes += $0 } }
         #endif
     }
 

@@ -29,7 +29,8 @@ public final class SpectralNorm<Inner: WeightedLayer>: Layer {
     public init(_ inner: Inner, using rng: inout some RandomNumberGenerator) {
         self.inner = inner
         weightOriginal = Parameter(inner.weight.value)
-        let rows = inner.weight.value.shape[0], columns = inner.weight.value.count / max(1, rows)
+        let rows = inner.weight.value.shape[0]
+        let columns = inner.weight.value.count / max(1, rows)
         u = Parameter(Self.normalized(Tensor.randomNormal([rows], using: &rng), epsilon: epsilon))
         v = Parameter(Tensor.zeros([columns]))
         // v from u, so that evaluation mode before any training step already has a consistent pair.
@@ -48,36 +49,43 @@ public final class SpectralNorm<Inner: WeightedLayer>: Layer {
             v.value = Self.normalized(Self.product(w, u.value, transposed: true), epsilon: epsilon)
             u.value = Self.normalized(Self.product(w, v.value, transposed: false), epsilon: epsilon)
         }
-        let uu = u.value, vv = v.value
+        let uu = u.value
+        let vv = v.value
         let sigma = Self.dot(uu, Self.product(w, vv, transposed: false))
         let normalized = w * (1 / sigma)
         inner.weight.value = normalized
         let (y, back) = inner.forward(x, mode: mode)
-        let innerWeight = inner.weight, original = weightOriginal
-        return (y, { dy in
-            guard mode.parameterGradients else { return back(dy) }
-            innerWeight.zeroGradient()
-            let dx = back(dy)
-            // ∂W = (∂W̄ − ⟨∂W̄, W̄⟩ u vᵀ) / σ
-            let dNormalized = innerWeight.gradient
-            let inner = Self.dot(dNormalized, normalized)
-            let rows = uu.count, columns = vv.count
-            original.gradient.scalars.withUnsafeMutableBufferPointer { g in
-                dNormalized.scalars.withUnsafeBufferPointer { d in
-                    for r in 0..<rows {
-                        let ur = uu.scalars[r] * inner
-                        for c in 0..<columns { g[r * columns + c] += (d[r * columns + c] - ur * vv.scalars[c]) / sigma }
+        let innerWeight = inner.weight
+        let original = weightOriginal
+        return (
+            y,
+            { dy in
+                guard mode.parameterGradients else { return back(dy) }
+                innerWeight.zeroGradient()
+                let dx = back(dy)
+                // ∂W = (∂W̄ − ⟨∂W̄, W̄⟩ u vᵀ) / σ
+                let dNormalized = innerWeight.gradient
+                let inner = Self.dot(dNormalized, normalized)
+                let rows = uu.count
+                let columns = vv.count
+                original.gradient.scalars.withUnsafeMutableBufferPointer { g in
+                    dNormalized.scalars.withUnsafeBufferPointer { d in
+                        for r in 0..<rows {
+                            let ur = uu.scalars[r] * inner
+                            for c in 0..<columns { g[r * columns + c] += (d[r * columns + c] - ur * vv.scalars[c]) / sigma }
+                        }
                     }
                 }
+                innerWeight.zeroGradient()
+                return dx
             }
-            innerWeight.zeroGradient()
-            return dx
-        })
+        )
     }
 
     /// W·x (x [in·k·k] → [out]) or Wᵀ·x (x [out] → [in·k·k]) with W as `[out, in·k·k]`.
     static func product(_ w: Tensor, _ x: Tensor, transposed: Bool) -> Tensor {
-        let rows = w.shape[0], columns = w.count / max(1, rows)
+        let rows = w.shape[0]
+        let columns = w.count / max(1, rows)
         var out = [Float](repeating: 0, count: transposed ? columns : rows)
         w.scalars.withUnsafeBufferPointer { ws in
             for r in 0..<rows {
@@ -127,9 +135,11 @@ public struct Upsample2d: Layer {
                 let xb = xs.baseAddress!
                 Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, h * w * f * f))) { range in
                     for plane in range {
-                        let source = xb + plane * h * w, target = out + plane * h * w * f * f
+                        let source = xb + plane * h * w
+                        let target = out + plane * h * w * f * f
                         for i in 0..<h {
-                            let row = source + i * w, first = target + i * f * w * f
+                            let row = source + i * w
+                            let first = target + i * f * w * f
                             if f == 2 {
                                 for j in 0..<w {
                                     let value = row[j]
@@ -146,22 +156,27 @@ public struct Upsample2d: Layer {
                 }
             }
         }
-        return (y, { dy in
-            precondition(dy.shape == outShape, "Upsample2d pullback got \(dy.shape)")
-            return Tensor(shape: x.shape) { dx in
-                dy.scalars.withUnsafeBufferPointer { ds in
-                    let db = ds.baseAddress!, xb = dx.baseAddress!
-                    Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, h * w * f * f))) { range in
-                        for plane in range {
-                            let source = db + plane * h * w * f * f, target = xb + plane * h * w
-                            for i in 0..<h {
-                                let outRow = target + i * w
-                                for a in 0..<f {
-                                    let row = source + (i * f + a) * w * f
-                                    if f == 2 {
-                                        for j in 0..<w { outRow[j] += row[2 * j] + row[2 * j + 1] }
-                                    } else {
-                                        for j in 0..<w { for b in 0..<f { outRow[j] += row[j * f + b] } }
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == outShape, "Upsample2d pullback got \(dy.shape)")
+                return Tensor(shape: x.shape) { dx in
+                    dy.scalars.withUnsafeBufferPointer { ds in
+                        let db = ds.baseAddress!
+                        let xb = dx.baseAddress!
+                        Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, h * w * f * f))) { range in
+                            for plane in range {
+                                let source = db + plane * h * w * f * f
+                                let target = xb + plane * h * w
+                                for i in 0..<h {
+                                    let outRow = target + i * w
+                                    for a in 0..<f {
+                                        let row = source + (i * f + a) * w * f
+                                        if f == 2 {
+                                            for j in 0..<w { outRow[j] += row[2 * j] + row[2 * j + 1] }
+                                        } else {
+                                            for j in 0..<w { for b in 0..<f { outRow[j] += row[j * f + b] } }
+                                        }
                                     }
                                 }
                             }
@@ -169,7 +184,7 @@ public struct Upsample2d: Layer {
                     }
                 }
             }
-        })
+        )
     }
 }
 
@@ -179,8 +194,8 @@ public struct Upsample2d: Layer {
 /// at the identity and is not trained.
 public final class ConditionalBatchNorm: ParameterContainer {
     public let norm: BatchNorm
-    public let scale: Parameter   // γ [K, C]
-    public let shift: Parameter   // β [K, C]
+    public let scale: Parameter  // γ [K, C]
+    public let shift: Parameter  // β [K, C]
 
     public init(channels: Int, classCount: Int) {
         norm = BatchNorm(channels: channels)
@@ -195,69 +210,77 @@ public final class ConditionalBatchNorm: ParameterContainer {
 
     // x: [N, C, H, W], classes: N values in 0..<K -> [N, C, H, W]
     public func forward(_ x: Tensor, classes: [Int], mode: ForwardMode) -> (Tensor, Pullback) {
-        precondition(x.rank == 4 && x.shape[0] == classes.count && x.shape[1] == channels,
-                     "ConditionalBatchNorm(\(channels)) got \(x.shape) for \(classes.count) classes")
+        precondition(
+            x.rank == 4 && x.shape[0] == classes.count && x.shape[1] == channels,
+            "ConditionalBatchNorm(\(channels)) got \(x.shape) for \(classes.count) classes")
         precondition(classes.allSatisfy { (0..<classCount).contains($0) }, "ConditionalBatchNorm class out of 0..<\(classCount)")
         var normMode = mode
         normMode.parameterGradients = false
         normMode.inputGradient = true
         let (h, hBack) = norm.forward(x, mode: normMode)
         let (n, c, p) = (x.shape[0], channels, x.shape[2] * x.shape[3])
-        let gamma = scale.value.scalars, beta = shift.value.scalars
+        let gamma = scale.value.scalars
+        let beta = shift.value.scalars
         let y = overwrittenTensor(x.shape) { out in
             h.scalars.withUnsafeBufferPointer { hs in
                 guard let hb = hs.baseAddress else { return }
                 Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { planes in
                     for plane in planes {
                         let row = classes[plane / c] * c + plane % c
-                        let g = gamma[row], s = beta[row]
+                        let g = gamma[row]
+                        let s = beta[row]
                         for i in (plane * p)..<((plane + 1) * p) { out[i] = g * hb[i] + s }
                     }
                 }
             }
         }
-        let scale = self.scale, shift = self.shift
-        return (y, { dy in
-            precondition(dy.shape == x.shape, "ConditionalBatchNorm pullback got \(dy.shape)")
-            if mode.parameterGradients {
-                // Per-plane sums in parallel, then added into the class rows in order.
-                var sums = [Float](repeating: 0, count: 2 * n * c)
-                dy.scalars.withUnsafeBufferPointer { ds in
-                    h.scalars.withUnsafeBufferPointer { hs in
-                        sums.withUnsafeMutableBufferPointer { out in
-                            guard let db = ds.baseAddress, let hb = hs.baseAddress, let ob = out.baseAddress else { return }
-                            Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { planes in
-                                for plane in planes {
-                                    var sumDy: Float = 0, sumDyH: Float = 0
-                                    for i in (plane * p)..<((plane + 1) * p) {
-                                        sumDy += db[i]
-                                        sumDyH += db[i] * hb[i]
+        let scale = self.scale
+        let shift = self.shift
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == x.shape, "ConditionalBatchNorm pullback got \(dy.shape)")
+                if mode.parameterGradients {
+                    // Per-plane sums in parallel, then added into the class rows in order.
+                    var sums = [Float](repeating: 0, count: 2 * n * c)
+                    dy.scalars.withUnsafeBufferPointer { ds in
+                        h.scalars.withUnsafeBufferPointer { hs in
+                            sums.withUnsafeMutableBufferPointer { out in
+                                guard let db = ds.baseAddress, let hb = hs.baseAddress, let ob = out.baseAddress else { return }
+                                Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { planes in
+                                    for plane in planes {
+                                        var sumDy: Float = 0
+                                        var sumDyH: Float = 0
+                                        for i in (plane * p)..<((plane + 1) * p) {
+                                            sumDy += db[i]
+                                            sumDyH += db[i] * hb[i]
+                                        }
+                                        ob[2 * plane] = sumDy
+                                        ob[2 * plane + 1] = sumDyH
                                     }
-                                    ob[2 * plane] = sumDy
-                                    ob[2 * plane + 1] = sumDyH
                                 }
                             }
                         }
                     }
+                    for plane in 0..<(n * c) {
+                        let row = classes[plane / c] * c + plane % c
+                        shift.gradient.scalars[row] += sums[2 * plane]
+                        scale.gradient.scalars[row] += sums[2 * plane + 1]
+                    }
                 }
-                for plane in 0..<(n * c) {
-                    let row = classes[plane / c] * c + plane % c
-                    shift.gradient.scalars[row] += sums[2 * plane]
-                    scale.gradient.scalars[row] += sums[2 * plane + 1]
-                }
-            }
-            let dh = overwrittenTensor(x.shape) { out in
-                dy.scalars.withUnsafeBufferPointer { ds in
-                    guard let db = ds.baseAddress else { return }
-                    Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { planes in
-                        for plane in planes {
-                            let g = gamma[classes[plane / c] * c + plane % c]
-                            for i in (plane * p)..<((plane + 1) * p) { out[i] = g * db[i] }
+                let dh = overwrittenTensor(x.shape) { out in
+                    dy.scalars.withUnsafeBufferPointer { ds in
+                        guard let db = ds.baseAddress else { return }
+                        Parallel.forEachChunk(n * c, minimumChunk: max(1, 16_384 / max(1, p))) { planes in
+                            for plane in planes {
+                                let g = gamma[classes[plane / c] * c + plane % c]
+                                for i in (plane * p)..<((plane + 1) * p) { out[i] = g * db[i] }
+                            }
                         }
                     }
                 }
+                return hBack(dh)
             }
-            return hBack(dh)
-        })
+        )
     }
 }

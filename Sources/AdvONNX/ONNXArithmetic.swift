@@ -3,7 +3,10 @@ import AdvTensor
 
 /// The four arithmetic operators of ONNX graphs (`Add`, `Sub`, `Mul`, `Div`).
 enum ArithmeticOperation: String, Sendable {
-    case add = "Add", subtract = "Sub", multiply = "Mul", divide = "Div"
+    case add = "Add"
+    case subtract = "Sub"
+    case multiply = "Mul"
+    case divide = "Div"
 }
 
 /// `x ∘ c`, or `c ∘ x` when `constantFirst`, for a constant `c` broadcast to one example
@@ -12,14 +15,16 @@ enum ArithmeticOperation: String, Sendable {
 /// −∂y·c/x² by the operation.
 struct ConstantArithmetic: Layer {
     let operation: ArithmeticOperation
-    let constant: [Float]   // [F], one example's shape flattened
+    let constant: [Float]  // [F], one example's shape flattened
     let constantFirst: Bool
 
     // x: [N, …] with F scalars per example -> same shape
     func forward(_ x: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
-        let constant = self.constant, features = constant.count
+        let constant = self.constant
+        let features = constant.count
         precondition(x.featureCount == features, "\(operation.rawValue) with a constant of \(features) scalars got \(x.shape)")
-        let operation = self.operation, constantFirst = self.constantFirst
+        let operation = self.operation
+        let constantFirst = self.constantFirst
         let y = Self.rows(x, constant) { v, c, out, count in
             switch (operation, constantFirst) {
             case (.add, _): for i in 0..<count { out[i] = v[i] + c[i] }
@@ -30,26 +35,31 @@ struct ConstantArithmetic: Layer {
             case (.divide, true): for i in 0..<count { out[i] = c[i] / v[i] }
             }
         }
-        return (y, { dy in
-            precondition(dy.shape == x.shape, "\(operation.rawValue) pullback got \(dy.shape), expected \(x.shape)")
-            switch (operation, constantFirst) {
-            case (.add, _), (.subtract, false): return dy
-            case (.subtract, true): return Self.rows(dy, constant) { g, _, out, count in for i in 0..<count { out[i] = -g[i] } }
-            case (.multiply, _): return Self.rows(dy, constant) { g, c, out, count in for i in 0..<count { out[i] = g[i] * c[i] } }
-            case (.divide, false): return Self.rows(dy, constant) { g, c, out, count in for i in 0..<count { out[i] = g[i] / c[i] } }
-            case (.divide, true):
-                // ∂(c/x)/∂x = −c/x² = −y/x
-                return Self.rows(dy, constant, extra: x) { g, c, v, out, count in
-                    for i in 0..<count { out[i] = -g[i] * c[i] / (v[i] * v[i]) }
+        return (
+            y,
+            { dy in
+                precondition(dy.shape == x.shape, "\(operation.rawValue) pullback got \(dy.shape), expected \(x.shape)")
+                switch (operation, constantFirst) {
+                case (.add, _), (.subtract, false): return dy
+                case (.subtract, true): return Self.rows(dy, constant) { g, _, out, count in for i in 0..<count { out[i] = -g[i] } }
+                case (.multiply, _): return Self.rows(dy, constant) { g, c, out, count in for i in 0..<count { out[i] = g[i] * c[i] } }
+                case (.divide, false): return Self.rows(dy, constant) { g, c, out, count in for i in 0..<count { out[i] = g[i] / c[i] } }
+                case (.divide, true):
+                    // ∂(c/x)/∂x = −c/x² = −y/x
+                    return Self.rows(dy, constant, extra: x) { g, c, v, out, count in
+                        for i in 0..<count { out[i] = -g[i] * c[i] / (v[i] * v[i]) }
+                    }
                 }
             }
-        })
+        )
     }
 
     /// `kernel(row, constant, output, F)` on each example's row of `x`, rows split over the cores.
     @inline(__always)
-    static func rows(_ x: Tensor, _ constant: [Float],
-                     _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
+    static func rows(
+        _ x: Tensor, _ constant: [Float],
+        _ kernel: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void
+    ) -> Tensor {
         rows(x, constant, extra: x) { v, c, _, out, count in kernel(v, c, out, count) }
     }
 
@@ -58,16 +68,22 @@ struct ConstantArithmetic: Layer {
 
     /// As `rows(_:_:_:)` with the matching row of a second tensor `extra` of `x`'s shape.
     @inline(__always)
-    static func rows(_ x: Tensor, _ constant: [Float], extra: Tensor,
-                     _ kernel: RowKernel) -> Tensor {
-        let features = constant.count, count = x.count
+    static func rows(
+        _ x: Tensor, _ constant: [Float], extra: Tensor,
+        _ kernel: RowKernel
+    ) -> Tensor {
+        let features = constant.count
+        let count = x.count
         guard count > 0, features > 0 else { return x }
         let n = count / features
         let scalars = [Float](unsafeUninitializedCapacity: count) { output, initialized in
             x.scalars.withUnsafeBufferPointer { xs in
                 extra.scalars.withUnsafeBufferPointer { es in
                     constant.withUnsafeBufferPointer { cs in
-                        let xb = xs.baseAddress!, eb = es.baseAddress!, cb = cs.baseAddress!, ob = output.baseAddress!
+                        let xb = xs.baseAddress!
+                        let eb = es.baseAddress!
+                        let cb = cs.baseAddress!
+                        let ob = output.baseAddress!
                         Parallel.forEachChunk(n, minimumChunk: max(1, 16_384 / features)) { range in
                             for row in range { kernel(xb + row * features, cb, eb + row * features, ob + row * features, features) }
                         }

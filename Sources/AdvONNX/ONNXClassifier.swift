@@ -36,8 +36,10 @@ public final class ONNXClassifier: ImageClassifier {
     public var classCount: Int { 10 }
     public var namedParameters: [(String, Parameter)] { parameterList }
 
-    init(path: String, opset: Int64, operatorSummary: String, steps: [ONNXStep], valueCount: Int, logitsValue: Int,
-         featuresValue: Int, parameters: [(String, Parameter)]) {
+    init(
+        path: String, opset: Int64, operatorSummary: String, steps: [ONNXStep], valueCount: Int, logitsValue: Int,
+        featuresValue: Int, parameters: [(String, Parameter)]
+    ) {
         self.path = path
         self.opset = opset
         self.operatorSummary = operatorSummary
@@ -63,9 +65,10 @@ public final class ONNXClassifier: ImageClassifier {
     /// Imports the bytes of an `.onnx` file; `path` names it in errors.
     public convenience init(bytes: Data, path: String) throws {
         let imported = try bytes.withUnsafeBytes { try ONNXImporter.importModel($0, path: path) }
-        self.init(path: path, opset: imported.opset, operatorSummary: imported.operatorSummary, steps: imported.steps,
-                  valueCount: imported.valueCount, logitsValue: imported.logitsValue, featuresValue: imported.featuresValue,
-                  parameters: imported.parameters)
+        self.init(
+            path: path, opset: imported.opset, operatorSummary: imported.operatorSummary, steps: imported.steps,
+            valueCount: imported.valueCount, logitsValue: imported.logitsValue, featuresValue: imported.featuresValue,
+            parameters: imported.parameters)
     }
 
     /// Runs the steps needed for `target` and returns it with its pullback to the images.
@@ -91,26 +94,30 @@ public final class ONNXClassifier: ImageClassifier {
             for input in step.inputs where lastReader[input] == index && input != target { values[input] = nil }
         }
         let result = values[target] ?? images01
-        let steps = self.steps, valueCount = self.valueCount
+        let steps = self.steps
+        let valueCount = self.valueCount
         let inputShape = images01.shape
-        return (result, { dTarget in
-            var gradients = [Tensor?](repeating: nil, count: valueCount)
-            gradients[target] = dTarget
-            for (index, back) in pullbacks.reversed() {
-                let step = steps[index]
-                guard let dOutput = gradients[step.output] else { continue }
-                gradients[step.output] = nil
-                for (input, dInput) in zip(step.inputs, back(dOutput)) {
-                    if var total = gradients[input] {
-                        total += dInput
-                        gradients[input] = total
-                    } else {
-                        gradients[input] = dInput
+        return (
+            result,
+            { dTarget in
+                var gradients = [Tensor?](repeating: nil, count: valueCount)
+                gradients[target] = dTarget
+                for (index, back) in pullbacks.reversed() {
+                    let step = steps[index]
+                    guard let dOutput = gradients[step.output] else { continue }
+                    gradients[step.output] = nil
+                    for (input, dInput) in zip(step.inputs, back(dOutput)) {
+                        if var total = gradients[input] {
+                            total += dInput
+                            gradients[input] = total
+                        } else {
+                            gradients[input] = dInput
+                        }
                     }
                 }
+                return gradients[0] ?? Tensor.zeros(inputShape)
             }
-            return gradients[0] ?? Tensor.zeros(inputShape)
-        })
+        )
     }
 
     /// The indices of the steps that `target` depends on, in order.

@@ -81,8 +81,10 @@ enum ONNXFile {
             throw ONNXError(path: path, message: "imports no opset of the default ai.onnx domain")
         }
         guard supportedONNXOpsets.contains(entry.version) else {
-            throw ONNXError(path: path, message: "opset \(entry.version) is not supported "
-                            + "(supported: \(supportedONNXOpsets.lowerBound)–\(supportedONNXOpsets.upperBound))")
+            throw ONNXError(
+                path: path,
+                message: "opset \(entry.version) is not supported "
+                    + "(supported: \(supportedONNXOpsets.lowerBound)–\(supportedONNXOpsets.upperBound))")
         }
         return entry.version
     }
@@ -93,8 +95,9 @@ enum ONNXFile {
     static func constant(_ proto: Onnx_TensorProto, what: String, path: String) throws -> ONNXConstant {
         func fail(_ reason: String) -> ONNXError { ONNXError(path: path, message: "\(what) \(reason)") }
         if proto.dataLocation == .external || !proto.externalData.isEmpty {
-            throw fail("keeps its data in an external file; external data is not supported "
-                       + "(export the model as one file, e.g. torch.onnx.export(..., external_data=False))")
+            throw fail(
+                "keeps its data in an external file; external data is not supported "
+                    + "(export the model as one file, e.g. torch.onnx.export(..., external_data=False))")
         }
         if proto.hasSegment { throw fail("is a segment of a tensor; segmented tensors are not supported") }
         var shape: [Int] = []
@@ -124,19 +127,23 @@ enum ONNXFile {
         }
         switch Onnx_TensorProto.DataType(rawValue: Int(proto.dataType)) {
         case .float?:
-            let floats = try rawValues(4) { bytes, offset in Float(bitPattern: load(bytes, offset, as: UInt32.self)) }
+            let floats =
+                try rawValues(4) { bytes, offset in Float(bitPattern: load(bytes, offset, as: UInt32.self)) }
                 ?? checked(proto.floatData, "float_data")
             return ONNXConstant(shape: shape, floats: floats)
         case .double?:
-            let doubles = try rawValues(8) { bytes, offset in Double(bitPattern: load(bytes, offset, as: UInt64.self)) }
+            let doubles =
+                try rawValues(8) { bytes, offset in Double(bitPattern: load(bytes, offset, as: UInt64.self)) }
                 ?? checked(proto.doubleData, "double_data")
             return ONNXConstant(shape: shape, floats: doubles.map { Float($0) })
         case .int64?:
-            let integers = try rawValues(8) { bytes, offset in load(bytes, offset, as: Int64.self) }
+            let integers =
+                try rawValues(8) { bytes, offset in load(bytes, offset, as: Int64.self) }
                 ?? checked(proto.int64Data, "int64_data")
             return ONNXConstant(shape: shape, floats: integers.map { Float($0) }, integers: integers)
         case .int32?:
-            let integers = try rawValues(4) { bytes, offset in Int64(load(bytes, offset, as: Int32.self)) }
+            let integers =
+                try rawValues(4) { bytes, offset in Int64(load(bytes, offset, as: Int32.self)) }
                 ?? checked(proto.int32Data, "int32_data").map { Int64($0) }
             return ONNXConstant(shape: shape, floats: integers.map { Float($0) }, integers: integers)
         case let type?:

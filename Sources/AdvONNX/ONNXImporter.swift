@@ -84,7 +84,8 @@ struct ONNXImporter {
         // The logits: the graph output, or the input of the dropped softmax.
         var logitsName = output.name
         while let producer = graph.node.lastIndex(where: { $0.output.contains(logitsName) }), dropped.contains(producer),
-              let first = graph.node[producer].input.first {
+            let first = graph.node[producer].input.first
+        {
             logitsName = first
         }
         guard let logits = values[logitsName] else { throw error("output \(output.name) is not computed by any node") }
@@ -97,8 +98,9 @@ struct ONNXImporter {
         var featuresValue = logitsValue
         if let input = linearInputs[logitsValue] ?? biasInputs[logitsValue].flatMap({ linearInputs[$0] }) { featuresValue = input }
         let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
-        return Imported(opset: opset, operatorSummary: summary, steps: steps, valueCount: valueCount, logitsValue: logitsValue,
-                        featuresValue: featuresValue, parameters: parameters)
+        return Imported(
+            opset: opset, operatorSummary: summary, steps: steps, valueCount: valueCount, logitsValue: logitsValue,
+            featuresValue: featuresValue, parameters: parameters)
     }
 
     /// The input must be float images [N, 1, 28, 28] (N free or a number).
@@ -133,9 +135,13 @@ struct ONNXImporter {
         while let index = graph.node.lastIndex(where: { $0.output.contains(name) }) {
             let node = graph.node[index]
             guard ["Identity", "Softmax", "LogSoftmax"].contains(node.opType), node.domain.isEmpty || node.domain == "ai.onnx",
-                  let input = node.input.first else { break }
+                let input = node.input.first
+            else { break }
             chain.append(index)
-            if node.opType != "Identity" { dropped.formUnion(chain); break }
+            if node.opType != "Identity" {
+                dropped.formUnion(chain)
+                break
+            }
             name = input
         }
         return dropped
@@ -212,17 +218,20 @@ struct ONNXImporter {
             try addLayer(layer, label: label, input: x.id, output: try singleOutput(), shape: x.shape)
 
         case "Add", "Sub", "Mul", "Div":
-            try importArithmetic(ArithmeticOperation(rawValue: node.opType) ?? .add, label: label,
-                                 first: try input(0, "first"), second: try input(1, "second"), output: try singleOutput())
+            try importArithmetic(
+                ArithmeticOperation(rawValue: node.opType) ?? .add, label: label,
+                first: try input(0, "first"), second: try input(1, "second"), output: try singleOutput())
 
         case "Conv":
-            try importConvolution(label: label, input: try computedInput(), weight: try constantInput(1, "weight"),
-                                  bias: try optionalConstant(2, "bias"), attributes: attributes, output: try singleOutput(), index: index)
+            try importConvolution(
+                label: label, input: try computedInput(), weight: try constantInput(1, "weight"),
+                bias: try optionalConstant(2, "bias"), attributes: attributes, output: try singleOutput(), index: index)
 
         case "ConvTranspose":
-            try importTransposedConvolution(label: label, input: try computedInput(), weight: try constantInput(1, "weight"),
-                                            bias: try optionalConstant(2, "bias"), attributes: attributes, output: try singleOutput(),
-                                            index: index)
+            try importTransposedConvolution(
+                label: label, input: try computedInput(), weight: try constantInput(1, "weight"),
+                bias: try optionalConstant(2, "bias"), attributes: attributes, output: try singleOutput(),
+                index: index)
 
         case "Gemm":
             let x = try computedInput()
@@ -256,8 +265,9 @@ struct ONNXImporter {
                 throw error("\(label) B has shape \(b.shape), which does not fit input [N, \(x.shape[0])]")
             }
             let weight = Self.transposed(b.tensor)
-            try addLinear(Linear(weight: weight, bias: Tensor.zeros([weight.shape[0]])), label: label, input: x.id,
-                          output: try singleOutput(), index: index)
+            try addLinear(
+                Linear(weight: weight, bias: Tensor.zeros([weight.shape[0]])), label: label, input: x.id,
+                output: try singleOutput(), index: index)
 
         case "MaxPool", "AveragePool":
             try importPooling(node.opType, label: label, input: try computedInput(), attributes: attributes, output: try singleOutput())
@@ -265,8 +275,9 @@ struct ONNXImporter {
         case "GlobalAveragePool":
             let x = try computedInput()
             guard x.shape.count == 3 else { throw error("\(label) input has shape \(Self.describe(x.shape)), expected [N, C, H, W]") }
-            try addLayer(AveragePool2d.global(height: x.shape[1], width: x.shape[2]), label: label, input: x.id,
-                         output: try singleOutput(), shape: [x.shape[0], 1, 1])
+            try addLayer(
+                AveragePool2d.global(height: x.shape[1], width: x.shape[2]), label: label, input: x.id,
+                output: try singleOutput(), shape: [x.shape[0], 1, 1])
 
         case "BatchNormalization":
             let x = try computedInput()
@@ -277,8 +288,10 @@ struct ONNXImporter {
             guard try attributes.int("spatial", 1) == 1 else { throw error("\(label) attribute spatial = 0 is not supported") }
             let channels = x.shape[0]
             let layer = BatchNorm(channels: channels, epsilon: try attributes.float("epsilon", 1e-5))
-            for (position, role, parameter) in [(1, "scale", layer.scale), (2, "B", layer.shift), (3, "mean", layer.runningMean),
-                                                (4, "var", layer.runningVariance)] {
+            for (position, role, parameter) in [
+                (1, "scale", layer.scale), (2, "B", layer.shift), (3, "mean", layer.runningMean),
+                (4, "var", layer.runningVariance),
+            ] {
                 let constant = try constantInput(position, role)
                 guard constant.count == channels, constant.shape.count == 1 else {
                     throw error("\(label) \(role) has shape \(constant.shape), expected [\(channels)]")
@@ -311,8 +324,9 @@ struct ONNXImporter {
             try addLayer(Reshape(shape), label: label, input: x.id, output: try singleOutput(), shape: shape)
 
         case "Softmax", "LogSoftmax":
-            throw error("operator \(node.opType) (node \(index)) is supported only "
-                        + "at the output, where it is dropped (the lab attacks logits)")
+            throw error(
+                "operator \(node.opType) (node \(index)) is supported only "
+                    + "at the output, where it is dropped (the lab attacks logits)")
 
         default:
             throw error("operator \(node.opType) (node \(index)) is not supported")
@@ -356,8 +370,9 @@ struct ONNXImporter {
         for dim in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: dim)
             guard !overflow, product <= Self.maximumExampleElements else {
-                throw error("\(label) output \(name) has shape \(Self.describe(shape)), "
-                            + "more than \(Self.maximumExampleElements) scalars per image")
+                throw error(
+                    "\(label) output \(name) has shape \(Self.describe(shape)), "
+                        + "more than \(Self.maximumExampleElements) scalars per image")
             }
             count = product
         }
@@ -365,25 +380,31 @@ struct ONNXImporter {
 
     mutating func addLayer(_ layer: some Layer, label: String, input: Int, output: String, shape: [Int]) throws {
         let id = try newValue(output, shape: shape, label: label)
-        steps.append(ONNXStep(label: label, inputs: [input], output: id, forward: { inputs, mode in
-            let (y, back) = layer.forward(inputs[0], mode: mode)
-            return (y, { [back($0)] })
-        }))
+        steps.append(
+            ONNXStep(
+                label: label, inputs: [input], output: id,
+                forward: { inputs, mode in
+                    let (y, back) = layer.forward(inputs[0], mode: mode)
+                    return (y, { [back($0)] })
+                }))
     }
 
     /// Several layers in a row as one step (a padded convolution's Pad2d then Conv2d).
     mutating func addLayers(_ layers: [any Layer], label: String, input: Int, output: String, shape: [Int]) throws {
         let id = try newValue(output, shape: shape, label: label)
-        steps.append(ONNXStep(label: label, inputs: [input], output: id, forward: { inputs, mode in
-            var x = inputs[0]
-            var backs: [Pullback] = []
-            for layer in layers {
-                let (y, back) = layer.forward(x, mode: mode)
-                backs.append(back)
-                x = y
-            }
-            return (x, { dy in [backs.reversed().reduce(dy) { gradient, back in back(gradient) }] })
-        }))
+        steps.append(
+            ONNXStep(
+                label: label, inputs: [input], output: id,
+                forward: { inputs, mode in
+                    var x = inputs[0]
+                    var backs: [Pullback] = []
+                    for layer in layers {
+                        let (y, back) = layer.forward(x, mode: mode)
+                        backs.append(back)
+                        x = y
+                    }
+                    return (x, { dy in [backs.reversed().reduce(dy) { gradient, back in back(gradient) }] })
+                }))
     }
 
     mutating func addLinear(_ layer: Linear, label: String, input: Int, output: String, index: Int) throws {
@@ -399,10 +420,19 @@ struct ONNXImporter {
                 throw error("\(label) of shapes \(Self.describe(shapeA)) and \(Self.describe(shapeB)) is not supported (only equal shapes)")
             }
             let id = try newValue(output, shape: shapeA, label: label)
-            steps.append(ONNXStep(label: label, inputs: [a, b], output: id, forward: { inputs, _ in
-                let (y, back) = valueArithmetic(operation, inputs[0], inputs[1])
-                return (y, { dy in let (da, db) = back(dy); return [da, db] })
-            }))
+            steps.append(
+                ONNXStep(
+                    label: label, inputs: [a, b], output: id,
+                    forward: { inputs, _ in
+                        let (y, back) = valueArithmetic(operation, inputs[0], inputs[1])
+                        return (
+                            y,
+                            { dy in
+                                let (da, db) = back(dy)
+                                return [da, db]
+                            }
+                        )
+                    }))
         case (.computed(let x, let shape), .constant(let c)), (.constant(let c), .computed(let x, let shape)):
             let constantFirst: Bool
             if case .constant = first { constantFirst = true } else { constantFirst = false }
@@ -490,8 +520,10 @@ struct ONNXImporter {
     // MARK: Convolutions and pooling
 
     /// Pads `[top, left, bottom, right]` from `pads` / `auto_pad` for a `kernel` (dilated) and `stride`.
-    func spatialPads(_ attributes: NodeAttributes, label: String, size: (Int, Int), kernel: (Int, Int),
-                     stride: (Int, Int)) throws -> (Int, Int, Int, Int) {
+    func spatialPads(
+        _ attributes: NodeAttributes, label: String, size: (Int, Int), kernel: (Int, Int),
+        stride: (Int, Int)
+    ) throws -> (Int, Int, Int, Int) {
         switch try attributes.string("auto_pad", "NOTSET") {
         case "NOTSET":
             let pads = try attributes.ints("pads", [0, 0, 0, 0])
@@ -507,7 +539,8 @@ struct ONNXImporter {
                 let total = max((output - 1) * stride + kernel - size, 0)
                 return mode == "SAME_UPPER" ? (total / 2, total - total / 2) : (total - total / 2, total / 2)
             }
-            let (top, bottom) = split(size.0, kernel.0, stride.0), (left, right) = split(size.1, kernel.1, stride.1)
+            let (top, bottom) = split(size.0, kernel.0, stride.0)
+            let (left, right) = split(size.1, kernel.1, stride.1)
             return (top, left, bottom, right)
         case let other:
             throw error("\(label) attribute auto_pad = \(other) is not supported")
@@ -523,8 +556,10 @@ struct ONNXImporter {
         return (values[0], values[1])
     }
 
-    mutating func importConvolution(label: String, input x: (id: Int, shape: [Int]), weight: ONNXConstant, bias: ONNXConstant?,
-                                    attributes: NodeAttributes, output: String, index: Int) throws {
+    mutating func importConvolution(
+        label: String, input x: (id: Int, shape: [Int]), weight: ONNXConstant, bias: ONNXConstant?,
+        attributes: NodeAttributes, output: String, index: Int
+    ) throws {
         guard x.shape.count == 3 else { throw error("\(label) input has shape \(Self.describe(x.shape)), expected [N, C, H, W]") }
         guard try attributes.int("group", 1) == 1 else {
             throw error("\(label) attribute group = \(try attributes.int("group", 1)) is not supported (only 1)")
@@ -559,13 +594,16 @@ struct ONNXImporter {
                 }
             }
         }
-        let (top, left, bottom, right) = try spatialPads(attributes, label: label, size: (x.shape[1], x.shape[2]),
-                                                         kernel: (dkh, dkw), stride: stride)
+        let (top, left, bottom, right) = try spatialPads(
+            attributes, label: label, size: (x.shape[1], x.shape[2]),
+            kernel: (dkh, dkw), stride: stride)
         guard max(top, bottom) < dkh, max(left, right) < dkw else {
-            throw error("\(label) attribute pads = [\(top), \(left), \(bottom), \(right)] "
-                        + "is not supported (pads must be smaller than the kernel)")
+            throw error(
+                "\(label) attribute pads = [\(top), \(left), \(bottom), \(right)] "
+                    + "is not supported (pads must be smaller than the kernel)")
         }
-        let paddedHeight = x.shape[1] + top + bottom, paddedWidth = x.shape[2] + left + right
+        let paddedHeight = x.shape[1] + top + bottom
+        let paddedWidth = x.shape[2] + left + right
         guard paddedHeight >= dkh, paddedWidth >= dkw else {
             throw error("\(label) kernel \(dkh)×\(dkw) is larger than its padded input \(paddedHeight)×\(paddedWidth)")
         }
@@ -582,13 +620,16 @@ struct ONNXImporter {
             try addLayer(convolution, label: label, input: x.id, output: output, shape: outputShape)
         } else {
             try checkSize(output + " (padded)", shape: [c, paddedHeight, paddedWidth], label: label)
-            try addLayers([Pad2d(top: top, left: left, bottom: bottom, right: right), convolution], label: label, input: x.id,
-                          output: output, shape: outputShape)
+            try addLayers(
+                [Pad2d(top: top, left: left, bottom: bottom, right: right), convolution], label: label, input: x.id,
+                output: output, shape: outputShape)
         }
     }
 
-    mutating func importTransposedConvolution(label: String, input x: (id: Int, shape: [Int]), weight: ONNXConstant, bias: ONNXConstant?,
-                                              attributes: NodeAttributes, output: String, index: Int) throws {
+    mutating func importTransposedConvolution(
+        label: String, input x: (id: Int, shape: [Int]), weight: ONNXConstant, bias: ONNXConstant?,
+        attributes: NodeAttributes, output: String, index: Int
+    ) throws {
         guard x.shape.count == 3 else { throw error("\(label) input has shape \(Self.describe(x.shape)), expected [N, C, H, W]") }
         guard try attributes.int("group", 1) == 1 else {
             throw error("\(label) attribute group = \(try attributes.int("group", 1)) is not supported (only 1)")
@@ -610,15 +651,18 @@ struct ONNXImporter {
         let pads = try attributes.ints("pads", [0, 0, 0, 0])
         let outputPadding = try attributes.ints("output_padding", [0, 0])
         guard stride.0 == stride.1, pads.count == 4, Set(pads).count == 1,
-              outputPadding.count == 2, outputPadding[0] == outputPadding[1] else {
-            throw error("\(label) attributes strides \([stride.0, stride.1]), pads \(pads), "
-                        + "output_padding \(outputPadding) are not supported "
-                        + "(only equal strides, pads and output paddings)")
+            outputPadding.count == 2, outputPadding[0] == outputPadding[1]
+        else {
+            throw error(
+                "\(label) attributes strides \([stride.0, stride.1]), pads \(pads), "
+                    + "output_padding \(outputPadding) are not supported "
+                    + "(only equal strides, pads and output paddings)")
         }
         let (s, p, op) = (stride.0, pads[0], outputPadding[0])
         guard p >= 0, p < min(kh, kw), op >= 0, op < s else {
-            throw error("\(label) pads \(p) / output_padding \(op) are not supported "
-                        + "(pads below the kernel, output_padding below the stride)")
+            throw error(
+                "\(label) pads \(p) / output_padding \(op) are not supported "
+                    + "(pads below the kernel, output_padding below the stride)")
         }
         let outputShape = [cout, (x.shape[1] - 1) * s - 2 * p + kh + op, (x.shape[2] - 1) * s - 2 * p + kw + op]
         var biasTensor = Tensor.zeros([cout])
@@ -627,10 +671,15 @@ struct ONNXImporter {
             biasTensor = bias.tensor
         }
         guard outputShape[1] > 0, outputShape[2] > 0,
-              ConvGeometry(channels: cout, height: outputShape[1], width: outputShape[2], kernelHeight: kh, kernelWidth: kw,
-                           stride: s, padding: p).outputHeight == x.shape[1],
-              ConvGeometry(channels: cout, height: outputShape[1], width: outputShape[2], kernelHeight: kh, kernelWidth: kw,
-                           stride: s, padding: p).outputWidth == x.shape[2] else {
+            ConvGeometry(
+                channels: cout, height: outputShape[1], width: outputShape[2], kernelHeight: kh, kernelWidth: kw,
+                stride: s, padding: p
+            ).outputHeight == x.shape[1],
+            ConvGeometry(
+                channels: cout, height: outputShape[1], width: outputShape[2], kernelHeight: kh, kernelWidth: kw,
+                stride: s, padding: p
+            ).outputWidth == x.shape[2]
+        else {
             throw error("\(label) output would have shape \(Self.describe(outputShape))")
         }
         let layer = ConvTranspose2d(weight: weight.tensor, bias: biasTensor, stride: s, padding: p, outputPadding: op)
@@ -638,8 +687,10 @@ struct ONNXImporter {
         try addLayer(layer, label: label, input: x.id, output: output, shape: outputShape)
     }
 
-    mutating func importPooling(_ kind: String, label: String, input x: (id: Int, shape: [Int]), attributes: NodeAttributes,
-                                output: String) throws {
+    mutating func importPooling(
+        _ kind: String, label: String, input x: (id: Int, shape: [Int]), attributes: NodeAttributes,
+        output: String
+    ) throws {
         guard x.shape.count == 3 else { throw error("\(label) input has shape \(Self.describe(x.shape)), expected [N, C, H, W]") }
         let kernel = try attributes.ints("kernel_shape", [])
         guard kernel.count == 2, kernel.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else {
@@ -651,27 +702,32 @@ struct ONNXImporter {
             throw error("\(label) attribute dilations is not supported (only 1)")
         }
         guard try attributes.int("storage_order", 0) == 0 else { throw error("\(label) attribute storage_order = 1 is not supported") }
-        let (top, left, bottom, right) = try spatialPads(attributes, label: label, size: (x.shape[1], x.shape[2]),
-                                                         kernel: (kernel[0], kernel[1]), stride: stride)
+        let (top, left, bottom, right) = try spatialPads(
+            attributes, label: label, size: (x.shape[1], x.shape[2]),
+            kernel: (kernel[0], kernel[1]), stride: stride)
         guard max(top, bottom) < kernel[0], max(left, right) < kernel[1] else {
-            throw error("\(label) attribute pads = [\(top), \(left), \(bottom), \(right)] "
-                        + "is not supported (pads must be smaller than the kernel)")
+            throw error(
+                "\(label) attribute pads = [\(top), \(left), \(bottom), \(right)] "
+                    + "is not supported (pads must be smaller than the kernel)")
         }
-        let paddedHeight = x.shape[1] + top + bottom, paddedWidth = x.shape[2] + left + right
+        let paddedHeight = x.shape[1] + top + bottom
+        let paddedWidth = x.shape[2] + left + right
         guard paddedHeight >= kernel[0], paddedWidth >= kernel[1] else {
             throw error("\(label) window \(kernel[0])×\(kernel[1]) is larger than its padded input \(paddedHeight)×\(paddedWidth)")
         }
         let outputShape = [x.shape[0], (paddedHeight - kernel[0]) / stride.0 + 1, (paddedWidth - kernel[1]) / stride.1 + 1]
         if kind == "AveragePool" {
-            let layer = AveragePool2d(kernelHeight: kernel[0], kernelWidth: kernel[1], strideHeight: stride.0, strideWidth: stride.1,
-                                      top: top, left: left, bottom: bottom, right: right,
-                                      countIncludePad: try attributes.int("count_include_pad", 0) != 0)
+            let layer = AveragePool2d(
+                kernelHeight: kernel[0], kernelWidth: kernel[1], strideHeight: stride.0, strideWidth: stride.1,
+                top: top, left: left, bottom: bottom, right: right,
+                countIncludePad: try attributes.int("count_include_pad", 0) != 0)
             try addLayer(layer, label: label, input: x.id, output: output, shape: outputShape)
             return
         }
         guard kernel[0] == kernel[1], stride.0 == stride.1 else {
-            throw error("\(label) kernel \(kernel) with strides [\(stride.0), \(stride.1)] "
-                        + "is not supported (only square windows, equal strides)")
+            throw error(
+                "\(label) kernel \(kernel) with strides [\(stride.0), \(stride.1)] "
+                    + "is not supported (only square windows, equal strides)")
         }
         let pool = MaxPool2d(kernelSize: kernel[0], stride: stride.0)
         if (top, left, bottom, right) == (0, 0, 0, 0) {
@@ -679,8 +735,9 @@ struct ONNXImporter {
         } else {
             // Padding with −∞ never wins a window that holds a real pixel (pads < kernel).
             try checkSize(output + " (padded)", shape: [x.shape[0], paddedHeight, paddedWidth], label: label)
-            try addLayers([Pad2d(top: top, left: left, bottom: bottom, right: right, value: -.infinity), pool], label: label,
-                          input: x.id, output: output, shape: outputShape)
+            try addLayers(
+                [Pad2d(top: top, left: left, bottom: bottom, right: right, value: -.infinity), pool], label: label,
+                input: x.id, output: output, shape: outputShape)
         }
     }
 
@@ -744,7 +801,8 @@ struct NodeAttributes {
     func ints(_ name: String, _ defaultValue: [Int]) throws -> [Int] {
         guard let attribute = named[name] else { return defaultValue }
         guard attribute.type == .ints || !attribute.hasType, attribute.ints.count <= 16,
-              attribute.ints.allSatisfy({ $0.magnitude <= 1 << 30 }) else {
+            attribute.ints.allSatisfy({ $0.magnitude <= 1 << 30 })
+        else {
             throw fail(name, "must be a short list of integers")
         }
         return attribute.ints.map { Int($0) }
@@ -753,7 +811,8 @@ struct NodeAttributes {
     func string(_ name: String, _ defaultValue: String) throws -> String {
         guard let attribute = named[name] else { return defaultValue }
         guard attribute.type == .string || (!attribute.hasType && attribute.hasS),
-              let text = String(data: attribute.s, encoding: .utf8) else {
+            let text = String(data: attribute.s, encoding: .utf8)
+        else {
             throw fail(name, "must be a string")
         }
         return text

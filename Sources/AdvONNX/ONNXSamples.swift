@@ -29,8 +29,10 @@ package enum ONNXSamples {
         return proto
     }
 
-    static func node(_ op: String, _ inputs: [String], _ output: String, ints: [String: [Int64]] = [:], int: [String: Int64] = [:],
-                     float: [String: Float] = [:]) -> Onnx_NodeProto {
+    static func node(
+        _ op: String, _ inputs: [String], _ output: String, ints: [String: [Int64]] = [:], int: [String: Int64] = [:],
+        float: [String: Float] = [:]
+    ) -> Onnx_NodeProto {
         var proto = Onnx_NodeProto()
         proto.opType = op
         proto.input = inputs
@@ -68,8 +70,10 @@ package enum ONNXSamples {
     }
 
     /// A model around `nodes` reading `images` (`input`, default [N, 1, 28, 28]) and writing `logits` [N, 10].
-    static func model(_ nodes: [Onnx_NodeProto], _ initializers: [Onnx_TensorProto], input: [Int64?] = [nil, 1, 28, 28],
-                      opset: Int64 = 17) -> Onnx_ModelProto {
+    static func model(
+        _ nodes: [Onnx_NodeProto], _ initializers: [Onnx_TensorProto], input: [Int64?] = [nil, 1, 28, 28],
+        opset: Int64 = 17
+    ) -> Onnx_ModelProto {
         var model = Onnx_ModelProto()
         model.irVersion = 8
         var set = Onnx_OperatorSetIdProto()
@@ -84,62 +88,76 @@ package enum ONNXSamples {
 
     /// Conv (stride 3, pads 1) → Relu → MaxPool 2 → Flatten → Gemm.
     static func tinyCNN() -> Onnx_ModelProto {
-        model([
-            node("Conv", ["images", "conv.weight", "conv.bias"], "c",
-                 ints: ["kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [3, 3]]),
-            node("Relu", ["c"], "r"),
-            node("MaxPool", ["r"], "p", ints: ["kernel_shape": [2, 2], "strides": [2, 2]]),
-            node("Flatten", ["p"], "f", int: ["axis": 1]),
-            node("Gemm", ["f", "fc.weight", "fc.bias"], "logits", int: ["transB": 1]),
-        ], [tensor("conv.weight", [2, 1, 3, 3], pattern(18, scale: 1)), tensor("conv.bias", [2], [0.1, -0.1]),
-            tensor("fc.weight", [10, 50], pattern(500)), tensor("fc.bias", [10], pattern(10))])
+        model(
+            [
+                node(
+                    "Conv", ["images", "conv.weight", "conv.bias"], "c",
+                    ints: ["kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "strides": [3, 3]]),
+                node("Relu", ["c"], "r"),
+                node("MaxPool", ["r"], "p", ints: ["kernel_shape": [2, 2], "strides": [2, 2]]),
+                node("Flatten", ["p"], "f", int: ["axis": 1]),
+                node("Gemm", ["f", "fc.weight", "fc.bias"], "logits", int: ["transB": 1]),
+            ],
+            [
+                tensor("conv.weight", [2, 1, 3, 3], pattern(18, scale: 1)), tensor("conv.bias", [2], [0.1, -0.1]),
+                tensor("fc.weight", [10, 50], pattern(500)), tensor("fc.bias", [10], pattern(10)),
+            ])
     }
 
     /// (x − mean) / std → AveragePool 4 → Sigmoid → GlobalAveragePool → Flatten → MatMul → Add → Softmax.
     static func normalizedPool() -> Onnx_ModelProto {
-        model([
-            node("Sub", ["images", "mean"], "centered"),
-            node("Div", ["centered", "std"], "normalized"),
-            node("AveragePool", ["normalized"], "a", ints: ["kernel_shape": [4, 4], "strides": [4, 4]]),
-            node("Sigmoid", ["a"], "s"),
-            node("GlobalAveragePool", ["s"], "g"),
-            node("Flatten", ["g"], "f"),
-            node("MatMul", ["f", "w"], "m"),
-            node("Add", ["m", "b"], "z"),
-            node("Softmax", ["z"], "logits", int: ["axis": 1]),
-        ], [tensor("mean", [], [0.1307]), tensor("std", [1, 1, 1], [0.3081]), tensor("w", [1, 10], pattern(10, scale: 1)),
-            tensor("b", [10], pattern(10))])
+        model(
+            [
+                node("Sub", ["images", "mean"], "centered"),
+                node("Div", ["centered", "std"], "normalized"),
+                node("AveragePool", ["normalized"], "a", ints: ["kernel_shape": [4, 4], "strides": [4, 4]]),
+                node("Sigmoid", ["a"], "s"),
+                node("GlobalAveragePool", ["s"], "g"),
+                node("Flatten", ["g"], "f"),
+                node("MatMul", ["f", "w"], "m"),
+                node("Add", ["m", "b"], "z"),
+                node("Softmax", ["z"], "logits", int: ["axis": 1]),
+            ],
+            [
+                tensor("mean", [], [0.1307]), tensor("std", [1, 1, 1], [0.3081]), tensor("w", [1, 10], pattern(10, scale: 1)),
+                tensor("b", [10], pattern(10)),
+            ])
     }
 
     /// Conv + residual Add → BatchNormalization → LeakyRelu → ConvTranspose → AveragePool → Reshape → Gemm → LogSoftmax.
     static func residualReshape() -> Onnx_ModelProto {
-        model([
-            node("Conv", ["images", "k"], "c", ints: ["pads": [1, 1, 1, 1], "dilations": [1, 1]]),
-            node("Add", ["c", "images"], "sum"),
-            node("BatchNormalization", ["sum", "scale", "shift", "mean", "var"], "bn", float: ["epsilon": 1e-5]),
-            node("LeakyRelu", ["bn"], "l", float: ["alpha": 0.1]),
-            node("AveragePool", ["l"], "a", ints: ["kernel_shape": [7, 7], "strides": [7, 7]]),
-            node("ConvTranspose", ["a", "up"], "u", ints: ["strides": [2, 2]]),
-            node("Reshape", ["u", "shape"], "flat"),
-            node("Gemm", ["flat", "fc.weight"], "z", int: ["transB": 1]),
-            node("LogSoftmax", ["z"], "logits", int: ["axis": 1]),
-        ], [tensor("k", [1, 1, 3, 3], pattern(9, scale: 1)), tensor("scale", [1], [1.5]), tensor("shift", [1], [0.1]),
-            tensor("mean", [1], [0.2]), tensor("var", [1], [0.5]), tensor("up", [1, 1, 2, 2], pattern(4, scale: 1)),
-            {
-                var shape = Onnx_TensorProto()
-                let int64 = Int32(Onnx_TensorProto.DataType.int64.rawValue)
-                (shape.name, shape.dims, shape.dataType, shape.int64Data) = ("shape", [2], int64, [0, -1])
-                return shape
-            }(),
-            tensor("fc.weight", [10, 64], pattern(640))])
+        model(
+            [
+                node("Conv", ["images", "k"], "c", ints: ["pads": [1, 1, 1, 1], "dilations": [1, 1]]),
+                node("Add", ["c", "images"], "sum"),
+                node("BatchNormalization", ["sum", "scale", "shift", "mean", "var"], "bn", float: ["epsilon": 1e-5]),
+                node("LeakyRelu", ["bn"], "l", float: ["alpha": 0.1]),
+                node("AveragePool", ["l"], "a", ints: ["kernel_shape": [7, 7], "strides": [7, 7]]),
+                node("ConvTranspose", ["a", "up"], "u", ints: ["strides": [2, 2]]),
+                node("Reshape", ["u", "shape"], "flat"),
+                node("Gemm", ["flat", "fc.weight"], "z", int: ["transB": 1]),
+                node("LogSoftmax", ["z"], "logits", int: ["axis": 1]),
+            ],
+            [
+                tensor("k", [1, 1, 3, 3], pattern(9, scale: 1)), tensor("scale", [1], [1.5]), tensor("shift", [1], [0.1]),
+                tensor("mean", [1], [0.2]), tensor("var", [1], [0.5]), tensor("up", [1, 1, 2, 2], pattern(4, scale: 1)),
+                {
+                    var shape = Onnx_TensorProto()
+                    let int64 = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+                    (shape.name, shape.dims, shape.dataType, shape.int64Data) = ("shape", [2], int64, [0, -1])
+                    return shape
+                }(),
+                tensor("fc.weight", [10, 64], pattern(640)),
+            ])
     }
 
     /// An Upsample node: rejected with its name and node number.
     static func unsupported() -> Onnx_ModelProto {
-        model([
-            node("Upsample", ["images"], "u"),
-            node("Flatten", ["u"], "f"),
-            node("Gemm", ["f", "w"], "logits", int: ["transB": 1]),
-        ], [tensor("w", [10, 1], pattern(10))])
+        model(
+            [
+                node("Upsample", ["images"], "u"),
+                node("Flatten", ["u"], "f"),
+                node("Gemm", ["f", "w"], "logits", int: ["transB": 1]),
+            ], [tensor("w", [10, 1], pattern(10))])
     }
 }

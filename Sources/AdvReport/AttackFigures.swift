@@ -10,8 +10,10 @@ public enum AttackFigures {
     /// labelled with the model's prediction; the perturbation δ is drawn on a red–blue scale
     /// saturated at its own largest |δ| (so small perturbations are visible), with that scale
     /// printed under it. Successful attacks get a red frame around the adversarial tile.
-    public static func perturbationRows(clean: Tensor, adversarial: Tensor, results: [ExampleResult], rows indices: [Int],
-                                        title: String) -> ImageGrid {
+    public static func perturbationRows(
+        clean: Tensor, adversarial: Tensor, results: [ExampleResult], rows indices: [Int],
+        title: String
+    ) -> ImageGrid {
         var grid = ImageGrid(rows: max(1, indices.count), columns: 3, tileWidth: 28, tileHeight: 28, scale: 3, padding: 6, textScale: 1)
         grid.title = title
         grid.columnHeader(column: 0, text: "original")
@@ -19,7 +21,8 @@ public enum AttackFigures {
         grid.columnHeader(column: 2, text: "adversarial")
         for (row, index) in indices.enumerated() {
             let result = results[index]
-            let x = clean.slice(index..<(index + 1)), xAdv = adversarial.slice(index..<(index + 1))
+            let x = clean.slice(index..<(index + 1))
+            let xAdv = adversarial.slice(index..<(index + 1))
             let delta = (xAdv - x).scalars
             let limit = max(1e-6, delta.reduce(0) { max($0, abs($1)) })
             grid.set(row: row, column: 0, bitmap: Bitmap(image01: x))
@@ -39,7 +42,8 @@ public enum AttackFigures {
         var chosen: [Int] = []
         var seenClasses = Set<Int>()
         for (i, r) in results.enumerated() where r.success && !seenClasses.contains(r.label) && chosen.count < count {
-            chosen.append(i); seenClasses.insert(r.label)
+            chosen.append(i)
+            seenClasses.insert(r.label)
         }
         for (i, r) in results.enumerated() where r.success && !chosen.contains(i) && chosen.count < count { chosen.append(i) }
         for i in results.indices where !chosen.contains(i) && chosen.count < count { chosen.append(i) }
@@ -50,8 +54,10 @@ public enum AttackFigures {
     public static func resultsCSV(_ results: [ExampleResult]) -> String {
         var lines = ["index,label,target,clean_prediction,adversarial_prediction,success,l0,l1,l2,linf"]
         for r in results {
-            lines.append("\(r.index),\(r.label),\(r.target.map(String.init) ?? ""),\(r.cleanPrediction),\(r.adversarialPrediction),"
-                         + "\(r.success ? 1 : 0),\(Int(r.l0)),\(String(format: "%.6g", r.l1)),\(String(format: "%.6g", r.l2)),\(String(format: "%.6g", r.linf))")
+            lines.append(
+                "\(r.index),\(r.label),\(r.target.map(String.init) ?? ""),\(r.cleanPrediction),\(r.adversarialPrediction),"
+                    + "\(r.success ? 1 : 0),\(Int(r.l0)),\(String(format: "%.6g", r.l1)),\(String(format: "%.6g", r.l2)),\(String(format: "%.6g", r.linf))"
+            )
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -30,31 +30,45 @@ public enum Conclusions {
         func setting(_ model: String, _ method: String, _ norm: String, _ eps: Double) -> AttackSetting? {
             rows.first { $0.model == model && $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
         }
-        func failingClasses(_ verdict: ConditionTwoVerdict) -> [Int] { verdict.per_class_holds.enumerated().filter { !$0.element }.map(\.offset) }
+        func failingClasses(_ verdict: ConditionTwoVerdict) -> [Int] {
+            verdict.per_class_holds.enumerated().filter { !$0.element }.map(\.offset)
+        }
 
         for (norm, eps, name) in [("linf", 0.3, "L∞ ε = 0.3"), ("l2", 4.5, "L2 ε = 4.5")] {
             guard let row = setting("natural", "pgd", norm, eps) else { continue }
             let verdict = row.condition_two
-            let answer = (verdict.holds ? "Yes. " : "No. ") + verdict.reason
+            let answer =
+                (verdict.holds ? "Yes. " : "No. ") + verdict.reason
                 + (verdict.holds ? "." : ". Classes where it fails: \(Format.classes(failingClasses(verdict))).")
             answers.append(Conclusion(question: "Does \(name) satisfy condition (2)?", answer: answer))
         }
 
         if let pgd = setting("natural", "pgd", "linf", 0.3) {
-            var answer = (pgd.condition_one.holds ? "By its proxies, yes: " : "By its proxies, no: ") + pgd.condition_one.reasons.joined(separator: "; ") + "."
+            var answer =
+                (pgd.condition_one.holds ? "By its proxies, yes: " : "By its proxies, no: ")
+                + pgd.condition_one.reasons.joined(separator: "; ") + "."
             if let combination = results.combination.first(where: { abs($0.eps - 0.3) < 1e-9 }) {
-                answer += " The post's combination image x0 + 0.3·sign(x1) keeps the embedding's k-NN on the source class for "
+                answer +=
+                    " The post's combination image x0 + 0.3·sign(x1) keeps the embedding's k-NN on the source class for "
                     + "\(Format.value(combination.knn_still_source)) of \(combination.count) pairs and moves it to the other image's class for "
                     + "\(Format.value(combination.knn_became_other)); the natural model still says the source class for "
                     + "\(Format.value(combination.still_source["natural"])) and the robust one for \(Format.value(combination.still_source["robust"]))."
-                answer += combination.condition_one.holds ? " Its proxies of (1) hold." : " Its proxies of (1) fail: " + combination.condition_one.reasons.joined(separator: "; ") + "."
+                answer +=
+                    combination.condition_one.holds
+                    ? " Its proxies of (1) hold."
+                    : " Its proxies of (1) fail: " + combination.condition_one.reasons.joined(separator: "; ") + "."
             }
             if let invariance = results.invariance.first(where: { abs($0.eps - 0.3) < 1e-9 }) {
-                answer += " Moving each test image toward its nearest other-class training image within the same ball makes the embedding's k-NN "
+                answer +=
+                    " Moving each test image toward its nearest other-class training image within the same ball makes the embedding's k-NN "
                     + "see the other class for \(Format.value(invariance.overall.knn_changed_to_target)) of \(invariance.overall.count) images"
-                    + (invariance.overall.knn_changed_to_target > 0 ? ", so the L∞ 0.3 ball also holds images that are no longer the source digit." : ".")
+                    + (invariance.overall.knn_changed_to_target > 0
+                        ? ", so the L∞ 0.3 ball also holds images that are no longer the source digit." : ".")
             }
-            answers.append(Conclusion(question: "Does L∞ ε = 0.3 satisfy condition (1) (PGD, the combination image, label-changing examples)?", answer: answer))
+            answers.append(
+                Conclusion(
+                    question: "Does L∞ ε = 0.3 satisfy condition (1) (PGD, the combination image, label-changing examples)?", answer: answer
+                ))
         }
 
         let unrestricted = results.unrestricted.filter { $0.variant == "targeted" }
@@ -70,9 +84,12 @@ public enum Conclusions {
                     + " the median distance to the nearest training image of the source class is \(Format.value(row.nearest_train_l2_quantiles.last)) in L2"
                     + " and \(Format.value(row.nearest_train_linf_quantiles.last)) in L∞"
             }
-            answers.append(Conclusion(question: "How do unrestricted examples fare on (1) and (2)?",
-                                      answer: parts.joined(separator: "; ") + ". (2) cannot hold for them by construction: they have no original image. "
-                                          + "Where the references disagree with the source class, the example is a class change rather than an adversarial example."))
+            answers.append(
+                Conclusion(
+                    question: "How do unrestricted examples fare on (1) and (2)?",
+                    answer: parts.joined(separator: "; ") + ". (2) cannot hold for them by construction: they have no original image. "
+                        + "Where the references disagree with the source class, the example is a class change rather than an adversarial example."
+                ))
         }
 
         for row in results.per_class_eps where row.norm == "linf" {
@@ -81,38 +98,51 @@ public enum Conclusions {
             let nonMonotone = row.per_class.filter { !$0.monotone }.map { entry in
                 "class \(entry.digit) passes again at \(passesAboveFirstFailure(entry).map { Format.eps($0) }.joined(separator: ", "))"
             }
-            let monotonicity = nonMonotone.isEmpty ? "" : " Non-monotone: " + nonMonotone.joined(separator: "; ")
-                + " after failing at a smaller ε; ε stops at the first failure."
-            answers.append(Conclusion(question: "Which classes need a smaller L∞ ε than 0.3?",
-                                      answer: (below.isEmpty ? "None: every class keeps both criteria up to ε = 0.3."
-                                          : "Classes \(Format.classes(below.map(\.digit))) — their largest ε up to which every grid value "
-                                          + "keeps (2) for at least \(Format.eps(row.criteria.min_share_condition_two)) of the class and the "
-                                          + "combination's k-NN class for at least \(Format.eps(row.criteria.min_share_combination_unchanged)) "
-                                          + "of pairs, with the binding criterion: \(list).")
-                                          + monotonicity))
+            let monotonicity =
+                nonMonotone.isEmpty
+                ? ""
+                : " Non-monotone: " + nonMonotone.joined(separator: "; ")
+                    + " after failing at a smaller ε; ε stops at the first failure."
+            answers.append(
+                Conclusion(
+                    question: "Which classes need a smaller L∞ ε than 0.3?",
+                    answer: (below.isEmpty
+                        ? "None: every class keeps both criteria up to ε = 0.3."
+                        : "Classes \(Format.classes(below.map(\.digit))) — their largest ε up to which every grid value "
+                            + "keeps (2) for at least \(Format.eps(row.criteria.min_share_condition_two)) of the class and the "
+                            + "combination's k-NN class for at least \(Format.eps(row.criteria.min_share_combination_unchanged)) "
+                            + "of pairs, with the binding criterion: \(list).")
+                        + monotonicity))
         }
 
         let both = rows.filter { $0.condition_one.holds && $0.condition_two.holds }
         let confounded = rows.filter { !$0.condition_two.holds && ($0.condition_two.share_with_misclassified_within_eps ?? 0) > 0 }
         func describe(_ list: [AttackSetting]) -> String {
-            var seen = Set<String>(), names: [String] = []
+            var seen = Set<String>()
+            var names: [String] = []
             for row in list {
                 let name = "\(row.method) \(row.norm) ε \(Format.eps(row.eps))"
                 if seen.insert(name).inserted { names.append(name) }
             }
             return names.isEmpty ? "none" : names.joined(separator: "; ")
         }
-        answers.append(Conclusion(question: "Which attack settings satisfy both conditions, and which confound robustness with generalization?",
-                                  answer: "Both conditions (by proxy for (1)): \(describe(both)). "
-                                      + "Settings whose ε-balls hold misclassified test images of the same class, so that a robustness failure there can be "
-                                      + "a plain generalization error: \(describe(confounded))."))
+        answers.append(
+            Conclusion(
+                question: "Which attack settings satisfy both conditions, and which confound robustness with generalization?",
+                answer: "Both conditions (by proxy for (1)): \(describe(both)). "
+                    + "Settings whose ε-balls hold misclassified test images of the same class, so that a robustness failure there can be "
+                    + "a plain generalization error: \(describe(confounded))."))
 
         let generalization = results.generalization.models
-        if let natural = generalization.first(where: { $0.model == "natural" }), let robust = generalization.first(where: { $0.model == "robust" }) {
-            var answer = "Test error: natural \(Format.value(natural.test_error)), robust \(Format.value(robust.test_error)); "
+        if let natural = generalization.first(where: { $0.model == "natural" }),
+            let robust = generalization.first(where: { $0.model == "robust" })
+        {
+            var answer =
+                "Test error: natural \(Format.value(natural.test_error)), robust \(Format.value(robust.test_error)); "
                 + "error on plain AC-GAN samples: natural \(Format.value(natural.plain_sample_error)), robust \(Format.value(robust.plain_sample_error))."
             if let naturalPGD = setting("natural", "pgd", "linf", 0.3), let robustPGD = setting("robust", "pgd", "linf", 0.3) {
-                answer += " PGD L∞ ε = 0.3 robust accuracy: natural \(Format.value(naturalPGD.robust_accuracy)), robust \(Format.value(robustPGD.robust_accuracy))."
+                answer +=
+                    " PGD L∞ ε = 0.3 robust accuracy: natural \(Format.value(naturalPGD.robust_accuracy)), robust \(Format.value(robustPGD.robust_accuracy))."
             }
             let search = unrestricted.map { "\($0.model) \(Format.value($0.success_rate))" }.joined(separator: ", ")
             if !search.isEmpty { answer += " Targeted unrestricted success: \(search)." }

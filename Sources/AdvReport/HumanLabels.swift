@@ -79,8 +79,9 @@ public struct HumanLabels: Codable, Sendable, Equatable {
             throw ReportError.invalid(path, "format is \"\(format)\", not \"\(formatName)\"")
         }
         if let instruction = labels.instruction, JudgeInstruction(rawValue: instruction) == nil {
-            throw ReportError.invalid(path,
-                                      "instruction must be one of \(JudgeInstruction.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ReportError.invalid(
+                path,
+                "instruction must be one of \(JudgeInstruction.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var seen = Set<String>()
         for (index, label) in labels.labels.enumerated() {
@@ -108,12 +109,16 @@ public struct HumanLabels: Codable, Sendable, Equatable {
         let items = Dictionary(set.items.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for label in labels {
             guard let item = items[label.id] else {
-                throw ReportError.invalid(file ?? "--human", "label id \(label.id) is not in \(setPath); the labels must come from "
-                                          + "a judge page made from this report (advlab judge --from its folder)")
+                throw ReportError.invalid(
+                    file ?? "--human",
+                    "label id \(label.id) is not in \(setPath); the labels must come from "
+                        + "a judge page made from this report (advlab judge --from its folder)")
             }
             guard item.kind == label.kind, item.intended == label.intended else {
-                throw ReportError.invalid(file ?? "--human", "label id \(label.id) is a \(label.kind) image of class \(label.intended), "
-                                          + "but in \(setPath) it is a \(item.kind) image of class \(item.intended)")
+                throw ReportError.invalid(
+                    file ?? "--human",
+                    "label id \(label.id) is a \(label.kind) image of class \(label.intended), "
+                        + "but in \(setPath) it is a \(item.kind) image of class \(item.intended)")
             }
         }
     }
@@ -147,8 +152,8 @@ public enum ReportError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unreadable(path): return "\(path): cannot read the file"
-        case let .invalid(path, problem): return "\(path): \(problem)"
+        case .unreadable(let path): return "\(path): cannot read the file"
+        case .invalid(let path, let problem): return "\(path): \(problem)"
         }
     }
 }

@@ -11,8 +11,10 @@ public enum InvarianceFigures {
     /// (r) give; under x̂ its class, distance and shift (x, y) when not zero. A red
     /// frame marks an example the model is invariant to although the k-NN says the class changed.
     /// clean, targets, adversarial: [N, 1, 28, 28]
-    public static func rows(clean: Tensor, targets: Tensor, adversarial: Tensor, records: [InvarianceRecord], rows indices: [Int],
-                            title: String) -> ImageGrid {
+    public static func rows(
+        clean: Tensor, targets: Tensor, adversarial: Tensor, records: [InvarianceRecord], rows indices: [Int],
+        title: String
+    ) -> ImageGrid {
         var grid = ImageGrid(rows: max(1, indices.count), columns: 4, tileWidth: 28, tileHeight: 28, scale: 3, padding: 24, textScale: 1)
         grid.title = title
         grid.columnHeader(column: 0, text: "original x")
@@ -21,7 +23,8 @@ public enum InvarianceFigures {
         grid.columnHeader(column: 3, text: "invariance x'")
         for (row, index) in indices.enumerated() {
             let record = records[index]
-            let x = clean.slice(index..<(index + 1)), xAdv = adversarial.slice(index..<(index + 1))
+            let x = clean.slice(index..<(index + 1))
+            let xAdv = adversarial.slice(index..<(index + 1))
             let delta = (xAdv - x).scalars
             let limit = max(1e-6, delta.reduce(0) { max($0, abs($1)) })
             grid.set(row: row, column: 0, bitmap: Bitmap(image01: x))
@@ -32,8 +35,9 @@ public enum InvarianceFigures {
             grid.set(row: row, column: 2, bitmap: Colormap.redBlue.bitmap(signed: delta, width: 28, height: 28, limit: limit))
             grid.label(row: row, column: 2, text: String(format: "±%.2f", limit))
             grid.set(row: row, column: 3, bitmap: Bitmap(image01: xAdv))
-            grid.label(row: row, column: 3, text: verdicts(record, adversarial: true),
-                       color: record.modelInvariantWhereChanged ? .red : .black)
+            grid.label(
+                row: row, column: 3, text: verdicts(record, adversarial: true),
+                color: record.modelInvariantWhereChanged ? .red : .black)
             if record.modelInvariantWhereChanged { grid.frame(row: row, column: 3, color: .red) }
         }
         return grid
@@ -50,13 +54,16 @@ public enum InvarianceFigures {
     /// target and the model still says the label) followed by the nearest image and every judge.
     public static func resultsCSV(_ results: [ExampleResult], records: [InvarianceRecord]) -> String {
         let attackLines = AttackFigures.resultsCSV(results).split(separator: "\n", omittingEmptySubsequences: true)
-        var lines = [String(attackLines.first ?? "") + ",nearest_index,shift_x,shift_y,nearest_l2,knn_clean,knn_adversarial,"
-            + "reference_clean,reference_adversarial,knn_changed_to_target,model_still_source"]
+        var lines = [
+            String(attackLines.first ?? "") + ",nearest_index,shift_x,shift_y,nearest_l2,knn_clean,knn_adversarial,"
+                + "reference_clean,reference_adversarial,knn_changed_to_target,model_still_source"
+        ]
         for (line, record) in zip(attackLines.dropFirst(), records) {
-            lines.append(String(line) + ",\(record.nearest_index),\(record.shift_x),\(record.shift_y),"
-                         + String(format: "%.6g", record.nearest_l2) + ",\(record.knn_clean),\(record.knn_adversarial),"
-                         + "\(record.reference_clean.map(String.init) ?? ""),\(record.reference_adversarial.map(String.init) ?? ""),"
-                         + "\(record.knnChanged ? 1 : 0),\(record.model_adversarial == record.label ? 1 : 0)")
+            lines.append(
+                String(line) + ",\(record.nearest_index),\(record.shift_x),\(record.shift_y),"
+                    + String(format: "%.6g", record.nearest_l2) + ",\(record.knn_clean),\(record.knn_adversarial),"
+                    + "\(record.reference_clean.map(String.init) ?? ""),\(record.reference_adversarial.map(String.init) ?? ""),"
+                    + "\(record.knnChanged ? 1 : 0),\(record.model_adversarial == record.label ? 1 : 0)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

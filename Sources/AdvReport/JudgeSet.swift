@@ -110,8 +110,9 @@ public struct JudgeSet: Codable, Sendable {
     /// `advlab unrestricted` writes beside its records, for `advlab judge --from-unrestricted`).
     public static func search(_ outcome: LatentSearchOutcome, setting: String, seed: UInt64) -> JudgeSet {
         let items = outcome.records.indices.filter { outcome.records[$0].success }.map { index in
-            JudgeItem(id: "unrestricted-\(index)", kind: "unrestricted", intended: outcome.records[index].source, setting: setting,
-                      other: outcome.records[index].target, detail: "record \(index)", image01: outcome.images.slice(index..<(index + 1)))
+            JudgeItem(
+                id: "unrestricted-\(index)", kind: "unrestricted", intended: outcome.records[index].source, setting: setting,
+                other: outcome.records[index].target, detail: "record \(index)", image01: outcome.images.slice(index..<(index + 1)))
         }
         return JudgeSet(seed: seed, items: items, settings: [JudgeSetting(setting: setting, kind: "unrestricted", knn_keeps_intended: nil)])
     }
@@ -144,8 +145,10 @@ public enum JudgeSettings {
 
     /// The perturbation attacks whose examples people are asked about (issue 22), against every
     /// model, wherever the study's grid holds them.
-    public static let perturbations: [(method: String, norm: String, eps: Double)] = [("pgd", "linf", 0.3), ("pgd", "linf", 0.4),
-                                                                                      ("pgd", "l2", 4.5)]
+    public static let perturbations: [(method: String, norm: String, eps: Double)] = [
+        ("pgd", "linf", 0.3), ("pgd", "linf", 0.4),
+        ("pgd", "l2", 4.5),
+    ]
 
     /// The short name of a generator (`GeneratorArchitectures`), else its architecture string.
     public static func generatorName(_ generator: any ConditionalGenerator, _ discriminator: any ConditionalDiscriminator) -> String {
@@ -174,8 +177,10 @@ public enum JudgeSampling {
     /// Up to `count` of `candidates`, spread evenly over their strata: members are shuffled
     /// within each stratum, the strata (in a shuffled order) take turns giving their next member
     /// until `count` are taken or every stratum is empty. The result keeps that turn order.
-    public static func stratified<Element>(_ candidates: [Element], count: Int, stratum: (Element) -> String,
-                                           using rng: inout SeededGenerator) -> [Element] {
+    public static func stratified<Element>(
+        _ candidates: [Element], count: Int, stratum: (Element) -> String,
+        using rng: inout SeededGenerator
+    ) -> [Element] {
         var groups: [String: [Element]] = [:]
         var keys: [String] = []
         for candidate in candidates {

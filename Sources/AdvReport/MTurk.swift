@@ -31,43 +31,44 @@ public enum MTurk {
     /// radio buttons named `label_1`…; MTurk returns them as `Answer.label_1`….
     public static func layout(instruction: JudgeInstruction, noun: String) -> String {
         let cells = (1...imagesPerHIT).map { slot -> String in
-            let radios = (0...9).map { "<label><input type=\"radio\" name=\"label_\(slot)\" value=\"\($0)\" required> \($0)</label>" }
+            let radios =
+                (0...9).map { "<label><input type=\"radio\" name=\"label_\(slot)\" value=\"\($0)\" required> \($0)</label>" }
                 + ["<label><input type=\"radio\" name=\"label_\(slot)\" value=\"\(noneAnswer)\" required> not a \(noun)</label>"]
             return """
-              <div class="slot" id="slot_\(slot)">
-                <img src="${image_\(slot)}" alt="image \(slot)">
-                <div class="choices">\(radios.joined(separator: " "))</div>
-              </div>
-            """
+                  <div class="slot" id="slot_\(slot)">
+                    <img src="${image_\(slot)}" alt="image \(slot)">
+                    <div class="choices">\(radios.joined(separator: " "))</div>
+                  </div>
+                """
         }
         return """
-        <!-- advlab judge --mturk: \(imagesPerHIT) images per HIT; fill with input.csv
-             (columns \(inputColumns.joined(separator: ", "))). -->
-        <meta content="width=device-width,initial-scale=1" name="viewport"/>
-        <style>
-        .advlab-hit { font-family: system-ui, sans-serif; max-width: 980px; margin: 0 auto; }
-        .advlab-hit .instruction { background: #f4f4f0; padding: 8px 12px; }
-        .advlab-hit .slot { display: inline-block; vertical-align: top; width: 180px; margin: 6px; text-align: center; }
-        .advlab-hit img { width: 168px; height: 168px; image-rendering: pixelated; background: black; }
-        .advlab-hit .choices label { display: inline-block; min-width: 2.2em; }
-        </style>
-        <section class="advlab-hit">
-          <h2>Which \(noun) is each image?</h2>
-          <p class="instruction">\(instruction.text(noun: noun))</p>
-        \(cells.joined(separator: "\n"))
-        </section>
-        <script>
-        // The last HIT may hold fewer images: empty slots are hidden and their buttons disabled (not required, not sent).
-        for (let slot = 1; slot <= \(imagesPerHIT); slot++) {
-          const image = document.querySelector("#slot_" + slot + " img");
-          if (image && image.getAttribute("src") === "") {
-            document.getElementById("slot_" + slot).style.display = "none";
-            for (const radio of document.getElementsByName("label_" + slot)) radio.disabled = true;
-          }
-        }
-        </script>
+            <!-- advlab judge --mturk: \(imagesPerHIT) images per HIT; fill with input.csv
+                 (columns \(inputColumns.joined(separator: ", "))). -->
+            <meta content="width=device-width,initial-scale=1" name="viewport"/>
+            <style>
+            .advlab-hit { font-family: system-ui, sans-serif; max-width: 980px; margin: 0 auto; }
+            .advlab-hit .instruction { background: #f4f4f0; padding: 8px 12px; }
+            .advlab-hit .slot { display: inline-block; vertical-align: top; width: 180px; margin: 6px; text-align: center; }
+            .advlab-hit img { width: 168px; height: 168px; image-rendering: pixelated; background: black; }
+            .advlab-hit .choices label { display: inline-block; min-width: 2.2em; }
+            </style>
+            <section class="advlab-hit">
+              <h2>Which \(noun) is each image?</h2>
+              <p class="instruction">\(instruction.text(noun: noun))</p>
+            \(cells.joined(separator: "\n"))
+            </section>
+            <script>
+            // The last HIT may hold fewer images: empty slots are hidden and their buttons disabled (not required, not sent).
+            for (let slot = 1; slot <= \(imagesPerHIT); slot++) {
+              const image = document.querySelector("#slot_" + slot + " img");
+              if (image && image.getAttribute("src") === "") {
+                document.getElementById("slot_" + slot).style.display = "none";
+                for (const radio of document.getElementsByName("label_" + slot)) radio.disabled = true;
+              }
+            }
+            </script>
 
-        """
+            """
     }
 
     /// Reads MTurk's results CSV into one labels file per worker (in the order of their first
@@ -82,8 +83,10 @@ public enum MTurk {
         guard let header = rows.first, !header.isEmpty else { throw ReportError.invalid(path, "empty file; expected MTurk's results CSV") }
         func column(_ name: String) throws -> Int {
             guard let index = header.firstIndex(of: name) else {
-                throw ReportError.invalid(path, "row 1 (the header): no column \(name); "
-                                          + "expected MTurk's results CSV for a HIT made by advlab judge --mturk")
+                throw ReportError.invalid(
+                    path,
+                    "row 1 (the header): no column \(name); "
+                        + "expected MTurk's results CSV for a HIT made by advlab judge --mturk")
             }
             return index
         }
@@ -107,8 +110,10 @@ public enum MTurk {
             let workerId = row[worker]
             guard !workerId.isEmpty else { throw ReportError.invalid(path, "row \(number), column WorkerId: empty") }
             guard let instruction = JudgeInstruction(rawValue: row[instructionColumn]) else {
-                throw ReportError.invalid(path, "row \(number), column Input.instruction: \"\(row[instructionColumn])\" is not "
-                                          + JudgeInstruction.allCases.map(\.rawValue).joined(separator: " or "))
+                throw ReportError.invalid(
+                    path,
+                    "row \(number), column Input.instruction: \"\(row[instructionColumn])\" is not "
+                        + JudgeInstruction.allCases.map(\.rawValue).joined(separator: " or "))
             }
             guard let seed = UInt64(row[seedColumn]) else {
                 throw ReportError.invalid(path, "row \(number), column Input.page_seed: \"\(row[seedColumn])\" is not a seed")
@@ -134,15 +139,19 @@ public enum MTurk {
                 } else if let digit = Int(value), (0...9).contains(digit) {
                     answer = digit
                 } else {
-                    throw ReportError.invalid(path,
-                                              "row \(number), column Answer.label_\(slot.slot): \"\(value)\" is not 0…9 or \(noneAnswer)")
+                    throw ReportError.invalid(
+                        path,
+                        "row \(number), column Answer.label_\(slot.slot): \"\(value)\" is not 0…9 or \(noneAnswer)")
                 }
                 guard files[name]?.labels.contains(where: { $0.id == id }) == false else {
-                    throw ReportError.invalid(path,
-                                              "row \(number), column Input.item_\(slot.slot): worker \(workerId) labelled item \(id) twice")
+                    throw ReportError.invalid(
+                        path,
+                        "row \(number), column Input.item_\(slot.slot): worker \(workerId) labelled item \(id) twice")
                 }
-                files[name]?.labels.append(HumanLabels.Label(id: id, kind: item.kind, intended: item.intended, setting: item.setting,
-                                                              answer: answer))
+                files[name]?.labels.append(
+                    HumanLabels.Label(
+                        id: id, kind: item.kind, intended: item.intended, setting: item.setting,
+                        answer: answer))
             }
         }
         guard !order.isEmpty else { throw ReportError.invalid(path, "no assignment rows after the header") }

@@ -57,14 +57,18 @@ public struct HumanAgreement: Codable, Sendable {
     /// Folds `labels` (one file per annotator, each checked against `set`) into the per-setting
     /// figures. Throws naming the file when two files come from the same annotator. The report
     /// and `advlab report --render --human` both call this.
-    public static func fold(_ labels: [HumanLabels], set: JudgeSet, setPath: String, excludeFlagged: Bool,
-                            noun: String) throws -> HumanAgreement {
+    public static func fold(
+        _ labels: [HumanLabels], set: JudgeSet, setPath: String, excludeFlagged: Bool,
+        noun: String
+    ) throws -> HumanAgreement {
         var names: [String: String] = [:]
         for file in labels {
             try file.check(against: set, setPath: setPath)
             if let earlier = names[file.annotatorName] {
-                throw ReportError.invalid(file.file ?? "--human", "annotator \(file.annotatorName) also gave \(earlier); "
-                                          + "pass one labels file per person")
+                throw ReportError.invalid(
+                    file.file ?? "--human",
+                    "annotator \(file.annotatorName) also gave \(earlier); "
+                        + "pass one labels file per person")
             }
             names[file.annotatorName] = file.file ?? "--human"
         }
@@ -74,8 +78,9 @@ public struct HumanAgreement: Codable, Sendable {
             let wrong = checks.filter { $0.answer != $0.intended }.count
             let share = checks.isEmpty ? nil : Double(wrong) / Double(checks.count)
             let flagged = (share ?? 0) > attentionMaximumWrong
-            return Annotator(name: file.annotatorName, file: file.file ?? "", instruction: file.instruction, labelled: file.labels.count,
-                             attention_checks: checks.count, attention_wrong: share, flagged: flagged, excluded: flagged && excludeFlagged)
+            return Annotator(
+                name: file.annotatorName, file: file.file ?? "", instruction: file.instruction, labelled: file.labels.count,
+                attention_checks: checks.count, attention_wrong: share, flagged: flagged, excluded: flagged && excludeFlagged)
         }
         // (annotator, label) pairs that count.
         let counted = zip(labels, annotators).filter { !$0.1.excluded }.flatMap { file, annotator in
@@ -88,22 +93,26 @@ public struct HumanAgreement: Codable, Sendable {
             let agreeing = answers.filter { $0.answer == $0.intended }.count
             let interval = Agreement.wilsonInterval(successes: agreeing, total: answers.count) ?? (0, 1)
             let withOther = answers.filter { items[$0.id]?.other != nil }
-            let other = withOther.isEmpty ? nil
+            let other =
+                withOther.isEmpty
+                ? nil
                 : Double(withOther.filter { $0.answer != nil && $0.answer == items[$0.id]?.other }.count) / Double(withOther.count)
             // Categories 0…9 and "not a class" (index 10).
             var perItem: [String: [Int]] = [:]
             for label in answers { perItem[label.id, default: Array(repeating: 0, count: 11)][label.answer ?? 10] += 1 }
             let total = Double(answers.count)
-            return Setting(setting: setting.setting, kind: setting.kind, items: perItem.count, annotators: Set(members.map(\.0)).count,
-                           labels: answers.count, intended: Double(agreeing) / total, intended_low: interval.low,
-                           intended_high: interval.high,
-                           not_a_class: Double(answers.filter { $0.answer == nil }.count) / total, other: other,
-                           kappa: Agreement.fleissKappa(counts: perItem.keys.sorted().compactMap { perItem[$0] }),
-                           knn_keeps_intended: setting.knn_keeps_intended)
+            return Setting(
+                setting: setting.setting, kind: setting.kind, items: perItem.count, annotators: Set(members.map(\.0)).count,
+                labels: answers.count, intended: Double(agreeing) / total, intended_low: interval.low,
+                intended_high: interval.high,
+                not_a_class: Double(answers.filter { $0.answer == nil }.count) / total, other: other,
+                kappa: Agreement.fleissKappa(counts: perItem.keys.sorted().compactMap { perItem[$0] }),
+                knn_keeps_intended: setting.knn_keeps_intended)
         }
-        return HumanAgreement(attention_max_wrong: attentionMaximumWrong, interval_percent: intervalPercent,
-                              exclude_flagged: excludeFlagged, noun: noun,
-                              annotators: annotators, settings: settings)
+        return HumanAgreement(
+            attention_max_wrong: attentionMaximumWrong, interval_percent: intervalPercent,
+            exclude_flagged: excludeFlagged, noun: noun,
+            annotators: annotators, settings: settings)
     }
 
     /// The setting's figures, for the conclusions.
@@ -115,30 +124,42 @@ extension HumanAgreement {
     func blocks() -> [ReportBlock] {
         var blocks: [ReportBlock] = [.heading(level: 2, text: "People's labels", anchor: "human")]
         let instructions = Set(annotators.compactMap(\.instruction)).sorted()
-        blocks.append(.paragraph("Labels from the judge page or Mechanical Turk, one file per annotator"
-            + (instructions.isEmpty ? "" : ", under the \(instructions.joined(separator: " and ")) instruction")
-            + ". Real test images are the attention checks: an annotator who answers more than \(Format.eps(attention_max_wrong)) of them "
-            + "with anything but the image's label is flagged"
-            + (exclude_flagged ? " and left out (--exclude-flagged)." : "; flagged annotators are still counted.")
-            + " Per setting: the share of labels giving the intended class (the label, the requested class, the source class) "
-            + "with its \(Format.eps(interval_percent)) % "
-            + "Wilson interval, the share answering \"not a \(noun)\", the share giving the other class where there is one (a target), "
-            + "Fleiss' κ over the images labelled by at least two counted annotators, and beside them the lab's own judge, "
-            + "the triplet embedding's k-NN, on all of the setting's examples."))
-        blocks.append(.table(header: ["annotator", "instruction", "labels", "attention checks", "checks wrong", "flagged", "counted"],
-                             rows: annotators.map { person in
-                                 [person.name, person.instruction ?? "not recorded", String(person.labelled),
-                                  String(person.attention_checks),
-                                  Format.value(person.attention_wrong), person.flagged ? "yes" : "no", person.excluded ? "no" : "yes"]
-                             }, numericColumns: [2, 3, 4]))
-        blocks.append(.table(header: ["setting", "images", "annotators", "labels", "intended class",
-                                      "\(Format.eps(interval_percent)) % Wilson", "not a \(noun)",
-                                      "other class", "Fleiss' κ", "k-NN: intended class"],
-                             rows: settings.map { row in
-                                 [row.setting, String(row.items), String(row.annotators), String(row.labels), Format.value(row.intended),
-                                  Format.value(row.intended_low) + "–" + Format.value(row.intended_high), Format.value(row.not_a_class),
-                                  Format.value(row.other), Format.value(row.kappa), Format.value(row.knn_keeps_intended)]
-                             }, numericColumns: [1, 2, 3, 4, 6, 7, 8, 9]))
+        blocks.append(
+            .paragraph(
+                "Labels from the judge page or Mechanical Turk, one file per annotator"
+                    + (instructions.isEmpty ? "" : ", under the \(instructions.joined(separator: " and ")) instruction")
+                    + ". Real test images are the attention checks: an annotator who answers more than \(Format.eps(attention_max_wrong)) of them "
+                    + "with anything but the image's label is flagged"
+                    + (exclude_flagged ? " and left out (--exclude-flagged)." : "; flagged annotators are still counted.")
+                    + " Per setting: the share of labels giving the intended class (the label, the requested class, the source class) "
+                    + "with its \(Format.eps(interval_percent)) % "
+                    + "Wilson interval, the share answering \"not a \(noun)\", the share giving the other class where there is one (a target), "
+                    + "Fleiss' κ over the images labelled by at least two counted annotators, and beside them the lab's own judge, "
+                    + "the triplet embedding's k-NN, on all of the setting's examples."))
+        blocks.append(
+            .table(
+                header: ["annotator", "instruction", "labels", "attention checks", "checks wrong", "flagged", "counted"],
+                rows: annotators.map { person in
+                    [
+                        person.name, person.instruction ?? "not recorded", String(person.labelled),
+                        String(person.attention_checks),
+                        Format.value(person.attention_wrong), person.flagged ? "yes" : "no", person.excluded ? "no" : "yes",
+                    ]
+                }, numericColumns: [2, 3, 4]))
+        blocks.append(
+            .table(
+                header: [
+                    "setting", "images", "annotators", "labels", "intended class",
+                    "\(Format.eps(interval_percent)) % Wilson", "not a \(noun)",
+                    "other class", "Fleiss' κ", "k-NN: intended class",
+                ],
+                rows: settings.map { row in
+                    [
+                        row.setting, String(row.items), String(row.annotators), String(row.labels), Format.value(row.intended),
+                        Format.value(row.intended_low) + "–" + Format.value(row.intended_high), Format.value(row.not_a_class),
+                        Format.value(row.other), Format.value(row.kappa), Format.value(row.knn_keeps_intended),
+                    ]
+                }, numericColumns: [1, 2, 3, 4, 6, 7, 8, 9]))
         return blocks
     }
 
@@ -159,7 +180,9 @@ extension HumanAgreement {
             }
             answer += " Unrestricted examples valid (read as the source class): " + valid.joined(separator: "; ") + "."
         }
-        answer += flagged.isEmpty ? " No annotator failed the attention checks."
+        answer +=
+            flagged.isEmpty
+            ? " No annotator failed the attention checks."
             : " Flagged by the attention checks: \(flagged.joined(separator: ", "))"
                 + (exclude_flagged ? ", left out." : ", still counted.")
         return Conclusion(question: "Which class do people see in each setting?", answer: answer)

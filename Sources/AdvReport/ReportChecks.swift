@@ -23,7 +23,9 @@ public enum ReportChecks {
             return problems + ["results.json: does not parse as the report's results (\(error))"]
         }
         problems += unmatchedNumbers(in: markdown, values: values).map { "report.md: \($0) is not a value in results.json" }
-        problems += unmatchedNumbers(in: visibleText(ofHTML: html), values: values).map { "index.html: \($0) is not a value in results.json" }
+        problems += unmatchedNumbers(in: visibleText(ofHTML: html), values: values).map {
+            "index.html: \($0) is not a value in results.json"
+        }
         let referenced = Set(figureReferences(markdown: markdown) + figureReferences(html: html))
         for file in referenced.sorted() {
             guard let data = FileManager.default.contents(atPath: folder + "/" + file), !data.isEmpty else {
@@ -55,7 +57,10 @@ public enum ReportChecks {
 
     /// A JSON value, to collect its numbers (booleans and strings such as "nan" are not numbers).
     indirect enum JSONValue: Decodable {
-        case number(Double), other, array([JSONValue]), object([String: JSONValue])
+        case number(Double)
+        case other
+        case array([JSONValue])
+        case object([String: JSONValue])
 
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
@@ -72,10 +77,10 @@ public enum ReportChecks {
 
         var numbers: [Double] {
             switch self {
-            case let .number(value): return [value]
+            case .number(let value): return [value]
             case .other: return []
-            case let .array(values): return values.flatMap(\.numbers)
-            case let .object(values): return values.values.flatMap(\.numbers)
+            case .array(let values): return values.flatMap(\.numbers)
+            case .object(let values): return values.values.flatMap(\.numbers)
             }
         }
     }
@@ -83,7 +88,9 @@ public enum ReportChecks {
     /// Numbers standing alone in `text` (not part of a name such as L2, PGD-40 or z0, nor a
     /// citation's year after "et al. ") that no value formats to at the same number of decimals.
     static func unmatchedNumbers(in text: String, values: [Double]) -> [String] {
-        guard let pattern = try? NSRegularExpression(pattern: #"(?<![\p{L}\d_.\-/#])(?<!et al\. )-?\d+(?:\.\d+)?(?![\p{L}\d_])"#) else { return ["pattern"] }
+        guard let pattern = try? NSRegularExpression(pattern: #"(?<![\p{L}\d_.\-/#])(?<!et al\. )-?\d+(?:\.\d+)?(?![\p{L}\d_])"#) else {
+            return ["pattern"]
+        }
         let range = NSRange(text.startIndex..., in: text)
         var unmatched: [String] = []
         var formatted: [Int: Set<String>] = [:]

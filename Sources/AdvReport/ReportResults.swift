@@ -80,10 +80,12 @@ public struct ReportSettings: Codable, Sendable, Equatable {
     public var eps_pairs_per_class: Int
 
     public static let full = ReportSettings(
-        test_images: 10_000, attack_images: 1000, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor), linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
+        test_images: 10_000, attack_images: 1000, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor),
+        linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
         l2_grid: [0.5, 1, 2, 3, 4.5], cw_images: 300, cw_iterations: 150, cw_binary_steps: 6, embedding_eps: 0.5,
         condition_two_queries: 70_000, plain_samples_per_class: 1000, unrestricted_per_pair: 5,
-        unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, unrestricted_start_candidates: 64, noise_eps: 0.1,
+        unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, unrestricted_start_candidates: 64,
+        noise_eps: 0.1,
         combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30)
 
     public static let quick = ReportSettings(
@@ -92,7 +94,8 @@ public struct ReportSettings: Codable, Sendable, Equatable {
         linf_grid: [0.1, 0.3, 0.4], l2_grid: [1.5, 4.5],
         cw_images: 20, cw_iterations: 60, cw_binary_steps: 4, embedding_eps: 0.5,
         condition_two_queries: 1000, plain_samples_per_class: 50, unrestricted_per_pair: 1,
-        unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, unrestricted_start_candidates: 8, noise_eps: 0.1,
+        unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, unrestricted_start_candidates: 8,
+        noise_eps: 0.1,
         combination_eps: 0.3, combination_per_pair: 1, distance_per_class: 30, judge_per_kind: 5, eps_pairs_per_class: 4)
 }
 

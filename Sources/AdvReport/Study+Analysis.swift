@@ -12,7 +12,8 @@ extension Study {
         var rng = SeededGenerator(seed: seed &+ 307)
         var byClass = test.indicesByClass()
         for digit in 0..<10 { byClass[digit].seededShuffle(using: &rng) }
-        var sourceIndices: [Int] = [], otherIndices: [Int] = []
+        var sourceIndices: [Int] = []
+        var otherIndices: [Int] = []
         for a in 0..<10 {
             for b in 0..<10 where b != a {
                 for k in 0..<settings.combination_per_pair {
@@ -21,11 +22,14 @@ extension Study {
                 }
             }
         }
-        let x0 = test.images.gather(sourceIndices), x1 = test.images.gather(otherIndices)
-        let sourceLabels = sourceIndices.map { test.labels[$0] }, otherLabels = otherIndices.map { test.labels[$0] }
+        let x0 = test.images.gather(sourceIndices)
+        let x1 = test.images.gather(otherIndices)
+        let sourceLabels = sourceIndices.map { test.labels[$0] }
+        let otherLabels = otherIndices.map { test.labels[$0] }
         let eps = settings.combination_eps
         let combined = combinationImages(sources: x0, others: x1, eps: Float(eps))
-        var stillSource: [String: Double] = [:], becameOther: [String: Double] = [:]
+        var stillSource: [String: Double] = [:]
+        var becameOther: [String: Double] = [:]
         var predictions: [String: [Int]] = [:]
         for (name, model) in classifiers {
             let predicted = model.predict(combined)
@@ -34,19 +38,27 @@ extension Study {
             becameOther[name] = share(predicted, otherLabels)
         }
         let knnLabels = knn.predict(combined, ks: [5])[5] ?? []
-        offerToJudge(setting: JudgeSettings.combination(eps: eps), kind: "perturbation", images: combined,
-                     candidates: Array(sourceIndices.indices),
-                     intended: sourceLabels, other: otherLabels, detail: { "test images \(sourceIndices[$0]) and \(otherIndices[$0])" },
-                     knnKeepsIntended: share(knnLabels, sourceLabels))
+        offerToJudge(
+            setting: JudgeSettings.combination(eps: eps), kind: "perturbation", images: combined,
+            candidates: Array(sourceIndices.indices),
+            intended: sourceLabels, other: otherLabels, detail: { "test images \(sourceIndices[$0]) and \(otherIndices[$0])" },
+            knnKeepsIntended: share(knnLabels, sourceLabels))
         let natural = predictions["natural"] ?? []
-        let conditionOne = self.conditionOne(clean: x0, adversarial: combined, labels: sourceLabels,
-                                             success: zip(natural, sourceLabels).map { $0 != $1 }, reference: models.robust)
-        try savePNG(combinationFigure(x0: x0, x1: x1, combined: combined, sourceLabels: sourceLabels, predictions: predictions,
-                                      knnLabels: knnLabels).render(),
-                    name: "combination", file: "combination.png")
-        return [CombinationSetting(eps: eps, count: sourceIndices.count, still_source: stillSource, became_other: becameOther,
-                                   knn_still_source: share(knnLabels, sourceLabels), knn_became_other: share(knnLabels, otherLabels),
-                                   condition_one: conditionOne, condition_two: conditionTwo(norm: "linf", eps: eps, model: "natural"))]
+        let conditionOne = self.conditionOne(
+            clean: x0, adversarial: combined, labels: sourceLabels,
+            success: zip(natural, sourceLabels).map { $0 != $1 }, reference: models.robust)
+        try savePNG(
+            combinationFigure(
+                x0: x0, x1: x1, combined: combined, sourceLabels: sourceLabels, predictions: predictions,
+                knnLabels: knnLabels
+            ).render(),
+            name: "combination", file: "combination.png")
+        return [
+            CombinationSetting(
+                eps: eps, count: sourceIndices.count, still_source: stillSource, became_other: becameOther,
+                knn_still_source: share(knnLabels, sourceLabels), knn_became_other: share(knnLabels, otherLabels),
+                condition_one: conditionOne, condition_two: conditionTwo(norm: "linf", eps: eps, model: "natural"))
+        ]
     }
 
     /// Tramèr et al.'s label-changing examples: each test image moves toward its nearest
@@ -54,15 +66,19 @@ extension Study {
     /// class, and do the models stay with the original one?
     func measureInvariance() -> [InvarianceReport] {
         let count = min(settings.attack_images, test.count)
-        let images = test.images.slice(0..<count), labels = Array(test.labels[0..<count])
+        let images = test.images.slice(0..<count)
+        let labels = Array(test.labels[0..<count])
         let targets = InvarianceTargets(images01: images, labels: labels, memory01: train.images, memoryLabels: train.labels, maxShift: 0)
         let judges = InvarianceJudges(model: models.natural, knn: knn, k: 5, reference: models.robust, clean: images)
         return settings.linf_grid.filter { $0 >= 0.3 }.map { eps in
             let (outcome, records) = invarianceExamples(images01: images, labels: labels, targets: targets, eps: Float(eps), judges: judges)
             let report = InvarianceReport(records: records, eps: Float(eps), maxShift: 0, knnK: 5)
             offerInvariance(report, records: records, images: outcome.adversarialImages)
-            log(String(format: "invariance ε %g: k-NN changed to the other class %.3f, natural still source %.3f, robust still source %.3f",
-                       eps, report.overall.knn_changed_to_target, report.overall.model_still_source, report.overall.reference_still_source ?? .nan))
+            log(
+                String(
+                    format: "invariance ε %g: k-NN changed to the other class %.3f, natural still source %.3f, robust still source %.3f",
+                    eps, report.overall.knn_changed_to_target, report.overall.model_still_source,
+                    report.overall.reference_still_source ?? .nan))
             return report
         }
     }
@@ -73,8 +89,10 @@ extension Study {
 
     /// One row per source class: x0 | sign(x1) | combination, labelled with both models' and
     /// the k-NN's predictions.
-    func combinationFigure(x0: Tensor, x1: Tensor, combined: Tensor, sourceLabels: [Int], predictions: [String: [Int]],
-                           knnLabels: [Int]) -> ImageGrid {
+    func combinationFigure(
+        x0: Tensor, x1: Tensor, combined: Tensor, sourceLabels: [Int], predictions: [String: [Int]],
+        knnLabels: [Int]
+    ) -> ImageGrid {
         let rows = (0..<10).compactMap { digit in sourceLabels.firstIndex(of: digit) }
         var grid = ImageGrid(rows: rows.count, columns: 3, tileWidth: 28, tileHeight: 28, scale: 3, padding: 6)
         grid.title = String(format: "the post's combination x0 + %.2f·sign(x1) (seed %llu)", settings.combination_eps, seed)
@@ -87,9 +105,11 @@ extension Study {
             grid.set(row: row, column: 1, bitmap: Bitmap(image01: signs.slice(index..<(index + 1))))
             grid.set(row: row, column: 2, bitmap: Bitmap(image01: combined.slice(index..<(index + 1))))
             grid.label(row: row, column: 0, text: "class \(sourceLabels[index])")
-            let natural = predictions["natural"]?[index] ?? -1, robust = predictions["robust"]?[index] ?? -1
-            grid.label(row: row, column: 2, text: "nat \(natural) rob \(robust) knn \(knnLabels[index])",
-                       color: natural != sourceLabels[index] ? .red : .black)
+            let natural = predictions["natural"]?[index] ?? -1
+            let robust = predictions["robust"]?[index] ?? -1
+            grid.label(
+                row: row, column: 2, text: "nat \(natural) rob \(robust) knn \(knnLabels[index])",
+                color: natural != sourceLabels[index] ? .red : .black)
         }
         return grid
     }
@@ -99,16 +119,21 @@ extension Study {
     func measureDistances() throws -> DistanceAnalysis {
         var rng = SeededGenerator(seed: seed &+ 401)
         let indices = train.sampleIndicesPerClass(settings.distance_per_class, using: &rng).flatMap { $0 }
-        let images = train.images.gather(indices), labels = indices.map { train.labels[$0] }
-        var meanPairwise: [String: [[Double]]] = [:], notClosest: [String: [Int]] = [:]
-        let spaces: [(String, Tensor, DistanceNorm)] = [("l2", images, .l2), ("linf", images, .linf),
-                                                        ("embedding-l2", models.embedding.embed(images), .l2)]
+        let images = train.images.gather(indices)
+        let labels = indices.map { train.labels[$0] }
+        var meanPairwise: [String: [[Double]]] = [:]
+        var notClosest: [String: [Int]] = [:]
+        let spaces: [(String, Tensor, DistanceNorm)] = [
+            ("l2", images, .l2), ("linf", images, .linf),
+            ("embedding-l2", models.embedding.embed(images), .l2),
+        ]
         for (name, points, norm) in spaces {
             let result = classPairDistances(images: points, labels: labels, norm: norm)
             meanPairwise[name] = result.meanPairwise
             notClosest[name] = result.rowsNotClosestToSelf
-            var heatmap = Heatmap(values: result.meanPairwise.map { $0.map(Float.init) }, rowLabels: (0..<10).map(String.init),
-                                  columnLabels: (0..<10).map(String.init))
+            var heatmap = Heatmap(
+                values: result.meanPairwise.map { $0.map(Float.init) }, rowLabels: (0..<10).map(String.init),
+                columnLabels: (0..<10).map(String.init))
             heatmap.title = "mean pairwise \(name) distance, \(settings.distance_per_class)/class train (seed \(seed))"
             heatmap.rowAxisTitle = "class"
             heatmap.columnAxisTitle = "class"

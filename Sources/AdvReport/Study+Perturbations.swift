@@ -17,10 +17,13 @@ extension Study {
     /// PGD, each on both models with its verdicts; then C&W-L2's minimal perturbations.
     func measurePerturbations() throws -> ([AttackSetting], [MinimalPerturbation]) {
         let count = min(settings.attack_images, test.count)
-        let images = test.images.slice(0..<count), labels = Array(test.labels[0..<count])
+        let images = test.images.slice(0..<count)
+        let labels = Array(test.labels[0..<count])
         let cleanEmbeddings = testEmbeddings.slice(0..<count)
         var plan: [PerturbationSetting] = []
-        for method in [AttackMethod.fgsm, .igs, .pgd] { plan += settings.linf_grid.map { PerturbationSetting(method: method, norm: .linf, eps: $0) } }
+        for method in [AttackMethod.fgsm, .igs, .pgd] {
+            plan += settings.linf_grid.map { PerturbationSetting(method: method, norm: .linf, eps: $0) }
+        }
         plan += settings.l2_grid.map { PerturbationSetting(method: .pgd, norm: .l2, eps: $0) }
         let figureEps = settings.linf_grid.min { abs($0 - 0.3) < abs($1 - 0.3) } ?? 0.3
 
@@ -30,15 +33,22 @@ extension Study {
                 let started = Date()
                 var rng = SeededGenerator(seed: seed &+ 101)
                 let outcome = runGradientAttack(model, setting: setting, images: images, labels: labels, using: &rng)
-                rows.append(attackSetting(model: name, method: setting.method.rawValue, norm: setting.norm.rawValue, eps: setting.eps,
-                                          clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome))
-                log(String(format: "%@ %@ %@ ε %g: robust accuracy %.4f on %d images (%.1f s)", name, setting.method.rawValue, setting.norm.rawValue,
-                           setting.eps, outcome.robustAccuracy, count, Date().timeIntervalSince(started)))
+                rows.append(
+                    attackSetting(
+                        model: name, method: setting.method.rawValue, norm: setting.norm.rawValue, eps: setting.eps,
+                        clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome))
+                log(
+                    String(
+                        format: "%@ %@ %@ ε %g: robust accuracy %.4f on %d images (%.1f s)", name, setting.method.rawValue,
+                        setting.norm.rawValue,
+                        setting.eps, outcome.robustAccuracy, count, Date().timeIntervalSince(started)))
                 if setting.method == .pgd, setting.norm == .linf, setting.eps == figureEps {
-                    let title = String(format: "PGD-%d L∞ ε %g against the %@ model: robust accuracy %.3f (seed %llu)",
-                                       settings.attack_steps, setting.eps, name, outcome.robustAccuracy, seed)
-                    let grid = AttackFigures.perturbationRows(clean: images, adversarial: outcome.adversarialImages, results: outcome.results,
-                                                              rows: AttackFigures.figureIndices(outcome.results), title: title)
+                    let title = String(
+                        format: "PGD-%d L∞ ε %g against the %@ model: robust accuracy %.3f (seed %llu)",
+                        settings.attack_steps, setting.eps, name, outcome.robustAccuracy, seed)
+                    let grid = AttackFigures.perturbationRows(
+                        clean: images, adversarial: outcome.adversarialImages, results: outcome.results,
+                        rows: AttackFigures.figureIndices(outcome.results), title: title)
                     try savePNG(grid.render(), name: "pgd-linf-\(name)", file: "pgd-linf-\(name).png")
                 }
                 if let row = rows.last { offerPerturbation(row, outcome: outcome, labels: labels) }
@@ -46,53 +56,68 @@ extension Study {
             // Embedding PGD: the ball lives in the triplet embedding, so (2) is asked there too.
             let config = EmbeddingPGDConfig(epsEmbedding: Float(settings.embedding_eps), stepSize: 0.01, steps: settings.attack_steps)
             let outcome = inBatches(count: count, batchSize: 250) { range in
-                embeddingPGD(model: model, embedding: models.embedding, images01: images.slice(range), labels: Array(labels[range]),
-                             config: config, indexOffset: range.lowerBound)
+                embeddingPGD(
+                    model: model, embedding: models.embedding, images01: images.slice(range), labels: Array(labels[range]),
+                    config: config, indexOffset: range.lowerBound)
             }
-            rows.append(attackSetting(model: name, method: "embedding-pgd", norm: "embedding-l2", eps: settings.embedding_eps,
-                                      clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome))
+            rows.append(
+                attackSetting(
+                    model: name, method: "embedding-pgd", norm: "embedding-l2", eps: settings.embedding_eps,
+                    clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome))
             log(String(format: "%@ embedding PGD ε_e %g: robust accuracy %.4f", name, settings.embedding_eps, outcome.robustAccuracy))
         }
         try plotRobustness(rows)
         return (rows, try measureMinimalPerturbations())
     }
 
-    func runGradientAttack(_ model: any ImageClassifier, setting: PerturbationSetting, images: Tensor, labels: [Int],
-                           using rng: inout SeededGenerator) -> AttackOutcome {
+    func runGradientAttack(
+        _ model: any ImageClassifier, setting: PerturbationSetting, images: Tensor, labels: [Int],
+        using rng: inout SeededGenerator
+    ) -> AttackOutcome {
         // The same rule as `advlab attack --method …` (step pgd_step_factor·ε/k, Madry et al. 2018).
-        guard let config = GradientAttackConfig.named(setting.method, norm: setting.norm, eps: Float(setting.eps), steps: settings.attack_steps,
-                                                      stepFactor: Float(settings.pgd_step_factor)) else {
+        guard
+            let config = GradientAttackConfig.named(
+                setting.method, norm: setting.norm, eps: Float(setting.eps), steps: settings.attack_steps,
+                stepFactor: Float(settings.pgd_step_factor))
+        else {
             preconditionFailure("\(setting.method.rawValue) is not a gradient attack")
         }
         return inBatches(count: labels.count, batchSize: 250) { range in
-            gradientAttack(model: model, images01: images.slice(range), labels: Array(labels[range]), targets: nil, config: config,
-                           using: &rng, indexOffset: range.lowerBound)
+            gradientAttack(
+                model: model, images01: images.slice(range), labels: Array(labels[range]), targets: nil, config: config,
+                using: &rng, indexOffset: range.lowerBound)
         }
     }
 
-    func attackSetting(model name: String, method: String, norm: String, eps: Double, clean: Tensor, cleanEmbeddings: Tensor, labels: [Int],
-                       outcome: AttackOutcome) -> AttackSetting {
+    func attackSetting(
+        model name: String, method: String, norm: String, eps: Double, clean: Tensor, cleanEmbeddings: Tensor, labels: [Int],
+        outcome: AttackOutcome
+    ) -> AttackSetting {
         let success = outcome.results.map(\.success)
-        return AttackSetting(model: name, method: method, norm: norm, eps: eps, count: labels.count, clean_accuracy: outcome.cleanAccuracy,
-                             robust_accuracy: outcome.robustAccuracy, per_class_robust_accuracy: outcome.perClassRobustAccuracy(),
-                             condition_one: conditionOne(clean: clean, cleanEmbeddings: cleanEmbeddings, adversarial: outcome.adversarialImages, labels: labels, success: success,
-                                                         reference: other(than: name)),
-                             condition_two: conditionTwo(norm: norm, eps: eps, model: name))
+        return AttackSetting(
+            model: name, method: method, norm: norm, eps: eps, count: labels.count, clean_accuracy: outcome.cleanAccuracy,
+            robust_accuracy: outcome.robustAccuracy, per_class_robust_accuracy: outcome.perClassRobustAccuracy(),
+            condition_one: conditionOne(
+                clean: clean, cleanEmbeddings: cleanEmbeddings, adversarial: outcome.adversarialImages, labels: labels, success: success,
+                reference: other(than: name)),
+            condition_two: conditionTwo(norm: norm, eps: eps, model: name))
     }
 
     /// Robust accuracy against ε: one plot per norm, both models, every method.
     func plotRobustness(_ rows: [AttackSetting]) throws {
         for norm in ["linf", "l2"] {
-            var plot = SVGPlot(title: "robust accuracy vs ε (\(norm == "linf" ? "L∞" : "L2"), \(settings.attack_images) test images, seed \(seed))",
-                               xLabel: norm == "linf" ? "ε (L∞)" : "ε (L2)", yLabel: "robust accuracy")
+            var plot = SVGPlot(
+                title: "robust accuracy vs ε (\(norm == "linf" ? "L∞" : "L2"), \(settings.attack_images) test images, seed \(seed))",
+                xLabel: norm == "linf" ? "ε (L∞)" : "ε (L2)", yLabel: "robust accuracy")
             plot.yRange = 0...1
             plot.identifier = "robust\(norm)"
             for (index, name) in ["natural", "robust"].enumerated() {
                 for (methodIndex, method) in ["fgsm", "igs", "pgd"].enumerated() {
                     let points = rows.filter { $0.model == name && $0.method == method && $0.norm == norm }.sorted { $0.eps < $1.eps }
                     guard !points.isEmpty else { continue }
-                    plot.addSeries("\(name) \(method)", x: points.map(\.eps), y: points.map(\.robust_accuracy),
-                                   color: SVGPlot.palette[methodIndex], dashed: index == 1)
+                    plot.addSeries(
+                        "\(name) \(method)", x: points.map(\.eps), y: points.map(\.robust_accuracy),
+                        color: SVGPlot.palette[methodIndex], dashed: index == 1)
                 }
             }
             try saveSVG(plot, name: "robustness-\(norm)", file: "robustness-\(norm).svg")
@@ -103,45 +128,57 @@ extension Study {
     /// smallest perturbation that flips the model, against each image's nearest same-class image.
     func measureMinimalPerturbations() throws -> [MinimalPerturbation] {
         let count = min(settings.cw_images, test.count)
-        let images = test.images.slice(0..<count), labels = Array(test.labels[0..<count])
-        let nearest = AdvAnalysis.nearestSameClass(images: allImages, labels: allLabels, queries: (0..<count).map { $0 + train.count },
-                                                   memory: Array(allLabels.indices), norm: .l2)
+        let images = test.images.slice(0..<count)
+        let labels = Array(test.labels[0..<count])
+        let nearest = AdvAnalysis.nearestSameClass(
+            images: allImages, labels: allLabels, queries: (0..<count).map { $0 + train.count },
+            memory: Array(allLabels.indices), norm: .l2)
         var config = CarliniWagnerConfig()
         config.iterations = settings.cw_iterations
         config.binarySearchSteps = settings.cw_binary_steps
         var rows: [MinimalPerturbation] = []
-        var plot = SVGPlot(title: "C&W-L2 minimal perturbation vs nearest same-class image (\(count) test images)",
-                           xLabel: "L2 distance", yLabel: "share of images within x")
+        var plot = SVGPlot(
+            title: "C&W-L2 minimal perturbation vs nearest same-class image (\(count) test images)",
+            xLabel: "L2 distance", yLabel: "share of images within x")
         plot.yRange = 0...1
         plot.identifier = "cw"
         for (index, (name, model)) in classifiers.enumerated() {
             let started = Date()
             let outcome = inBatches(count: count, batchSize: 250) { range in
-                carliniWagnerL2(model: model, images01: images.slice(range), labels: Array(labels[range]), config: config,
-                                indexOffset: range.lowerBound)
+                carliniWagnerL2(
+                    model: model, images01: images.slice(range), labels: Array(labels[range]), config: config,
+                    indexOffset: range.lowerBound)
             }
             let successes = outcome.results.filter(\.success)
             let l2 = successes.map { Double($0.l2) }.sorted()
-            let perClass = (0..<10).map { digit in lowerQuantile(successes.filter { $0.label == digit }.map { Double($0.l2) }.sorted(), 0.5) }
+            let perClass = (0..<10).map { digit in lowerQuantile(successes.filter { $0.label == digit }.map { Double($0.l2) }.sorted(), 0.5)
+            }
             // Images already misclassified count as flipped at distance 0.
             let below = outcome.results.indices.filter { outcome.results[$0].success && outcome.results[$0].l2 < nearest[$0] }.count
             let levels = [0.1, 0.5, 0.9]
-            rows.append(MinimalPerturbation(model: name, count: count, success_rate: Double(successes.count) / Double(max(1, count)),
-                                            quantile_levels: levels, l2_quantiles: lowerQuantiles(l2, levels), per_class_median_l2: perClass,
-                                            share_below_nearest_same_class: Double(below) / Double(max(1, count)),
-                                            condition_one: conditionOne(clean: images, cleanEmbeddings: testEmbeddings.slice(0..<count),
-                                                                        adversarial: outcome.adversarialImages, labels: labels,
-                                                                        success: outcome.results.map(\.success), reference: other(than: name))))
+            rows.append(
+                MinimalPerturbation(
+                    model: name, count: count, success_rate: Double(successes.count) / Double(max(1, count)),
+                    quantile_levels: levels, l2_quantiles: lowerQuantiles(l2, levels), per_class_median_l2: perClass,
+                    share_below_nearest_same_class: Double(below) / Double(max(1, count)),
+                    condition_one: conditionOne(
+                        clean: images, cleanEmbeddings: testEmbeddings.slice(0..<count),
+                        adversarial: outcome.adversarialImages, labels: labels,
+                        success: outcome.results.map(\.success), reference: other(than: name))))
             let xs = (0...50).map { 8 * Double($0) / 50 }
-            plot.addSeries("\(name): C&W minimal L2", x: xs, y: xs.map { x in Double(l2.filter { $0 <= x }.count) / Double(max(1, count)) },
-                           color: SVGPlot.palette[index])
-            log(String(format: "%@ C&W-L2: success %.3f, median L2 %.3f (%.1f s)", name, rows.last?.success_rate ?? 0,
-                       lowerQuantile(l2, 0.5), Date().timeIntervalSince(started)))
+            plot.addSeries(
+                "\(name): C&W minimal L2", x: xs, y: xs.map { x in Double(l2.filter { $0 <= x }.count) / Double(max(1, count)) },
+                color: SVGPlot.palette[index])
+            log(
+                String(
+                    format: "%@ C&W-L2: success %.3f, median L2 %.3f (%.1f s)", name, rows.last?.success_rate ?? 0,
+                    lowerQuantile(l2, 0.5), Date().timeIntervalSince(started)))
         }
         let nearestSorted = nearest.map(Double.init).sorted()
         let xs = (0...50).map { 8 * Double($0) / 50 }
-        plot.addSeries("nearest same-class image", x: xs, y: xs.map { x in Double(nearestSorted.filter { $0 <= x }.count) / Double(max(1, count)) },
-                       color: SVGPlot.palette[2], dashed: true)
+        plot.addSeries(
+            "nearest same-class image", x: xs, y: xs.map { x in Double(nearestSorted.filter { $0 <= x }.count) / Double(max(1, count)) },
+            color: SVGPlot.palette[2], dashed: true)
         try saveSVG(plot, name: "cw-minimal-l2", file: "cw-minimal-l2.svg")
         return rows
     }

@@ -21,9 +21,12 @@ public struct StudyModels {
     public var judge: (name: String, classifier: any ImageClassifier)?
     public var missingJudge: String?
 
-    public init(natural: any ImageClassifier, robust: any ImageClassifier, generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator,
-                embedding: TripletEmbedding, paths: (natural: String, robust: String, acgan: String, triplet: String),
-                judge: (name: String, classifier: any ImageClassifier)? = nil, missingJudge: String? = nil) {
+    public init(
+        natural: any ImageClassifier, robust: any ImageClassifier, generator: any ConditionalGenerator,
+        discriminator: any ConditionalDiscriminator,
+        embedding: TripletEmbedding, paths: (natural: String, robust: String, acgan: String, triplet: String),
+        judge: (name: String, classifier: any ImageClassifier)? = nil, missingJudge: String? = nil
+    ) {
         self.natural = natural
         self.robust = robust
         self.generator = generator
@@ -40,16 +43,19 @@ public struct StudyModels {
         let (generator, discriminator) = try ModelLoading.acgan(path: acgan)
         let judgeModel = try judge.flatMap { path in
             FileManager.default.fileExists(atPath: path)
-                ? (name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
-                   classifier: try ModelLoading.classifier(path: path))
+                ? (
+                    name: URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent,
+                    classifier: try ModelLoading.classifier(path: path)
+                )
                 : nil
         }
         let missing = judge.flatMap { path in
             judgeModel == nil ? "\(path) is absent: the validity panel has no robust judge of another architecture" : nil
         }
-        return StudyModels(natural: try ModelLoading.classifier(path: natural), robust: try ModelLoading.classifier(path: robust),
-                           generator: generator, discriminator: discriminator, embedding: try ModelLoading.triplet(path: triplet),
-                           paths: (natural, robust, acgan, triplet), judge: judgeModel, missingJudge: missing)
+        return StudyModels(
+            natural: try ModelLoading.classifier(path: natural), robust: try ModelLoading.classifier(path: robust),
+            generator: generator, discriminator: discriminator, embedding: try ModelLoading.triplet(path: triplet),
+            paths: (natural, robust, acgan, triplet), judge: judgeModel, missingJudge: missing)
     }
 }
 
@@ -88,10 +94,17 @@ public final class Study {
     /// Per model and norm: nearest misclassified same-class test image of each query.
     var nearestMisclassified: [String: [String: [Float]]] = [:]
 
-    public init(models: StudyModels, train: Dataset, test: Dataset, settings: ReportSettings, seed: UInt64, folder: String,
-                log: @escaping (String) -> Void) {
-        self.models = models; self.train = train; self.test = test; self.settings = settings; self.seed = seed
-        self.folder = folder; self.log = log
+    public init(
+        models: StudyModels, train: Dataset, test: Dataset, settings: ReportSettings, seed: UInt64, folder: String,
+        log: @escaping (String) -> Void
+    ) {
+        self.models = models
+        self.train = train
+        self.test = test
+        self.settings = settings
+        self.seed = seed
+        self.folder = folder
+        self.log = log
         allImages = Tensor.concatenate([train.images, test.images])
         allLabels = train.labels + test.labels
     }
@@ -120,15 +133,17 @@ public final class Study {
             models: ["natural": models.paths.natural, "robust": models.paths.robust],
             generator: models.paths.acgan, embedding: models.paths.triplet,
             generalization: generalization, robustness: robustness, minimal_perturbations: minimal,
-            condition_two_curves: curves, unrestricted: unrestricted, combination: combination, invariance: invariance, distances: distances,
+            condition_two_curves: curves, unrestricted: unrestricted, combination: combination, invariance: invariance,
+            distances: distances,
             per_class_eps: perClassEps, human: nil, condition_one_rule: rule, conclusions: [], figures: figures,
             seconds: 0)
         let judgeSet = JudgeSet(seed: seed, items: judgeItems, settings: judgeSettings)
         try judgeSet.write(to: folder + "/judge-set.json")
         if !human.isEmpty {
-            results.human = try HumanAgreement.fold(human, set: judgeSet, setPath: folder + "/judge-set.json",
-                                                    excludeFlagged: excludeFlagged,
-                                                    noun: noun)
+            results.human = try HumanAgreement.fold(
+                human, set: judgeSet, setPath: folder + "/judge-set.json",
+                excludeFlagged: excludeFlagged,
+                noun: noun)
         }
         results.conclusions = Conclusions.compute(results)
         results.seconds = Date().timeIntervalSince(start)
@@ -143,8 +158,9 @@ public final class Study {
         let rows = classifiers.map { (name, model) -> Generalization.ModelErrors in
             let accuracy = evaluate(model, on: testSubset)
             let plain = plainSampleError(models.generator, classifier: model, perClass: settings.plain_samples_per_class, seed: seed &+ 7)
-            return .init(model: name, test_error: 1 - accuracy.accuracy, per_class_test_error: accuracy.perClassAccuracy.map { 1 - $0 },
-                         plain_sample_error: plain.error_rate, per_class_plain_sample_error: plain.per_class_error_rate)
+            return .init(
+                model: name, test_error: 1 - accuracy.accuracy, per_class_test_error: accuracy.perClassAccuracy.map { 1 - $0 },
+                plain_sample_error: plain.error_rate, per_class_plain_sample_error: plain.per_class_error_rate)
         }
         offerControls()
         return Generalization(test_images: testSubset.count, plain_samples_per_class: settings.plain_samples_per_class, models: rows)
@@ -162,36 +178,44 @@ public final class Study {
         for norm in [DistanceNorm.l2, .linf] {
             let started = Date()
             // Every image: the class-blocked kernels, L∞ seeded with the L2 neighbours.
-            let (distances, neighbors) = ConditionTwoDistances.nearestSameClass(images: allImages, labels: allLabels, queries: indices,
-                                                                                 norm: norm, seeds: l2Neighbors, classCount: classCount)
+            let (distances, neighbors) = ConditionTwoDistances.nearestSameClass(
+                images: allImages, labels: allLabels, queries: indices,
+                norm: norm, seeds: l2Neighbors, classCount: classCount)
             if norm == .l2 { l2Neighbors = neighbors }
             nearestSameClass[norm.rawValue] = distances
-            log(String(format: "condition (2): nearest same-class %@ distance of %d images: %.1f s", norm.rawValue, indices.count,
-                       Date().timeIntervalSince(started)))
+            log(
+                String(
+                    format: "condition (2): nearest same-class %@ distance of %d images: %.1f s", norm.rawValue, indices.count,
+                    Date().timeIntervalSince(started)))
         }
         // The k-NN's memory already holds the training images' embeddings.
         let embeddings = Tensor.concatenate([knn.memory, testEmbeddings])
-        nearestSameClass["embedding-l2"] = AdvAnalysis.nearestSameClass(images: embeddings, labels: allLabels, queries: indices,
-                                                                        memory: everything, norm: .l2)
+        nearestSameClass["embedding-l2"] = AdvAnalysis.nearestSameClass(
+            images: embeddings, labels: allLabels, queries: indices,
+            memory: everything, norm: .l2)
         for (name, model) in classifiers {
-            let misclassified = ConditionTwoDistances.misclassifiedTestImages(predictions: model.predict(test.images), testLabels: test.labels,
-                                                                              testOffset: train.count)
+            let misclassified = ConditionTwoDistances.misclassifiedTestImages(
+                predictions: model.predict(test.images), testLabels: test.labels,
+                testOffset: train.count)
             var perNorm: [String: [Float]] = [:]
             for norm in [DistanceNorm.l2, .linf] {
-                perNorm[norm.rawValue] = ConditionTwoDistances.nearestMisclassified(images: allImages, labels: allLabels, queries: indices,
-                                                                                    misclassified: misclassified, norm: norm, classCount: classCount)
+                perNorm[norm.rawValue] = ConditionTwoDistances.nearestMisclassified(
+                    images: allImages, labels: allLabels, queries: indices,
+                    misclassified: misclassified, norm: norm, classCount: classCount)
             }
-            perNorm["embedding-l2"] = ConditionTwoDistances.nearestMisclassified(images: embeddings, labels: allLabels, queries: indices,
-                                                                                 misclassified: misclassified, norm: .l2, classCount: classCount)
+            perNorm["embedding-l2"] = ConditionTwoDistances.nearestMisclassified(
+                images: embeddings, labels: allLabels, queries: indices,
+                misclassified: misclassified, norm: .l2, classCount: classCount)
             nearestMisclassified[name] = perNorm
         }
     }
 
     /// Condition (2) for a norm and radius; `model` adds the misclassified-neighbour share.
     func conditionTwo(norm: String, eps: Double, model: String?) -> ConditionTwoVerdict {
-        let distances = ConditionTwoDistances(queries: conditionQueries, labels: conditionQueries.map { allLabels[$0] },
-                                              nearestSameClass: nearestSameClass[norm] ?? [],
-                                              nearestMisclassified: model.flatMap { nearestMisclassified[$0]?[norm] })
+        let distances = ConditionTwoDistances(
+            queries: conditionQueries, labels: conditionQueries.map { allLabels[$0] },
+            nearestSameClass: nearestSameClass[norm] ?? [],
+            nearestMisclassified: model.flatMap { nearestMisclassified[$0]?[norm] })
         return AdvAnalysis.conditionTwo(distances, norm: norm, eps: eps, classCount: classCount)
     }
 
@@ -207,14 +231,21 @@ public final class Study {
                 let sorted = labels.indices.filter { labels[$0] == digit }.map { Double(nearest[$0]) }.sorted()
                 return lowerQuantiles(sorted, levels)
             }
-            curves.append(ConditionTwoCurve(norm: norm, images: labels.count, eps: grid, share_with_same_class_within_eps: shares,
-                                            quantile_levels: levels, per_class_nearest_same_class_quantiles: quantiles))
+            curves.append(
+                ConditionTwoCurve(
+                    norm: norm, images: labels.count, eps: grid, share_with_same_class_within_eps: shares,
+                    quantile_levels: levels, per_class_nearest_same_class_quantiles: quantiles))
         }
-        var linfPlot = SVGPlot(title: "condition (2): share of images with a same-class image within ε, L∞", xLabel: "ε (L∞)", yLabel: "share")
-        var l2Plot = SVGPlot(title: "condition (2): share of images with a same-class image within ε, L2", xLabel: "ε (L2)", yLabel: "share")
+        var linfPlot = SVGPlot(
+            title: "condition (2): share of images with a same-class image within ε, L∞", xLabel: "ε (L∞)", yLabel: "share")
+        var l2Plot = SVGPlot(
+            title: "condition (2): share of images with a same-class image within ε, L2", xLabel: "ε (L2)", yLabel: "share")
         for curve in curves {
-            if curve.norm == "linf" { linfPlot.addSeries("all classes", x: curve.eps, y: curve.share_with_same_class_within_eps) }
-            else { l2Plot.addSeries("all classes", x: curve.eps, y: curve.share_with_same_class_within_eps) }
+            if curve.norm == "linf" {
+                linfPlot.addSeries("all classes", x: curve.eps, y: curve.share_with_same_class_within_eps)
+            } else {
+                l2Plot.addSeries("all classes", x: curve.eps, y: curve.share_with_same_class_within_eps)
+            }
         }
         // Per class, from the same distances.
         for digit in 0..<10 {
@@ -222,12 +253,17 @@ public final class Study {
             for curve in curves {
                 let nearest = nearestSameClass[curve.norm] ?? []
                 let shares = curve.eps.map { eps in Double(rows.filter { Double(nearest[$0]) <= eps }.count) / Double(max(1, rows.count)) }
-                if curve.norm == "linf" { linfPlot.addSeries("class \(digit)", x: curve.eps, y: shares, dashed: true) }
-                else { l2Plot.addSeries("class \(digit)", x: curve.eps, y: shares, dashed: true) }
+                if curve.norm == "linf" {
+                    linfPlot.addSeries("class \(digit)", x: curve.eps, y: shares, dashed: true)
+                } else {
+                    l2Plot.addSeries("class \(digit)", x: curve.eps, y: shares, dashed: true)
+                }
             }
         }
-        linfPlot.yRange = 0...1; l2Plot.yRange = 0...1
-        linfPlot.identifier = "c2linf"; l2Plot.identifier = "c2l2"
+        linfPlot.yRange = 0...1
+        l2Plot.yRange = 0...1
+        linfPlot.identifier = "c2linf"
+        l2Plot.identifier = "c2l2"
         try saveSVG(linfPlot, name: "condition-two-linf", file: "condition-two-linf.svg")
         try saveSVG(l2Plot, name: "condition-two-l2", file: "condition-two-l2.svg")
         return curves
@@ -243,17 +279,22 @@ public final class Study {
         let criteria = PerClassEpsilonCriteria()
         return [(PerturbationNorm.linf, (1...10).map { Float($0) * 0.05 }), (.l2, (1...12).map { Float($0) * 0.5 })].map { norm, grid in
             let shareTwo = conditionTwoHoldShares(nearestSameClass: nearestSameClass[norm.rawValue] ?? [], labels: labels, grid: grid)
-            let shareCombination = combinationUnchangedShares(images01: test.images, labels: test.labels, pairs: pairs, grid: grid, norm: norm) {
+            let shareCombination = combinationUnchangedShares(
+                images01: test.images, labels: test.labels, pairs: pairs, grid: grid, norm: norm
+            ) {
                 self.knn.predict($0, ks: [5])[5] ?? []
             }
-            let perClass = choosePerClassEpsilon(grid: grid, shareConditionTwo: shareTwo, shareCombination: shareCombination, criteria: criteria,
-                                                 conditionTwoImages: (0..<10).map { d in labels.filter { $0 == d }.count },
-                                                 combinationPairs: (0..<10).map { d in pairs.filter { test.labels[$0.source] == d }.count })
+            let perClass = choosePerClassEpsilon(
+                grid: grid, shareConditionTwo: shareTwo, shareCombination: shareCombination, criteria: criteria,
+                conditionTwoImages: (0..<10).map { d in labels.filter { $0 == d }.count },
+                combinationPairs: (0..<10).map { d in pairs.filter { test.labels[$0.source] == d }.count })
             log("per-class ε (\(norm.rawValue)): " + perClass.map { $0.eps.map { Format.eps($0) } ?? "none" }.joined(separator: " "))
-            return PerClassEpsilonReport(norm: norm.rawValue, grid: grid.map(Double.init), criteria: criteria, per_class: perClass,
-                                         condition_two_method: "\(labels.count) images, each against all 70000 train and test images",
-                                         combination_method: "\(settings.eps_pairs_per_class) test images per class, each with one random test image of every other class; 5-NN in the triplet embedding",
-                                         seed: seed)
+            return PerClassEpsilonReport(
+                norm: norm.rawValue, grid: grid.map(Double.init), criteria: criteria, per_class: perClass,
+                condition_two_method: "\(labels.count) images, each against all 70000 train and test images",
+                combination_method:
+                    "\(settings.eps_pairs_per_class) test images per class, each with one random test image of every other class; 5-NN in the triplet embedding",
+                seed: seed)
         }
     }
 
@@ -267,7 +308,10 @@ public final class Study {
             var centroid = [Double](repeating: 0, count: d)
             for row in rows { for j in 0..<d { centroid[j] += Double(embeddings.scalars[row * d + j]) / Double(rows.count) } }
             let distances = rows.map { row in
-                (0..<d).reduce(0.0) { sum, j in let diff = Double(embeddings.scalars[row * d + j]) - centroid[j]; return sum + diff * diff }.squareRoot()
+                (0..<d).reduce(0.0) { sum, j in
+                    let diff = Double(embeddings.scalars[row * d + j]) - centroid[j]
+                    return sum + diff * diff
+                }.squareRoot()
             }.sorted()
             return distances[distances.count / 2]
         }
@@ -276,14 +320,18 @@ public final class Study {
     /// Condition-(1) proxies of `adversarial` against `clean`, with the embedding and the
     /// other model as references; `cleanEmbeddings` and `adversarialJudged` (from
     /// `embeddingJudgement`) when they are already known.
-    func conditionOne(clean: Tensor, cleanEmbeddings: Tensor? = nil, adversarial: Tensor,
-                      adversarialJudged: (embeddings: Tensor, knnLabels: [Int]?)? = nil, labels: [Int], success: [Bool],
-                      reference: any ImageClassifier) -> ConditionOneReport {
+    func conditionOne(
+        clean: Tensor, cleanEmbeddings: Tensor? = nil, adversarial: Tensor,
+        adversarialJudged: (embeddings: Tensor, knnLabels: [Int]?)? = nil, labels: [Int], success: [Bool],
+        reference: any ImageClassifier
+    ) -> ConditionOneReport {
         let (adversarialEmbeddings, knnLabels) = adversarialJudged ?? embeddingJudgement(adversarial)
-        return ConditionOneMeasurements(clean: clean, adversarial: adversarial, labels: labels, success: success, rule: rule,
-                                        cleanEmbeddings: cleanEmbeddings ?? models.embedding.embed(clean), adversarialEmbeddings: adversarialEmbeddings,
-                                        classSpread: classSpread, knnLabels: knnLabels,
-                                        referenceLabels: reference.predict(adversarial)).report(rule: rule)
+        return ConditionOneMeasurements(
+            clean: clean, adversarial: adversarial, labels: labels, success: success, rule: rule,
+            cleanEmbeddings: cleanEmbeddings ?? models.embedding.embed(clean), adversarialEmbeddings: adversarialEmbeddings,
+            classSpread: classSpread, knnLabels: knnLabels,
+            referenceLabels: reference.predict(adversarial)
+        ).report(rule: rule)
     }
 
     /// The triplet embeddings of `images` and the 5-NN's class for each, the second judge.

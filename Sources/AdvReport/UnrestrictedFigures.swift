@@ -8,8 +8,10 @@ import Foundation
 public enum UnrestrictedFigures {
     /// Pairs *G(z0, s) | G(z, s)* side by side, `pairsPerRow` pairs per row, each labelled with
     /// the attacked classifier's prediction (f) and the auxiliary classifier's (aux).
-    public static func pairs(outcome: LatentSearchOutcome, indices: [Int], startPredictions: [Int], pairsPerRow: Int = 5,
-                             title: String) -> ImageGrid {
+    public static func pairs(
+        outcome: LatentSearchOutcome, indices: [Int], startPredictions: [Int], pairsPerRow: Int = 5,
+        title: String
+    ) -> ImageGrid {
         let rows = max(1, (indices.count + pairsPerRow - 1) / pairsPerRow)
         var grid = ImageGrid(rows: rows, columns: 2 * pairsPerRow, tileWidth: 28, tileHeight: 28, scale: 2, padding: 4)
         grid.title = title
@@ -18,13 +20,15 @@ public enum UnrestrictedFigures {
             grid.columnHeader(column: 2 * column + 1, text: "G(z,s)")
         }
         for (position, index) in indices.enumerated() {
-            let row = position / pairsPerRow, column = 2 * (position % pairsPerRow)
+            let row = position / pairsPerRow
+            let column = 2 * (position % pairsPerRow)
             let record = outcome.records[index]
             grid.set(row: row, column: column, bitmap: Bitmap(image01: outcome.startImages.slice(index..<(index + 1))))
             grid.label(row: row, column: column, text: "s\(record.source) f\(startPredictions[index])")
             grid.set(row: row, column: column + 1, bitmap: Bitmap(image01: outcome.images.slice(index..<(index + 1))))
-            grid.label(row: row, column: column + 1, text: "f\(record.classifierPrediction) aux\(record.auxiliaryPrediction)",
-                       color: record.success ? .red : .black)
+            grid.label(
+                row: row, column: column + 1, text: "f\(record.classifierPrediction) aux\(record.auxiliaryPrediction)",
+                color: record.success ? .red : .black)
             if record.success { grid.frame(row: row, column: column + 1, color: .red) }
         }
         return grid
@@ -47,9 +51,11 @@ public enum UnrestrictedFigures {
     /// `UnrestrictedPanel`), else the first success as `.disputed`, else the last attempt.
     /// Without `valid` every success counts as valid.
     public static func pairCells(_ outcome: LatentSearchOutcome, valid: [Bool]? = nil)
-        -> (rates: [[Double?]], examples: [[Tensor?]], cells: [[PairCell]]) {
-        precondition(valid.map { $0.count == outcome.records.count } ?? true,
-                     "validity: \(valid?.count ?? 0) flags for \(outcome.records.count) records")
+        -> (rates: [[Double?]], examples: [[Tensor?]], cells: [[PairCell]])
+    {
+        precondition(
+            valid.map { $0.count == outcome.records.count } ?? true,
+            "validity: \(valid?.count ?? 0) flags for \(outcome.records.count) records")
         var rates = [[Double?]](repeating: [Double?](repeating: nil, count: 10), count: 10)
         var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: 10), count: 10)
         var cells = [[PairCell]](repeating: [PairCell](repeating: .failed, count: 10), count: 10)
@@ -71,8 +77,10 @@ public enum UnrestrictedFigures {
 
     /// The all-pairs grid of a targeted search, with a plain sample of each class (drawn from
     /// `seed` + 1000 + class) on the diagonal; `valid` as in `pairCells`.
-    public static func allPairs(outcome: LatentSearchOutcome, generator: any ConditionalGenerator, seed: UInt64, title: String,
-                                valid: [Bool]? = nil) -> ImageGrid {
+    public static func allPairs(
+        outcome: LatentSearchOutcome, generator: any ConditionalGenerator, seed: UInt64, title: String,
+        valid: [Bool]? = nil
+    ) -> ImageGrid {
         var (_, examples, cells) = pairCells(outcome, valid: valid)
         for s in 0..<10 {
             var rng = SeededGenerator(seed: seed &+ UInt64(s) &+ 1000)
@@ -107,8 +115,9 @@ public enum UnrestrictedFigures {
     /// The success rate per (source, target) pair as a heat map on [0, 1]: rows are sources,
     /// columns targets; a pair without searches is blank. rates: [source][target]
     public static func successMatrix(rates: [[Double?]], title: String) -> Heatmap {
-        var heat = Heatmap(values: rates.map { $0.map { Float($0 ?? .nan) } }, rowLabels: rates.indices.map { "s=\($0)" },
-                           columnLabels: (rates.first ?? []).indices.map { "t=\($0)" })
+        var heat = Heatmap(
+            values: rates.map { $0.map { Float($0 ?? .nan) } }, rowLabels: rates.indices.map { "s=\($0)" },
+            columnLabels: (rates.first ?? []).indices.map { "t=\($0)" })
         heat.title = title
         heat.valueRange = 0...1
         return heat
@@ -125,19 +134,27 @@ public enum UnrestrictedFigures {
 
     /// Per-example records as CSV (latent vectors are in the JSON records); with a panel, each
     /// classifier judge's class (`<judge>_prediction`; the 5-NN's is `knn_prediction`) and `valid`.
-    public static func recordsCSV(_ records: [LatentSearchRecord], nearestL2: [Float], nearestLinf: [Float], knnLabels: [Int],
-                                  panel: UnrestrictedPanel? = nil) -> String {
+    public static func recordsCSV(
+        _ records: [LatentSearchRecord], nearestL2: [Float], nearestLinf: [Float], knnLabels: [Int],
+        panel: UnrestrictedPanel? = nil
+    ) -> String {
         let judges = panel.map { Array(zip($0.judges, $0.labels).dropFirst()) } ?? []
-        var lines = ["index,source,target,success,steps,attempts,classifier_prediction,classifier_confidence,auxiliary_prediction,"
-                     + "auxiliary_confidence,discriminator_real_score,latent_distance,nearest_train_l2,nearest_train_linf,knn_prediction"
-                     + judges.map { "," + $0.0 + "_prediction" }.joined() + (panel == nil ? "" : ",valid")]
+        var lines = [
+            "index,source,target,success,steps,attempts,classifier_prediction,classifier_confidence,auxiliary_prediction,"
+                + "auxiliary_confidence,discriminator_real_score,latent_distance,nearest_train_l2,nearest_train_linf,knn_prediction"
+                + judges.map { "," + $0.0 + "_prediction" }.joined() + (panel == nil ? "" : ",valid")
+        ]
         for (i, r) in records.enumerated() {
-            lines.append([String(i), String(r.source), r.target.map(String.init) ?? "", r.success ? "1" : "0", String(r.steps), String(r.attempts),
-                          String(r.classifierPrediction), String(format: "%.4f", r.classifierConfidence), String(r.auxiliaryPrediction),
-                          String(format: "%.4f", r.auxiliaryConfidence), String(format: "%.4f", r.discriminatorRealScore),
-                          String(format: "%.4f", r.latentDistance), String(format: "%.4f", nearestL2[i]),
-                          String(format: "%.4f", nearestLinf[i]), String(knnLabels[i])].joined(separator: ",")
-                         + judges.map { "," + String($0.1[i]) }.joined() + (panel.map { $0.valid[i] ? ",1" : ",0" } ?? ""))
+            lines.append(
+                [
+                    String(i), String(r.source), r.target.map(String.init) ?? "", r.success ? "1" : "0", String(r.steps),
+                    String(r.attempts),
+                    String(r.classifierPrediction), String(format: "%.4f", r.classifierConfidence), String(r.auxiliaryPrediction),
+                    String(format: "%.4f", r.auxiliaryConfidence), String(format: "%.4f", r.discriminatorRealScore),
+                    String(format: "%.4f", r.latentDistance), String(format: "%.4f", nearestL2[i]),
+                    String(format: "%.4f", nearestLinf[i]), String(knnLabels[i]),
+                ].joined(separator: ",")
+                    + judges.map { "," + String($0.1[i]) }.joined() + (panel.map { $0.valid[i] ? ",1" : ",0" } ?? ""))
         }
         return lines.joined(separator: "\n") + "\n"
     }

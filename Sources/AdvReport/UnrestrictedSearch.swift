@@ -37,8 +37,10 @@ public struct UnrestrictedPlan: Sendable {
     public var generatorName: String
     public var modelName: String
 
-    public init(sources: [Int], targets: [Int]?, config: LatentSearchConfig, seed: UInt64, title: String,
-                generatorName: String, modelName: String) {
+    public init(
+        sources: [Int], targets: [Int]?, config: LatentSearchConfig, seed: UInt64, title: String,
+        generatorName: String, modelName: String
+    ) {
         precondition(targets.map { $0.count == sources.count } ?? true, "plan: \(targets?.count ?? 0) targets for \(sources.count) sources")
         self.sources = sources
         self.targets = targets
@@ -70,8 +72,10 @@ public struct UnrestrictedModels {
     public var judges: [(name: String, classifier: any ImageClassifier)]
     public var train: Dataset
 
-    public init(generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: any ImageClassifier,
-                knn: EmbeddingKNN, judges: [(name: String, classifier: any ImageClassifier)] = [], train: Dataset) {
+    public init(
+        generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: any ImageClassifier,
+        knn: EmbeddingKNN, judges: [(name: String, classifier: any ImageClassifier)] = [], train: Dataset
+    ) {
         precondition(!judges.contains { $0.classifier === classifier }, "the attacked model cannot judge its own search")
         self.generator = generator
         self.discriminator = discriminator
@@ -94,8 +98,9 @@ public struct UnrestrictedPanel: Sendable, Equatable {
 
     /// `success` and `sources` per search; `labels` per judge and search.
     public init(judges: [String], labels: [[Int]], success: [Bool], sources: [Int]) {
-        precondition(judges.count == labels.count && labels.allSatisfy { $0.count == sources.count } && success.count == sources.count,
-                     "panel: \(judges.count) judges, \(labels.map(\.count)) labels for \(sources.count) searches")
+        precondition(
+            judges.count == labels.count && labels.allSatisfy { $0.count == sources.count } && success.count == sources.count,
+            "panel: \(judges.count) judges, \(labels.map(\.count)) labels for \(sources.count) searches")
         self.judges = judges
         self.labels = labels
         valid = sources.indices.map { i in success[i] && labels.allSatisfy { $0[i] == sources[i] } }
@@ -112,7 +117,9 @@ public struct UnrestrictedPanel: Sendable, Equatable {
         let successes = success.indices.filter { success[$0] }
         var agreement: [String: Double?] = [:]
         for (name, judged) in zip(judges, labels) {
-            agreement[name] = successes.isEmpty ? nil
+            agreement[name] =
+                successes.isEmpty
+                ? nil
                 : Double(successes.filter { judged[$0] == sources[$0] }.count) / Double(successes.count)
         }
         return agreement
@@ -177,26 +184,32 @@ public struct UnrestrictedResult {
 /// The one implementation of the unrestricted measurement behind `advlab unrestricted` and the
 /// report: runs the plan's searches in batches, has the panel (the 5-NN and `models.judges`)
 /// judge every image, measures the distances to the training set, summarises and draws the figures.
-public func runUnrestricted(_ plan: UnrestrictedPlan, models: UnrestrictedModels,
-                            progress: (_ searchesDone: Int) -> Void = { _ in }) -> UnrestrictedResult {
+public func runUnrestricted(
+    _ plan: UnrestrictedPlan, models: UnrestrictedModels,
+    progress: (_ searchesDone: Int) -> Void = { _ in }
+) -> UnrestrictedResult {
     var rng = SeededGenerator(seed: plan.seed &+ plan.searchSeedOffset)
     let parts = batchRanges(count: plan.sources.count, size: plan.batchSize).map { range -> LatentSearchOutcome in
         defer { progress(range.upperBound) }
-        return latentSearch(generator: models.generator, discriminator: models.discriminator, classifier: models.classifier,
-                            sources: Array(plan.sources[range]), targets: plan.targets.map { Array($0[range]) }, config: plan.config,
-                            using: &rng)
+        return latentSearch(
+            generator: models.generator, discriminator: models.discriminator, classifier: models.classifier,
+            sources: Array(plan.sources[range]), targets: plan.targets.map { Array($0[range]) }, config: plan.config,
+            using: &rng)
     }
-    let outcome = LatentSearchOutcome(startImages: Tensor.concatenate(parts.map(\.startImages)),
-                                      images: Tensor.concatenate(parts.map(\.images)), records: parts.flatMap(\.records))
+    let outcome = LatentSearchOutcome(
+        startImages: Tensor.concatenate(parts.map(\.startImages)),
+        images: Tensor.concatenate(parts.map(\.images)), records: parts.flatMap(\.records))
     let records = outcome.records
     let embeddings = models.knn.embedding.embed(outcome.images)
     let knnLabels = records.isEmpty ? [] : models.knn.predict(embeddings: embeddings, ks: [5])[5] ?? []
-    let (nearestL2, nearestLinf) = NearestNeighbors.nearestOfClass(outcome.images, classes: plan.sources, memory: models.train.images,
-                                                                   memoryLabels: models.train.labels)
+    let (nearestL2, nearestLinf) = NearestNeighbors.nearestOfClass(
+        outcome.images, classes: plan.sources, memory: models.train.images,
+        memoryLabels: models.train.labels)
     let success = records.map(\.success)
-    let panel = UnrestrictedPanel(judges: ["triplet-5nn"] + models.judges.map(\.name),
-                                  labels: [knnLabels] + models.judges.map { $0.classifier.predict(outcome.images) }, success: success,
-                                  sources: plan.sources)
+    let panel = UnrestrictedPanel(
+        judges: ["triplet-5nn"] + models.judges.map(\.name),
+        labels: [knnLabels] + models.judges.map { $0.classifier.predict(outcome.images) }, success: success,
+        sources: plan.sources)
     let successes = records.indices.filter { records[$0].success }
     let knnAgreeing = successes.filter { knnLabels[$0] == records[$0].source }.count
     let sortedL2 = successes.map { Double(nearestL2[$0]) }.sorted()
@@ -214,22 +227,32 @@ public func runUnrestricted(_ plan: UnrestrictedPlan, models: UnrestrictedModels
         judge_agreement_on_successes: panel.judgeAgreementOnSuccesses(success, sources: plan.sources))
 
     var figures: [UnrestrictedFigure: Bitmap] = [:]
-    let title = plan.title + String(format: ": success %.3f, valid %.3f (seed %llu)", outcome.successRate, summary.valid_success_rate,
-                                    plan.seed)
+    let title =
+        plan.title
+        + String(
+            format: ": success %.3f, valid %.3f (seed %llu)", outcome.successRate, summary.valid_success_rate,
+            plan.seed)
     if plan.figures.contains(.pairs) {
         let shown = Array(successes.prefix(40))
-        figures[.pairs] = UnrestrictedFigures.pairs(outcome: outcome, indices: shown.isEmpty ? Array(records.indices.prefix(10)) : shown,
-                                                    startPredictions: models.classifier.predict(outcome.startImages), title: title).render()
+        figures[.pairs] = UnrestrictedFigures.pairs(
+            outcome: outcome, indices: shown.isEmpty ? Array(records.indices.prefix(10)) : shown,
+            startPredictions: models.classifier.predict(outcome.startImages), title: title
+        ).render()
     }
     if plan.figures.contains(.allPairs) {
         // Green: a valid success; orange: a success the panel disputes; unframed: the pair's last attempt.
-        figures[.allPairs] = UnrestrictedFigures.allPairs(outcome: outcome, generator: models.generator, seed: plan.seed,
-                                                          title: title + " · green: valid, orange: disputed", valid: panel.valid).render()
+        figures[.allPairs] = UnrestrictedFigures.allPairs(
+            outcome: outcome, generator: models.generator, seed: plan.seed,
+            title: title + " · green: valid, orange: disputed", valid: panel.valid
+        ).render()
     }
     if plan.figures.contains(.successMatrix) {
-        figures[.successMatrix] = UnrestrictedFigures.successMatrix(rates: rates,
-                                                                    title: plan.title + ": success rate per pair (seed \(plan.seed))").render()
+        figures[.successMatrix] = UnrestrictedFigures.successMatrix(
+            rates: rates,
+            title: plan.title + ": success rate per pair (seed \(plan.seed))"
+        ).render()
     }
-    return UnrestrictedResult(plan: plan, outcome: outcome, embeddings: embeddings, knnLabels: knnLabels, nearestL2: nearestL2,
-                              nearestLinf: nearestLinf, panel: panel, summary: summary, figures: figures)
+    return UnrestrictedResult(
+        plan: plan, outcome: outcome, embeddings: embeddings, knnLabels: knnLabels, nearestL2: nearestL2,
+        nearestLinf: nearestLinf, panel: panel, summary: summary, figures: figures)
 }

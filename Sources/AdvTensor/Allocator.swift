@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How the process's allocator treats the large, short-lived buffers of the engine.
@@ -17,13 +17,14 @@ public enum Allocator {
     /// Call once, early (the command-line tool does in `main`).
     public static func keepFreedMemoryForReuse() {
         #if canImport(Glibc)
-        // <malloc.h> is not part of Swift's Glibc module, so `mallopt` is looked up by name.
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }   // RTLD_DEFAULT
-        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-        let mmapThreshold: Int32 = -3, trimThreshold: Int32 = -1   // M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
-        _ = mallopt(mmapThreshold, 32 << 20)   // glibc's largest allowed value on 64-bit
-        _ = mallopt(trimThreshold, 1 << 30)
+            // <malloc.h> is not part of Swift's Glibc module, so `mallopt` is looked up by name.
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }  // RTLD_DEFAULT
+            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+            let mmapThreshold: Int32 = -3
+            let trimThreshold: Int32 = -1  // M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
+            _ = mallopt(mmapThreshold, 32 << 20)  // glibc's largest allowed value on 64-bit
+            _ = mallopt(trimThreshold, 1 << 30)
         #endif
     }
 }

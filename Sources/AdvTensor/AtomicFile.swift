@@ -44,7 +44,8 @@ public enum AtomicFile {
             let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
             if written <= 0 {
                 let reason = String(cString: strerror(errno))
-                close(fd); unlink(temporary)
+                close(fd)
+                unlink(temporary)
                 throw FileWriteError(path: path, reason: reason)
             }
             offset += written

@@ -25,18 +25,25 @@ public struct ConvolutionProblem: Hashable, Sendable {
     public var stride: Int, padding: Int
 
     public init(batch: Int, outputChannels: Int, geometry g: ConvGeometry) {
-        precondition(batch > 0 && outputChannels > 0 && g.channels > 0, "empty convolution: batch \(batch), \(g.channels)→\(outputChannels) channels")
+        precondition(
+            batch > 0 && outputChannels > 0 && g.channels > 0, "empty convolution: batch \(batch), \(g.channels)→\(outputChannels) channels"
+        )
         precondition(g.stride > 0 && g.padding >= 0 && g.outputHeight > 0 && g.outputWidth > 0, "convolution geometry has no output: \(g)")
         self.batch = batch
         self.outputChannels = outputChannels
-        channels = g.channels; height = g.height; width = g.width
-        kernelHeight = g.kernelHeight; kernelWidth = g.kernelWidth
-        stride = g.stride; padding = g.padding
+        channels = g.channels
+        height = g.height
+        width = g.width
+        kernelHeight = g.kernelHeight
+        kernelWidth = g.kernelWidth
+        stride = g.stride
+        padding = g.padding
     }
 
     public var geometry: ConvGeometry {
-        ConvGeometry(channels: channels, height: height, width: width, kernelHeight: kernelHeight,
-                     kernelWidth: kernelWidth, stride: stride, padding: padding)
+        ConvGeometry(
+            channels: channels, height: height, width: width, kernelHeight: kernelHeight,
+            kernelWidth: kernelWidth, stride: stride, padding: padding)
     }
 
     var inputDimensions: [Int] { [batch, channels, height, width] }
@@ -60,8 +67,10 @@ public struct ConvolutionProblem: Hashable, Sendable {
 public enum DNNLConvolution {
     /// `output = input ⊛ weight + bias` (bias optional). input: [N, C, H, W], weight: [OC, C, KH, KW],
     /// bias: [OC] -> output: [N, OC, OH, OW] (overwritten).
-    public static func forward(_ problem: ConvolutionProblem, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+    public static func forward(
+        _ problem: ConvolutionProblem, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+    ) {
         let plan = DNNLConvolutionCache.shared.plan(.init(problem: problem, kind: bias == nil ? .forward : .forwardWithBias))
         var pointers: [Int32: UnsafeMutableRawPointer] = [
             dnnlArgumentSource: UnsafeMutableRawPointer(mutating: input),
@@ -74,8 +83,10 @@ public enum DNNLConvolution {
 
     /// The input gradient, the adjoint of `forward` without bias:
     /// outputGradient: [N, OC, OH, OW], weight: [OC, C, KH, KW] -> inputGradient: [N, C, H, W] (overwritten).
-    public static func backwardData(_ problem: ConvolutionProblem, outputGradient: UnsafePointer<Float>,
-                                    weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>) {
+    public static func backwardData(
+        _ problem: ConvolutionProblem, outputGradient: UnsafePointer<Float>,
+        weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>
+    ) {
         let plan = DNNLConvolutionCache.shared.plan(.init(problem: problem, kind: .backwardData))
         plan.execute([
             dnnlArgumentDifferenceDestination: UnsafeMutableRawPointer(mutating: outputGradient),
@@ -87,15 +98,19 @@ public enum DNNLConvolution {
     /// Parameter gradients, **added** into the accumulators as pullbacks do:
     /// input: [N, C, H, W], outputGradient: [N, OC, OH, OW] -> weightGradient [OC, C, KH, KW] +=,
     /// biasGradient [OC] += (the sums of `outputGradient` per channel; skipped when nil).
-    public static func backwardWeights(_ problem: ConvolutionProblem, input: UnsafePointer<Float>,
-                                       outputGradient: UnsafePointer<Float>,
-                                       weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?) {
+    public static func backwardWeights(
+        _ problem: ConvolutionProblem, input: UnsafePointer<Float>,
+        outputGradient: UnsafePointer<Float>,
+        weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?
+    ) {
         if problem.channels == 1 && !DNNLConvolutionPlan.forcesPlainLayouts {
-            singleChannelBackwardWeights(problem, input: input, outputGradient: outputGradient,
-                                         weightGradient: weightGradient, biasGradient: biasGradient)
+            singleChannelBackwardWeights(
+                problem, input: input, outputGradient: outputGradient,
+                weightGradient: weightGradient, biasGradient: biasGradient)
             return
         }
-        let plan = DNNLConvolutionCache.shared.plan(.init(problem: problem, kind: biasGradient == nil ? .backwardWeights : .backwardWeightsWithBias))
+        let plan = DNNLConvolutionCache.shared.plan(
+            .init(problem: problem, kind: biasGradient == nil ? .backwardWeights : .backwardWeightsWithBias))
         var pointers: [Int32: UnsafeMutableRawPointer] = [
             dnnlArgumentSource: UnsafeMutableRawPointer(mutating: input),
             dnnlArgumentDifferenceDestination: UnsafeMutableRawPointer(mutating: outputGradient),
@@ -115,19 +130,28 @@ public enum DNNLConvolution {
     /// `ADVLAB_DNNL_LAYOUT=plain` (the diagnostic that shows oneDNN's own kernels) turns it off.
     /// input: [N, 1, H, W], outputGradient: [N, OC, OH, OW] -> weightGradient [OC, 1, KH, KW] +=,
     /// biasGradient [OC] += (skipped when nil).
-    static func singleChannelBackwardWeights(_ problem: ConvolutionProblem, input: UnsafePointer<Float>,
-                                             outputGradient: UnsafePointer<Float>,
-                                             weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?) {
+    static func singleChannelBackwardWeights(
+        _ problem: ConvolutionProblem, input: UnsafePointer<Float>,
+        outputGradient: UnsafePointer<Float>,
+        weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?
+    ) {
         precondition(problem.channels == 1, "singleChannelBackwardWeights needs one input channel, got \(problem.channels)")
-        let g = problem.geometry, n = problem.batch, oc = problem.outputChannels
-        let positions = g.outputHeight * g.outputWidth, columnCount = n * positions
+        let g = problem.geometry
+        let n = problem.batch
+        let oc = problem.outputChannels
+        let positions = g.outputHeight * g.outputWidth
+        let columnCount = n * positions
         let columns = UnsafeMutablePointer<Float>.allocate(capacity: g.patchSize * columnCount)
-        let transposed = UnsafeMutablePointer<Float>.allocate(capacity: oc * columnCount)   // ∂Y as [OC, N·P]
-        defer { columns.deallocate(); transposed.deallocate() }
+        let transposed = UnsafeMutablePointer<Float>.allocate(capacity: oc * columnCount)  // ∂Y as [OC, N·P]
+        defer {
+            columns.deallocate()
+            transposed.deallocate()
+        }
         im2col(input, batch: n, geometry: g, columns: columns)
         swapLeadingAxes(outputGradient, n, oc, positions, into: transposed)
-        gemm(transposeA: false, transposeB: true, m: oc, n: g.patchSize, k: columnCount,
-             a: transposed, lda: columnCount, b: columns, ldb: columnCount, beta: 1, c: weightGradient, ldc: g.patchSize)
+        gemm(
+            transposeA: false, transposeB: true, m: oc, n: g.patchSize, k: columnCount,
+            a: transposed, lda: columnCount, b: columns, ldb: columnCount, beta: 1, c: weightGradient, ldc: g.patchSize)
         if let biasGradient {
             Parallel.forEachChunk(oc, minimumChunk: max(1, 65_536 / max(1, columnCount))) { channels in
                 for channel in channels {
@@ -147,7 +171,9 @@ public enum DNNLConvolution {
         for kind in [DNNLConvolutionKey.Kind.forwardWithBias, .backwardData, .backwardWeightsWithBias] {
             names[kind.familyName] = DNNLConvolutionCache.shared.plan(.init(problem: problem, kind: kind)).implementationName
         }
-        if problem.channels == 1 && !DNNLConvolutionPlan.forcesPlainLayouts { names["backwardWeights"] = "im2col+sgemm (singleChannelBackwardWeights)" }
+        if problem.channels == 1 && !DNNLConvolutionPlan.forcesPlainLayouts {
+            names["backwardWeights"] = "im2col+sgemm (singleChannelBackwardWeights)"
+        }
         return names
     }
 }
@@ -157,15 +183,15 @@ let dnnlMemoryAllocate = UnsafeMutableRawPointer(bitPattern: -1)
 
 // Execution-argument indices of <dnnl_types.h> (DNNL_ARG_*), spelt out because the C macros that
 // alias other macros do not all reach Swift.
-let dnnlArgumentSource: Int32 = 1                     // DNNL_ARG_SRC
-let dnnlArgumentDestination: Int32 = 17               // DNNL_ARG_DST
-let dnnlArgumentWeights: Int32 = 33                   // DNNL_ARG_WEIGHTS
-let dnnlArgumentBias: Int32 = 41                      // DNNL_ARG_BIAS
-let dnnlArgumentDifferenceSource: Int32 = 129         // DNNL_ARG_DIFF_SRC
-let dnnlArgumentDifferenceDestination: Int32 = 145    // DNNL_ARG_DIFF_DST
-let dnnlArgumentDifferenceWeights: Int32 = 161        // DNNL_ARG_DIFF_WEIGHTS
-let dnnlArgumentDifferenceBias: Int32 = 169           // DNNL_ARG_DIFF_BIAS
-let dnnlArgumentScratchpad: Int32 = 80                // DNNL_ARG_SCRATCHPAD
+let dnnlArgumentSource: Int32 = 1  // DNNL_ARG_SRC
+let dnnlArgumentDestination: Int32 = 17  // DNNL_ARG_DST
+let dnnlArgumentWeights: Int32 = 33  // DNNL_ARG_WEIGHTS
+let dnnlArgumentBias: Int32 = 41  // DNNL_ARG_BIAS
+let dnnlArgumentDifferenceSource: Int32 = 129  // DNNL_ARG_DIFF_SRC
+let dnnlArgumentDifferenceDestination: Int32 = 145  // DNNL_ARG_DIFF_DST
+let dnnlArgumentDifferenceWeights: Int32 = 161  // DNNL_ARG_DIFF_WEIGHTS
+let dnnlArgumentDifferenceBias: Int32 = 169  // DNNL_ARG_DIFF_BIAS
+let dnnlArgumentScratchpad: Int32 = 80  // DNNL_ARG_SCRATCHPAD
 
 /// A cached primitive is identified by its problem and what it computes.
 struct DNNLConvolutionKey: Hashable {
@@ -207,7 +233,7 @@ final class DNNLConvolutionCache: @unchecked Sendable {
     private init() {
         var engine: dnnl_engine_t?
         dnnlCheck(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine creation")
-        self.engine = engine.unsafelyUnwrapped   // non-nil after a successful status
+        self.engine = engine.unsafelyUnwrapped  // non-nil after a successful status
     }
 
     func plan(_ key: DNNLConvolutionKey) -> DNNLConvolutionPlan {
@@ -254,9 +280,9 @@ final class DNNLConvolutionPlan {
     /// One argument of the primitive as the caller passes it (`DNNL_ARG_*` index).
     private struct Argument {
         var index: Int32
-        var user: dnnl_memory_t            // wraps the caller's plain buffer
-        var kernel: dnnl_memory_t          // what the primitive reads or writes (== user when layouts agree)
-        var reorder: Step?                 // user → kernel for inputs, kernel → user for outputs
+        var user: dnnl_memory_t  // wraps the caller's plain buffer
+        var kernel: dnnl_memory_t  // what the primitive reads or writes (== user when layouts agree)
+        var reorder: Step?  // user → kernel for inputs, kernel → user for outputs
         var isOutput: Bool
         /// For gradients, which are added into the caller's buffer: the fresh result before it is added.
         var accumulator: UnsafeMutableBufferPointer<Float>?
@@ -306,12 +332,15 @@ final class DNNLConvolutionPlan {
 
         // The forward descriptor: the primitive itself or the hint the backward ones need.
         var forwardDesc = dnnl_convolution_desc_t()
-        dnnlCheck(dnnl_convolution_forward_desc_init(&forwardDesc, isForward ? dnnl_forward_inference : dnnl_forward_training,
-                                                     dnnl_convolution_direct, &inputDesc, &weightDesc, withBias ? biasDesc : nil,
-                                                     &outputDesc, strides, padding, padding), "convolution forward descriptor for \(p)")
+        dnnlCheck(
+            dnnl_convolution_forward_desc_init(
+                &forwardDesc, isForward ? dnnl_forward_inference : dnnl_forward_training,
+                dnnl_convolution_direct, &inputDesc, &weightDesc, withBias ? biasDesc : nil,
+                &outputDesc, strides, padding, padding), "convolution forward descriptor for \(p)")
         var forwardPD: dnnl_primitive_desc_t?
-        dnnlCheck(dnnl_primitive_desc_create(&forwardPD, &forwardDesc, isForward ? attributes : nil, engine, nil),
-                  "convolution forward primitive descriptor for \(p)")
+        dnnlCheck(
+            dnnl_primitive_desc_create(&forwardPD, &forwardDesc, isForward ? attributes : nil, engine, nil),
+            "convolution forward primitive descriptor for \(p)")
         defer { dnnl_primitive_desc_destroy(forwardPD) }
 
         typealias Spec = (index: Int32, query: dnnl_query_t, dimensions: [Int], tag: dnnl_format_tag_t, isOutput: Bool, accumulates: Bool)
@@ -320,28 +349,40 @@ final class DNNLConvolutionPlan {
         defer { if backwardPD != nil { dnnl_primitive_desc_destroy(backwardPD) } }
         switch key.kind {
         case .forward, .forwardWithBias:
-            specs = [(dnnlArgumentSource, dnnl_query_src_md, p.inputDimensions, dnnl_nchw, false, false),
-                     (dnnlArgumentWeights, dnnl_query_weights_md, p.weightDimensions, dnnl_oihw, false, false),
-                     (dnnlArgumentDestination, dnnl_query_dst_md, p.outputDimensions, dnnl_nchw, true, false)]
+            specs = [
+                (dnnlArgumentSource, dnnl_query_src_md, p.inputDimensions, dnnl_nchw, false, false),
+                (dnnlArgumentWeights, dnnl_query_weights_md, p.weightDimensions, dnnl_oihw, false, false),
+                (dnnlArgumentDestination, dnnl_query_dst_md, p.outputDimensions, dnnl_nchw, true, false),
+            ]
             if withBias { specs.append((dnnlArgumentBias, dnnl_query_weights_md, [p.outputChannels], dnnl_x, false, false)) }
         case .backwardData:
             var desc = dnnl_convolution_desc_t()
-            dnnlCheck(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &inputDesc, &weightDesc, &outputDesc,
-                                                               strides, padding, padding), "convolution backward-data descriptor for \(p)")
-            dnnlCheck(dnnl_primitive_desc_create(&backwardPD, &desc, attributes, engine, forwardPD),
-                      "convolution backward-data primitive descriptor for \(p)")
-            specs = [(dnnlArgumentDifferenceDestination, dnnl_query_diff_dst_md, p.outputDimensions, dnnl_nchw, false, false),
-                     (dnnlArgumentWeights, dnnl_query_weights_md, p.weightDimensions, dnnl_oihw, false, false),
-                     (dnnlArgumentDifferenceSource, dnnl_query_diff_src_md, p.inputDimensions, dnnl_nchw, true, false)]
+            dnnlCheck(
+                dnnl_convolution_backward_data_desc_init(
+                    &desc, dnnl_convolution_direct, &inputDesc, &weightDesc, &outputDesc,
+                    strides, padding, padding), "convolution backward-data descriptor for \(p)")
+            dnnlCheck(
+                dnnl_primitive_desc_create(&backwardPD, &desc, attributes, engine, forwardPD),
+                "convolution backward-data primitive descriptor for \(p)")
+            specs = [
+                (dnnlArgumentDifferenceDestination, dnnl_query_diff_dst_md, p.outputDimensions, dnnl_nchw, false, false),
+                (dnnlArgumentWeights, dnnl_query_weights_md, p.weightDimensions, dnnl_oihw, false, false),
+                (dnnlArgumentDifferenceSource, dnnl_query_diff_src_md, p.inputDimensions, dnnl_nchw, true, false),
+            ]
         case .backwardWeights, .backwardWeightsWithBias:
             var desc = dnnl_convolution_desc_t()
-            dnnlCheck(dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &inputDesc, &weightDesc, withBias ? biasDesc : nil,
-                                                                  &outputDesc, strides, padding, padding), "convolution backward-weights descriptor for \(p)")
-            dnnlCheck(dnnl_primitive_desc_create(&backwardPD, &desc, attributes, engine, forwardPD),
-                      "convolution backward-weights primitive descriptor for \(p)")
-            specs = [(dnnlArgumentSource, dnnl_query_src_md, p.inputDimensions, dnnl_nchw, false, false),
-                     (dnnlArgumentDifferenceDestination, dnnl_query_diff_dst_md, p.outputDimensions, dnnl_nchw, false, false),
-                     (dnnlArgumentDifferenceWeights, dnnl_query_diff_weights_md, p.weightDimensions, dnnl_oihw, true, true)]
+            dnnlCheck(
+                dnnl_convolution_backward_weights_desc_init(
+                    &desc, dnnl_convolution_direct, &inputDesc, &weightDesc, withBias ? biasDesc : nil,
+                    &outputDesc, strides, padding, padding), "convolution backward-weights descriptor for \(p)")
+            dnnlCheck(
+                dnnl_primitive_desc_create(&backwardPD, &desc, attributes, engine, forwardPD),
+                "convolution backward-weights primitive descriptor for \(p)")
+            specs = [
+                (dnnlArgumentSource, dnnl_query_src_md, p.inputDimensions, dnnl_nchw, false, false),
+                (dnnlArgumentDifferenceDestination, dnnl_query_diff_dst_md, p.outputDimensions, dnnl_nchw, false, false),
+                (dnnlArgumentDifferenceWeights, dnnl_query_diff_weights_md, p.weightDimensions, dnnl_oihw, true, true),
+            ]
             if withBias { specs.append((dnnlArgumentDifferenceBias, dnnl_query_diff_weights_md, [p.outputChannels], dnnl_x, true, true)) }
         }
         let primitiveDesc = (backwardPD ?? forwardPD).unsafelyUnwrapped
@@ -366,7 +407,8 @@ final class DNNLConvolutionPlan {
             dnnlCheck(dnnl_primitive_create(&primitive, desc), "primitive creation for \(p)")
             var scratchpad: dnnl_memory_t?
             if let scratchpadDesc = dnnl_primitive_desc_query_md(desc, dnnl_query_scratchpad_md, 0),
-               dnnl_memory_desc_get_size(scratchpadDesc) > 0 {
+                dnnl_memory_desc_get_size(scratchpadDesc) > 0
+            {
                 scratchpad = memory(scratchpadDesc, allocate: true)
             }
             return Step(primitive: primitive.unsafelyUnwrapped, scratchpad: scratchpad)
@@ -387,9 +429,13 @@ final class DNNLConvolutionPlan {
                 argument.kernel = memory(&kernelDesc, allocate: true)
                 var reorderPD: dnnl_primitive_desc_t?
                 if spec.isOutput {
-                    dnnlCheck(dnnl_reorder_primitive_desc_create(&reorderPD, &kernelDesc, engine, &userDesc, engine, attributes), "reorder for \(p)")
+                    dnnlCheck(
+                        dnnl_reorder_primitive_desc_create(&reorderPD, &kernelDesc, engine, &userDesc, engine, attributes),
+                        "reorder for \(p)")
                 } else {
-                    dnnlCheck(dnnl_reorder_primitive_desc_create(&reorderPD, &userDesc, engine, &kernelDesc, engine, attributes), "reorder for \(p)")
+                    dnnlCheck(
+                        dnnl_reorder_primitive_desc_create(&reorderPD, &userDesc, engine, &kernelDesc, engine, attributes),
+                        "reorder for \(p)")
                 }
                 argument.reorder = step(reorderPD.unsafelyUnwrapped)
                 dnnl_primitive_desc_destroy(reorderPD)
@@ -444,8 +490,12 @@ final class DNNLConvolutionPlan {
     }
 
     private func run(_ reorder: Step, from source: dnnl_memory_t, to destination: dnnl_memory_t) {
-        run(reorder, [dnnl_exec_arg_t(arg: dnnlArgumentSource, memory: source),
-                      dnnl_exec_arg_t(arg: dnnlArgumentDestination, memory: destination)])
+        run(
+            reorder,
+            [
+                dnnl_exec_arg_t(arg: dnnlArgumentSource, memory: source),
+                dnnl_exec_arg_t(arg: dnnlArgumentDestination, memory: destination),
+            ])
     }
 
     private func run(_ step: Step, _ arguments: [dnnl_exec_arg_t]) {

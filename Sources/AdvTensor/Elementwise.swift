@@ -12,7 +12,8 @@ extension Tensor {
         let result = [Float](unsafeUninitializedCapacity: count) { out, initialized in
             if count > 0 {
                 scalars.withUnsafeBufferPointer { source in
-                    let s = source.baseAddress!, o = out.baseAddress!
+                    let s = source.baseAddress!
+                    let o = out.baseAddress!
                     Parallel.forEachChunk(count) { range in for i in range { o[i] = f(s[i]) } }
                 }
             }
@@ -30,7 +31,9 @@ extension Tensor {
             if count > 0 {
                 scalars.withUnsafeBufferPointer { first in
                     other.scalars.withUnsafeBufferPointer { second in
-                        let a = first.baseAddress!, b = second.baseAddress!, o = out.baseAddress!
+                        let a = first.baseAddress!
+                        let b = second.baseAddress!
+                        let o = out.baseAddress!
                         Parallel.forEachChunk(count) { range in for i in range { o[i] = f(a[i], b[i]) } }
                     }
                 }
@@ -46,7 +49,8 @@ extension Tensor {
         let n = count
         scalars.withUnsafeMutableBufferPointer { out in
             other.scalars.withUnsafeBufferPointer { b in
-                let o = out.baseAddress!, bb = b.baseAddress!
+                let o = out.baseAddress!
+                let bb = b.baseAddress!
                 Parallel.forEachChunk(n) { range in for i in range { o[i] += scale * bb[i] } }
             }
         }
@@ -68,7 +72,13 @@ extension Tensor {
     public func sign() -> Tensor { map { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) } }
 
     /// Sum of all scalars, accumulated in Double.
-    public func sum() -> Double { scalars.withUnsafeBufferPointer { b in var s = 0.0; for v in b { s += Double(v) }; return s } }
+    public func sum() -> Double {
+        scalars.withUnsafeBufferPointer { b in
+            var s = 0.0
+            for v in b { s += Double(v) }
+            return s
+        }
+    }
 
     /// Mean of all scalars.
     public func mean() -> Double { count == 0 ? 0 : sum() / Double(count) }
@@ -87,7 +97,10 @@ extension Tensor {
             (0..<shape[0]).map { row in
                 var best = 0
                 var bestValue = -Float.infinity
-                for j in 0..<k where b[row * k + j] > bestValue { bestValue = b[row * k + j]; best = j }
+                for j in 0..<k where b[row * k + j] > bestValue {
+                    bestValue = b[row * k + j]
+                    best = j
+                }
                 return best
             }
         }

@@ -17,35 +17,43 @@ public enum GEMM {
     /// `Parallel.threadCount`, which covers the lab's own loops.
     public static let threadCount: Int = {
         if let text = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"],
-           let first = text.split(separator: ",").first, let n = Int(first.trimmingCharacters(in: .whitespaces)), n >= 1 { return n }
+            let first = text.split(separator: ",").first, let n = Int(first.trimmingCharacters(in: .whitespaces)), n >= 1
+        {
+            return n
+        }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 }
 
 /// `C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C` through oneDNN (row-major).
 @inline(__always)
-public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                 b: UnsafePointer<Float>, ldb: Int,
-                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+public func gemm(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     guard m > 0, n > 0 else { return }
     if k == 0 {
         // oneDNN rejects k = 0; the product is then the scaled C alone.
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
         return
     }
-    let status = dnnl_sgemm(transposeA ? 84 : 78, transposeB ? 84 : 78,  // 'T' : 'N'
-                            dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), alpha,
-                            a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb), beta, c, dnnl_dim_t(ldc))
+    let status = dnnl_sgemm(
+        transposeA ? 84 : 78, transposeB ? 84 : 78,  // 'T' : 'N'
+        dnnl_dim_t(m), dnnl_dim_t(n), dnnl_dim_t(k), alpha,
+        a, dnnl_dim_t(lda), b, dnnl_dim_t(ldb), beta, c, dnnl_dim_t(ldc))
     // Arguments are checked by the callers' shapes; a failure here is an engine bug.
     precondition(status == dnnl_success, "dnnl_sgemm failed with status \(status.rawValue) for m=\(m) n=\(n) k=\(k)")
 }
 
 /// The plain reference for `gemm`: same contract, triple loop, Double accumulation.
-public func referenceGEMM(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
-                          alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
-                          b: UnsafePointer<Float>, ldb: Int,
-                          beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+public func referenceGEMM(
+    transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     for i in 0..<m {
         for j in 0..<n {
             var sum = 0.0
@@ -74,9 +82,10 @@ extension Tensor {
         scalars.withUnsafeBufferPointer { a in
             other.scalars.withUnsafeBufferPointer { b in
                 result.scalars.withUnsafeMutableBufferPointer { c in
-                    gemm(transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
-                         a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
-                         c: c.baseAddress!, ldc: n)
+                    gemm(
+                        transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
+                        a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
+                        c: c.baseAddress!, ldc: n)
                 }
             }
         }

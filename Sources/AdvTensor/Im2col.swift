@@ -5,9 +5,13 @@ public struct ConvGeometry: Equatable, Sendable {
     public var stride: Int, padding: Int
 
     public init(channels: Int, height: Int, width: Int, kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0) {
-        self.channels = channels; self.height = height; self.width = width
-        self.kernelHeight = kernelHeight; self.kernelWidth = kernelWidth
-        self.stride = stride; self.padding = padding
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.stride = stride
+        self.padding = padding
     }
 
     public var outputHeight: Int { (height + 2 * padding - kernelHeight) / stride + 1 }
@@ -19,9 +23,12 @@ public struct ConvGeometry: Equatable, Sendable {
 /// im2col over a batch: `images [N, C, H, W] -> columns [C·KH·KW, N·OH·OW]`, column index
 /// `n·OH·OW + oh·OW + ow`, so that one GEMM with the `[OC, C·KH·KW]` weights convolves the whole
 /// batch. Out-of-image taps read 0.
-public func im2col(_ images: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
-                   columns: UnsafeMutablePointer<Float>) {
-    let oh = g.outputHeight, ow = g.outputWidth
+public func im2col(
+    _ images: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
+    columns: UnsafeMutablePointer<Float>
+) {
+    let oh = g.outputHeight
+    let ow = g.outputWidth
     let plane = oh * ow
     let rowLength = batch * plane
     let imagePlane = g.height * g.width
@@ -46,7 +53,8 @@ public func im2col(_ images: UnsafePointer<Float>, batch: Int, geometry g: ConvG
                     if g.stride == 1 {
                         // Contiguous taps: zero the padded ends, copy the middle in one go.
                         let shift = kw - g.padding
-                        let first = min(ow, max(0, -shift)), last = min(ow, g.width - shift)
+                        let first = min(ow, max(0, -shift))
+                        let last = min(ow, g.width - shift)
                         if first > 0 { line.update(repeating: 0, count: first) }
                         if last > first { (line + first).update(from: srcLine + first + shift, count: last - first) }
                         if last < ow { (line + max(last, first)).update(repeating: 0, count: ow - max(last, first)) }
@@ -64,9 +72,12 @@ public func im2col(_ images: UnsafePointer<Float>, batch: Int, geometry g: ConvG
 
 /// col2im, the adjoint of `im2col`: accumulates `columns [C·KH·KW, N·OH·OW]` into
 /// `images [N, C, H, W]` (which it zeroes first).
-public func col2im(_ columns: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
-                   images: UnsafeMutablePointer<Float>) {
-    let oh = g.outputHeight, ow = g.outputWidth
+public func col2im(
+    _ columns: UnsafePointer<Float>, batch: Int, geometry g: ConvGeometry,
+    images: UnsafeMutablePointer<Float>
+) {
+    let oh = g.outputHeight
+    let ow = g.outputWidth
     let plane = oh * ow
     let rowLength = batch * plane
     let imagePlane = g.height * g.width
@@ -77,7 +88,8 @@ public func col2im(_ columns: UnsafePointer<Float>, batch: Int, geometry g: Conv
     Parallel.forEachChunk(g.channels, minimumChunk: max(1, 32_768 / max(1, rowLength * kernelArea))) { channels in
         for c in channels {
             for k in 0..<kernelArea {
-                let kh = k / g.kernelWidth, kw = k % g.kernelWidth
+                let kh = k / g.kernelWidth
+                let kw = k % g.kernelWidth
                 let src = columns + (c * kernelArea + k) * rowLength
                 for n in 0..<batch {
                     let dst = images + n * imageSize + c * imagePlane
@@ -105,13 +117,26 @@ public func referenceConv2d(_ images: Tensor, weight: Tensor, bias: Tensor?, str
     let (oc, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
     let g = ConvGeometry(channels: c, height: h, width: w, kernelHeight: kh, kernelWidth: kw, stride: stride, padding: padding)
     var out = Tensor.zeros([n, oc, g.outputHeight, g.outputWidth])
-    for b in 0..<n { for o in 0..<oc { for y in 0..<g.outputHeight { for x in 0..<g.outputWidth {
-        var sum = Double(bias?.scalars[o] ?? 0)
-        for ci in 0..<c { for i in 0..<kh { for j in 0..<kw {
-            let iy = y * stride - padding + i, ix = x * stride - padding + j
-            if iy >= 0 && iy < h && ix >= 0 && ix < w { sum += Double(images[b, ci, iy, ix]) * Double(weight[o, ci, i, j]) }
-        }}}
-        out[b, o, y, x] = Float(sum)
-    }}}}
+    for b in 0..<n {
+        for o in 0..<oc {
+            for y in 0..<g.outputHeight {
+                for x in 0..<g.outputWidth {
+                    var sum = Double(bias?.scalars[o] ?? 0)
+                    for ci in 0..<c {
+                        for i in 0..<kh {
+                            for j in 0..<kw {
+                                let iy = y * stride - padding + i
+                                let ix = x * stride - padding + j
+                                if iy >= 0 && iy < h && ix >= 0 && ix < w {
+                                    sum += Double(images[b, ci, iy, ix]) * Double(weight[o, ci, i, j])
+                                }
+                            }
+                        }
+                    }
+                    out[b, o, y, x] = Float(sum)
+                }
+            }
+        }
+    }
     return out
 }

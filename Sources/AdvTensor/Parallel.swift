@@ -15,7 +15,10 @@ public enum Parallel {
     public static func forEachChunk(_ count: Int, minimumChunk: Int = 16_384, _ body: (Range<Int>) -> Void) {
         guard count > 0 else { return }
         let chunks = min(threadCount, max(1, count / max(1, minimumChunk)))
-        if chunks == 1 { body(0..<count); return }
+        if chunks == 1 {
+            body(0..<count)
+            return
+        }
         let size = (count + chunks - 1) / chunks
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
             let lower = chunk * size

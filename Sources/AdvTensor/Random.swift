@@ -55,17 +55,20 @@ extension RandomNumberGenerator {
     }
 }
 
-
 extension Tensor {
     /// Independent N(mean, std²) entries.
-    public static func randomNormal(_ shape: [Int], mean: Float = 0, std: Float = 1,
-                                    using rng: inout some RandomNumberGenerator) -> Tensor {
+    public static func randomNormal(
+        _ shape: [Int], mean: Float = 0, std: Float = 1,
+        using rng: inout some RandomNumberGenerator
+    ) -> Tensor {
         Tensor(shape: shape) { out in for i in out.indices { out[i] = mean + std * rng.nextNormal() } }
     }
 
     /// Independent U[low, high) entries.
-    public static func randomUniform(_ shape: [Int], low: Float = 0, high: Float = 1,
-                                     using rng: inout some RandomNumberGenerator) -> Tensor {
+    public static func randomUniform(
+        _ shape: [Int], low: Float = 0, high: Float = 1,
+        using rng: inout some RandomNumberGenerator
+    ) -> Tensor {
         Tensor(shape: shape) { out in for i in out.indices { out[i] = low + (high - low) * rng.nextUniform() } }
     }
 }

@@ -13,8 +13,9 @@ public struct Tensor: Equatable, Sendable {
     /// A tensor of `shape` holding `scalars` in row-major order; `scalars.count` must match.
     public init(shape: [Int], scalars: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
-        precondition(shape.reduce(1, *) == scalars.count,
-                     "shape \(shape) needs \(shape.reduce(1, *)) scalars, got \(scalars.count)")
+        precondition(
+            shape.reduce(1, *) == scalars.count,
+            "shape \(shape) needs \(shape.reduce(1, *)) scalars, got \(scalars.count)")
         self.shape = shape
         self.scalars = scalars
     }

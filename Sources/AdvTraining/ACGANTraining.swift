@@ -151,15 +151,22 @@ public final class ACGANTrainer {
         let (train, test) = (train.prefix(config.exampleLimit), test.prefix(config.exampleLimit))
         var rng = SeededGenerator(seed: config.seed &+ 2)
         let (generatorOptimizer, discriminatorOptimizer) = makeOptimizers()
-        let log = CSVLog(path: logPath, columns: ["epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "aux_real_accuracy",
-                                                  "aux_test_accuracy", "seconds"])
+        let log = CSVLog(
+            path: logPath,
+            columns: [
+                "epoch", "step", "d_loss", "g_loss", "d_real", "d_fake", "aux_real_accuracy",
+                "aux_test_accuracy", "seconds",
+            ])
         var startEpoch = 0
         if resume {
             guard FileManager.default.fileExists(atPath: checkpointPath) else { throw TrainingError.nothingToResume(path: checkpointPath) }
-            let state = try TrainingCheckpoint.load(path: checkpointPath, kind: Self.checkpointKind,
-                                                    models: [("generator", generator), ("discriminator", discriminator)],
-                                                    optimizers: [("generator_optimizer", generatorOptimizer),
-                                                                 ("discriminator_optimizer", discriminatorOptimizer)])
+            let state = try TrainingCheckpoint.load(
+                path: checkpointPath, kind: Self.checkpointKind,
+                models: [("generator", generator), ("discriminator", discriminator)],
+                optimizers: [
+                    ("generator_optimizer", generatorOptimizer),
+                    ("discriminator_optimizer", discriminatorOptimizer),
+                ])
             try checkSameSettings(state.metadata)
             rng = state.rng
             startEpoch = state.epoch
@@ -182,7 +189,12 @@ public final class ACGANTrainer {
         for epoch in startEpoch..<config.epochs {
             var order = Array(0..<train.count)
             order.seededShuffle(using: &rng)
-            var dLossSum = 0.0, gLossSum = 0.0, generatorSteps = 0, lastGeneratorLoss: Float = 0, auxCorrect = 0, seen = 0
+            var dLossSum = 0.0
+            var gLossSum = 0.0
+            var generatorSteps = 0
+            var lastGeneratorLoss: Float = 0
+            var auxCorrect = 0
+            var seen = 0
             for index in 0..<stepsPerEpoch {
                 if let limit = stepLimit, stepsDone >= limit { return summaries }
                 let step = epoch * stepsPerEpoch + index
@@ -195,9 +207,10 @@ public final class ACGANTrainer {
                 let realImages = train.images.gather(indices)
                 let realLabels = indices.map { train.labels[$0] }
 
-                let result = try trainStep(realImages: realImages, realLabels: realLabels, realTargets: realTargets,
-                                           generatorOptimizer: generatorOptimizer, discriminatorOptimizer: discriminatorOptimizer,
-                                           using: &rng, step: step, epoch: epoch)
+                let result = try trainStep(
+                    realImages: realImages, realLabels: realLabels, realTargets: realTargets,
+                    generatorOptimizer: generatorOptimizer, discriminatorOptimizer: discriminatorOptimizer,
+                    using: &rng, step: step, epoch: epoch)
                 let (discriminatorLoss, real, fake) = (result.discriminatorLoss, result.real, result.fake)
                 if let loss = result.generatorLoss {
                     gLossSum += Double(loss)
@@ -211,36 +224,45 @@ public final class ACGANTrainer {
                 stepsDone += 1
                 progress.update(stepsDone, values: ["d": dLossSum / Double(index + 1), "g": gLossSum / Double(max(1, generatorSteps))])
                 if index % 50 == 0 {
-                    log.append(["epoch": Double(epoch + 1), "step": Double(step + 1), "d_loss": Double(discriminatorLoss),
-                                "g_loss": Double(generatorLoss),
-                                "d_real": Double(real.sourceLogits.scalars.map(stableSigmoid).reduce(0, +)) / Double(batch),
-                                "d_fake": Double(fake.sourceLogits.scalars.map(stableSigmoid).reduce(0, +)) / Double(batch)])
+                    log.append([
+                        "epoch": Double(epoch + 1), "step": Double(step + 1), "d_loss": Double(discriminatorLoss),
+                        "g_loss": Double(generatorLoss),
+                        "d_real": Double(real.sourceLogits.scalars.map(stableSigmoid).reduce(0, +)) / Double(batch),
+                        "d_fake": Double(fake.sourceLogits.scalars.map(stableSigmoid).reduce(0, +)) / Double(batch),
+                    ])
                 }
             }
             let auxiliaryAccuracy = evaluate(AuxiliaryClassifier(discriminator), on: test).accuracy
             let seconds = Date().timeIntervalSince(started)
-            let summary = ACGANEpochSummary(epoch: epoch + 1, discriminatorLoss: dLossSum / Double(stepsPerEpoch),
-                                            generatorLoss: gLossSum / Double(max(1, generatorSteps)),
-                                            auxiliaryTestAccuracy: auxiliaryAccuracy, seconds: seconds)
+            let summary = ACGANEpochSummary(
+                epoch: epoch + 1, discriminatorLoss: dLossSum / Double(stepsPerEpoch),
+                generatorLoss: gLossSum / Double(max(1, generatorSteps)),
+                auxiliaryTestAccuracy: auxiliaryAccuracy, seconds: seconds)
             summaries.append(summary)
-            log.append(["epoch": Double(epoch + 1), "step": Double((epoch + 1) * stepsPerEpoch),
-                        "d_loss": summary.discriminatorLoss, "g_loss": summary.generatorLoss,
-                        "aux_real_accuracy": Double(auxCorrect) / Double(max(1, seen)),
-                        "aux_test_accuracy": auxiliaryAccuracy, "seconds": seconds])
+            log.append([
+                "epoch": Double(epoch + 1), "step": Double((epoch + 1) * stepsPerEpoch),
+                "d_loss": summary.discriminatorLoss, "g_loss": summary.generatorLoss,
+                "aux_real_accuracy": Double(auxCorrect) / Double(max(1, seen)),
+                "aux_test_accuracy": auxiliaryAccuracy, "seconds": seconds,
+            ])
             if let directory = samplesDirectory {
                 try writeGrid(to: directory + "/epoch-\(String(format: "%03d", epoch + 1)).png", epoch: epoch + 1)
                 try writeLossCurves(log, to: directory + "/loss.svg")
             }
-            try TrainingCheckpoint.save(path: checkpointPath, kind: Self.checkpointKind,
-                                        models: [("generator", generator), ("discriminator", discriminator)],
-                                        optimizers: [("generator_optimizer", generatorOptimizer),
-                                                     ("discriminator_optimizer", discriminatorOptimizer)],
-                                        rng: rng, epoch: epoch + 1,
-                                        metadata: metadata(epoch: epoch + 1, auxiliaryAccuracy: auxiliaryAccuracy, dataset: train))
+            try TrainingCheckpoint.save(
+                path: checkpointPath, kind: Self.checkpointKind,
+                models: [("generator", generator), ("discriminator", discriminator)],
+                optimizers: [
+                    ("generator_optimizer", generatorOptimizer),
+                    ("discriminator_optimizer", discriminatorOptimizer),
+                ],
+                rng: rng, epoch: epoch + 1,
+                metadata: metadata(epoch: epoch + 1, auxiliaryAccuracy: auxiliaryAccuracy, dataset: train))
             try log.flush()
-            note("epoch \(epoch + 1)/\(config.epochs): D loss \(String(format: "%.3f", summary.discriminatorLoss)), "
-                 + "G loss \(String(format: "%.3f", summary.generatorLoss)), aux test accuracy \(String(format: "%.4f", auxiliaryAccuracy)), "
-                 + "\(String(format: "%.0f", seconds)) s; saved \(checkpointPath)")
+            note(
+                "epoch \(epoch + 1)/\(config.epochs): D loss \(String(format: "%.3f", summary.discriminatorLoss)), "
+                    + "G loss \(String(format: "%.3f", summary.generatorLoss)), aux test accuracy \(String(format: "%.4f", auxiliaryAccuracy)), "
+                    + "\(String(format: "%.0f", seconds)) s; saved \(checkpointPath)")
         }
         return summaries
     }
@@ -253,18 +275,24 @@ public final class ACGANTrainer {
 
     /// Both optimizers, with the run's learning rates and betas.
     public func makeOptimizers() -> (generator: Adam, discriminator: Adam) {
-        (Adam(generator.namedParameters, learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2),
-         Adam(discriminator.namedParameters, learningRate: config.discriminatorLearningRate ?? config.learningRate,
-              beta1: config.beta1, beta2: config.beta2))
+        (
+            Adam(generator.namedParameters, learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2),
+            Adam(
+                discriminator.namedParameters, learningRate: config.discriminatorLearningRate ?? config.learningRate,
+                beta1: config.beta1, beta2: config.beta2)
+        )
     }
 
     /// One AC-GAN step: a discriminator update on a real batch and a generated batch, then, when
     /// `step + 1` is a multiple of `criticSteps`, a generator update on a fresh generated batch
     /// judged by the updated discriminator (its loss is returned; nil for a discriminator-only step).
     /// realImages: [B, 1, 28, 28]; realLabels: B; realTargets: [B, 1] (1, or 0.9 when smoothed)
-    public func trainStep(realImages: Tensor, realLabels: [Int], realTargets: Tensor, generatorOptimizer: Adam,
-                          discriminatorOptimizer: Adam, using rng: inout SeededGenerator, step: Int = 0, epoch: Int = 0) throws
-        -> (discriminatorLoss: Float, generatorLoss: Float?, real: Judgement, fake: Judgement) {
+    public func trainStep(
+        realImages: Tensor, realLabels: [Int], realTargets: Tensor, generatorOptimizer: Adam,
+        discriminatorOptimizer: Adam, using rng: inout SeededGenerator, step: Int = 0, epoch: Int = 0
+    ) throws
+        -> (discriminatorLoss: Float, generatorLoss: Float?, real: Judgement, fake: Judgement)
+    {
         let batch = realImages.batchCount
         // Discriminator: real batch as real with its labels, generated batch as fake with the asked classes.
         let fakeClasses = (0..<batch).map { _ in Int(rng.next() % 10) }
@@ -272,7 +300,8 @@ public final class ACGANTrainer {
         let fakeImages = generator.forward(z, classes: fakeClasses, mode: ForwardMode(training: true, parameterGradients: false)).0
         discriminator.zeroGradients()
         let real = discriminator.forward(realImages, mode: .trainParametersOnly)
-        let (realSourceLoss, dRealSource) = config.loss == .nonSaturating
+        let (realSourceLoss, dRealSource) =
+            config.loss == .nonSaturating
             ? binaryCrossEntropyWithLogits(logits: real.sourceLogits, targets: realTargets)
             : config.loss.discriminatorReal(real.sourceLogits)
         let (realClassLoss, dRealClass) = softmaxCrossEntropy(logits: real.classLogits, labels: realLabels)
@@ -287,11 +316,14 @@ public final class ACGANTrainer {
         _ = fake.pullback(dFakeSource, dFakeClass)
         let discriminatorLoss = realSourceLoss + realClassLoss + fakeSourceLoss + fakeClassLoss
         guard discriminatorLoss.isFinite else {
-            throw TrainingError.nonFinite(step: step, epoch: epoch, name: "discriminator loss", value: discriminatorLoss, checkpoint: checkpointPath)
+            throw TrainingError.nonFinite(
+                step: step, epoch: epoch, name: "discriminator loss", value: discriminatorLoss, checkpoint: checkpointPath)
         }
         discriminatorOptimizer.step()
-        let judgements = (Judgement(sourceLogits: real.sourceLogits, classLogits: real.classLogits),
-                          Judgement(sourceLogits: fake.sourceLogits, classLogits: fake.classLogits))
+        let judgements = (
+            Judgement(sourceLogits: real.sourceLogits, classLogits: real.classLogits),
+            Judgement(sourceLogits: fake.sourceLogits, classLogits: fake.classLogits)
+        )
         guard (step + 1) % max(1, config.criticSteps) == 0 else { return (discriminatorLoss, nil, judgements.0, judgements.1) }
 
         // Generator: a fresh batch, judged by the updated discriminator (whose parameters get no gradient).
@@ -304,7 +336,8 @@ public final class ACGANTrainer {
         let (classLoss, dClass) = softmaxCrossEntropy(logits: judged.classLogits, labels: generatorClasses)
         let generatorLoss = sourceLoss + classLoss
         guard generatorLoss.isFinite else {
-            throw TrainingError.nonFinite(step: step, epoch: epoch, name: "generator loss", value: generatorLoss, checkpoint: checkpointPath)
+            throw TrainingError.nonFinite(
+                step: step, epoch: epoch, name: "generator loss", value: generatorLoss, checkpoint: checkpointPath)
         }
         _ = generatedBack(judged.pullback(dSource, dClass))
         generatorOptimizer.step()
@@ -328,8 +361,9 @@ public final class ACGANTrainer {
         let epochRows = Set(log.series("aux_test_accuracy").map(\.0))
         for column in ["d_loss", "g_loss"] {
             let points = log.series(column).filter { row, _ in !epochRows.contains(row) }
-            plot.addSeries(column == "d_loss" ? "discriminator" : "generator",
-                           x: points.map { steps[$0.0] ?? 0 }, y: points.map(\.1))
+            plot.addSeries(
+                column == "d_loss" ? "discriminator" : "generator",
+                x: points.map { steps[$0.0] ?? 0 }, y: points.map(\.1))
         }
         try AtomicFile.write(plot.render(), to: path)
     }
@@ -350,10 +384,12 @@ public final class ACGANTrainer {
     }
 
     func checkSameSettings(_ metadata: [String: String]) throws {
-        try TrainingCheckpoint.checkSameSettings(metadata, requested: config, epochs: \.epochs, flags: [
-            ("--arch", { $0.architecture }), ("--loss", { $0.loss.rawValue }), ("--critic-steps", { String($0.criticSteps) }),
-            ("--batch", { String($0.batchSize) }), ("--latent", { String($0.latentSize) }), ("--seed", { String($0.seed) }),
-            ("--limit", { limitText($0.exampleLimit) }),
-        ], checkpointPath: checkpointPath)
+        try TrainingCheckpoint.checkSameSettings(
+            metadata, requested: config, epochs: \.epochs,
+            flags: [
+                ("--arch", { $0.architecture }), ("--loss", { $0.loss.rawValue }), ("--critic-steps", { String($0.criticSteps) }),
+                ("--batch", { String($0.batchSize) }), ("--latent", { String($0.latentSize) }), ("--seed", { String($0.seed) }),
+                ("--limit", { limitText($0.exampleLimit) }),
+            ], checkpointPath: checkpointPath)
     }
 }

@@ -9,8 +9,10 @@ extension Benchmark {
     /// ran: D step = G forward (B) + D forward and backward on 2B images (less the input gradient
     /// of D's first layer, which `.trainParametersOnly` skips); G step = G forward and backward +
     /// D forward and input-backward (D's weight gradients are not computed).
-    public static func acganTrainStep(architecture: String = "dcgan", batchSize: Int = 64, iterations: Int = 10,
-                                      gemmGFLOPS: Double) throws -> Workload {
+    public static func acganTrainStep(
+        architecture: String = "dcgan", batchSize: Int = 64, iterations: Int = 10,
+        gemmGFLOPS: Double
+    ) throws -> Workload {
         var config = ACGANTrainingConfig.defaults(architecture: architecture)
         config.batchSize = batchSize
         let trainer = ACGANTrainer(config: config, checkpointPath: "/dev/null", samplesDirectory: nil, commandLine: "bench")
@@ -22,16 +24,18 @@ extension Benchmark {
         var failure: Error?
         let step = {
             do {
-                _ = try trainer.trainStep(realImages: images, realLabels: labels, realTargets: targets,
-                                          generatorOptimizer: generatorOptimizer, discriminatorOptimizer: discriminatorOptimizer,
-                                          using: &rng)
+                _ = try trainer.trainStep(
+                    realImages: images, realLabels: labels, realTargets: targets,
+                    generatorOptimizer: generatorOptimizer, discriminatorOptimizer: discriminatorOptimizer,
+                    using: &rng)
             } catch { failure = error }
         }
         let seconds = medianSeconds(iterations: iterations, warmup: 2, step)
         let flops = FLOPCounter.counting(step)
         if let failure { throw failure }
         let name = architecture == "dcgan" ? "acgan_train_step" : "acgan_\(architecture)_train_step"
-        return Workload(name: name, flops: flops, secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
-                        detail: ["batch": Double(batchSize), "steps_per_second": 1 / seconds])
+        return Workload(
+            name: name, flops: flops, secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
+            detail: ["batch": Double(batchSize), "steps_per_second": 1 / seconds])
     }
 }

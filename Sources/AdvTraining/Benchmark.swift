@@ -91,8 +91,9 @@ public enum Benchmark {
             a.scalars.withUnsafeBufferPointer { pa in
                 b.scalars.withUnsafeBufferPointer { pb in
                     c.scalars.withUnsafeMutableBufferPointer { pc in
-                        gemm(transposeA: false, transposeB: false, m: size, n: size, k: size,
-                             a: pa.baseAddress!, lda: size, b: pb.baseAddress!, ldb: size, c: pc.baseAddress!, ldc: size)
+                        gemm(
+                            transposeA: false, transposeB: false, m: size, n: size, k: size,
+                            a: pa.baseAddress!, lda: size, b: pb.baseAddress!, ldb: size, c: pc.baseAddress!, ldc: size)
                     }
                 }
             }
@@ -131,9 +132,10 @@ public enum Benchmark {
         }
         let seconds = medianSeconds(iterations: iterations, warmup: 2, step)
         let flops = FLOPCounter.counting(step)
-        return Workload(name: "classifier_train_step", flops: flops,
-                        secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
-                        detail: ["batch": Double(batchSize), "images_per_second": Double(batchSize) / seconds])
+        return Workload(
+            name: "classifier_train_step", flops: flops,
+            secondsPerIteration: seconds, gemmGFLOPS: gemmGFLOPS,
+            detail: ["batch": Double(batchSize), "images_per_second": Double(batchSize) / seconds])
     }
 
     /// One convolution layer of a workload: its name, the layer and its input shape.
@@ -148,10 +150,12 @@ public enum Benchmark {
     public static func classifierConvolutions(batchSize: Int = 128) -> [ConvolutionLayerCase] {
         var rng = SeededGenerator(seed: 3)
         return [
-            ConvolutionLayerCase(name: "conv1", layer: Conv2d(inputChannels: 1, outputChannels: 32, kernelSize: 5, padding: 2, using: &rng),
-                                 inputShape: [batchSize, 1, 28, 28]),
-            ConvolutionLayerCase(name: "conv2", layer: Conv2d(inputChannels: 32, outputChannels: 64, kernelSize: 5, padding: 2, using: &rng),
-                                 inputShape: [batchSize, 32, 14, 14]),
+            ConvolutionLayerCase(
+                name: "conv1", layer: Conv2d(inputChannels: 1, outputChannels: 32, kernelSize: 5, padding: 2, using: &rng),
+                inputShape: [batchSize, 1, 28, 28]),
+            ConvolutionLayerCase(
+                name: "conv2", layer: Conv2d(inputChannels: 32, outputChannels: 64, kernelSize: 5, padding: 2, using: &rng),
+                inputShape: [batchSize, 32, 14, 14]),
         ]
     }
 
@@ -161,29 +165,36 @@ public enum Benchmark {
     public static func acganConvolutions(batchSize: Int = 64) -> [ConvolutionLayerCase] {
         var rng = SeededGenerator(seed: 4)
         return [
-            ConvolutionLayerCase(name: "generator_upsample1",
-                                 layer: ConvTranspose2d(inputChannels: 128, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng),
-                                 inputShape: [batchSize, 128, 7, 7]),
-            ConvolutionLayerCase(name: "generator_upsample2",
-                                 layer: ConvTranspose2d(inputChannels: 64, outputChannels: 1, kernelSize: 4, stride: 2, padding: 1, using: &rng),
-                                 inputShape: [batchSize, 64, 14, 14]),
-            ConvolutionLayerCase(name: "discriminator_conv1",
-                                 layer: Conv2d(inputChannels: 1, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng),
-                                 inputShape: [batchSize, 1, 28, 28]),
-            ConvolutionLayerCase(name: "discriminator_conv2",
-                                 layer: Conv2d(inputChannels: 64, outputChannels: 128, kernelSize: 4, stride: 2, padding: 1, using: &rng),
-                                 inputShape: [batchSize, 64, 14, 14]),
+            ConvolutionLayerCase(
+                name: "generator_upsample1",
+                layer: ConvTranspose2d(inputChannels: 128, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng),
+                inputShape: [batchSize, 128, 7, 7]),
+            ConvolutionLayerCase(
+                name: "generator_upsample2",
+                layer: ConvTranspose2d(inputChannels: 64, outputChannels: 1, kernelSize: 4, stride: 2, padding: 1, using: &rng),
+                inputShape: [batchSize, 64, 14, 14]),
+            ConvolutionLayerCase(
+                name: "discriminator_conv1",
+                layer: Conv2d(inputChannels: 1, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng),
+                inputShape: [batchSize, 1, 28, 28]),
+            ConvolutionLayerCase(
+                name: "discriminator_conv2",
+                layer: Conv2d(inputChannels: 64, outputChannels: 128, kernelSize: 4, stride: 2, padding: 1, using: &rng),
+                inputShape: [batchSize, 64, 14, 14]),
         ]
     }
 
     /// Forward and backward (input and parameter gradients; `FLOPCounter` counts the three products) of each layer
     /// in `layers` on random data, one after the other; `detail` holds each layer's milliseconds
     /// and its own efficiency.
-    public static func convolutionLayersStep(name: String, layers: [ConvolutionLayerCase], iterations: Int = 10,
-                                             gemmGFLOPS: Double) -> Workload {
+    public static func convolutionLayersStep(
+        name: String, layers: [ConvolutionLayerCase], iterations: Int = 10,
+        gemmGFLOPS: Double
+    ) -> Workload {
         var rng = SeededGenerator(seed: 5)
         var detail: [String: Double] = [:]
-        var totalSeconds = 0.0, totalFLOPs = 0.0
+        var totalSeconds = 0.0
+        var totalFLOPs = 0.0
         for item in layers {
             let x = Tensor.randomUniform(item.inputShape, using: &rng)
             let (probe, _) = item.layer.forward(x, mode: .train)
@@ -208,6 +219,6 @@ public enum Benchmark {
     public static func peakMemoryMiB() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_maxrss) / 1024   // Linux reports KiB
+        return Double(usage.ru_maxrss) / 1024  // Linux reports KiB
     }
 }

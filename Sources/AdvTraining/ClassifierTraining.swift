@@ -30,8 +30,10 @@ public struct ClassifierTrainingConfig: Codable, Equatable, Sendable {
 /// The inner maximisation of adversarial training, supplied by the layer above (Attacks):
 /// given clean images, labels, the current ε (after warm-up) and the run's generator, it
 /// returns the images to train on.
-public typealias AdversarialExampleMaker = (_ images01: Tensor, _ labels: [Int], _ eps: Float,
-                                            _ rng: inout SeededGenerator) -> Tensor
+public typealias AdversarialExampleMaker = (
+    _ images01: Tensor, _ labels: [Int], _ eps: Float,
+    _ rng: inout SeededGenerator
+) -> Tensor
 
 /// A summary of a finished (or already finished) run.
 public struct ClassifierTrainingSummary: Sendable {
@@ -83,7 +85,8 @@ public final class ClassifierTrainer {
         self.model = model
         let optimizer = Adam(model.namedParameters, learningRate: config.learningRate)
         var startEpoch = 0
-        let log = CSVLog(path: logPath, columns: ["epoch", "step", "loss", "train_accuracy", "learning_rate", "eps", "test_accuracy", "seconds"])
+        let log = CSVLog(
+            path: logPath, columns: ["epoch", "step", "loss", "train_accuracy", "learning_rate", "eps", "test_accuracy", "seconds"])
 
         if resume {
             guard FileManager.default.fileExists(atPath: checkpointPath) else { throw TrainingError.nothingToResume(path: checkpointPath) }
@@ -100,7 +103,7 @@ public final class ClassifierTrainer {
             note("resuming \(checkpointPath) at epoch \(startEpoch + 1) of \(config.epochs)")
         }
 
-        let stepsPerEpoch = train.count / config.batchSize          // the last partial batch is dropped
+        let stepsPerEpoch = train.count / config.batchSize  // the last partial batch is dropped
         let totalSteps = stepsPerEpoch * config.epochs
         let progress = ProgressReporter(label: "train classifier", total: totalSteps - startEpoch * stepsPerEpoch, quiet: quiet)
         let started = Date()
@@ -110,10 +113,16 @@ public final class ClassifierTrainer {
         for epoch in startEpoch..<config.epochs {
             var order = Array(0..<train.count)
             order.seededShuffle(using: &rng)
-            var lossSum = 0.0, correct = 0, seen = 0
+            var lossSum = 0.0
+            var correct = 0
+            var seen = 0
             for batch in 0..<stepsPerEpoch {
                 let step = epoch * stepsPerEpoch + batch
-                if let limit = stepLimit, stepsDone >= limit { return ClassifierTrainingSummary(epochsRun: epoch - startEpoch, seconds: Date().timeIntervalSince(started), testAccuracy: testAccuracy, alreadyFinished: false) }
+                if let limit = stepLimit, stepsDone >= limit {
+                    return ClassifierTrainingSummary(
+                        epochsRun: epoch - startEpoch, seconds: Date().timeIntervalSince(started), testAccuracy: testAccuracy,
+                        alreadyFinished: false)
+                }
                 let indices = Array(order[(batch * config.batchSize)..<((batch + 1) * config.batchSize)])
                 let labels = indices.map { train.labels[$0] }
                 var images = train.images.gather(indices)
@@ -125,7 +134,8 @@ public final class ClassifierTrainer {
                 let (logits, pullback) = model.logits(images, mode: .trainParametersOnly)
                 let (loss, dLogits) = softmaxCrossEntropy(logits: logits, labels: labels)
                 guard loss.isFinite else {
-                    throw TrainingError.nonFinite(step: step, epoch: epoch, name: "cross-entropy loss", value: loss, checkpoint: checkpointPath)
+                    throw TrainingError.nonFinite(
+                        step: step, epoch: epoch, name: "cross-entropy loss", value: loss, checkpoint: checkpointPath)
                 }
                 _ = pullback(dLogits)
                 optimizer.step()
@@ -136,25 +146,33 @@ public final class ClassifierTrainer {
                 stepsDone += 1
                 progress.update(stepsDone, values: ["loss": lossSum / Double(seen), "acc": Double(correct) / Double(seen)])
                 if batch % 50 == 0 || batch == stepsPerEpoch - 1 {
-                    log.append(["epoch": Double(epoch + 1), "step": Double(step + 1), "loss": Double(loss),
-                                "learning_rate": Double(optimizer.learningRate), "eps": Double(eps)])
+                    log.append([
+                        "epoch": Double(epoch + 1), "step": Double(step + 1), "loss": Double(loss),
+                        "learning_rate": Double(optimizer.learningRate), "eps": Double(eps),
+                    ])
                 }
             }
             testAccuracy = evaluate(model, on: test).accuracy
             let seconds = Date().timeIntervalSince(started)
-            log.append(["epoch": Double(epoch + 1), "step": Double((epoch + 1) * stepsPerEpoch),
-                        "loss": lossSum / Double(max(1, seen)), "train_accuracy": Double(correct) / Double(max(1, seen)),
-                        "test_accuracy": testAccuracy, "seconds": seconds])
-            try TrainingCheckpoint.save(path: checkpointPath, kind: Self.checkpointKind, model: model, optimizer: optimizer,
-                                        rng: rng, epoch: epoch + 1,
-                                        metadata: metadata(epoch: epoch + 1, testAccuracy: testAccuracy, dataset: train))
+            log.append([
+                "epoch": Double(epoch + 1), "step": Double((epoch + 1) * stepsPerEpoch),
+                "loss": lossSum / Double(max(1, seen)), "train_accuracy": Double(correct) / Double(max(1, seen)),
+                "test_accuracy": testAccuracy, "seconds": seconds,
+            ])
+            try TrainingCheckpoint.save(
+                path: checkpointPath, kind: Self.checkpointKind, model: model, optimizer: optimizer,
+                rng: rng, epoch: epoch + 1,
+                metadata: metadata(epoch: epoch + 1, testAccuracy: testAccuracy, dataset: train))
             try log.flush()
-            note("epoch \(epoch + 1)/\(config.epochs): train loss \(String(format: "%.4f", lossSum / Double(max(1, seen)))), "
-                 + "train accuracy \(String(format: "%.4f", Double(correct) / Double(max(1, seen)))), "
-                 + "test accuracy \(String(format: "%.4f", testAccuracy)), \(String(format: "%.0f", seconds)) s; saved \(checkpointPath)")
+            note(
+                "epoch \(epoch + 1)/\(config.epochs): train loss \(String(format: "%.4f", lossSum / Double(max(1, seen)))), "
+                    + "train accuracy \(String(format: "%.4f", Double(correct) / Double(max(1, seen)))), "
+                    + "test accuracy \(String(format: "%.4f", testAccuracy)), \(String(format: "%.0f", seconds)) s; saved \(checkpointPath)"
+            )
         }
-        return ClassifierTrainingSummary(epochsRun: config.epochs - startEpoch, seconds: Date().timeIntervalSince(started),
-                                         testAccuracy: testAccuracy, alreadyFinished: false)
+        return ClassifierTrainingSummary(
+            epochsRun: config.epochs - startEpoch, seconds: Date().timeIntervalSince(started),
+            testAccuracy: testAccuracy, alreadyFinished: false)
     }
 
     /// Half-cosine decay from the peak rate to 0 over the run (a function of the global step,
@@ -189,10 +207,12 @@ public final class ClassifierTrainer {
     }
 
     func checkSameSettings(_ metadata: [String: String]) throws {
-        try TrainingCheckpoint.checkSameSettings(metadata, requested: config, epochs: \.epochs, flags: [
-            ("--batch", { String($0.batchSize) }), ("--seed", { String($0.seed) }), ("--lr", { String($0.learningRate) }),
-            ("--limit", { limitText($0.exampleLimit) }), ("--arch", { $0.architecture ?? "challenge" }),
-        ], checkpointPath: checkpointPath)
+        try TrainingCheckpoint.checkSameSettings(
+            metadata, requested: config, epochs: \.epochs,
+            flags: [
+                ("--batch", { String($0.batchSize) }), ("--seed", { String($0.seed) }), ("--lr", { String($0.learningRate) }),
+                ("--limit", { limitText($0.exampleLimit) }), ("--arch", { $0.architecture ?? "challenge" }),
+            ], checkpointPath: checkpointPath)
     }
 }
 

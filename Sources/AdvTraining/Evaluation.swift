@@ -28,6 +28,7 @@ public struct AccuracyReport: Codable, Sendable {
 
 /// Test accuracy of `model` on `dataset` (evaluation mode, batched).
 public func evaluate(_ model: ImageClassifier, on dataset: Dataset, batchSize: Int = 500) -> AccuracyReport {
-    AccuracyReport(predictions: model.predict(dataset.images, batchSize: batchSize), labels: dataset.labels,
-                   classCount: dataset.classCount)
+    AccuracyReport(
+        predictions: model.predict(dataset.images, batchSize: batchSize), labels: dataset.labels,
+        classCount: dataset.classCount)
 }

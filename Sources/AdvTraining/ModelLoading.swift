@@ -36,8 +36,10 @@ public enum ModelLoading {
         let metadata = try metadataChecked(path: path, kind: ClassifierTrainer.checkpointKind, expected: "a classifier")
         let architecture = metadata[Checkpoint.MetadataKey.architecture] ?? MNISTChallengeCNN.architecture
         guard let entry = ClassifierArchitectures.entry(for: architecture) else {
-            throw CheckpointError(path: path, message: "has architecture \(architecture), expected one of "
-                                    + ClassifierArchitectures.all.map(\.architecture).joined(separator: ", "))
+            throw CheckpointError(
+                path: path,
+                message: "has architecture \(architecture), expected one of "
+                    + ClassifierArchitectures.all.map(\.architecture).joined(separator: ", "))
         }
         var rng = SeededGenerator(seed: 0)
         let model = entry.make(&rng)
@@ -58,13 +60,16 @@ extension ModelLoading {
         }
         let architecture = metadata[Checkpoint.MetadataKey.architecture] ?? "dcgan"
         guard let make = GeneratorArchitectures.constructor(for: architecture) else {
-            throw CheckpointError(path: path, message: "has architecture \(architecture), expected one of "
-                                    + GeneratorArchitectures.all.map(\.architecture).joined(separator: ", "))
+            throw CheckpointError(
+                path: path,
+                message: "has architecture \(architecture), expected one of "
+                    + GeneratorArchitectures.all.map(\.architecture).joined(separator: ", "))
         }
         var rng = SeededGenerator(seed: 0)
         let gan = make(.init(latentSize: latentSize), &rng)
-        try Checkpoint.load(path: path, into: gan.generator.namedState(prefix: "generator") + gan.discriminator.namedState(prefix: "discriminator"),
-                            expectedKind: ACGANTrainer.checkpointKind)
+        try Checkpoint.load(
+            path: path, into: gan.generator.namedState(prefix: "generator") + gan.discriminator.namedState(prefix: "discriminator"),
+            expectedKind: ACGANTrainer.checkpointKind)
         return (gan.generator, gan.discriminator)
     }
 }

@@ -1,6 +1,6 @@
-import Foundation
 import AdvNN
 import AdvTensor
+import Foundation
 
 /// The full state of a training run in one safetensors file: model parameters and buffers
 /// under their own names, optimizer state under `optimizer.`, and as integer tensors the RNG
@@ -15,9 +15,11 @@ public enum TrainingCheckpoint {
     }
 
     /// Saves atomically; `metadata` gets `kind` added.
-    public static func save(path: String, kind: String, models: [(String, any ParameterContainer)],
-                            optimizers: [(String, any Optimizer)], rng: SeededGenerator, epoch: Int,
-                            metadata: [String: String]) throws {
+    public static func save(
+        path: String, kind: String, models: [(String, any ParameterContainer)],
+        optimizers: [(String, any Optimizer)], rng: SeededGenerator, epoch: Int,
+        metadata: [String: String]
+    ) throws {
         var state: [(String, Parameter)] = []
         for (prefix, model) in models { state += model.namedState(prefix: prefix) }
         var extra: [(String, Tensor)] = []
@@ -25,23 +27,31 @@ public enum TrainingCheckpoint {
         var fullMetadata = metadata
         fullMetadata[Checkpoint.MetadataKey.kind] = kind
         fullMetadata[Checkpoint.MetadataKey.epoch] = String(epoch)
-        try Checkpoint.save(state, extraTensors: extra,
-                            integerTensors: [("rng_state", IntegerTensor(unsigned: rng.stateWords)),
-                                             ("epoch", IntegerTensor(signed: [Int64(epoch)]))],
-                            metadata: fullMetadata, to: path)
+        try Checkpoint.save(
+            state, extraTensors: extra,
+            integerTensors: [
+                ("rng_state", IntegerTensor(unsigned: rng.stateWords)),
+                ("epoch", IntegerTensor(signed: [Int64(epoch)])),
+            ],
+            metadata: fullMetadata, to: path)
     }
 
     /// One model and one optimizer (`optimizer.` prefix), the classifier's case.
-    public static func save(path: String, kind: String, model: some ParameterContainer, optimizer: any Optimizer,
-                            rng: SeededGenerator, epoch: Int, metadata: [String: String]) throws {
-        try save(path: path, kind: kind, models: [("", model)], optimizers: [("optimizer", optimizer)],
-                 rng: rng, epoch: epoch, metadata: metadata)
+    public static func save(
+        path: String, kind: String, model: some ParameterContainer, optimizer: any Optimizer,
+        rng: SeededGenerator, epoch: Int, metadata: [String: String]
+    ) throws {
+        try save(
+            path: path, kind: kind, models: [("", model)], optimizers: [("optimizer", optimizer)],
+            rng: rng, epoch: epoch, metadata: metadata)
     }
 
     /// Loads models, optimizers, RNG and epoch; throws `CheckpointError` naming the file for a
     /// wrong kind, a missing or misshapen tensor, or a missing RNG state.
-    public static func load(path: String, kind: String, models: [(String, any ParameterContainer)],
-                            optimizers: [(String, any Optimizer)]) throws -> Loaded {
+    public static func load(
+        path: String, kind: String, models: [(String, any ParameterContainer)],
+        optimizers: [(String, any Optimizer)]
+    ) throws -> Loaded {
         var state: [(String, Parameter)] = []
         for (prefix, model) in models { state += model.namedState(prefix: prefix) }
         let file = try Checkpoint.load(path: path, into: state, expectedKind: kind)
@@ -81,16 +91,20 @@ extension TrainingCheckpoint {
     /// `TrainingError.resumeMismatch` naming the first of `flags` whose value differs (each flag
     /// with its setting as text), or the whole settings when none of them does. Metadata without
     /// readable settings is not checked.
-    static func checkSameSettings<Config: Codable & Equatable>(_ metadata: [String: String], requested config: Config,
-                                                               epochs: WritableKeyPath<Config, Int>,
-                                                               flags: [(flag: String, value: (Config) -> String)],
-                                                               checkpointPath: String) throws {
+    static func checkSameSettings<Config: Codable & Equatable>(
+        _ metadata: [String: String], requested config: Config,
+        epochs: WritableKeyPath<Config, Int>,
+        flags: [(flag: String, value: (Config) -> String)],
+        checkpointPath: String
+    ) throws {
         guard let text = metadata["hyperparameters"], let data = text.data(using: .utf8),
-              let stored = try? JSONDecoder().decode(Config.self, from: data) else { return }
+            let stored = try? JSONDecoder().decode(Config.self, from: data)
+        else { return }
         var comparable = stored
         comparable[keyPath: epochs] = config[keyPath: epochs]
         guard comparable != config else { return }
-        let field = flags.first { $0.value(stored) != $0.value(config) }
+        let field =
+            flags.first { $0.value(stored) != $0.value(config) }
             .map { ($0.flag, $0.value(stored), $0.value(config)) } ?? ("settings", text, "the requested ones")
         throw TrainingError.resumeMismatch(path: checkpointPath, field: field.0, stored: field.1, requested: field.2)
     }

@@ -12,13 +12,14 @@ public enum TrainingError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .nonFinite(step, epoch, name, value, checkpoint):
-            return "training stopped at step \(step) (epoch \(epoch + 1)): \(name) is \(value); the last good checkpoint \(checkpoint) is kept"
-        case let .nothingToResume(path):
+        case .nonFinite(let step, let epoch, let name, let value, let checkpoint):
+            return
+                "training stopped at step \(step) (epoch \(epoch + 1)): \(name) is \(value); the last good checkpoint \(checkpoint) is kept"
+        case .nothingToResume(let path):
             return "--resume: no checkpoint at \(path) to resume from"
-        case let .resumeMismatch(path, field, stored, requested):
+        case .resumeMismatch(let path, let field, let stored, let requested):
             return "--resume: \(path) was trained with \(field) \(stored), not \(requested); use the same settings or a new --out"
-        case let .classWithoutExamples(classIndex, count):
+        case .classWithoutExamples(let classIndex, let count):
             return "--limit: the first \(count) training examples hold no image of class \(classIndex); triplet batches need every class"
         }
     }

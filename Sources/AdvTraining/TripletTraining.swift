@@ -96,13 +96,17 @@ public final class TripletTrainer {
                 done += 1
                 progress.update(done, values: ["loss": lossSum / Double(index + 1), "active": Double(active)])
                 if index % 50 == 0 {
-                    log.append(["epoch": Double(epoch + 1), "step": Double(step + 1), "loss": Double(loss), "active_triplets": Double(active)])
+                    log.append([
+                        "epoch": Double(epoch + 1), "step": Double(step + 1), "loss": Double(loss), "active_triplets": Double(active),
+                    ])
                 }
             }
             accuracies = knnAccuracy(train: train, test: test, memoryCount: 10_000)
             let seconds = Date().timeIntervalSince(started)
-            log.append(["epoch": Double(epoch + 1), "step": Double((epoch + 1) * stepsPerEpoch), "loss": lossSum / Double(stepsPerEpoch),
-                        "knn1_accuracy": accuracies.0, "knn5_accuracy": accuracies.1, "seconds": seconds])
+            log.append([
+                "epoch": Double(epoch + 1), "step": Double((epoch + 1) * stepsPerEpoch), "loss": lossSum / Double(stepsPerEpoch),
+                "knn1_accuracy": accuracies.0, "knn5_accuracy": accuracies.1, "seconds": seconds,
+            ])
             var metadata: [String: String] = [
                 "architecture": TripletEmbedding.architecture, "dimension": String(config.dimension), "epochs": String(config.epochs),
                 "seed": String(config.seed), "dataset": train.name, "dataset_sha256": train.datasetHash, "created_by": commandLine,
@@ -110,11 +114,14 @@ public final class TripletTrainer {
                 "knn5_accuracy_subset_memory": String(format: "%.4f", accuracies.1),
             ]
             metadata["hyperparameters"] = TrainingCheckpoint.hyperparametersJSON(config)
-            try TrainingCheckpoint.save(path: checkpointPath, kind: Self.checkpointKind, model: embedding, optimizer: optimizer,
-                                        rng: rng, epoch: epoch + 1, metadata: metadata)
+            try TrainingCheckpoint.save(
+                path: checkpointPath, kind: Self.checkpointKind, model: embedding, optimizer: optimizer,
+                rng: rng, epoch: epoch + 1, metadata: metadata)
             try log.flush()
-            note(String(format: "epoch %d/%d: triplet loss %.4f, k-NN accuracy (10k memory) k=1 %.4f k=5 %.4f, %.0f s; saved %@",
-                        epoch + 1, config.epochs, lossSum / Double(stepsPerEpoch), accuracies.0, accuracies.1, seconds, checkpointPath))
+            note(
+                String(
+                    format: "epoch %d/%d: triplet loss %.4f, k-NN accuracy (10k memory) k=1 %.4f k=5 %.4f, %.0f s; saved %@",
+                    epoch + 1, config.epochs, lossSum / Double(stepsPerEpoch), accuracies.0, accuracies.1, seconds, checkpointPath))
         }
         return accuracies
     }
@@ -131,9 +138,11 @@ public final class TripletTrainer {
     }
 
     func checkSameSettings(_ metadata: [String: String]) throws {
-        try TrainingCheckpoint.checkSameSettings(metadata, requested: config, epochs: \.epochs, flags: [
-            ("--dim", { String($0.dimension) }), ("--margin", { String($0.margin) }), ("--per-class", { String($0.perClass) }),
-            ("--lr", { String($0.learningRate) }), ("--seed", { String($0.seed) }), ("--limit", { limitText($0.exampleLimit) }),
-        ], checkpointPath: checkpointPath)
+        try TrainingCheckpoint.checkSameSettings(
+            metadata, requested: config, epochs: \.epochs,
+            flags: [
+                ("--dim", { String($0.dimension) }), ("--margin", { String($0.margin) }), ("--per-class", { String($0.perClass) }),
+                ("--lr", { String($0.learningRate) }), ("--seed", { String($0.seed) }), ("--limit", { limitText($0.exampleLimit) }),
+            ], checkpointPath: checkpointPath)
     }
 }

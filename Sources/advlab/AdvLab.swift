@@ -8,7 +8,11 @@ struct AdvLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "advlab",
         abstract: "A lab for studying what really counts as an adversarial example on MNIST.",
-        subcommands: [DataCommand.self, TrainCommand.self, EvalCommand.self, SampleCommand.self, AttackCommand.self, CraftCommand.self, UnrestrictedCommand.self, DistancesCommand.self, ConditionsCommand.self, EpsilonCommand.self, ReportCommand.self, JudgeCommand.self, BenchCommand.self])
+        subcommands: [
+            DataCommand.self, TrainCommand.self, EvalCommand.self, SampleCommand.self, AttackCommand.self, CraftCommand.self,
+            UnrestrictedCommand.self, DistancesCommand.self, ConditionsCommand.self, EpsilonCommand.self, ReportCommand.self,
+            JudgeCommand.self, BenchCommand.self,
+        ])
 
     /// Runs the command; any error becomes ONE line on standard error (no usage block, no stack
     /// trace) and a non-zero exit. `--help` and `--version` print as usual. Flags are checked

@@ -27,18 +27,22 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Square Attack queries (square, autoattack standard; default 5000).") var queries: Int?
     @Option(help: "Triplet embedding checkpoint (embedding-pgd).") var embedding: String?
     @Option(name: .customLong("eps-embedding"), help: "Radius of the embedding-space ball (embedding-pgd).") var epsEmbedding: Float = 0.5
-    @Option(name: .customLong("reference-model"), help: "A second classifier asked about invariance examples (e.g. an adversarially trained one).")
+    @Option(
+        name: .customLong("reference-model"),
+        help: "A second classifier asked about invariance examples (e.g. an adversarially trained one).")
     var referenceModel: String?
     @Option(help: "Invariance: shift the nearest other-class image by up to this many pixels (0-4) when searching.") var shifts = 0
     @Option(help: "The perturbation's norm (cw is always l2).") var norm = PerturbationNorm.linf
     @Option(help: "Radius ε of the perturbation (pixels in [0, 1]).") var eps: Float = 0.3
     @Option(name: .customLong("eps-grid"), help: "Comma-separated ε values: a robust-accuracy curve.") var epsGrid: String?
-    @Option(help: "Iterations (igs, pgd: default 40; apgd-ce, apgd-t, fab-t, autoattack: default 100; cw: per binary-search step).") var steps: Int?
+    @Option(help: "Iterations (igs, pgd: default 40; apgd-ce, apgd-t, fab-t, autoattack: default 100; cw: per binary-search step).")
+    var steps: Int?
     @Option(name: .customLong("step-size"), help: "Step size α (igs, pgd: default 2.5·ε/steps, Madry et al. 2018; embedding-pgd: 0.01).")
     var stepSize: Float?
     @Option(help: "Random restarts (pgd, apgd-ce, apgd-t).") var restarts = 1
-    @Option(name: .customLong("candidate-classes"),
-            help: "Untargeted cw: classes searched toward (1 = plain C&W; more find smaller perturbations).")
+    @Option(
+        name: .customLong("candidate-classes"),
+        help: "Untargeted cw: classes searched toward (1 = plain C&W; more find smaller perturbations).")
     var candidateClasses = CarliniWagnerConfig().candidateClasses
     @Option(help: "Targeted attack toward this class (0-9).") var targeted: Int?
     @Option(help: "Number of test images (the first N).") var count = 1000
@@ -58,7 +62,9 @@ struct AttackCommand: ParsableCommand {
         if let steps, !(1...100_000).contains(steps) { throw ValidationError("--steps must be in 1…100000, got \(steps)") }
         if let stepSize, !(stepSize > 0 && stepSize.isFinite) { throw ValidationError("--step-size must be > 0, got \(stepSize)") }
         guard (1...1000).contains(restarts) else { throw ValidationError("--restarts must be in 1…1000, got \(restarts)") }
-        guard (1...9).contains(candidateClasses) else { throw ValidationError("--candidate-classes must be in 1…9, got \(candidateClasses)") }
+        guard (1...9).contains(candidateClasses) else {
+            throw ValidationError("--candidate-classes must be in 1…9, got \(candidateClasses)")
+        }
         if version != .standard && method != .autoattack { throw ValidationError("--version applies to --method autoattack only") }
         if let queries, !(1...100_000).contains(queries) { throw ValidationError("--queries must be in 1…100000, got \(queries)") }
         if stagedMethods != nil && targeted != nil {
@@ -69,13 +75,21 @@ struct AttackCommand: ParsableCommand {
         if method == .embeddingPGD {
             guard let embedding else { throw ValidationError("--embedding PATH is required for --method embedding-pgd") }
             try validateInputFile(embedding, flag: "--embedding")
-            guard epsEmbedding > 0, epsEmbedding <= 2 else { throw ValidationError("--eps-embedding must be in (0, 2] (unit-length embeddings), got \(epsEmbedding)") }
+            guard epsEmbedding > 0, epsEmbedding <= 2 else {
+                throw ValidationError("--eps-embedding must be in (0, 2] (unit-length embeddings), got \(epsEmbedding)")
+            }
         }
         if method == .invariance {
-            guard norm == .linf else { throw ValidationError("--norm must be linf for --method invariance (each pixel moves at most ε), got \(norm)") }
-            guard embedding != nil else { throw ValidationError("--embedding PATH is required for --method invariance (its k-NN is the oracle proxy)") }
+            guard norm == .linf else {
+                throw ValidationError("--norm must be linf for --method invariance (each pixel moves at most ε), got \(norm)")
+            }
+            guard embedding != nil else {
+                throw ValidationError("--embedding PATH is required for --method invariance (its k-NN is the oracle proxy)")
+            }
             guard (0...4).contains(shifts) else { throw ValidationError("--shifts must be in 0…4 pixels, got \(shifts)") }
-            guard targeted == nil else { throw ValidationError("--targeted does not apply to --method invariance (the target is the nearest other-class image)") }
+            guard targeted == nil else {
+                throw ValidationError("--targeted does not apply to --method invariance (the target is the nearest other-class image)")
+            }
             if let embedding { try validateInputFile(embedding, flag: "--embedding") }
             if let referenceModel { try validateInputFile(referenceModel, flag: "--reference-model") }
         } else {
@@ -89,7 +103,9 @@ struct AttackCommand: ParsableCommand {
     func grid() throws -> [Float] {
         guard let epsGrid else { return [eps] }
         return try epsGrid.split(separator: ",").map {
-            guard let value = Float($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--eps-grid: \($0) is not a number") }
+            guard let value = Float($0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--eps-grid: \($0) is not a number")
+            }
             return value
         }
     }
@@ -108,34 +124,47 @@ struct AttackCommand: ParsableCommand {
             let folder = epsGrid == nil ? out : out + "/eps-" + String(format: "%.3f", value)
             try createFolder(folder)
             var rng = SeededGenerator(seed: seedOption.seed)
-            let (outcome, settings, stages) = attack(classifier, embedding: tripletEmbedding, images: images, labels: labels, eps: value,
-                                                     using: &rng)
-            var summary = AttackSummary(method: method.rawValue, norm: method.measuredNorm(requested: norm),
-                                        eps: method == .cw ? nil : method == .embeddingPGD ? Double(epsEmbedding) : Double(value),
-                                        outcome: outcome, seed: seedOption.seed, settings: settings)
+            let (outcome, settings, stages) = attack(
+                classifier, embedding: tripletEmbedding, images: images, labels: labels, eps: value,
+                using: &rng)
+            var summary = AttackSummary(
+                method: method.rawValue, norm: method.measuredNorm(requested: norm),
+                eps: method == .cw ? nil : method == .embeddingPGD ? Double(epsEmbedding) : Double(value),
+                outcome: outcome, seed: seedOption.seed, settings: settings)
             summary.stages = stages
             try writeOutputs(folder: folder, images: images, outcome: outcome, summary: summary)
             summaries.append(summary)
-            note(String(format: "%@ %@ ε %.3f: clean %.4f, robust %.4f on %d images", method.rawValue, norm.rawValue, value,
-                        summary.clean_accuracy, summary.robust_accuracy, summary.count))
+            note(
+                String(
+                    format: "%@ %@ ε %.3f: clean %.4f, robust %.4f on %d images", method.rawValue, norm.rawValue, value,
+                    summary.clean_accuracy, summary.robust_accuracy, summary.count))
         }
         if epsGrid != nil {
-            struct Curve: Encodable { var curve: [AttackSummary]; var seed: UInt64; var model: String }
+            struct Curve: Encodable {
+                var curve: [AttackSummary]
+                var seed: UInt64
+                var model: String
+            }
             try AtomicFile.write(try jsonText(Curve(curve: summaries, seed: seedOption.seed, model: model)), to: out + "/curve.json")
-            var plot = SVGPlot(title: "\(method.rawValue) \(norm.rawValue) robust accuracy vs ε (\(URL(fileURLWithPath: model).lastPathComponent), seed \(seedOption.seed))",
-                               xLabel: "ε (\(norm.rawValue))", yLabel: "robust accuracy")
+            var plot = SVGPlot(
+                title:
+                    "\(method.rawValue) \(norm.rawValue) robust accuracy vs ε (\(URL(fileURLWithPath: model).lastPathComponent), seed \(seedOption.seed))",
+                xLabel: "ε (\(norm.rawValue))", yLabel: "robust accuracy")
             plot.addSeries("all classes", x: epsValues.map(Double.init), y: summaries.map(\.robust_accuracy))
             for digit in 0..<10 {
-                plot.addSeries("class \(digit)", x: epsValues.map(Double.init),
-                               y: summaries.map { $0.per_class_robust_accuracy[digit] ?? .nan }, dashed: true)
+                plot.addSeries(
+                    "class \(digit)", x: epsValues.map(Double.init),
+                    y: summaries.map { $0.per_class_robust_accuracy[digit] ?? .nan }, dashed: true)
             }
             try AtomicFile.write(plot.render(), to: out + "/curve.svg")
         }
         try finish(summaries)
     }
 
-    func attack(_ classifier: ImageClassifier, embedding tripletEmbedding: TripletEmbedding?, images: Tensor, labels: [Int], eps value: Float,
-                using rng: inout SeededGenerator) -> (AttackOutcome, [String: Double], [AttackStage]?) {
+    func attack(
+        _ classifier: ImageClassifier, embedding tripletEmbedding: TripletEmbedding?, images: Tensor, labels: [Int], eps value: Float,
+        using rng: inout SeededGenerator
+    ) -> (AttackOutcome, [String: Double], [AttackStage]?) {
         if let stagedMethods {
             var config = AutoAttackConfig(norm: norm, eps: value)
             if let steps {
@@ -144,10 +173,13 @@ struct AttackCommand: ParsableCommand {
             }
             if let queries { config.squareQueries = queries }
             config.apgdRestarts = restarts
-            let staged = runAttackStages(stagedMethods, model: classifier, images01: images, labels: labels, config: config,
-                                         batchSize: batchSize, using: &rng)
-            let settings = ["eps": Double(value), "iterations": Double(config.apgdIterations), "restarts": Double(config.apgdRestarts),
-                            "target_classes": Double(config.targetClasses), "square_queries": Double(config.squareQueries)]
+            let staged = runAttackStages(
+                stagedMethods, model: classifier, images01: images, labels: labels, config: config,
+                batchSize: batchSize, using: &rng)
+            let settings = [
+                "eps": Double(value), "iterations": Double(config.apgdIterations), "restarts": Double(config.apgdRestarts),
+                "target_classes": Double(config.targetClasses), "square_queries": Double(config.squareQueries),
+            ]
             return (staged.outcome, settings, staged.stages)
         }
         let targets = targeted.map { [Int](repeating: $0, count: labels.count) }
@@ -158,34 +190,42 @@ struct AttackCommand: ParsableCommand {
             settings = ["eps_embedding": Double(epsEmbedding), "step_size": Double(config.stepSize), "steps": Double(config.steps)]
             guard let tripletEmbedding else { return (AttackOutcome(adversarialImages: images, results: []), settings, nil) }
             let outcome = inBatches(count: labels.count, batchSize: batchSize) { range in
-                embeddingPGD(model: classifier, embedding: tripletEmbedding, images01: images.slice(range), labels: Array(labels[range]),
-                             targets: targets.map { Array($0[range]) }, config: config, indexOffset: range.lowerBound)
+                embeddingPGD(
+                    model: classifier, embedding: tripletEmbedding, images01: images.slice(range), labels: Array(labels[range]),
+                    targets: targets.map { Array($0[range]) }, config: config, indexOffset: range.lowerBound)
             }
             return (outcome, settings, nil)
         case .cw:
             var cw = CarliniWagnerConfig()
             if let steps { cw.iterations = steps }
             cw.candidateClasses = candidateClasses
-            settings = ["candidate_classes": Double(cw.candidateClasses), "iterations": Double(cw.iterations),
-                        "binary_search_steps": Double(cw.binarySearchSteps),
-                        "initial_constant": Double(cw.initialConstant), "learning_rate": Double(cw.learningRate)]
+            settings = [
+                "candidate_classes": Double(cw.candidateClasses), "iterations": Double(cw.iterations),
+                "binary_search_steps": Double(cw.binarySearchSteps),
+                "initial_constant": Double(cw.initialConstant), "learning_rate": Double(cw.learningRate),
+            ]
             let outcome = inBatches(count: labels.count, batchSize: batchSize) { range in
-                carliniWagnerL2(model: classifier, images01: images.slice(range), labels: Array(labels[range]),
-                                targets: targets.map { Array($0[range]) }, config: cw, indexOffset: range.lowerBound)
+                carliniWagnerL2(
+                    model: classifier, images01: images.slice(range), labels: Array(labels[range]),
+                    targets: targets.map { Array($0[range]) }, config: cw, indexOffset: range.lowerBound)
             }
             return (outcome, settings, nil)
         case .fgsm, .igs, .pgd, .invariance, .apgdCE, .apgdT, .fabT, .square, .autoattack:
             break
         }
         // The same rule as the report's (`GradientAttackConfig.named`).
-        guard let config = GradientAttackConfig.named(method, norm: norm, eps: value, steps: steps, stepSize: stepSize, restarts: restarts) else {
+        guard let config = GradientAttackConfig.named(method, norm: norm, eps: value, steps: steps, stepSize: stepSize, restarts: restarts)
+        else {
             preconditionFailure("\(method.rawValue) is not a gradient attack")
         }
-        settings = ["eps": Double(config.eps), "step_size": Double(config.stepSize), "steps": Double(config.steps),
-                    "restarts": Double(config.restarts), "random_start": config.randomStart ? 1 : 0]
+        settings = [
+            "eps": Double(config.eps), "step_size": Double(config.stepSize), "steps": Double(config.steps),
+            "restarts": Double(config.restarts), "random_start": config.randomStart ? 1 : 0,
+        ]
         let outcome = inBatches(count: labels.count, batchSize: batchSize) { range in
-            gradientAttack(model: classifier, images01: images.slice(range), labels: Array(labels[range]),
-                           targets: targets.map { Array($0[range]) }, config: config, using: &rng, indexOffset: range.lowerBound)
+            gradientAttack(
+                model: classifier, images01: images.slice(range), labels: Array(labels[range]),
+                targets: targets.map { Array($0[range]) }, config: config, using: &rng, indexOffset: range.lowerBound)
         }
         return (outcome, settings, nil)
     }
@@ -198,10 +238,12 @@ struct AttackCommand: ParsableCommand {
         try AtomicFile.write(AttackFigures.resultsCSV(outcome.results), to: folder + "/results.csv")
         try NPY.write(outcome.adversarialImages, to: folder + "/adversarial.npy")
         try AtomicFile.write(try jsonText(summary), to: folder + "/summary.json")
-        let title = "\(method.rawValue) \(summary.norm)" + (summary.eps.map { String(format: " ε %.3f", $0) } ?? "")
+        let title =
+            "\(method.rawValue) \(summary.norm)" + (summary.eps.map { String(format: " ε %.3f", $0) } ?? "")
             + String(format: ": robust accuracy %.3f (seed %llu)", summary.robust_accuracy, summary.seed)
-        let figure = AttackFigures.perturbationRows(clean: images, adversarial: outcome.adversarialImages, results: outcome.results,
-                                                    rows: AttackFigures.figureIndices(outcome.results), title: title)
+        let figure = AttackFigures.perturbationRows(
+            clean: images, adversarial: outcome.adversarialImages, results: outcome.results,
+            rows: AttackFigures.figureIndices(outcome.results), title: title)
         try figure.writePNG(to: folder + "/figure.png")
     }
 }
@@ -218,7 +260,8 @@ extension AttackCommand {
         let images = test.images.slice(0..<count)
         let labels = Array(test.labels[0..<count])
         note("invariance: nearest other-class training image of \(count) test images over \((2 * shifts + 1) * (2 * shifts + 1)) shifts")
-        let targets = InvarianceTargets(images01: images, labels: labels, memory01: train.images, memoryLabels: train.labels, maxShift: shifts)
+        let targets = InvarianceTargets(
+            images01: images, labels: labels, memory01: train.images, memoryLabels: train.labels, maxShift: shifts)
         let knn = EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels)
         let judges = InvarianceJudges(model: classifier, knn: knn, k: 5, reference: reference, clean: images)
         let epsValues = try grid()
@@ -227,35 +270,57 @@ extension AttackCommand {
             let folder = epsGrid == nil ? out : out + "/eps-" + String(format: "%.3f", value)
             try createFolder(folder)
             let (outcome, records) = invarianceExamples(images01: images, labels: labels, targets: targets, eps: value, judges: judges)
-            var summary = AttackSummary(method: method.rawValue, norm: "linf", eps: Double(value), outcome: outcome, seed: seedOption.seed,
-                                        settings: ["eps": Double(value), "max_shift": Double(shifts), "knn_k": 5])
+            var summary = AttackSummary(
+                method: method.rawValue, norm: "linf", eps: Double(value), outcome: outcome, seed: seedOption.seed,
+                settings: ["eps": Double(value), "max_shift": Double(shifts), "knn_k": 5])
             summary.invariance = InvarianceReport(records: records, eps: value, maxShift: shifts, knnK: 5)
             try AtomicFile.write(InvarianceFigures.resultsCSV(outcome.results, records: records), to: folder + "/results.csv")
             try NPY.write(outcome.adversarialImages, to: folder + "/adversarial.npy")
             try NPY.write(targets.images01, to: folder + "/targets.npy")
             try AtomicFile.write(try jsonText(summary), to: folder + "/summary.json")
             let shares = summary.invariance?.overall
-            let title = String(format: "invariance L∞ ε %.3f: k-NN changed %.3f, model still source %.3f (seed %llu)", value,
-                               shares?.knn_changed_to_target ?? 0, shares?.model_still_source ?? 0, seedOption.seed)
-            try InvarianceFigures.rows(clean: images, targets: targets.images01, adversarial: outcome.adversarialImages, records: records,
-                                       rows: AttackFigures.figureIndices(outcome.results), title: title).writePNG(to: folder + "/figure.png")
+            let title = String(
+                format: "invariance L∞ ε %.3f: k-NN changed %.3f, model still source %.3f (seed %llu)", value,
+                shares?.knn_changed_to_target ?? 0, shares?.model_still_source ?? 0, seedOption.seed)
+            try InvarianceFigures.rows(
+                clean: images, targets: targets.images01, adversarial: outcome.adversarialImages, records: records,
+                rows: AttackFigures.figureIndices(outcome.results), title: title
+            ).writePNG(to: folder + "/figure.png")
             summaries.append(summary)
-            note(String(format: "invariance ε %.3f: k-NN changed to target %.4f, model still source %.4f, model invariant where k-NN changed %.4f",
-                        value, shares?.knn_changed_to_target ?? 0, shares?.model_still_source ?? 0, shares?.model_invariant_where_knn_changed ?? 0)
-                 + (shares?.reference_still_source.map { String(format: ", reference still source %.4f", $0) } ?? "") + " on \(count) images")
+            note(
+                String(
+                    format:
+                        "invariance ε %.3f: k-NN changed to target %.4f, model still source %.4f, model invariant where k-NN changed %.4f",
+                    value, shares?.knn_changed_to_target ?? 0, shares?.model_still_source ?? 0,
+                    shares?.model_invariant_where_knn_changed ?? 0)
+                    + (shares?.reference_still_source.map { String(format: ", reference still source %.4f", $0) } ?? "")
+                    + " on \(count) images")
         }
         if epsGrid != nil {
-            struct Curve: Encodable { var curve: [AttackSummary]; var seed: UInt64; var model: String; var embedding: String; var reference_model: String? }
-            try AtomicFile.write(try jsonText(Curve(curve: summaries, seed: seedOption.seed, model: model, embedding: embedding,
-                                                    reference_model: referenceModel)), to: out + "/curve.json")
-            var plot = SVGPlot(title: "invariance examples vs ε (shifts ±\(shifts), seed \(seedOption.seed))", xLabel: "ε (linf)", yLabel: "share")
+            struct Curve: Encodable {
+                var curve: [AttackSummary]
+                var seed: UInt64
+                var model: String
+                var embedding: String
+                var reference_model: String?
+            }
+            try AtomicFile.write(
+                try jsonText(
+                    Curve(
+                        curve: summaries, seed: seedOption.seed, model: model, embedding: embedding,
+                        reference_model: referenceModel)), to: out + "/curve.json")
+            var plot = SVGPlot(
+                title: "invariance examples vs ε (shifts ±\(shifts), seed \(seedOption.seed))", xLabel: "ε (linf)", yLabel: "share")
             let x = epsValues.map(Double.init)
             plot.addSeries("k-NN changed to target", x: x, y: summaries.map { $0.invariance?.overall.knn_changed_to_target ?? .nan })
             plot.addSeries("model still source", x: x, y: summaries.map { $0.invariance?.overall.model_still_source ?? .nan })
-            plot.addSeries("model invariant where k-NN changed", x: x,
-                           y: summaries.map { $0.invariance?.overall.model_invariant_where_knn_changed ?? .nan })
+            plot.addSeries(
+                "model invariant where k-NN changed", x: x,
+                y: summaries.map { $0.invariance?.overall.model_invariant_where_knn_changed ?? .nan })
             if reference != nil {
-                plot.addSeries("reference still source", x: x, y: summaries.map { $0.invariance?.overall.reference_still_source ?? .nan }, dashed: true)
+                plot.addSeries(
+                    "reference still source", x: x, y: summaries.map { $0.invariance?.overall.reference_still_source ?? .nan }, dashed: true
+                )
             }
             try AtomicFile.write(plot.render(), to: out + "/curve.svg")
         }

@@ -10,13 +10,16 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure workloads as ratios to this run's GEMM speed.",
-        discussion: "efficiency = workload GFLOP/s ÷ GEMM GFLOP/s, both measured in this process (the GEMM before every workload and at the end; the best of those is the denominator); 1.0 would mean the workload runs at the speed of a large square sgemm. ADVLAB_BENCH_CLOCK=cpu measures CPU time instead of wall time and needs ADVLAB_THREADS=1 OMP_NUM_THREADS=1.")
+        discussion:
+            "efficiency = workload GFLOP/s ÷ GEMM GFLOP/s, both measured in this process (the GEMM before every workload and at the end; the best of those is the denominator); 1.0 would mean the workload runs at the speed of a large square sgemm. ADVLAB_BENCH_CLOCK=cpu measures CPU time instead of wall time and needs ADVLAB_THREADS=1 OMP_NUM_THREADS=1."
+    )
 
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var jsonOption: JSONOption
     @Option(help: "Comma-separated workloads to run (default: all).") var only: String?
     @Option(help: "Timed iterations per workload.") var iterations = 10
-    @Option(help: "Natural classifier for pgd40_linf_1000 and latent_search_step.") var classifier = "checkpoints/classifier-natural.safetensors"
+    @Option(help: "Natural classifier for pgd40_linf_1000 and latent_search_step.") var classifier =
+        "checkpoints/classifier-natural.safetensors"
     @Option(name: .customLong("robust-classifier"), help: "Adversarially trained classifier for apgd_t_1000.")
     var robustClassifier = "checkpoints/classifier-robust.safetensors"
     @Option(help: "AC-GAN for latent_search_step.") var generator = "checkpoints/acgan.safetensors"
@@ -33,8 +36,10 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    static let workloadNames = ["classifier_train_step", "acgan_train_step", "acgan_resnet_train_step", "pgd40_linf_1000", "pgd40_linf_1000_onnx", "apgd_t_1000",
-                                "latent_search_step", "nearest_neighbors_70k", "classifier_train_step_convs", "acgan_train_step_convs"]
+    static let workloadNames = [
+        "classifier_train_step", "acgan_train_step", "acgan_resnet_train_step", "pgd40_linf_1000", "pgd40_linf_1000_onnx", "apgd_t_1000",
+        "latent_search_step", "nearest_neighbors_70k", "classifier_train_step_convs", "acgan_train_step_convs",
+    ]
     var selected: [String] { only.map { $0.split(separator: ",").map(String.init) } ?? Self.workloadNames }
 
     struct Result: Encodable {
@@ -75,50 +80,69 @@ struct BenchCommand: ParsableCommand {
             case "acgan_resnet_train_step":
                 workloads.append(try Benchmark.acganTrainStep(architecture: "resnet", iterations: iterations, gemmGFLOPS: gemm))
             case "classifier_train_step_convs":
-                workloads.append(Benchmark.convolutionLayersStep(name: name, layers: Benchmark.classifierConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
+                workloads.append(
+                    Benchmark.convolutionLayersStep(
+                        name: name, layers: Benchmark.classifierConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
             case "acgan_train_step_convs":
-                workloads.append(Benchmark.convolutionLayersStep(name: name, layers: Benchmark.acganConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
+                workloads.append(
+                    Benchmark.convolutionLayersStep(
+                        name: name, layers: Benchmark.acganConvolutions(), iterations: iterations, gemmGFLOPS: gemm))
             case "pgd40_linf_1000":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
-                      let test = try loadOrSkip(name, { try dataOptions.load(.test) }) else { continue }
+                    let test = try loadOrSkip(name, { try dataOptions.load(.test) })
+                else { continue }
                 workloads.append(Benchmark.pgd40Linf1000(model: model, test: test, gemmGFLOPS: gemm))
             case "apgd_t_1000":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: robustClassifier) }),
-                      let test = try loadOrSkip(name, { try dataOptions.load(.test) }) else { continue }
+                    let test = try loadOrSkip(name, { try dataOptions.load(.test) })
+                else { continue }
                 workloads.append(Benchmark.apgdT1000(model: model, test: test, gemmGFLOPS: gemm))
             case "pgd40_linf_1000_onnx":
                 guard let native = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
-                      let imported = try loadOrSkip(name, { try ModelLoading.classifier(path: onnxClassifier) }),
-                      let test = try loadOrSkip(name, { try dataOptions.load(.test) }) else {
+                    let imported = try loadOrSkip(name, { try ModelLoading.classifier(path: onnxClassifier) }),
+                    let test = try loadOrSkip(name, { try dataOptions.load(.test) })
+                else {
                     continue
                 }
                 workloads.append(Benchmark.pgd40ONNXRatio(native: native, imported: imported, test: test, gemmGFLOPS: gemm))
             case "latent_search_step":
                 guard let model = try loadOrSkip(name, { try ModelLoading.classifier(path: classifier) }),
-                      let gan = try loadOrSkip(name, { try ModelLoading.acgan(path: generator) }) else { continue }
-                workloads.append(Benchmark.latentSearchStep(generator: gan.generator, discriminator: gan.discriminator, classifier: model,
-                                                            iterations: iterations, gemmGFLOPS: gemm))
+                    let gan = try loadOrSkip(name, { try ModelLoading.acgan(path: generator) })
+                else { continue }
+                workloads.append(
+                    Benchmark.latentSearchStep(
+                        generator: gan.generator, discriminator: gan.discriminator, classifier: model,
+                        iterations: iterations, gemmGFLOPS: gemm))
             case "nearest_neighbors_70k":
                 guard let (train, test) = try loadOrSkip(name, { try dataOptions.loadBoth() }) else { continue }
-                workloads.append(Benchmark.nearestNeighbors70k(images: Tensor.concatenate([train.images, test.images]),
-                                                               labels: train.labels + test.labels, gemmGFLOPS: gemm))
+                workloads.append(
+                    Benchmark.nearestNeighbors70k(
+                        images: Tensor.concatenate([train.images, test.images]),
+                        labels: train.labels + test.labels, gemmGFLOPS: gemm))
             default: break
             }
         }
         gemmMeasurements.append(Benchmark.gemmGFLOPS())
         let gemm = gemmMeasurements.max() ?? 0
         workloads = workloads.map { $0.relative(toGEMM: gemm) }
-        let result = Result(gemm_gflops: gemm, gemm_gflops_measurements: gemmMeasurements, workloads: workloads,
-                            peak_memory_mib: Benchmark.peakMemoryMiB(), seed: seedOption.seed,
-                            threads: Parallel.threadCount, gemm_threads: GEMM.threadCount,
-                            clock: Benchmark.usesProcessCPUTime ? "cpu" : "wall")
+        let result = Result(
+            gemm_gflops: gemm, gemm_gflops_measurements: gemmMeasurements, workloads: workloads,
+            peak_memory_mib: Benchmark.peakMemoryMiB(), seed: seedOption.seed,
+            threads: Parallel.threadCount, gemm_threads: GEMM.threadCount,
+            clock: Benchmark.usesProcessCPUTime ? "cpu" : "wall")
         if jsonOption.json {
             print(try jsonText(result))
         } else {
-            print(String(format: "GEMM (1024³ sgemm, oneDNN): %.1f GFLOP/s, the best of %d measurements (lowest %.1f); %@ clock, %d + %d threads",
-                         gemm, gemmMeasurements.count, gemmMeasurements.min() ?? 0, result.clock, result.threads, result.gemm_threads))
+            print(
+                String(
+                    format:
+                        "GEMM (1024³ sgemm, oneDNN): %.1f GFLOP/s, the best of %d measurements (lowest %.1f); %@ clock, %d + %d threads",
+                    gemm, gemmMeasurements.count, gemmMeasurements.min() ?? 0, result.clock, result.threads, result.gemm_threads))
             for w in workloads {
-                print(String(format: "%@: %.1f GFLOP/s, efficiency %.2f, %.2f ms/iter", w.name, w.gflops, w.efficiency, w.seconds_per_iter * 1000))
+                print(
+                    String(
+                        format: "%@: %.1f GFLOP/s, efficiency %.2f, %.2f ms/iter", w.name, w.gflops, w.efficiency, w.seconds_per_iter * 1000
+                    ))
                 for key in w.detail.keys.sorted() where key.hasSuffix("_ms") || key.hasSuffix("_efficiency") || key.hasSuffix("_ratio") {
                     print(String(format: "  %@: %.2f", key, w.detail[key] ?? 0))
                 }

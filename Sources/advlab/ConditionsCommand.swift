@@ -41,18 +41,24 @@ struct ConditionsCommand: ParsableCommand {
         let distanceNorm: DistanceNorm = norm == .linf ? .linf : .l2
         let classifier = try ModelLoading.classifier(path: model)
         let (train, test) = try dataOptions.loadBoth()
-        let images = Tensor.concatenate([train.images, test.images]), labels = train.labels + test.labels
+        let images = Tensor.concatenate([train.images, test.images])
+        let labels = train.labels + test.labels
         let classCount = 10
-        let misclassified = ConditionTwoDistances.misclassifiedTestImages(predictions: classifier.predict(test.images), testLabels: test.labels,
-                                                                          testOffset: train.count)
+        let misclassified = ConditionTwoDistances.misclassifiedTestImages(
+            predictions: classifier.predict(test.images), testLabels: test.labels,
+            testOffset: train.count)
         let queryIndices = ConditionTwoDistances.queries(total: labels.count, count: queries, seed: seedOption.seed)
-        let nearest = ConditionTwoDistances.nearestSameClass(images: images, labels: labels, queries: queryIndices, norm: distanceNorm,
-                                                             classCount: classCount).distances
-        let nearestMisclassified = ConditionTwoDistances.nearestMisclassified(images: images, labels: labels, queries: queryIndices,
-                                                                              misclassified: misclassified, norm: distanceNorm,
-                                                                              classCount: classCount)
-        let distances = ConditionTwoDistances(queries: queryIndices, labels: queryIndices.map { labels[$0] }, nearestSameClass: nearest,
-                                              nearestMisclassified: nearestMisclassified)
+        let nearest = ConditionTwoDistances.nearestSameClass(
+            images: images, labels: labels, queries: queryIndices, norm: distanceNorm,
+            classCount: classCount
+        ).distances
+        let nearestMisclassified = ConditionTwoDistances.nearestMisclassified(
+            images: images, labels: labels, queries: queryIndices,
+            misclassified: misclassified, norm: distanceNorm,
+            classCount: classCount)
+        let distances = ConditionTwoDistances(
+            queries: queryIndices, labels: queryIndices.map { labels[$0] }, nearestSameClass: nearest,
+            nearestMisclassified: nearestMisclassified)
         let verdict = conditionTwo(distances, norm: norm.rawValue, eps: eps, classCount: classCount)
         let misclassifiedPerClass = (0..<classCount).map { label in misclassified.filter { labels[$0] == label }.count }
         struct Output: Encodable {
@@ -61,8 +67,10 @@ struct ConditionsCommand: ParsableCommand {
             var model: String
             var seed: UInt64
         }
-        let text = try jsonText(Output(condition_two: verdict, misclassified_test_images_per_class: misclassifiedPerClass, model: model,
-                                       seed: seedOption.seed))
+        let text = try jsonText(
+            Output(
+                condition_two: verdict, misclassified_test_images_per_class: misclassifiedPerClass, model: model,
+                seed: seedOption.seed))
         if let out {
             try createFolder(out)
             try AtomicFile.write(text, to: out + "/conditions-\(norm.rawValue)-\(String(format: "%g", eps)).json")
@@ -73,11 +81,13 @@ struct ConditionsCommand: ParsableCommand {
         }
         print("(2) \(verdict.holds ? "holds" : "is violated"): \(verdict.reason)")
         for label in 0..<classCount {
-            print(String(format: "  class %d: %5.2f%% with a same-class image within ε, %5.2f%% with a misclassified one (%d errors); "
-                            + "nearest same-class median %.3f, min %.3f",
-                         label, 100 * verdict.per_class_share_with_same_class_within_eps[label],
-                         100 * (verdict.per_class_share_with_misclassified_within_eps?[label] ?? .nan), misclassifiedPerClass[label],
-                         verdict.per_class_median_nearest_same_class[label], verdict.per_class_min_nearest_same_class[label]))
+            print(
+                String(
+                    format: "  class %d: %5.2f%% with a same-class image within ε, %5.2f%% with a misclassified one (%d errors); "
+                        + "nearest same-class median %.3f, min %.3f",
+                    label, 100 * verdict.per_class_share_with_same_class_within_eps[label],
+                    100 * (verdict.per_class_share_with_misclassified_within_eps?[label] ?? .nan), misclassifiedPerClass[label],
+                    verdict.per_class_median_nearest_same_class[label], verdict.per_class_min_nearest_same_class[label]))
         }
     }
 }

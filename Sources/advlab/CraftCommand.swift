@@ -18,7 +18,9 @@ struct CombinationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "combination",
         abstract: "The post's combination image x0 + ε·sign(x1): within ε of x0 in L∞, yet visibly carrying x1's strokes.",
-        discussion: "Writes combination.png (rows of x0 | sign(x1) | combination, with every model's prediction), combination.npy and combination.json to --out.")
+        discussion:
+            "Writes combination.png (rows of x0 | sign(x1) | combination, with every model's prediction), combination.npy and combination.json to --out."
+    )
 
     @Option(name: .customLong("source-class"), help: "Class of the source images x0 (0-9).") var sourceClass: Int
     @Option(name: .customLong("with-class"), help: "Class of the images x1 whose strokes are added (0-9).") var withClass: Int
@@ -44,7 +46,7 @@ struct CombinationCommand: ParsableCommand {
     struct Record: Encodable {
         var source_index: Int
         var with_index: Int
-        var predictions: [String: [Int]]   // model file -> [clean x0, combination]
+        var predictions: [String: [Int]]  // model file -> [clean x0, combination]
         var linf: Float
         var l2: Float
     }
@@ -66,25 +68,32 @@ struct CombinationCommand: ParsableCommand {
         let cleanPredictions = classifiers.map { $0.1.predict(x0) }
         let combinedPredictions = classifiers.map { $0.1.predict(combined) }
         let delta = combined - x0
-        let linf = delta.normsPerExample(p: .infinity), l2 = delta.normsPerExample(p: 2)
+        let linf = delta.normsPerExample(p: .infinity)
+        let l2 = delta.normsPerExample(p: 2)
 
         var grid = ImageGrid(rows: n, columns: 3, tileWidth: 28, tileHeight: 28, scale: 3, padding: 6)
         grid.title = String(format: "x0 (class %d) + %.2f·sign(x1) (class %d), seed %llu", sourceClass, eps, withClass, seedOption.seed)
         grid.columnHeader(column: 0, text: "x0")
         grid.columnHeader(column: 1, text: "sign(x1)")
         grid.columnHeader(column: 2, text: "combination")
-        let names = models.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent.replacingOccurrences(of: "classifier-", with: "") }
+        let names = models.map {
+            URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent.replacingOccurrences(of: "classifier-", with: "")
+        }
         var records: [Record] = []
         for row in 0..<n {
             grid.set(row: row, column: 0, bitmap: Bitmap(image01: x0.slice(row..<(row + 1))))
             grid.set(row: row, column: 1, bitmap: Bitmap(image01: signs.slice(row..<(row + 1))))
             grid.set(row: row, column: 2, bitmap: Bitmap(image01: combined.slice(row..<(row + 1))))
             grid.label(row: row, column: 0, text: zip(names, cleanPredictions).map { "\($0) \($1[row])" }.joined(separator: " "))
-            grid.label(row: row, column: 2, text: zip(names, combinedPredictions).map { "\($0) \($1[row])" }.joined(separator: " "),
-                       color: combinedPredictions.contains { $0[row] != sourceClass } ? .red : .black)
+            grid.label(
+                row: row, column: 2, text: zip(names, combinedPredictions).map { "\($0) \($1[row])" }.joined(separator: " "),
+                color: combinedPredictions.contains { $0[row] != sourceClass } ? .red : .black)
             var predictions: [String: [Int]] = [:]
-            for (index, model) in models.enumerated() { predictions[model] = [cleanPredictions[index][row], combinedPredictions[index][row]] }
-            records.append(Record(source_index: sources[row], with_index: others[row], predictions: predictions, linf: linf[row], l2: l2[row]))
+            for (index, model) in models.enumerated() {
+                predictions[model] = [cleanPredictions[index][row], combinedPredictions[index][row]]
+            }
+            records.append(
+                Record(source_index: sources[row], with_index: others[row], predictions: predictions, linf: linf[row], l2: l2[row]))
         }
         try grid.writePNG(to: out + "/combination.png")
         try NPY.write(combined, to: out + "/combination.npy")
@@ -97,8 +106,9 @@ struct CombinationCommand: ParsableCommand {
         for (index, model) in models.enumerated() {
             still[model] = Double(combinedPredictions[index].filter { $0 == sourceClass }.count) / Double(max(1, n))
         }
-        let output = Output(source_class: sourceClass, with_class: withClass, eps: eps, seed: seedOption.seed, count: n,
-                            still_source_class: still, examples: records)
+        let output = Output(
+            source_class: sourceClass, with_class: withClass, eps: eps, seed: seedOption.seed, count: n,
+            still_source_class: still, examples: records)
         let text = try jsonText(output)
         try AtomicFile.write(text, to: out + "/combination.json")
         if jsonOption.json { print(text) }

@@ -12,7 +12,8 @@ import Foundation
 struct EpsilonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "epsilon",
-        abstract: "Per class, the largest ε on a grid that keeps condition (2) and leaves the embedding's k-NN class unchanged under the post's combination image.",
+        abstract:
+            "Per class, the largest ε on a grid that keeps condition (2) and leaves the embedding's k-NN class unchanged under the post's combination image.",
         discussion: """
             (2): over all 70,000 images (train and test), the share of the class's images with no other same-class image within ε must be ≥ 0.99 (exact, every image against all others of its class; --queries-per-class N uses N random images of each class as queries instead, still against all images).
             Combination: --count test images x0 per class, each with one random test image x1 of every other class; x0 + ε·sign(x1) (L2: the sign image scaled to L2 norm ε), clipped, must keep x0's 5-NN class in the triplet embedding (train set as memory) for ≥ 0.99 of the pairs.
@@ -51,10 +52,16 @@ struct EpsilonCommand: ParsableCommand {
         guard let grid else { return Self.defaultGrids[norm] ?? [] }
         let values: [Float] = try grid.split(separator: ",", omittingEmptySubsequences: false).map {
             let text = $0.trimmingCharacters(in: .whitespaces)
-            guard let value = Float(text), value.isFinite else { throw ValidationError("--grid: \(text.isEmpty ? "(empty)" : text) is not a number") }
+            guard let value = Float(text), value.isFinite else {
+                throw ValidationError("--grid: \(text.isEmpty ? "(empty)" : text) is not a number")
+            }
             guard value > 0 else { throw ValidationError("--grid values must be > 0, got \(text)") }
-            if norm == .linf && value > 1 { throw ValidationError("--grid values for linf must be ≤ 1 (pixels are in [0, 1]), got \(text)") }
-            if norm == .l2 && value > 28 { throw ValidationError("--grid values for l2 must be ≤ 28 (the diameter of [0, 1]^784), got \(text)") }
+            if norm == .linf && value > 1 {
+                throw ValidationError("--grid values for linf must be ≤ 1 (pixels are in [0, 1]), got \(text)")
+            }
+            if norm == .l2 && value > 28 {
+                throw ValidationError("--grid values for l2 must be ≤ 28 (the diameter of [0, 1]^784), got \(text)")
+            }
             return value
         }
         for (a, b) in zip(values, values.dropFirst()) where !(a < b) {
@@ -71,7 +78,8 @@ struct EpsilonCommand: ParsableCommand {
         let values = try epsGrid()
         var rng = SeededGenerator(seed: seedOption.seed)
 
-        let allImages = Tensor.concatenate([train.images, test.images]), allLabels = train.labels + test.labels
+        let allImages = Tensor.concatenate([train.images, test.images])
+        let allLabels = train.labels + test.labels
         let queries: [Int]
         let conditionMethod: String
         if let queriesPerClass {
@@ -81,24 +89,34 @@ struct EpsilonCommand: ParsableCommand {
                 members.seededShuffle(using: &rng)
                 return Array(members.prefix(queriesPerClass))
             }.sorted()
-            conditionMethod = "sample: \(queriesPerClass) random images per class (seed \(seedOption.seed)) as queries, each against all 70,000 images of its class (exact nearest)"
+            conditionMethod =
+                "sample: \(queriesPerClass) random images per class (seed \(seedOption.seed)) as queries, each against all 70,000 images of its class (exact nearest)"
         } else {
             queries = Array(allLabels.indices)
             conditionMethod = "exact: every one of the 70,000 images (train + test) against all other images of its class"
         }
         let pairs = sampleCombinationPairs(labels: test.labels, perClass: count, using: &rng)
-        let combinationMethod = "\(count) test images x0 per class, each with one random test image x1 of every other class; "
+        let combinationMethod =
+            "\(count) test images x0 per class, each with one random test image x1 of every other class; "
             + (perturbationNorm == .linf ? "x0 + ε·sign(x1)" : "x0 + ε·sign(x1)/‖sign(x1)‖₂") + ", clipped to [0, 1]; "
             + "unchanged = the triplet embedding's 5-NN class (train set as memory) equals that of x0"
         note("epsilon \(norm.rawValue): (2) for \(queries.count) images, combination for \(pairs.count) pairs × \(values.count) ε")
         let knn = EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels)
-        let perClass = measurePerClassEpsilon(norm: perturbationNorm, grid: values, conditionImages: allImages, conditionLabels: allLabels,
-                                              conditionQueries: queries, pairImages01: test.images, pairLabels: test.labels, pairs: pairs) {
+        let perClass = measurePerClassEpsilon(
+            norm: perturbationNorm, grid: values, conditionImages: allImages, conditionLabels: allLabels,
+            conditionQueries: queries, pairImages01: test.images, pairLabels: test.labels, pairs: pairs
+        ) {
             knn.predict($0, ks: [5])[5] ?? []
         }
-        let report = PerClassEpsilonReport(norm: norm.rawValue, grid: values.map(Double.init), criteria: PerClassEpsilonCriteria(), per_class: perClass,
-                                           condition_two_method: conditionMethod, combination_method: combinationMethod, seed: seedOption.seed)
-        struct Output: Encodable { var report: PerClassEpsilonReport; var embedding: String; var seed: UInt64; var command: String }
+        let report = PerClassEpsilonReport(
+            norm: norm.rawValue, grid: values.map(Double.init), criteria: PerClassEpsilonCriteria(), per_class: perClass,
+            condition_two_method: conditionMethod, combination_method: combinationMethod, seed: seedOption.seed)
+        struct Output: Encodable {
+            var report: PerClassEpsilonReport
+            var embedding: String
+            var seed: UInt64
+            var command: String
+        }
         let text = try jsonText(Output(report: report, embedding: embedding, seed: seedOption.seed, command: commandLineText))
         try AtomicFile.write(EpsilonFigures.tableCSV(report), to: out + "/epsilon.csv")
         try AtomicFile.write(EpsilonFigures.sharesCSV(report), to: out + "/shares.csv")
@@ -111,8 +129,9 @@ struct EpsilonCommand: ParsableCommand {
         } else {
             for row in perClass {
                 let again = passesAboveFirstFailure(row).map { String(format: "%g", $0) }.joined(separator: ", ")
-                print("class \(row.digit): ε " + (row.eps.map { String(format: "%g", $0) } ?? "none") + " (binding: \(row.binding))"
-                      + (row.monotone ? "" : "; non-monotone: passes again at \(again)"))
+                print(
+                    "class \(row.digit): ε " + (row.eps.map { String(format: "%g", $0) } ?? "none") + " (binding: \(row.binding))"
+                        + (row.monotone ? "" : "; non-monotone: passes again at \(again)"))
             }
         }
         note("wrote \(out) (seed \(seedOption.seed))")

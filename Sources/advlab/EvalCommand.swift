@@ -33,23 +33,26 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         // The checkpoint before the data: a bad --model is reported as itself, without a data load.
-        let loaded: LoadedModel = try !ModelLoading.isONNX(path: model) && Checkpoint.kind(path: model) == TripletTrainer.checkpointKind
+        let loaded: LoadedModel =
+            try !ModelLoading.isONNX(path: model) && Checkpoint.kind(path: model) == TripletTrainer.checkpointKind
             ? .triplet(try ModelLoading.triplet(path: model)) : .classifier(try ModelLoading.classifier(path: model))
         let directory = try dataOptions.directory()
         let test = try dataOptions.dataset.load(.test, directory: directory)
         let report: AccuracyReport
         var accuracyK1: Double?
         switch loaded {
-        case let .triplet(embedding):
+        case .triplet(let embedding):
             let train = try dataOptions.dataset.load(.train, directory: directory)
-            let predictions = EmbeddingKNN(embedding: embedding, images01: train.images, labels: train.labels).predict(test.images, ks: [1, 5])
+            let predictions = EmbeddingKNN(embedding: embedding, images01: train.images, labels: train.labels).predict(
+                test.images, ks: [1, 5])
             report = AccuracyReport(predictions: predictions[5] ?? [], labels: test.labels)
             accuracyK1 = AccuracyReport(predictions: predictions[1] ?? [], labels: test.labels).accuracy
-        case let .classifier(classifier):
+        case .classifier(let classifier):
             report = evaluate(classifier, on: test)
         }
-        let result = Result(accuracy: report.accuracy, per_class_accuracy: report.perClassAccuracy, count: report.count,
-                            model: model, seed: seedOption.seed, accuracy_k1: accuracyK1)
+        let result = Result(
+            accuracy: report.accuracy, per_class_accuracy: report.perClassAccuracy, count: report.count,
+            model: model, seed: seedOption.seed, accuracy_k1: accuracyK1)
         if jsonOption.json {
             print(try jsonText(result))
         } else {

@@ -30,8 +30,9 @@ struct JudgeCommand: ParsableCommand {
     @Option(help: "The instruction selected on the page (people can switch) or written into the HITs.")
     var instruction = JudgeInstruction.lenient
     @Option(help: "Write MTurk's HIT layout (layout.html) and its input CSV (input.csv) into this folder.") var mturk: String?
-    @Option(name: .customLong("import-mturk"),
-            help: "MTurk's results CSV for HITs made with --mturk: write one labels file per worker into --out.")
+    @Option(
+        name: .customLong("import-mturk"),
+        help: "MTurk's results CSV for HITs made with --mturk: write one labels file per worker into --out.")
     var importMTurk: String?
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
@@ -64,16 +65,18 @@ struct JudgeCommand: ParsableCommand {
     /// The judge set the images come from.
     func judgeSet() throws -> JudgeSet {
         if let fromUnrestricted {
-            let search = try JudgeSet.load(path: fromUnrestricted + "/judge-set.json",
-                                           missingHint: "it is written by advlab unrestricted --out \(fromUnrestricted) (run it again)")
+            let search = try JudgeSet.load(
+                path: fromUnrestricted + "/judge-set.json",
+                missingHint: "it is written by advlab unrestricted --out \(fromUnrestricted) (run it again)")
             // Attention checks: real test images, from the last 1,000 as in the report.
             let test = try dataOptions.load(.test)
             var rng = SeededGenerator(seed: seedOption.seed &+ 401)
             let tail = Array(max(0, test.count - 1000)..<test.count)
             let chosen = JudgeSampling.stratified(tail, count: perSetting, stratum: { "\(test.labels[$0])" }, using: &rng)
             let real = chosen.map { index in
-                JudgeItem(id: "real-\(index)", kind: "real", intended: test.labels[index], setting: JudgeSettings.real,
-                          detail: "test image \(index)", image01: test.images.slice(index..<(index + 1)))
+                JudgeItem(
+                    id: "real-\(index)", kind: "real", intended: test.labels[index], setting: JudgeSettings.real,
+                    detail: "test image \(index)", image01: test.images.slice(index..<(index + 1)))
             }
             return JudgeSet.merged([search, JudgeSet(seed: search.seed, items: real)])
         }
@@ -107,9 +110,10 @@ struct JudgeCommand: ParsableCommand {
             try AtomicFile.write(MTurk.layout(instruction: instruction, noun: noun), to: mturk + "/layout.html")
             try AtomicFile.write(csv, to: mturk + "/input.csv")
             let hits = (items.count + MTurk.imagesPerHIT - 1) / MTurk.imagesPerHIT
-            note("wrote \(mturk)/layout.html and input.csv: \(hits) HITs of \(MTurk.imagesPerHIT) images "
-                 + "(\(counts.joined(separator: ", "))), "
-                 + "instruction \(instruction.rawValue), seed \(seedOption.seed)")
+            note(
+                "wrote \(mturk)/layout.html and input.csv: \(hits) HITs of \(MTurk.imagesPerHIT) images "
+                    + "(\(counts.joined(separator: ", "))), "
+                    + "instruction \(instruction.rawValue), seed \(seedOption.seed)")
             return
         }
         guard let out else { return }

@@ -23,8 +23,11 @@ extension DatasetEntry: ExpressibleByArgument {
 /// data set's environment variable, `ADVLAB_DATA` for MNIST, or its default folder).
 struct DataOptions: ParsableArguments {
     @Option(help: "The data set.") var dataset = DatasetCatalog.mnist
-    @Option(name: .long, help: ArgumentHelp("Folder with the data set's IDX files (default: $ADVLAB_DATA for mnist, "
-                                             + "$ADVLAB_FASHION_DATA or Debian's folder for fashion-mnist)."))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Folder with the data set's IDX files (default: $ADVLAB_DATA for mnist, "
+                + "$ADVLAB_FASHION_DATA or Debian's folder for fashion-mnist)."))
     var data: String?
 
     func directory() throws -> String { try dataset.directory(dataFlag: data) }
@@ -64,12 +67,14 @@ func pathFreeCommandLine(_ arguments: [String]) -> String {
         guard value.hasPrefix("/") || value.hasPrefix("~") || value.hasPrefix("../") || value.contains("/../") else { return value }
         return URL(fileURLWithPath: value).lastPathComponent
     }
-    return (["advlab"] + arguments.map { argument in
-        if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
-            return String(argument[...equals]) + scrubbed(String(argument[argument.index(after: equals)...]))
-        }
-        return scrubbed(argument)
-    }).joined(separator: " ")
+    return
+        (["advlab"]
+        + arguments.map { argument in
+            if argument.hasPrefix("--"), let equals = argument.firstIndex(of: "=") {
+                return String(argument[...equals]) + scrubbed(String(argument[argument.index(after: equals)...]))
+            }
+            return scrubbed(argument)
+        }).joined(separator: " ")
 }
 
 /// Whether `validateOutputFile`, `validateInputFile` and `validateOutputFolder` look at the file

@@ -10,12 +10,16 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Run the whole study on the committed checkpoints and write index.html, report.md and results.json.",
-        discussion: "Generalization (test error, error on plain AC-GAN samples, unrestricted search), perturbation robustness (FGSM, IGS, PGD L∞/L2, C&W, embedding PGD, the combination image) for the natural and the robust model, and each setting's verdict on conditions (1) (by proxies) and (2) (exact). --quick runs on small subsets in a few minutes; the full study takes about half an hour on two cores.")
+        discussion:
+            "Generalization (test error, error on plain AC-GAN samples, unrestricted search), perturbation robustness (FGSM, IGS, PGD L∞/L2, C&W, embedding PGD, the combination image) for the natural and the robust model, and each setting's verdict on conditions (1) (by proxies) and (2) (exact). --quick runs on small subsets in a few minutes; the full study takes about half an hour on two cores."
+    )
 
     @Flag(help: "Small subsets (a few minutes); the numbers are noisy.") var quick = false
-    @Option(help: ArgumentHelp("Labels saved by the judge page or imported from MTurk (advlab judge), one file per annotator; "
-                               + "repeat the flag. With --render, folds them into that report's people's-labels section and "
-                               + "conclusions without running the study."))
+    @Option(
+        help: ArgumentHelp(
+            "Labels saved by the judge page or imported from MTurk (advlab judge), one file per annotator; "
+                + "repeat the flag. With --render, folds them into that report's people's-labels section and "
+                + "conclusions without running the study."))
     var human: [String] = []
     @Flag(name: .customLong("exclude-flagged"), help: "Leave out the annotators flagged by the attention checks (real test images).")
     var excludeFlagged = false
@@ -23,8 +27,10 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "The adversarially trained classifier.") var robust = "checkpoints/classifier-robust.safetensors"
     @Option(help: "The AC-GAN.") var generator = "checkpoints/acgan.safetensors"
     @Option(help: "The triplet embedding.") var embedding = "checkpoints/triplet.safetensors"
-    @Option(help: ArgumentHelp("The validity panel's robust judge of another architecture; when the file is absent the report "
-                               + "says so and the panel goes without it."))
+    @Option(
+        help: ArgumentHelp(
+            "The validity panel's robust judge of another architecture; when the file is absent the report "
+                + "says so and the panel goes without it."))
     var judge = "checkpoints/judge-robust.safetensors"
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
@@ -69,15 +75,17 @@ struct ReportCommand: ParsableCommand {
         // The run writes judge-set.json again (the same images for the same seed and settings) and
         // checks the labels against it; an earlier run's set in --out lets a mismatch fail now.
         if !labels.isEmpty, FileManager.default.fileExists(atPath: out + "/judge-set.json") {
-            _ = try HumanAgreement.fold(labels, set: try JudgeSet.load(folder: out), setPath: out + "/judge-set.json",
-                                        excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
+            _ = try HumanAgreement.fold(
+                labels, set: try JudgeSet.load(folder: out), setPath: out + "/judge-set.json",
+                excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
         }
         let models = try StudyModels.load(natural: natural, robust: robust, acgan: generator, triplet: embedding, judge: judge)
         if let missing = models.missingJudge { note(missing) }
         let (train, test) = try dataOptions.loadBoth()
         try createFolder(out)
-        let study = Study(models: models, train: train, test: test, settings: quick ? .quick : .full, seed: seedOption.seed, folder: out,
-                          log: { note($0) })
+        let study = Study(
+            models: models, train: train, test: test, settings: quick ? .quick : .full, seed: seedOption.seed, folder: out,
+            log: { note($0) })
         let results = try study.run(human: labels, excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
         let document = ReportContent.document(results)
         try AtomicFile.write(try ReportResults.jsonText(results), to: out + "/results.json")
@@ -100,8 +108,9 @@ struct ReportCommand: ParsableCommand {
         }
         if !human.isEmpty {
             let labels = try human.map { try HumanLabels.load(path: $0) }
-            results.human = try HumanAgreement.fold(labels, set: try JudgeSet.load(folder: folder), setPath: folder + "/judge-set.json",
-                                                    excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
+            results.human = try HumanAgreement.fold(
+                labels, set: try JudgeSet.load(folder: folder), setPath: folder + "/judge-set.json",
+                excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
             results.conclusions = Conclusions.compute(results)
             try AtomicFile.write(try ReportResults.jsonText(results), to: folder + "/results.json")
         }
@@ -110,8 +119,9 @@ struct ReportCommand: ParsableCommand {
         try AtomicFile.write(document.html(), to: folder + "/index.html")
         if let people = results.human, !human.isEmpty {
             let flagged = people.annotators.filter(\.flagged).map(\.name)
-            note("folded the labels of \(people.annotators.count) annotator(s) into \(people.settings.count) setting(s)"
-                 + (flagged.isEmpty ? "" : "; flagged: " + flagged.joined(separator: ", ") + (excludeFlagged ? " (left out)" : "")))
+            note(
+                "folded the labels of \(people.annotators.count) annotator(s) into \(people.settings.count) setting(s)"
+                    + (flagged.isEmpty ? "" : "; flagged: " + flagged.joined(separator: ", ") + (excludeFlagged ? " (left out)" : "")))
         }
         note("rendered \(folder)/report.md and index.html from results.json")
     }

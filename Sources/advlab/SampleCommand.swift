@@ -11,7 +11,9 @@ struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
         abstract: "Draw AC-GAN samples as a PNG grid, or measure their quality (--metrics).",
-        discussion: "--metrics reports agreement (the natural classifier's agreement with the requested class), the auxiliary head's test accuracy, and FCD (Fréchet distance of the natural classifier's penultimate features, generated vs test).")
+        discussion:
+            "--metrics reports agreement (the natural classifier's agreement with the requested class), the auxiliary head's test accuracy, and FCD (Fréchet distance of the natural classifier's penultimate features, generated vs test)."
+    )
 
     @Option(help: "AC-GAN checkpoint.") var generator = "checkpoints/acgan.safetensors"
     @Option(name: .customLong("per-class"), help: "Samples per class (grid columns).") var perClass = 10
@@ -42,13 +44,16 @@ struct SampleCommand: ParsableCommand {
         if metrics {
             let natural = try ModelLoading.classifier(path: classifier)
             let test = try dataOptions.load(.test)
-            let quality = try measureSampleQuality(generator: gen, discriminator: disc, classifier: natural, test: test,
-                                                   count: count, seed: seedOption.seed)
+            let quality = try measureSampleQuality(
+                generator: gen, discriminator: disc, classifier: natural, test: test,
+                count: count, seed: seedOption.seed)
             if jsonOption.json {
                 print(try jsonText(quality))
             } else {
-                print(String(format: "agreement %.4f, aux test accuracy %.4f, FCD %.3f (%d samples, seed %llu)",
-                             quality.agreement, quality.aux_test_accuracy, quality.fcd, quality.count, seedOption.seed))
+                print(
+                    String(
+                        format: "agreement %.4f, aux test accuracy %.4f, FCD %.3f (%d samples, seed %llu)",
+                        quality.agreement, quality.aux_test_accuracy, quality.fcd, quality.count, seedOption.seed))
                 print("per-class agreement: " + quality.per_class_agreement.map { String(format: "%.3f", $0) }.joined(separator: " "))
             }
             return

@@ -30,15 +30,19 @@ struct TrainACGANCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Adam's β2.") var beta2: Float?
     @Option(help: "Source loss (default: non-saturating for dcgan, hinge for resnet).") var loss: GANLoss?
     @Option(name: .customLong("critic-steps"), help: "Discriminator updates per generator update.") var criticSteps = 1
-    @Option(name: .customLong("lr-decay"), help: "Learning-rate schedule: none or linear (to 0; default: none for dcgan, linear for resnet).")
+    @Option(
+        name: .customLong("lr-decay"), help: "Learning-rate schedule: none or linear (to 0; default: none for dcgan, linear for resnet).")
     var lrDecay: LearningRateDecay?
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/acgan.safetensors"
     @Option(help: "Folder for the per-epoch grids and the loss curves.") var samples: String?
     @Flag(help: "Continue the run stored at --out.") var resume = false
-    @Option(help: "Train on the first N training images and evaluate on the first N test images (quick runs; default: all).") var limit: Int?
-    @Flag(name: .customLong("aux-on-fakes"), help: "Also train the auxiliary head on generated images (Odena et al.'s original loss; can collude).") var auxOnFakes = false
+    @Option(help: "Train on the first N training images and evaluate on the first N test images (quick runs; default: all).") var limit:
+        Int?
+    @Flag(
+        name: .customLong("aux-on-fakes"),
+        help: "Also train the auxiliary head on generated images (Odena et al.'s original loss; can collude).") var auxOnFakes = false
 
     func validate() throws {
         guard (1...1000).contains(epochs) else { throw ValidationError("--epochs must be in 1…1000, got \(epochs)") }
@@ -81,7 +85,9 @@ struct TrainACGANCommand: ParsableCommand {
         let trainer = ACGANTrainer(config: config, checkpointPath: out, samplesDirectory: samples, commandLine: commandLineText)
         let summaries = try trainer.run(train: train, test: test, resume: resume)
         if let last = summaries.last {
-            print("wrote \(out) (seed \(seedOption.seed)): epoch \(last.epoch), aux test accuracy \(String(format: "%.4f", last.auxiliaryTestAccuracy)), \(String(format: "%.0f", last.seconds)) s")
+            print(
+                "wrote \(out) (seed \(seedOption.seed)): epoch \(last.epoch), aux test accuracy \(String(format: "%.4f", last.auxiliaryTestAccuracy)), \(String(format: "%.0f", last.seconds)) s"
+            )
         }
     }
 }

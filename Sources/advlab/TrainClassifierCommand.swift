@@ -30,7 +30,9 @@ struct TrainClassifierCommand: ParsableCommand {
         commandName: "classifier",
         abstract: "Train a classifier: the MNIST-challenge CNN (conv 5×5×32, pool, conv 5×5×64, pool, FC 1024, 10) or the small VGG "
             + "(conv 3×3×32, pool, 3×3×64, pool, 3×3×128, pool, FC 256, 10).",
-        discussion: "Adam with a cosine learning-rate schedule; an atomic checkpoint after every epoch; --resume continues exactly (--epochs is the total).")
+        discussion:
+            "Adam with a cosine learning-rate schedule; an atomic checkpoint after every epoch; --resume continues exactly (--epochs is the total)."
+    )
 
     @Option(help: "Architecture: challenge (Madry et al.'s CNN) or vgg (a small VGG-style net, the validity panel's judge).")
     var arch = ClassifierArchitectureName(name: "challenge")
@@ -41,12 +43,15 @@ struct TrainClassifierCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/classifier-natural.safetensors"
     @Flag(help: "Continue the run stored at --out.") var resume = false
-    @Option(help: "Adversarial training: none, pgd (Madry et al. 2018) or fgsm-rs (Wong et al. 2020).") var adversarial = AdversarialTraining.none
+    @Option(help: "Adversarial training: none, pgd (Madry et al. 2018) or fgsm-rs (Wong et al. 2020).") var adversarial =
+        AdversarialTraining.none
     @Option(help: "L∞ radius of adversarial training.") var eps: Float = 0.3
     @Option(name: .customLong("attack-steps"), help: "PGD steps of the inner maximisation (pgd).") var attackSteps = 40
-    @Option(name: .customLong("attack-step-size"), help: "Step size of the inner maximisation (default: 0.01 for pgd, 1.25·ε for fgsm-rs).") var attackStepSize: Float?
+    @Option(name: .customLong("attack-step-size"), help: "Step size of the inner maximisation (default: 0.01 for pgd, 1.25·ε for fgsm-rs).")
+    var attackStepSize: Float?
     @Option(name: .customLong("eps-warmup"), help: "Epochs over which ε ramps up linearly from 0.") var epsWarmup = 0
-    @Option(help: "Train on the first N training images and evaluate on the first N test images (quick runs; default: all).") var limit: Int?
+    @Option(help: "Train on the first N training images and evaluate on the first N test images (quick runs; default: all).") var limit:
+        Int?
 
     func validate() throws {
         guard (1...1000).contains(epochs) else { throw ValidationError("--epochs must be in 1…1000, got \(epochs)") }
@@ -77,8 +82,10 @@ struct TrainClassifierCommand: ParsableCommand {
         config.architecture = arch.name == "challenge" ? nil : arch.name
         let stepSize = attackStepSize ?? (adversarial == .fgsmRS ? 1.25 * eps : 0.01)
         if adversarial != .none {
-            config.adversarialSettings = ["eps": Double(eps), "step_size": Double(stepSize),
-                                          "steps": Double(adversarial == .pgd ? attackSteps : 1)]
+            config.adversarialSettings = [
+                "eps": Double(eps), "step_size": Double(stepSize),
+                "steps": Double(adversarial == .pgd ? attackSteps : 1),
+            ]
         }
         try OutputFolders.createPending()
         let trainer = ClassifierTrainer(config: config, checkpointPath: out, commandLine: commandLineText)
@@ -89,16 +96,20 @@ struct TrainClassifierCommand: ParsableCommand {
                 guard currentEps > 0, let model = trainer.model else { return images }
                 let size = stepSize * currentEps / eps
                 if adversarial == .fgsmRS {
-                    return fgsmRandomStartTrainingExamples(model: model, images01: images, labels: labels, eps: currentEps,
-                                                           stepSize: size, using: &rng)
+                    return fgsmRandomStartTrainingExamples(
+                        model: model, images01: images, labels: labels, eps: currentEps,
+                        stepSize: size, using: &rng)
                 }
-                let config = GradientAttackConfig(norm: .linf, eps: currentEps, stepSize: size, steps: steps, restarts: 1, randomStart: true)
+                let config = GradientAttackConfig(
+                    norm: .linf, eps: currentEps, stepSize: size, steps: steps, restarts: 1, randomStart: true)
                 return pgdTrainingExamples(model: model, images01: images, labels: labels, config: config, using: &rng)
             }
         }
         let summary = try trainer.run(train: train, test: test, resume: resume)
         if !summary.alreadyFinished {
-            print("wrote \(out) (seed \(seedOption.seed)): test accuracy \(String(format: "%.4f", summary.testAccuracy)) after \(summary.epochsRun) epochs in \(String(format: "%.0f", summary.seconds)) s")
+            print(
+                "wrote \(out) (seed \(seedOption.seed)): test accuracy \(String(format: "%.4f", summary.testAccuracy)) after \(summary.epochsRun) epochs in \(String(format: "%.0f", summary.seconds)) s"
+            )
         }
     }
 }

@@ -23,7 +23,10 @@ struct UnrestrictedCommand: ParsableCommand {
 
     @Option(help: "AC-GAN checkpoint.") var generator = "checkpoints/acgan.safetensors"
     @Option(help: "Classifier checkpoint to attack.") var model = "checkpoints/classifier-natural.safetensors"
-    @Option(help: "Triplet embedding whose 5-NN over the training set is a second, independent judge of each example's class (the auxiliary classifier is the search's own).")
+    @Option(
+        help:
+            "Triplet embedding whose 5-NN over the training set is a second, independent judge of each example's class (the auxiliary classifier is the search's own)."
+    )
     var embedding = "checkpoints/triplet.safetensors"
     @Option(help: "A classifier of the validity panel (repeatable), e.g. checkpoints/judge-robust.safetensors; never the attacked model.")
     var judge: [String] = []
@@ -35,11 +38,18 @@ struct UnrestrictedCommand: ParsableCommand {
     @Flag(name: .customLong("all-pairs"), help: "Every source/target pair (90 targeted searches).") var allPairs = false
     @Option(help: "Searches per source/target pair.") var count = 10
     @Option(help: "Iterations of the optimizer on z.") var steps = 200
-    @Option(help: "adam, or langevin: the reference's gradient descent plus annealed Gaussian noise.") var optimizer: LatentSearchOptimizer = .adam
+    @Option(help: "adam, or langevin: the reference's gradient descent plus annealed Gaussian noise.") var optimizer:
+        LatentSearchOptimizer = .adam
     @Option(help: "Learning rate on z (the reference's langevin setting is 1/64 = 0.015625).") var lr: Float = 0.01
-    @Option(name: .customLong("langevin-noise"), help: "σ0 of the langevin noise, annealed as σ0/(1+t)^0.275 (reference: 0.1).") var langevinNoise: Float = 0.1
-    @Option(help: "Starts per search: one that fails after --steps restarts from a fresh z0, up to this many times in all.") var attempts = 1
-    @Option(name: .customLong("start-candidates"), help: "Draw this many z0 per start and keep the one with the lowest objective (f's CE toward the target + λ2·aux CE toward the source); 1 = one random z0, as the reference.")
+    @Option(name: .customLong("langevin-noise"), help: "σ0 of the langevin noise, annealed as σ0/(1+t)^0.275 (reference: 0.1).")
+    var langevinNoise: Float = 0.1
+    @Option(help: "Starts per search: one that fails after --steps restarts from a fresh z0, up to this many times in all.") var attempts =
+        1
+    @Option(
+        name: .customLong("start-candidates"),
+        help:
+            "Draw this many z0 per start and keep the one with the lowest objective (f's CE toward the target + λ2·aux CE toward the source); 1 = one random z0, as the reference."
+    )
     var startCandidates = 1
     @Option(help: "λ1: weight of the ε_z box penalty on z − z0.") var lambda1: Float = 100
     @Option(help: "λ2: weight of the auxiliary classifier's CE toward the source.") var lambda2: Float = 100
@@ -61,7 +71,8 @@ struct UnrestrictedCommand: ParsableCommand {
             throw ValidationError("--judge: two judges named \(repeated) (a judge is named by its file name without the extension)")
         }
         if FileChecks.enabled, let attacked = FileManager.default.contents(atPath: model),
-           let same = judge.first(where: { FileManager.default.contents(atPath: $0) == attacked }) {
+            let same = judge.first(where: { FileManager.default.contents(atPath: $0) == attacked })
+        {
             throw ValidationError("--judge \(same) is the attacked --model: the search must never see a judge")
         }
         let modes = [source != nil && target != nil, source != nil && untargeted, allPairs].filter { $0 }.count
@@ -72,11 +83,15 @@ struct UnrestrictedCommand: ParsableCommand {
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be in 1…10000, got \(count)") }
         guard (1...100_000).contains(steps) else { throw ValidationError("--steps must be in 1…100000, got \(steps)") }
         guard (1...1000).contains(attempts) else { throw ValidationError("--attempts must be in 1…1000, got \(attempts)") }
-        guard (1...4096).contains(startCandidates) else { throw ValidationError("--start-candidates must be in 1…4096, got \(startCandidates)") }
+        guard (1...4096).contains(startCandidates) else {
+            throw ValidationError("--start-candidates must be in 1…4096, got \(startCandidates)")
+        }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be > 0, got \(lr)") }
         guard lambda1 >= 0, lambda1.isFinite else { throw ValidationError("--lambda1 must be ≥ 0, got \(lambda1)") }
         guard lambda2 >= 0, lambda2.isFinite else { throw ValidationError("--lambda2 must be ≥ 0, got \(lambda2)") }
-        guard langevinNoise >= 0, langevinNoise.isFinite else { throw ValidationError("--langevin-noise must be ≥ 0, got \(langevinNoise)") }
+        guard langevinNoise >= 0, langevinNoise.isFinite else {
+            throw ValidationError("--langevin-noise must be ≥ 0, got \(langevinNoise)")
+        }
         guard epsZ >= 0, epsZ.isFinite else { throw ValidationError("--eps-z must be ≥ 0, got \(epsZ)") }
         guard noiseEps >= 0, noiseEps <= 1 else { throw ValidationError("--noise-eps must be in [0, 1], got \(noiseEps)") }
         try validateOutputFolder(out, flag: "--out")
@@ -103,22 +118,31 @@ struct UnrestrictedCommand: ParsableCommand {
 
         // The searches to run: `count` of each pair.
         let classCount = classifier.classCount
-        let (sources, targets): ([Int], [Int]?) = allPairs ? UnrestrictedPlan.allPairs(classCount: classCount, count: count)
+        let (sources, targets): ([Int], [Int]?) =
+            allPairs
+            ? UnrestrictedPlan.allPairs(classCount: classCount, count: count)
             : ([Int](repeating: source ?? 0, count: count), untargeted ? nil : [Int](repeating: target ?? 0, count: count))
         let modelName = URL(fileURLWithPath: model).lastPathComponent
-        let title = (allPairs ? "all pairs" : untargeted ? "s=\(source ?? 0) untargeted" : "s=\(source ?? 0) -> t=\(target ?? 0)")
+        let title =
+            (allPairs ? "all pairs" : untargeted ? "s=\(source ?? 0) untargeted" : "s=\(source ?? 0) -> t=\(target ?? 0)")
             + " vs " + modelName
-        var plan = UnrestrictedPlan(sources: sources, targets: targets, config: config, seed: seedOption.seed, title: title,
-                                    generatorName: generator, modelName: model)
+        var plan = UnrestrictedPlan(
+            sources: sources, targets: targets, config: config, seed: seedOption.seed, title: title,
+            generatorName: generator, modelName: model)
         plan.figures = allPairs ? [.pairs, .allPairs, .successMatrix] : [.pairs]
         let progress = ProgressReporter(label: "unrestricted", total: sources.count)
-        let result = runUnrestricted(plan, models: UnrestrictedModels(
-            generator: generatorModel, discriminator: discriminator, classifier: classifier,
-            knn: EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels), judges: judges, train: train)) {
+        let result = runUnrestricted(
+            plan,
+            models: UnrestrictedModels(
+                generator: generatorModel, discriminator: discriminator, classifier: classifier,
+                knn: EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels), judges: judges, train: train)
+        ) {
             progress.update($0)
         }
 
-        let files: [(UnrestrictedFigure, String)] = [(.pairs, "pairs.png"), (.allPairs, "all-pairs.png"), (.successMatrix, "success-matrix.png")]
+        let files: [(UnrestrictedFigure, String)] = [
+            (.pairs, "pairs.png"), (.allPairs, "all-pairs.png"), (.successMatrix, "success-matrix.png"),
+        ]
         for (figure, file) in files {
             try result.figures[figure]?.writePNG(to: out + "/" + file)
         }
@@ -128,8 +152,9 @@ struct UnrestrictedCommand: ParsableCommand {
         try NPY.write(result.outcome.startImages, to: out + "/start-images.npy")
         // The successes for people to judge (advlab judge --from-unrestricted).
         let variant = untargeted ? "untargeted" : noiseEps > 0 ? "noise-augmented" : "targeted"
-        let setting = JudgeSettings.unrestricted(generator: JudgeSettings.generatorName(generatorModel, discriminator), variant: variant,
-                                                 model: URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent)
+        let setting = JudgeSettings.unrestricted(
+            generator: JudgeSettings.generatorName(generatorModel, discriminator), variant: variant,
+            model: URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent)
         try JudgeSet.search(result.outcome, setting: setting, seed: seedOption.seed).write(to: out + "/judge-set.json")
 
         // The generalization baseline: plain samples, no search.
@@ -139,9 +164,11 @@ struct UnrestrictedCommand: ParsableCommand {
         let text = try jsonText(result.summary)
         try AtomicFile.write(text, to: out + "/summary.json")
         if jsonOption.json { print(text) }
-        note(String(format: "success rate %.3f over %d searches, valid %.3f (panel: %@); wrote %@ (seed %llu)",
-                    result.summary.success_rate, result.records.count, result.summary.valid_success_rate,
-                    result.panel.judges.joined(separator: ", "), out, seedOption.seed))
+        note(
+            String(
+                format: "success rate %.3f over %d searches, valid %.3f (panel: %@); wrote %@ (seed %llu)",
+                result.summary.success_rate, result.records.count, result.summary.valid_success_rate,
+                result.panel.judges.joined(separator: ", "), out, seedOption.seed))
     }
 
     /// A judge's name: its file name without the extension.
@@ -156,8 +183,9 @@ struct UnrestrictedCommand: ParsableCommand {
             judges.append((name: "natural", classifier: try ModelLoading.classifier(path: natural)))
         }
         if judge.isEmpty {
-            note("no --judge: the panel is the triplet 5-NN" + (judges.isEmpty ? "" : " and the natural classifier")
-                 + "; add a robust judge of another architecture, e.g. --judge checkpoints/judge-robust.safetensors")
+            note(
+                "no --judge: the panel is the triplet 5-NN" + (judges.isEmpty ? "" : " and the natural classifier")
+                    + "; add a robust judge of another architecture, e.g. --judge checkpoints/judge-robust.safetensors")
         }
         return judges
     }

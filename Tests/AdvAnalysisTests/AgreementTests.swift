@@ -1,5 +1,6 @@
-@testable import AdvAnalysis
 import XCTest
+
+@testable import AdvAnalysis
 
 /// Wilson's interval and Fleiss' κ against published values.
 final class AgreementTests: XCTestCase {
@@ -8,8 +9,10 @@ final class AgreementTests: XCTestCase {
     ///
     /// Mutant: the Wald interval p̂ ± z·√(p̂(1−p̂)/n) was planted and failed (0/20 gives 0–0).
     func testWilsonIntervalMatchesNewcombe() throws {
-        let cases: [(Int, Int, Double, Double)] = [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0, 0.1611),
-                                                   (1, 29, 0.0061, 0.1718), (29, 29, 0.8830, 1)]
+        let cases: [(Int, Int, Double, Double)] = [
+            (81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0, 0.1611),
+            (1, 29, 0.0061, 0.1718), (29, 29, 0.8830, 1),
+        ]
         for (successes, total, low, high) in cases {
             let interval = try XCTUnwrap(Agreement.wilsonInterval(successes: successes, total: total))
             XCTAssertEqual(interval.low, low, accuracy: 0.00005, "\(successes)/\(total)")

@@ -6,7 +6,10 @@ import XCTest
 final class ConditionOneTests: XCTestCase {
     /// The three fixtures used for the scikit-image reference values below.
     func fixtures() -> (smooth: Tensor, smoothShifted: Tensor, block: Tensor, blockChecker: Tensor) {
-        var smooth = [Float](), shifted = [Float](), block = [Float](), checker = [Float]()
+        var smooth = [Float]()
+        var shifted = [Float]()
+        var block = [Float]()
+        var checker = [Float]()
         for i in 0..<28 {
             for j in 0..<28 {
                 let x = (sin(Double(i) * 0.7 + Double(j) * 0.3) + 1) / 2
@@ -43,9 +46,11 @@ final class ConditionOneTests: XCTestCase {
         let dimmed = block.scalars.map { $0 == 1 ? Float(0.97) : $0 }
         let clean = Tensor.concatenate([block, block])
         let adversarial = Tensor(shape: [2, 1, 28, 28], scalars: noisy + dimmed)
-        let measurements = ConditionOneMeasurements(clean: clean, adversarial: adversarial, labels: [3, 4], success: [true, true],
-                                                    knnLabels: [3, 4], referenceLabels: [5, 4])
-        let noisyValues = measurements.values([0]), dimmedValues = measurements.values([1])
+        let measurements = ConditionOneMeasurements(
+            clean: clean, adversarial: adversarial, labels: [3, 4], success: [true, true],
+            knnLabels: [3, 4], referenceLabels: [5, 4])
+        let noisyValues = measurements.values([0])
+        let dimmedValues = measurements.values([1])
         XCTAssertEqual(noisyValues.background_changed, 1.0 / 3.0, accuracy: 0.01, "only the +0.3 pixels survive clipping at 0")
         XCTAssertEqual(dimmedValues.background_changed, 0)
         XCTAssertEqual(dimmedValues.ink_change, -0.03, accuracy: 1e-6)

@@ -37,10 +37,12 @@ final class FrechetDistanceTests: XCTestCase {
             for i in 0..<d { result[i * d + i] = std[i] * std[i] }
             return result
         }
-        let expected = zip(mean1, mean2).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+        let expected =
+            zip(mean1, mean2).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
             + zip(std1, std2).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
-        let distance = try frechetDistance(statistics(mean: mean1, covariance: diagonal(std1)),
-                                           statistics(mean: mean2, covariance: diagonal(std2)))
+        let distance = try frechetDistance(
+            statistics(mean: mean1, covariance: diagonal(std1)),
+            statistics(mean: mean2, covariance: diagonal(std2)))
         XCTAssertEqual(distance, expected, accuracy: 1e-10 * expected)
     }
 
@@ -55,17 +57,21 @@ final class FrechetDistanceTests: XCTestCase {
     func testFullCovariancesMatchIndependentComputation() throws {
         var rng = SeededGenerator(seed: 2)
         for n in [3, 5] {
-            let covariance1 = randomCovariance(n, using: &rng), covariance2 = randomCovariance(n, using: &rng)
-            let mean1 = (0..<n).map { _ in Double(rng.nextNormal()) }, mean2 = (0..<n).map { _ in Double(rng.nextNormal()) }
+            let covariance1 = randomCovariance(n, using: &rng)
+            let covariance2 = randomCovariance(n, using: &rng)
+            let mean1 = (0..<n).map { _ in Double(rng.nextNormal()) }
+            let mean2 = (0..<n).map { _ in Double(rng.nextNormal()) }
             let l = ReferenceLinearAlgebra.cholesky(covariance1, n)
-            let similar = ReferenceLinearAlgebra.multiply(ReferenceLinearAlgebra.multiply(ReferenceLinearAlgebra.transpose(l, n), covariance2, n), l, n)
+            let similar = ReferenceLinearAlgebra.multiply(
+                ReferenceLinearAlgebra.multiply(ReferenceLinearAlgebra.transpose(l, n), covariance2, n), l, n)
             let traceRoot = ReferenceLinearAlgebra.jacobiEigenvalues(similar, n).reduce(0.0) { $0 + max($1, 0).squareRoot() }
             let trace1 = (0..<n).reduce(0.0) { $0 + covariance1[$1 * n + $1] }
             let trace2 = (0..<n).reduce(0.0) { $0 + covariance2[$1 * n + $1] }
             let meanTerm = zip(mean1, mean2).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
             let expected = meanTerm + trace1 + trace2 - 2 * traceRoot
 
-            let a = statistics(mean: mean1, covariance: covariance1), b = statistics(mean: mean2, covariance: covariance2)
+            let a = statistics(mean: mean1, covariance: covariance1)
+            let b = statistics(mean: mean2, covariance: covariance2)
             XCTAssertEqual(try frechetDistance(a, b), expected, accuracy: 1e-9 * (trace1 + trace2), "n = \(n)")
             XCTAssertEqual(try frechetDistance(b, a), expected, accuracy: 1e-9 * (trace1 + trace2), "symmetric, n = \(n)")
             XCTAssertGreaterThan(expected, 0)
@@ -81,7 +87,8 @@ final class FrechetDistanceTests: XCTestCase {
 
     func testStatisticsOfFeatures() {
         var rng = SeededGenerator(seed: 4)
-        let n = 50, d = 4
+        let n = 50
+        let d = 4
         let features = Tensor.randomNormal([n, d], using: &rng) + Tensor(shape: [n, d], scalars: (0..<(n * d)).map { Float($0 % d) * 3 })
         let statistics = GaussianStatistics(features: features)
         let rows = (0..<n).map { row in (0..<d).map { Double(features.scalars[row * d + $0]) } }
@@ -163,14 +170,17 @@ enum ReferenceLinearAlgebra {
                     // Rotation that zeroes a[p][q] (Golub & Van Loan, Algorithm 8.4.1).
                     let theta = (a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q])
                     let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
-                    let c = 1 / (t * t + 1).squareRoot(), s = t * c
-                    for k in 0..<n {   // columns p, q
-                        let akp = a[k * n + p], akq = a[k * n + q]
+                    let c = 1 / (t * t + 1).squareRoot()
+                    let s = t * c
+                    for k in 0..<n {  // columns p, q
+                        let akp = a[k * n + p]
+                        let akq = a[k * n + q]
                         a[k * n + p] = c * akp - s * akq
                         a[k * n + q] = s * akp + c * akq
                     }
-                    for k in 0..<n {   // rows p, q
-                        let apk = a[p * n + k], aqk = a[q * n + k]
+                    for k in 0..<n {  // rows p, q
+                        let apk = a[p * n + k]
+                        let aqk = a[q * n + k]
                         a[p * n + k] = c * apk - s * aqk
                         a[q * n + k] = s * apk + c * aqk
                     }

@@ -1,9 +1,10 @@
-@testable import AdvAnalysis
 import AdvAttacks
 import AdvModels
 import AdvTensor
 import TestSupport
 import XCTest
+
+@testable import AdvAnalysis
 
 /// The nearest other-class image (with shifts) against a brute-force reference, and the shares
 /// the invariance report gives.
@@ -20,10 +21,12 @@ final class InvarianceSearchTests: XCTestCase {
         for maxShift in [0, 1, 2] {
             let shifts = shiftGrid(maxShift: maxShift)
             // A block size that does not divide the memory, so block edges are crossed.
-            let fast = NearestNeighbors.nearestOtherClassL2(queries: queries, queryLabels: queryLabels, memory: memory,
-                                                            memoryLabels: memoryLabels, shifts: shifts, blockSize: 10)
-            let reference = NearestNeighbors.referenceNearestOtherClassL2(queries: queries, queryLabels: queryLabels, memory: memory,
-                                                                          memoryLabels: memoryLabels, shifts: shifts)
+            let fast = NearestNeighbors.nearestOtherClassL2(
+                queries: queries, queryLabels: queryLabels, memory: memory,
+                memoryLabels: memoryLabels, shifts: shifts, blockSize: 10)
+            let reference = NearestNeighbors.referenceNearestOtherClassL2(
+                queries: queries, queryLabels: queryLabels, memory: memory,
+                memoryLabels: memoryLabels, shifts: shifts)
             assertClose(fast.map(\.distance), reference.map(\.distance), rtol: 1e-4, atol: 1e-4, "shift ±\(maxShift)")
             XCTAssertEqual(fast.map(\.index), reference.map(\.index), "shift ±\(maxShift)")
             XCTAssertEqual(fast.map(\.dx), reference.map(\.dx), "shift ±\(maxShift)")
@@ -40,14 +43,16 @@ final class InvarianceSearchTests: XCTestCase {
         var shiftedBar = [Float](repeating: 0, count: 36)
         for y in 1..<5 { shiftedBar[y * 6 + 3] = 1 }
         var blob = [Float](repeating: 0, count: 36)
-        blob[0] = 1; blob[1] = 1
+        blob[0] = 1
+        blob[1] = 1
         let query = Tensor(shape: [1, 1, 6, 6], scalars: bar)
         let memory = Tensor(shape: [3, 1, 6, 6], scalars: shiftedBar + blob + bar)
         let labels = [1, 2, 0]
         let unshifted = NearestNeighbors.nearestOtherClassL2(queries: query, queryLabels: [0], memory: memory, memoryLabels: labels)
         XCTAssertEqual(unshifted[0].index, 1, "without shifts the blob (L2 √6) beats the bar one column over (L2 √8)")
-        let shifted = NearestNeighbors.nearestOtherClassL2(queries: query, queryLabels: [0], memory: memory, memoryLabels: labels,
-                                                           shifts: shiftGrid(maxShift: 1))
+        let shifted = NearestNeighbors.nearestOtherClassL2(
+            queries: query, queryLabels: [0], memory: memory, memoryLabels: labels,
+            shifts: shiftGrid(maxShift: 1))
         XCTAssertEqual(shifted[0], ShiftedMatch(index: 0, distance: 0, dx: -1, dy: 0))
         let targets = InvarianceTargets(images01: query, labels: [0], memory01: memory, memoryLabels: labels, maxShift: 1)
         XCTAssertEqual(targets.labels, [1])
@@ -57,14 +62,15 @@ final class InvarianceSearchTests: XCTestCase {
     func testSharesCountTheProxyAndTheModels() {
         let match = ShiftedMatch(index: 0, distance: 1, dx: 0, dy: 0)
         func record(_ label: Int, _ target: Int, knn: Int, model: Int, reference: Int) -> InvarianceRecord {
-            InvarianceRecord(index: 0, label: label, target: target, nearest: match, knnClean: label, knnAdversarial: knn,
-                             modelClean: label, modelAdversarial: model, referenceClean: label, referenceAdversarial: reference)
+            InvarianceRecord(
+                index: 0, label: label, target: target, nearest: match, knnClean: label, knnAdversarial: knn,
+                modelClean: label, modelAdversarial: model, referenceClean: label, referenceAdversarial: reference)
         }
         let records = [
-            record(3, 5, knn: 5, model: 3, reference: 5),   // proxy changed, model invariant, reference followed
-            record(3, 5, knn: 3, model: 3, reference: 3),   // nothing changed
-            record(3, 8, knn: 8, model: 8, reference: 3),   // proxy and model changed
-            record(7, 1, knn: 2, model: 1, reference: 7),   // proxy says a third class
+            record(3, 5, knn: 5, model: 3, reference: 5),  // proxy changed, model invariant, reference followed
+            record(3, 5, knn: 3, model: 3, reference: 3),  // nothing changed
+            record(3, 8, knn: 8, model: 8, reference: 3),  // proxy and model changed
+            record(7, 1, knn: 2, model: 1, reference: 7),  // proxy says a third class
         ]
         let shares = InvarianceShares(records)
         XCTAssertEqual(shares.knn_changed_to_target, 0.5)

@@ -1,7 +1,8 @@
-@testable import AdvAnalysis
 import AdvTensor
 import TestSupport
 import XCTest
+
+@testable import AdvAnalysis
 
 /// Per-class ε on planted data: a class with close same-class twins gets a smaller ε, the
 /// combination binds where the classifier flips, and the grid search returns the largest grid
@@ -18,18 +19,20 @@ final class PerClassEpsilonTests: XCTestCase {
         XCTAssertEqual(largestSafeIndex([true, true, true]), 2)
         XCTAssertNil(largestSafeIndex([false, true]))
         XCTAssertNil(largestSafeIndex([]))
-        let chosen = choosePerClassEpsilon(grid: [0.1, 0.2, 0.3, 0.4],
-                                           shareConditionTwo: [[1, 1, 1, 0.5], [1, 1, 1, 1], [0.9, 0.9, 0.9, 0.9], [1, 1, 1, 1], [0.5, 1, 1, 1]],
-                                           shareCombination: [[1, 0.5, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1], [0.995, 0.99, 0.98, 0.5], [0.5, 1, 1, 1]],
-                                           conditionTwoImages: [1, 1, 1, 1, 1], combinationPairs: [1, 1, 1, 1, 1])
+        let chosen = choosePerClassEpsilon(
+            grid: [0.1, 0.2, 0.3, 0.4],
+            shareConditionTwo: [[1, 1, 1, 0.5], [1, 1, 1, 1], [0.9, 0.9, 0.9, 0.9], [1, 1, 1, 1], [0.5, 1, 1, 1]],
+            shareCombination: [[1, 0.5, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1], [0.995, 0.99, 0.98, 0.5], [0.5, 1, 1, 1]],
+            conditionTwoImages: [1, 1, 1, 1, 1], combinationPairs: [1, 1, 1, 1, 1])
         XCTAssertEqual(chosen.map(\.eps), [0.1, 0.4, nil, 0.2, nil].map { $0.map { Double(Float($0)) } })
         XCTAssertEqual(chosen.map(\.binding), ["combination", "grid", "(2)", "combination", "both"])
         XCTAssertEqual(chosen.map(\.monotone), [false, true, true, true, false])
         XCTAssertEqual(passesAboveFirstFailure(chosen[0]), [Double(Float(0.3))])
         XCTAssertEqual(passesAboveFirstFailure(chosen[4]), [0.2, 0.3, 0.4].map { Double(Float($0)) })
         XCTAssertEqual(passesAboveFirstFailure(chosen[3]), [])
-        let none = choosePerClassEpsilon(grid: [0.1], shareConditionTwo: [[0.5]], shareCombination: [[0.5]],
-                                         conditionTwoImages: [1], combinationPairs: [1])
+        let none = choosePerClassEpsilon(
+            grid: [0.1], shareConditionTwo: [[0.5]], shareCombination: [[0.5]],
+            conditionTwoImages: [1], combinationPairs: [1])
         XCTAssertNil(none[0].eps)
         XCTAssertEqual(none[0].binding, "both")
     }
@@ -38,7 +41,8 @@ final class PerClassEpsilonTests: XCTestCase {
     /// class, images differ in pixels 4…9: class 0 comes in twin pairs at L∞ 0.15 (pairs ≥ 0.85
     /// apart), class 1 images are 0.95 apart, class 2 images 0.9.
     func plantedData() -> (Tensor, [Int]) {
-        var scalars: [Float] = [], labels: [Int] = []
+        var scalars: [Float] = []
+        var labels: [Int] = []
         for digit in 0..<3 {
             for copy in 0..<6 {
                 var image = [Float](repeating: 0, count: 16)
@@ -72,9 +76,10 @@ final class PerClassEpsilonTests: XCTestCase {
             (0..<batch.batchCount).map { row in (0..<3).max { batch.scalars[row * 16 + $0] < batch.scalars[row * 16 + $1] } ?? 0 }
         }
         let grid: [Float] = [0.05, 0.1, 0.14, 0.2, 0.3, 0.5]
-        let result = measurePerClassEpsilon(norm: .linf, grid: grid, conditionImages: images, conditionLabels: labels,
-                                            conditionQueries: Array(labels.indices), pairImages01: images, pairLabels: labels,
-                                            pairs: pairs, classCount: 3, classify: classify)
+        let result = measurePerClassEpsilon(
+            norm: .linf, grid: grid, conditionImages: images, conditionLabels: labels,
+            conditionQueries: Array(labels.indices), pairImages01: images, pairLabels: labels,
+            pairs: pairs, classCount: 3, classify: classify)
         XCTAssertEqual(result[0].eps, Double(Float(0.14)), "class 0: the twins at 0.15 stop ε just below")
         XCTAssertEqual(result[0].binding, "(2)")
         XCTAssertEqual(result[1].eps, Double(Float(0.5)))
@@ -98,9 +103,10 @@ final class PerClassEpsilonTests: XCTestCase {
                 return values.enumerated().allSatisfy { $0.offset == best || values[best] - $0.element > 0.25 } ? best : -1
             }
         }
-        let result = measurePerClassEpsilon(norm: .linf, grid: [0.5, 0.7, 0.8, 0.9], conditionImages: images, conditionLabels: labels,
-                                            conditionQueries: Array(labels.indices), pairImages01: images, pairLabels: labels,
-                                            pairs: pairs, classCount: 3, classify: classify)
+        let result = measurePerClassEpsilon(
+            norm: .linf, grid: [0.5, 0.7, 0.8, 0.9], conditionImages: images, conditionLabels: labels,
+            conditionQueries: Array(labels.indices), pairImages01: images, pairLabels: labels,
+            pairs: pairs, classCount: 3, classify: classify)
         XCTAssertEqual(result[1].eps, Double(Float(0.7)))
         XCTAssertEqual(result[1].binding, "combination")
         XCTAssertEqual(result[1].grid[2].share_combination_unchanged, 0)

@@ -1,9 +1,10 @@
-@testable import AdvAttacks
 import AdvModels
 import AdvNN
 import AdvTensor
 import TestSupport
 import XCTest
+
+@testable import AdvAttacks
 
 /// A classifier whose logits are the wrapped model's but whose input gradient is zero everywhere:
 /// the extreme of gradient masking. Gradient attacks cannot move on it; a query attack can.
@@ -23,15 +24,19 @@ final class ZeroGradientClassifier: ImageClassifier {
 /// regression of `AttackFixture`.
 final class AutoAttackTests: XCTestCase {
     /// ‖δ‖ ≤ ε in `norm`, every pixel in [0, 1], and reported predictions are the model's.
-    func assertContract(_ outcome: AttackOutcome, clean: Tensor, labels: [Int], model: ImageClassifier, norm: PerturbationNorm,
-                        eps: Float, _ name: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertContract(
+        _ outcome: AttackOutcome, clean: Tensor, labels: [Int], model: ImageClassifier, norm: PerturbationNorm,
+        eps: Float, _ name: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         let norms = (outcome.adversarialImages - clean).normsPerExample(p: norm == .linf ? .infinity : 2)
         for (i, value) in norms.enumerated() {
-            XCTAssertLessThanOrEqual(value, eps * (1 + 1e-5) + 1e-6, "\(name) example \(i): ‖δ‖ \(value) > ε \(eps)",
-                                     file: file, line: line)
+            XCTAssertLessThanOrEqual(
+                value, eps * (1 + 1e-5) + 1e-6, "\(name) example \(i): ‖δ‖ \(value) > ε \(eps)",
+                file: file, line: line)
         }
-        XCTAssertTrue(outcome.adversarialImages.scalars.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(name): pixels leave [0, 1]",
-                      file: file, line: line)
+        XCTAssertTrue(
+            outcome.adversarialImages.scalars.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(name): pixels leave [0, 1]",
+            file: file, line: line)
         let predictions = model.predict(outcome.adversarialImages)
         for (i, result) in outcome.results.enumerated() {
             XCTAssertEqual(result.adversarialPrediction, predictions[i], "\(name) example \(i)", file: file, line: line)
@@ -65,8 +70,9 @@ final class AutoAttackTests: XCTestCase {
         let f = try AttackFixture.require()
         for norm in PerturbationNorm.allCases {
             var rng = SeededGenerator(seed: 22)
-            let staged = runAttackStages(AutoAttackVersion.standard.stages, model: f.model, images01: f.images, labels: f.labels,
-                                         config: smallConfig(norm: norm, eps: 0), using: &rng)
+            let staged = runAttackStages(
+                AutoAttackVersion.standard.stages, model: f.model, images01: f.images, labels: f.labels,
+                config: smallConfig(norm: norm, eps: 0), using: &rng)
             XCTAssertEqual(staged.outcome.robustAccuracy, staged.outcome.cleanAccuracy, "\(norm)")
             XCTAssertEqual(staged.outcome.adversarialImages, f.images, "\(norm): ε = 0 moved pixels")
             for stage in staged.stages { XCTAssertEqual(stage.robust_accuracy, staged.outcome.cleanAccuracy, "\(norm) \(stage.name)") }
@@ -79,13 +85,15 @@ final class AutoAttackTests: XCTestCase {
         let f = try AttackFixture.require()
         for (norm, eps, step) in [(PerturbationNorm.linf, Float(0.04), Float(0.01)), (.l2, 0.8, 0.04)] {
             var rng = SeededGenerator(seed: 23)
-            let pgd = gradientAttack(model: f.model, images01: f.images, labels: f.labels,
-                                     config: GradientAttackConfig(norm: norm, eps: eps, stepSize: step, steps: 40), using: &rng)
+            let pgd = gradientAttack(
+                model: f.model, images01: f.images, labels: f.labels,
+                config: GradientAttackConfig(norm: norm, eps: eps, stepSize: step, steps: 40), using: &rng)
             XCTAssertGreaterThan(pgd.robustAccuracy, 0.1, "\(norm): pick a radius where PGD leaves examples robust")
             for loss in [APGDLoss.crossEntropy, .targetedDLR] {
                 var rng = SeededGenerator(seed: 23)
-                let outcome = apgd(model: f.model, images01: f.images, labels: f.labels,
-                                   config: APGDConfig(norm: norm, eps: eps, iterations: 100, loss: loss), using: &rng)
+                let outcome = apgd(
+                    model: f.model, images01: f.images, labels: f.labels,
+                    config: APGDConfig(norm: norm, eps: eps, iterations: 100, loss: loss), using: &rng)
                 assertContract(outcome, clean: f.images, labels: f.labels, model: f.model, norm: norm, eps: eps, "apgd \(loss) \(norm)")
                 XCTAssertLessThanOrEqual(outcome.robustAccuracy, pgd.robustAccuracy, "\(loss) \(norm): APGD ended above PGD-40")
             }
@@ -100,18 +108,22 @@ final class AutoAttackTests: XCTestCase {
         let masked = ZeroGradientClassifier(f.model)
         let eps: Float = 0.2
         var rng = SeededGenerator(seed: 24)
-        let pgd = gradientAttack(model: masked, images01: f.images, labels: f.labels,
-                                 config: GradientAttackConfig(eps: eps, stepSize: 0.01, steps: 40), using: &rng)
-        let apgdOutcome = apgd(model: masked, images01: f.images, labels: f.labels, config: APGDConfig(eps: eps, iterations: 50),
-                               using: &rng)
-        let square = squareAttack(model: masked, images01: f.images, labels: f.labels, config: SquareConfig(eps: eps, queries: 500),
-                                  using: &rng)
+        let pgd = gradientAttack(
+            model: masked, images01: f.images, labels: f.labels,
+            config: GradientAttackConfig(eps: eps, stepSize: 0.01, steps: 40), using: &rng)
+        let apgdOutcome = apgd(
+            model: masked, images01: f.images, labels: f.labels, config: APGDConfig(eps: eps, iterations: 50),
+            using: &rng)
+        let square = squareAttack(
+            model: masked, images01: f.images, labels: f.labels, config: SquareConfig(eps: eps, queries: 500),
+            using: &rng)
         assertContract(square, clean: f.images, labels: f.labels, model: masked, norm: .linf, eps: eps, "square")
         XCTAssertGreaterThan(pgd.robustAccuracy, pgd.cleanAccuracy - 0.1, "PGD should get nowhere without a gradient")
         XCTAssertGreaterThan(apgdOutcome.robustAccuracy, apgdOutcome.cleanAccuracy - 0.1, "APGD should get nowhere without a gradient")
         XCTAssertLessThan(square.robustAccuracy, pgd.robustAccuracy - 0.3, "Square should break the masked model")
         // Square on the masked model is the same attack as on the plain one: logits are all it sees.
-        var a = SeededGenerator(seed: 25), b = SeededGenerator(seed: 25)
+        var a = SeededGenerator(seed: 25)
+        var b = SeededGenerator(seed: 25)
         let short = SquareConfig(eps: eps, queries: 100)
         let onMasked = squareAttack(model: masked, images01: f.images, labels: f.labels, config: short, using: &a)
         let onPlain = squareAttack(model: f.model, images01: f.images, labels: f.labels, config: short, using: &b)
@@ -127,8 +139,9 @@ final class AutoAttackTests: XCTestCase {
         for version in AutoAttackVersion.allCases {
             var rng = SeededGenerator(seed: 26)
             // ε 0.03: every stage still finds something to do, and some examples survive them all.
-            let staged = runAttackStages(version.stages, model: f.model, images01: f.images, labels: f.labels,
-                                         config: smallConfig(norm: .linf, eps: 0.03), batchSize: 20, using: &rng)
+            let staged = runAttackStages(
+                version.stages, model: f.model, images01: f.images, labels: f.labels,
+                config: smallConfig(norm: .linf, eps: 0.03), batchSize: 20, using: &rng)
             XCTAssertEqual(staged.stages.map(\.name), version.stages.map(\.rawValue))
             let results = staged.outcome.results
             let finallyRobust = results.filter { $0.cleanPrediction == $0.label && $0.adversarialPrediction == $0.label }.map(\.index)
@@ -139,8 +152,9 @@ final class AutoAttackTests: XCTestCase {
                 XCTAssertEqual(attacked.count, previousRobust, "\(version) \(stage.name) attacked more or fewer than the still-robust")
                 XCTAssertTrue(Set(attacked).isSubset(of: Set(previous)), "\(version) \(stage.name) attacked an example already fooled")
                 for index in Set(previous).subtracting(attacked) {
-                    XCTAssertNotEqual(results[index].adversarialPrediction, results[index].label,
-                                      "\(version) \(stage.name) skipped example \(index), which was still robust")
+                    XCTAssertNotEqual(
+                        results[index].adversarialPrediction, results[index].label,
+                        "\(version) \(stage.name) skipped example \(index), which was still robust")
                 }
                 XCTAssertEqual(stage.attacked, attacked.count)
                 XCTAssertLessThanOrEqual(stage.robust, stage.attacked, "\(version) \(stage.name): robust count rose")
@@ -158,7 +172,9 @@ final class AutoAttackTests: XCTestCase {
 
     func testSameSeedSameResult() throws {
         let f = try AttackFixture.require()
-        var a = SeededGenerator(seed: 27), b = SeededGenerator(seed: 27), c = SeededGenerator(seed: 28)
+        var a = SeededGenerator(seed: 27)
+        var b = SeededGenerator(seed: 27)
+        var c = SeededGenerator(seed: 28)
         let config = smallConfig(norm: .linf, eps: 0.05)
         let stages = AutoAttackVersion.standard.stages
         let first = runAttackStages(stages, model: f.model, images01: f.images, labels: f.labels, config: config, using: &a)
@@ -178,7 +194,8 @@ final class AutoAttackTests: XCTestCase {
                 let point = (0..<4).map { _ in rng.nextUniform() }
                 let w = (0..<4).map { _ in 2 * rng.nextUniform() - 1 }
                 // b between the box's extremes of w·z, so the hyperplane meets the box.
-                let low = w.reduce(0) { $0 + min($1, 0) }, high = w.reduce(0) { $0 + max($1, 0) }
+                let low = w.reduce(0) { $0 + min($1, 0) }
+                let high = w.reduce(0) { $0 + max($1, 0) }
                 let b = low + (high - low) * (0.1 + 0.8 * rng.nextUniform())
                 let d = boxedHyperplaneProjection(point: point, w: w, b: b, norm: norm)
                 let moved = zip(point, d).map { $0 + $1 }
@@ -195,8 +212,9 @@ final class AutoAttackTests: XCTestCase {
                     let w2 = w.reduce(0) { $0 + $1 * $1 }
                     let onPlane = zip(z, w).map { $0 - gap * $1 / w2 }
                     guard onPlane.allSatisfy({ $0 >= 0 && $0 <= 1 }) else { continue }
-                    XCTAssertGreaterThanOrEqual(length(zip(onPlane, point).map { $0 - $1 }), found * (1 - 1e-4) - 1e-5,
-                                                "\(norm): shorter move exists")
+                    XCTAssertGreaterThanOrEqual(
+                        length(zip(onPlane, point).map { $0 - $1 }), found * (1 - 1e-4) - 1e-5,
+                        "\(norm): shorter move exists")
                 }
             }
         }
@@ -205,8 +223,8 @@ final class AutoAttackTests: XCTestCase {
     func testSquareScheduleHalvesP() {
         let config = SquareConfig(queries: 5000)
         XCTAssertEqual(config.squareFraction(iteration: 0), 0.8)
-        XCTAssertEqual(config.squareFraction(iteration: 6), 0.4)        // 12 of 10,000
-        XCTAssertEqual(config.squareFraction(iteration: 2500), 0.8 / 128) // 5,000 of 10,000
+        XCTAssertEqual(config.squareFraction(iteration: 6), 0.4)  // 12 of 10,000
+        XCTAssertEqual(config.squareFraction(iteration: 2500), 0.8 / 128)  // 5,000 of 10,000
         XCTAssertEqual(config.squareFraction(iteration: 4999), 0.8 / 512)
     }
 

@@ -1,8 +1,9 @@
-@testable import AdvAttacks
 import AdvModels
 import AdvTensor
 import TestSupport
 import XCTest
+
+@testable import AdvAttacks
 
 /// C&W-L2 is a minimal-distance attack: the report's minimal-L2 quantiles and its "below the
 /// nearest same-class image" share rest on it finding a near-minimal perturbation. On an affine
@@ -25,7 +26,8 @@ final class CarliniWagnerTests: XCTestCase {
             if margin <= 0 { return 0 }
             // (a·δ(λ), ‖δ(λ)‖²)
             func evaluate(_ lambda: Double) -> (gain: Double, squared: Double) {
-                var gain = 0.0, squared = 0.0
+                var gain = 0.0
+                var squared = 0.0
                 for i in a.indices {
                     let d = min(max(lambda * a[i], -x[i]), 1 - x[i])
                     gain += a[i] * d
@@ -71,9 +73,11 @@ final class CarliniWagnerTests: XCTestCase {
     func testDistanceIsWithinFivePercentOfTheClosedFormMinimum() throws {
         let f = try AttackFixture.require()
         let count = 64
-        let images = f.images.slice(0..<count), labels = Array(f.labels[0..<count])
+        let images = f.images.slice(0..<count)
+        let labels = Array(f.labels[0..<count])
         let outcome = carliniWagnerL2(model: f.model, images01: images, labels: labels)
-        let w = f.model.linear.weight.value, b = f.model.linear.bias.value
+        let w = f.model.linear.weight.value
+        let b = f.model.linear.bias.value
         let weights = (0..<10).map { k in (0..<784).map { Double(w.scalars[k * 784 + $0]) } }
         let bias = b.scalars.map(Double.init)
         var ratios: [Double] = []

@@ -1,9 +1,10 @@
-@testable import AdvAttacks
 import AdvModels
 import AdvNN
 import AdvTensor
 import TestSupport
 import XCTest
+
+@testable import AdvAttacks
 
 final class EmbeddingPGDTests: XCTestCase {
     func testL2NormalizeOutputsUnitRowsAndItsPullbackMatchesFiniteDifferences() {
@@ -18,9 +19,12 @@ final class EmbeddingPGDTests: XCTestCase {
         var numeric = Tensor.zeros(like: x)
         let h: Float = 1e-3
         for i in 0..<x.count {
-            var plus = x, minus = x
-            plus.scalars[i] += h; minus.scalars[i] -= h
-            let up = (l2Normalize(plus).0 * r).sum(), down = (l2Normalize(minus).0 * r).sum()
+            var plus = x
+            var minus = x
+            plus.scalars[i] += h
+            minus.scalars[i] -= h
+            let up = (l2Normalize(plus).0 * r).sum()
+            let down = (l2Normalize(minus).0 * r).sum()
             numeric.scalars[i] = Float((up - down) / Double(2 * h))
         }
         assertClose(analytic, numeric, rtol: 2e-2, atol: 2e-3)
@@ -34,12 +38,16 @@ final class EmbeddingPGDTests: XCTestCase {
         let far = Tensor.randomUniform([6, 1, 28, 28], using: &rng)
         let reference = embedding.embed(clean)
         for eps: Float in [0.05, 0.2] {
-            let projected = projectToEmbeddingBall(embedding, clean: clean, candidate: far, cleanEmbeddings: reference, eps: eps, bisectionSteps: 12)
+            let projected = projectToEmbeddingBall(
+                embedding, clean: clean, candidate: far, cleanEmbeddings: reference, eps: eps, bisectionSteps: 12)
             let distances = embeddingDistances(embedding, projected, reference)
-            for (i, d) in distances.enumerated() { XCTAssertLessThanOrEqual(d, eps * (1 + 1e-5), "example \(i) left the ball at ε_e \(eps)") }
+            for (i, d) in distances.enumerated() {
+                XCTAssertLessThanOrEqual(d, eps * (1 + 1e-5), "example \(i) left the ball at ε_e \(eps)")
+            }
             XCTAssertTrue(projected.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })
         }
-        let inside = projectToEmbeddingBall(embedding, clean: clean, candidate: clean, cleanEmbeddings: reference, eps: 0.1, bisectionSteps: 12)
+        let inside = projectToEmbeddingBall(
+            embedding, clean: clean, candidate: clean, cleanEmbeddings: reference, eps: 0.1, bisectionSteps: 12)
         XCTAssertEqual(inside, clean)
     }
 
@@ -47,7 +55,8 @@ final class EmbeddingPGDTests: XCTestCase {
         let f = try AttackFixture.require()
         var rng = SeededGenerator(seed: 43)
         let embedding = TripletEmbedding(dimension: 8, using: &rng)
-        let images = f.images.slice(0..<8), labels = Array(f.labels[0..<8])
+        let images = f.images.slice(0..<8)
+        let labels = Array(f.labels[0..<8])
         let config = EmbeddingPGDConfig(epsEmbedding: 0.3, stepSize: 0.02, steps: 10)
         let outcome = embeddingPGD(model: f.model, embedding: embedding, images01: images, labels: labels, config: config)
         let distances = embeddingDistances(embedding, outcome.adversarialImages, embedding.embed(images))
@@ -68,12 +77,15 @@ final class EmbeddingPGDTests: XCTestCase {
         let f = try AttackFixture.require()
         var rng = SeededGenerator(seed: 44)
         let embedding = TripletEmbedding(dimension: 8, using: &rng)
-        let images = f.images.slice(0..<16), labels = Array(f.labels[0..<16])
-        let outcome = embeddingPGD(model: f.model, embedding: embedding, images01: images, labels: labels,
-                                   config: EmbeddingPGDConfig(epsEmbedding: 2, stepSize: 0.02, steps: 20))
+        let images = f.images.slice(0..<16)
+        let labels = Array(f.labels[0..<16])
+        let outcome = embeddingPGD(
+            model: f.model, embedding: embedding, images01: images, labels: labels,
+            config: EmbeddingPGDConfig(epsEmbedding: 2, stepSize: 0.02, steps: 20))
         var unused = SeededGenerator(seed: 0)
-        let igs = gradientAttack(model: f.model, images01: images, labels: labels, config: .igs(eps: 1, stepSize: 0.02, steps: 20),
-                                 using: &unused)
+        let igs = gradientAttack(
+            model: f.model, images01: images, labels: labels, config: .igs(eps: 1, stepSize: 0.02, steps: 20),
+            using: &unused)
         XCTAssertEqual(outcome.results.map(\.success), igs.results.map(\.success), "the same images must be fooled")
         let rate = Double(outcome.results.filter(\.success).count) / Double(labels.count)
         XCTAssertGreaterThanOrEqual(rate, 0.9, "IGS with 20 steps of 0.02 should fool a linear MNIST model almost always")
@@ -92,10 +104,12 @@ final class EmbeddingPGDTests: XCTestCase {
         let f = try AttackFixture.require()
         var rng = SeededGenerator(seed: 45)
         let embedding = TripletEmbedding(dimension: 8, using: &rng)
-        let images = f.images.slice(0..<16), labels = Array(f.labels[0..<16])
+        let images = f.images.slice(0..<16)
+        let labels = Array(f.labels[0..<16])
         let eps: Float = 0.02
-        let outcome = embeddingPGD(model: f.model, embedding: embedding, images01: images, labels: labels,
-                                   config: EmbeddingPGDConfig(epsEmbedding: eps, stepSize: 0.02, steps: 20))
+        let outcome = embeddingPGD(
+            model: f.model, embedding: embedding, images01: images, labels: labels,
+            config: EmbeddingPGDConfig(epsEmbedding: eps, stepSize: 0.02, steps: 20))
         let distances = embeddingDistances(embedding, outcome.adversarialImages, embedding.embed(images))
         let unfooled = outcome.results.indices.filter { !outcome.results[$0].success }
         XCTAssertGreaterThan(unfooled.count, labels.count / 2, "the ball must bind for most images: \(distances)")

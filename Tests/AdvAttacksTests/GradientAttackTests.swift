@@ -1,9 +1,10 @@
-@testable import AdvAttacks
 import AdvModels
 import AdvNN
 import AdvTensor
 import TestSupport
 import XCTest
+
+@testable import AdvAttacks
 
 final class GradientAttackTests: XCTestCase {
     func testFixtureModelReallyClassifies() throws {
@@ -13,8 +14,10 @@ final class GradientAttackTests: XCTestCase {
     }
 
     /// ‖δ‖ ≤ ε in the attack's norm, outputs in [0, 1], reported success = the model really flips.
-    func assertContract(_ outcome: AttackOutcome, clean: Tensor, labels: [Int], model: ImageClassifier, norm: PerturbationNorm,
-                        eps: Float, targets: [Int]? = nil, file: StaticString = #filePath, line: UInt = #line) {
+    func assertContract(
+        _ outcome: AttackOutcome, clean: Tensor, labels: [Int], model: ImageClassifier, norm: PerturbationNorm,
+        eps: Float, targets: [Int]? = nil, file: StaticString = #filePath, line: UInt = #line
+    ) {
         let delta = outcome.adversarialImages - clean
         let norms = delta.normsPerExample(p: norm == .linf ? .infinity : 2)
         for (i, value) in norms.enumerated() {
@@ -25,15 +28,18 @@ final class GradientAttackTests: XCTestCase {
         for (i, result) in outcome.results.enumerated() {
             XCTAssertEqual(result.adversarialPrediction, predictions[i], file: file, line: line)
             let flipped = targets.map { predictions[i] == $0[i] } ?? (predictions[i] != labels[i])
-            XCTAssertEqual(result.success, flipped, "example \(i): reported success \(result.success) but prediction \(predictions[i])",
-                           file: file, line: line)
+            XCTAssertEqual(
+                result.success, flipped, "example \(i): reported success \(result.success) but prediction \(predictions[i])",
+                file: file, line: line)
         }
     }
 
     func testPGDLinfContractAndStrength() throws {
         let f = try AttackFixture.require()
         var rng = SeededGenerator(seed: 1)
-        let outcome = gradientAttack(model: f.model, images01: f.images, labels: f.labels, config: GradientAttackConfig(eps: 0.3, stepSize: 0.01, steps: 40), using: &rng)
+        let outcome = gradientAttack(
+            model: f.model, images01: f.images, labels: f.labels, config: GradientAttackConfig(eps: 0.3, stepSize: 0.01, steps: 40),
+            using: &rng)
         assertContract(outcome, clean: f.images, labels: f.labels, model: f.model, norm: .linf, eps: 0.3)
         XCTAssertLessThan(outcome.robustAccuracy, 0.05, "PGD-40 at ε 0.3 should break a linear MNIST model")
     }
@@ -52,7 +58,8 @@ final class GradientAttackTests: XCTestCase {
         var rng = SeededGenerator(seed: 3)
         let fgsm = gradientAttack(model: f.model, images01: f.images, labels: f.labels, config: .fgsm(eps: 0.2), using: &rng)
         assertContract(fgsm, clean: f.images, labels: f.labels, model: f.model, norm: .linf, eps: 0.2)
-        let igs = gradientAttack(model: f.model, images01: f.images, labels: f.labels, config: .igs(eps: 0.2, stepSize: 0.02, steps: 20), using: &rng)
+        let igs = gradientAttack(
+            model: f.model, images01: f.images, labels: f.labels, config: .igs(eps: 0.2, stepSize: 0.02, steps: 20), using: &rng)
         assertContract(igs, clean: f.images, labels: f.labels, model: f.model, norm: .linf, eps: 0.2)
         XCTAssertLessThanOrEqual(igs.robustAccuracy, fgsm.robustAccuracy, "iterating should not be weaker than one step here")
         XCTAssertLessThan(fgsm.robustAccuracy, fgsm.cleanAccuracy)
@@ -62,15 +69,18 @@ final class GradientAttackTests: XCTestCase {
         let f = try AttackFixture.require()
         var rng = SeededGenerator(seed: 4)
         let targets = f.labels.map { ($0 + 1) % 10 }
-        let outcome = gradientAttack(model: f.model, images01: f.images, labels: f.labels, targets: targets,
-                                     config: GradientAttackConfig(eps: 0.3, stepSize: 0.02, steps: 30), using: &rng)
+        let outcome = gradientAttack(
+            model: f.model, images01: f.images, labels: f.labels, targets: targets,
+            config: GradientAttackConfig(eps: 0.3, stepSize: 0.02, steps: 30), using: &rng)
         assertContract(outcome, clean: f.images, labels: f.labels, model: f.model, norm: .linf, eps: 0.3, targets: targets)
         XCTAssertGreaterThan(outcome.results.filter(\.success).count, f.labels.count / 2)
     }
 
     func testSameSeedSameResult() throws {
         let f = try AttackFixture.require()
-        var a = SeededGenerator(seed: 9), b = SeededGenerator(seed: 9), c = SeededGenerator(seed: 10)
+        var a = SeededGenerator(seed: 9)
+        var b = SeededGenerator(seed: 9)
+        var c = SeededGenerator(seed: 10)
         let config = GradientAttackConfig(eps: 0.1, stepSize: 0.01, steps: 5, restarts: 2)
         let first = gradientAttack(model: f.model, images01: f.images, labels: f.labels, config: config, using: &a)
         let second = gradientAttack(model: f.model, images01: f.images, labels: f.labels, config: config, using: &b)
@@ -95,8 +105,10 @@ final class GradientAttackTests: XCTestCase {
     ///    can only come from start-to-start noise or a bookkeeping bug. (Sharing the seed, as the
     ///    check did before issue 23, made it true by construction.)
     ///  - Unbounded C&W (8 images) fools every correctly classified image.
-    static func maskingCheckFailures(model: ImageClassifier, images: Tensor, labels: [Int], eps: Float, stepSize: Float, steps: Int,
-                                     tolerance: Double) -> [String] {
+    static func maskingCheckFailures(
+        model: ImageClassifier, images: Tensor, labels: [Int], eps: Float, stepSize: Float, steps: Int,
+        tolerance: Double
+    ) -> [String] {
         func robust(_ config: GradientAttackConfig, seed: UInt64) -> Double {
             var rng = SeededGenerator(seed: seed)
             return gradientAttack(model: model, images01: images, labels: labels, config: config, using: &rng).robustAccuracy
@@ -119,15 +131,18 @@ final class GradientAttackTests: XCTestCase {
         config.iterations = 60
         config.initialConstant = 1
         let cw = carliniWagnerL2(model: model, images01: images.slice(0..<8), labels: Array(labels[0..<8]), config: config)
-        if cw.results.contains(where: { $0.cleanPrediction == $0.label && !$0.success }) { failures.append("unbounded C&W failed on an image") }
+        if cw.results.contains(where: { $0.cleanPrediction == $0.label && !$0.success }) {
+            failures.append("unbounded C&W failed on an image")
+        }
         return failures
     }
 
     /// On the logistic-regression fixture every masking check holds.
     func testGradientMaskingChecksHoldOnTheFixture() throws {
         let f = try AttackFixture.require()
-        let failures = Self.maskingCheckFailures(model: f.model, images: f.images, labels: f.labels, eps: 0.06, stepSize: 0.01, steps: 10,
-                                                 tolerance: 2.0 / 64)
+        let failures = Self.maskingCheckFailures(
+            model: f.model, images: f.images, labels: f.labels, eps: 0.06, stepSize: 0.01, steps: 10,
+            tolerance: 2.0 / 64)
         XCTAssertEqual(failures, [])
     }
 
@@ -140,8 +155,9 @@ final class GradientAttackTests: XCTestCase {
         let f = try AttackFixture.require()
         let masked = ScaledLogits(f.model, scale: 1e4)
         XCTAssertEqual(masked.predict(f.images), f.model.predict(f.images))
-        let failures = Self.maskingCheckFailures(model: masked, images: f.images, labels: f.labels, eps: 0.06, stepSize: 0.01, steps: 10,
-                                                 tolerance: 2.0 / 64)
+        let failures = Self.maskingCheckFailures(
+            model: masked, images: f.images, labels: f.labels, eps: 0.06, stepSize: 0.01, steps: 10,
+            tolerance: 2.0 / 64)
         XCTAssertTrue(failures.contains { $0.hasPrefix("ε = 1 from the clean image") }, "\(failures)")
         XCTAssertFalse(failures.contains { $0.hasPrefix("unbounded C&W") }, "\(failures)")
     }
@@ -150,8 +166,9 @@ final class GradientAttackTests: XCTestCase {
     /// 0.005 beyond the random start) fails the convergence check: 5× the steps break more images.
     func testGradientMaskingConvergenceCatchesAnUnderpoweredAttack() throws {
         let f = try AttackFixture.require()
-        let failures = Self.maskingCheckFailures(model: f.model, images: f.images, labels: f.labels, eps: 0.06, stepSize: 0.0005, steps: 10,
-                                                 tolerance: 2.0 / 64)
+        let failures = Self.maskingCheckFailures(
+            model: f.model, images: f.images, labels: f.labels, eps: 0.06, stepSize: 0.0005, steps: 10,
+            tolerance: 2.0 / 64)
         XCTAssertTrue(failures.contains { $0.hasPrefix("not converged: 5× the steps") }, "\(failures)")
     }
 
@@ -163,7 +180,8 @@ final class GradientAttackTests: XCTestCase {
         config.initialConstant = 1
         config.learningRate = 0.05
         let count = 8
-        let outcome = carliniWagnerL2(model: f.model, images01: f.images.slice(0..<count), labels: Array(f.labels[0..<count]), config: config)
+        let outcome = carliniWagnerL2(
+            model: f.model, images01: f.images.slice(0..<count), labels: Array(f.labels[0..<count]), config: config)
         let correct = outcome.results.filter { $0.cleanPrediction == $0.label }
         XCTAssertTrue(correct.allSatisfy(\.success), "C&W without a bound must fool every correctly classified image")
         XCTAssertTrue(outcome.adversarialImages.scalars.allSatisfy { $0 >= 0 && $0 <= 1 })

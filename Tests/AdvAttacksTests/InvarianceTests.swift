@@ -1,7 +1,8 @@
-@testable import AdvAttacks
 import AdvTensor
 import TestSupport
 import XCTest
+
+@testable import AdvAttacks
 
 /// The invariance step and the L2 combination keep their contracts: inside the ε-ball, inside
 /// [0, 1], and exactly the move they promise.
@@ -16,7 +17,9 @@ final class InvarianceTests: XCTestCase {
             XCTAssertLessThanOrEqual(delta.maxAbs(), eps + 1e-6, "ε \(eps)")
             XCTAssertTrue(adversarial.scalars.allSatisfy { $0 >= 0 && $0 <= 1 }, "ε \(eps): outside [0, 1]")
             for k in 0..<images.count {
-                let x = images.scalars[k], target = targets.scalars[k], moved = adversarial.scalars[k]
+                let x = images.scalars[k]
+                let target = targets.scalars[k]
+                let moved = adversarial.scalars[k]
                 // Within budget the pixel reaches the target; beyond it, it moves exactly ε toward it.
                 let expected = abs(target - x) <= eps ? target : x + (target > x ? eps : -eps)
                 XCTAssertEqual(moved, expected, accuracy: 1e-6, "ε \(eps) pixel \(k)")
@@ -56,7 +59,8 @@ final class InvarianceTests: XCTestCase {
         // Clipped when the source is already at 1: the norm can only shrink.
         let bright = combinationImages(sources: Tensor(repeating: 1, shape: [4, 1, 28, 28]), others: others, eps: 3, norm: .l2)
         XCTAssertEqual(bright.maxAbs(), 1)
-        XCTAssertEqual(combinationImages(sources: sources, others: others, eps: 0.2, norm: .linf),
-                       combinationImages(sources: sources, others: others, eps: 0.2))
+        XCTAssertEqual(
+            combinationImages(sources: sources, others: others, eps: 0.2, norm: .linf),
+            combinationImages(sources: sources, others: others, eps: 0.2))
     }
 }

@@ -1,9 +1,10 @@
-@testable import AdvAttacks
 import AdvModels
 import AdvNN
 import AdvTensor
 import TestSupport
 import XCTest
+
+@testable import AdvAttacks
 
 final class LatentSearchTests: XCTestCase {
     /// Untrained but deterministic networks: the contracts below do not depend on training.
@@ -19,22 +20,32 @@ final class LatentSearchTests: XCTestCase {
         var rng = SeededGenerator(seed: 22)
         let z0 = Tensor.randomNormal([2, 8], using: &rng)
         var z = z0
-        for j in 0..<4 { z.scalars[j] += 0.5 }   // outside the ε_z box on four coordinates
+        for j in 0..<4 { z.scalars[j] += 0.5 }  // outside the ε_z box on four coordinates
         var config = LatentSearchConfig()
-        config.lambda1 = 3; config.lambda2 = 2; config.noiseEps = 0.1
+        config.lambda1 = 3
+        config.lambda2 = 2
+        config.noiseEps = 0.1
         let tau = Tensor.randomNormal([2, 1, 28, 28], std: 0.5, using: &rng)
-        let sources = [3, 7], targets = [5, 1]
+        let sources = [3, 7]
+        let targets = [5, 1]
         func total(_ z: Tensor) -> Double {
-            Double(latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
-                                         tau: tau, sources: sources, targets: targets, config: config).losses.reduce(0, +))
+            Double(
+                latentSearchObjective(
+                    generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
+                    tau: tau, sources: sources, targets: targets, config: config
+                ).losses.reduce(0, +))
         }
-        let analytic = latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
-                                             tau: tau, sources: sources, targets: targets, config: config).dz
+        let analytic = latentSearchObjective(
+            generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
+            tau: tau, sources: sources, targets: targets, config: config
+        ).dz
         let h: Float = 1e-2
         var numeric = Tensor.zeros(like: z)
         for i in 0..<z.count {
-            var plus = z, minus = z
-            plus.scalars[i] += h; minus.scalars[i] -= h
+            var plus = z
+            var minus = z
+            plus.scalars[i] += h
+            minus.scalars[i] -= h
             numeric.scalars[i] = Float((total(plus) - total(minus)) / Double(2 * h))
         }
         assertClose(analytic, numeric, rtol: 3e-2, atol: 3e-3 * max(1, numeric.maxAbs()))
@@ -50,8 +61,10 @@ final class LatentSearchTests: XCTestCase {
         func loss(_ shift: Float, lambda1: Float) -> Float {
             var c = config
             c.lambda1 = lambda1
-            return latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier, z: z0 + shift, z0: z0,
-                                         tau: nil, sources: [2], targets: [4], config: c).losses[0]
+            return latentSearchObjective(
+                generator: generator, discriminator: discriminator, classifier: classifier, z: z0 + shift, z0: z0,
+                tau: nil, sources: [2], targets: [4], config: c
+            ).losses[0]
         }
         // The penalty is the difference of the objective with and without λ1.
         func penalty(_ shift: Float) -> Float { loss(shift, lambda1: 100) - loss(shift, lambda1: 0) }
@@ -63,8 +76,9 @@ final class LatentSearchTests: XCTestCase {
 
     func testSuccessRuleRejectsAnAuxiliaryRelabel() {
         XCTAssertTrue(isUnrestrictedSuccess(classifierPrediction: 5, auxiliaryPrediction: 3, source: 3, target: 5))
-        XCTAssertFalse(isUnrestrictedSuccess(classifierPrediction: 5, auxiliaryPrediction: 5, source: 3, target: 5),
-                       "the auxiliary classifier relabelled the image: not a success")
+        XCTAssertFalse(
+            isUnrestrictedSuccess(classifierPrediction: 5, auxiliaryPrediction: 5, source: 3, target: 5),
+            "the auxiliary classifier relabelled the image: not a success")
         XCTAssertFalse(isUnrestrictedSuccess(classifierPrediction: 4, auxiliaryPrediction: 3, source: 3, target: 5))
         XCTAssertTrue(isUnrestrictedSuccess(classifierPrediction: 4, auxiliaryPrediction: 3, source: 3, target: nil))
         XCTAssertFalse(isUnrestrictedSuccess(classifierPrediction: 3, auxiliaryPrediction: 3, source: 3, target: nil))
@@ -74,11 +88,14 @@ final class LatentSearchTests: XCTestCase {
         let (generator, discriminator, classifier) = makeNetworks()
         var config = LatentSearchConfig()
         config.steps = 5
-        var a = SeededGenerator(seed: 24), b = SeededGenerator(seed: 24)
-        let first = latentSearch(generator: generator, discriminator: discriminator, classifier: classifier, sources: [1, 2, 3],
-                                 targets: [4, 5, 6], config: config, using: &a)
-        let second = latentSearch(generator: generator, discriminator: discriminator, classifier: classifier, sources: [1, 2, 3],
-                                  targets: [4, 5, 6], config: config, using: &b)
+        var a = SeededGenerator(seed: 24)
+        var b = SeededGenerator(seed: 24)
+        let first = latentSearch(
+            generator: generator, discriminator: discriminator, classifier: classifier, sources: [1, 2, 3],
+            targets: [4, 5, 6], config: config, using: &a)
+        let second = latentSearch(
+            generator: generator, discriminator: discriminator, classifier: classifier, sources: [1, 2, 3],
+            targets: [4, 5, 6], config: config, using: &b)
         XCTAssertEqual(first.images, second.images)
         XCTAssertEqual(first.records.map(\.z), second.records.map(\.z))
         // Every record's predictions are those of the models on the returned image.
@@ -87,8 +104,11 @@ final class LatentSearchTests: XCTestCase {
         for (i, record) in first.records.enumerated() {
             XCTAssertEqual(record.classifierPrediction, predictions[i])
             XCTAssertEqual(record.auxiliaryPrediction, auxiliary[i])
-            XCTAssertEqual(record.success, isUnrestrictedSuccess(classifierPrediction: predictions[i], auxiliaryPrediction: auxiliary[i],
-                                                                 source: record.source, target: record.target))
+            XCTAssertEqual(
+                record.success,
+                isUnrestrictedSuccess(
+                    classifierPrediction: predictions[i], auxiliaryPrediction: auxiliary[i],
+                    source: record.source, target: record.target))
         }
     }
 
@@ -104,15 +124,17 @@ final class LatentSearchTests: XCTestCase {
         config.langevinNoise = 0
         var z = z0
         var tau: Tensor? = nil
-        langevinUpdate(z: &z, tau: &tau, rows: [0, 1, 2], dz: dz, dTau: nil, step: 0, config: config, skip: [false, false, true], using: &rng)
+        langevinUpdate(
+            z: &z, tau: &tau, rows: [0, 1, 2], dz: dz, dTau: nil, step: 0, config: config, skip: [false, false, true], using: &rng)
         for i in 0..<(2 * 4000) { XCTAssertEqual(z.scalars[i], z0.scalars[i] - 0.25 * dz.scalars[i], accuracy: 1e-6) }
         XCTAssertEqual(Array(z.scalars[(2 * 4000)...]), Array(z0.scalars[(2 * 4000)...]), "a finished row does not move")
 
         config.langevinNoise = 0.1
         let step = 99
         var noisy = z0
-        langevinUpdate(z: &noisy, tau: &tau, rows: [0, 1, 2], dz: Tensor.zeros(like: dz), dTau: nil, step: step, config: config,
-                       skip: [false, false, false], using: &rng)
+        langevinUpdate(
+            z: &noisy, tau: &tau, rows: [0, 1, 2], dz: Tensor.zeros(like: dz), dTau: nil, step: step, config: config,
+            skip: [false, false, false], using: &rng)
         let moves = zip(noisy.scalars, z0.scalars).map { Double($0 - $1) }
         let std = (moves.reduce(0) { $0 + $1 * $1 } / Double(moves.count)).squareRoot()
         XCTAssertEqual(std, 0.1 / pow(1 + Double(step), 0.275), accuracy: 0.03 * 0.1 / pow(1 + Double(step), 0.275))
@@ -120,8 +142,9 @@ final class LatentSearchTests: XCTestCase {
         var t: Tensor? = Tensor.zeros([2, 1, 28, 28])
         let dTau = Tensor.randomNormal([2, 1, 28, 28], std: 7, using: &rng)
         var unused = Tensor.zeros([2, 4])
-        langevinUpdate(z: &unused, tau: &t, rows: [0, 1], dz: Tensor.zeros([2, 4]), dTau: dTau, step: 0, config: config,
-                       skip: [false, false], using: &rng)
+        langevinUpdate(
+            z: &unused, tau: &t, rows: [0, 1], dz: Tensor.zeros([2, 4]), dTau: dTau, step: 0, config: config,
+            skip: [false, false], using: &rng)
         let stepped = try XCTUnwrap(t)
         for row in 0..<2 {
             let moved = stepped.scalars[(row * 784)..<((row + 1) * 784)]
@@ -135,12 +158,17 @@ final class LatentSearchTests: XCTestCase {
         config.steps = 5
         config.optimizer = .langevin
         config.learningRate = 0.05
-        var a = SeededGenerator(seed: 26), b = SeededGenerator(seed: 26), c = SeededGenerator(seed: 27)
+        var a = SeededGenerator(seed: 26)
+        var b = SeededGenerator(seed: 26)
+        var c = SeededGenerator(seed: 27)
         let run = { (rng: inout SeededGenerator) in
-            latentSearch(generator: generator, discriminator: discriminator, classifier: classifier, sources: [1, 2],
-                         targets: [4, 5], config: config, using: &rng)
+            latentSearch(
+                generator: generator, discriminator: discriminator, classifier: classifier, sources: [1, 2],
+                targets: [4, 5], config: config, using: &rng)
         }
-        let first = run(&a), second = run(&b), other = run(&c)
+        let first = run(&a)
+        let second = run(&b)
+        let other = run(&c)
         XCTAssertEqual(first.records.map(\.z), second.records.map(\.z))
         XCTAssertNotEqual(first.records.map(\.z), other.records.map(\.z))
     }
@@ -151,13 +179,17 @@ final class LatentSearchTests: XCTestCase {
         let (generator, discriminator, classifier) = makeNetworks()
         var config = LatentSearchConfig()
         config.steps = 3
-        let sources = [0, 1, 2, 3, 4, 5, 6, 7], targets = [1, 2, 3, 4, 5, 6, 7, 8]
-        var a = SeededGenerator(seed: 28), b = SeededGenerator(seed: 28)
-        let once = latentSearch(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
-                                targets: targets, config: config, using: &a)
+        let sources = [0, 1, 2, 3, 4, 5, 6, 7]
+        let targets = [1, 2, 3, 4, 5, 6, 7, 8]
+        var a = SeededGenerator(seed: 28)
+        var b = SeededGenerator(seed: 28)
+        let once = latentSearch(
+            generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+            targets: targets, config: config, using: &a)
         config.attempts = 3
-        let thrice = latentSearch(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
-                                  targets: targets, config: config, using: &b)
+        let thrice = latentSearch(
+            generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+            targets: targets, config: config, using: &b)
         XCTAssertTrue(once.records.contains { !$0.success }, "an untrained pair of networks leaves some searches failing")
         for (first, retried) in zip(once.records, thrice.records) {
             if first.success {
@@ -184,28 +216,41 @@ final class LatentSearchTests: XCTestCase {
     /// would make), its objective is the lowest of them, and K = 1 is the reference's plain draw.
     func testStartCandidatesKeepTheLowestObjectiveDraw() {
         let (generator, discriminator, classifier) = makeNetworks()
-        let sources = [0, 3, 9], targets = [4, 8, 1], k = 6, d = generator.latentSize
+        let sources = [0, 3, 9]
+        let targets = [4, 8, 1]
+        let k = 6
+        let d = generator.latentSize
         var config = LatentSearchConfig()
-        config.startCandidates = k; config.lambda2 = 2
-        var a = SeededGenerator(seed: 29), b = SeededGenerator(seed: 29), c = SeededGenerator(seed: 29)
-        let kept = latentStarts(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
-                                targets: targets, config: config, using: &a)
+        config.startCandidates = k
+        config.lambda2 = 2
+        var a = SeededGenerator(seed: 29)
+        var b = SeededGenerator(seed: 29)
+        var c = SeededGenerator(seed: 29)
+        let kept = latentStarts(
+            generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+            targets: targets, config: config, using: &a)
         let draws = Tensor.randomNormal([sources.count * k, d], using: &b)
         var single = config
         single.startCandidates = 1
-        XCTAssertEqual(latentStarts(generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
-                                    targets: targets, config: single, using: &c).scalars,
-                       Array(draws.scalars[0..<(sources.count * d)]), "K = 1 is one plain draw per example")
+        XCTAssertEqual(
+            latentStarts(
+                generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+                targets: targets, config: single, using: &c
+            ).scalars,
+            Array(draws.scalars[0..<(sources.count * d)]), "K = 1 is one plain draw per example")
         var pickedNonFirst = false
         for example in sources.indices {
             let rows = (example * k)..<((example + 1) * k)
-            let objective = latentSearchObjective(generator: generator, discriminator: discriminator, classifier: classifier,
-                                                  z: draws.gather(Array(rows)), z0: draws.gather(Array(rows)), tau: nil,
-                                                  sources: [Int](repeating: sources[example], count: k),
-                                                  targets: [Int](repeating: targets[example], count: k), config: config).losses
+            let objective = latentSearchObjective(
+                generator: generator, discriminator: discriminator, classifier: classifier,
+                z: draws.gather(Array(rows)), z0: draws.gather(Array(rows)), tau: nil,
+                sources: [Int](repeating: sources[example], count: k),
+                targets: [Int](repeating: targets[example], count: k), config: config
+            ).losses
             let best = rows.lowerBound + objective.indices.min { objective[$0] < objective[$1] }!
-            XCTAssertEqual(Array(kept.scalars[(example * d)..<((example + 1) * d)]), Array(draws.scalars[(best * d)..<((best + 1) * d)]),
-                           "example \(example) keeps its lowest-objective draw")
+            XCTAssertEqual(
+                Array(kept.scalars[(example * d)..<((example + 1) * d)]), Array(draws.scalars[(best * d)..<((best + 1) * d)]),
+                "example \(example) keeps its lowest-objective draw")
             pickedNonFirst = pickedNonFirst || best != rows.lowerBound
             XCTAssertGreaterThan(objective.max()! - objective.min()!, 1e-4, "the draws must differ for the choice to mean anything")
         }

@@ -32,7 +32,9 @@ final class BatchesTests: XCTestCase {
 
     func testSameSeedSameOrderOtherSeedOtherOrder() throws {
         let dataset = makeDataset(count: 200)
-        var first = SeededGenerator(seed: 1), again = SeededGenerator(seed: 1), other = SeededGenerator(seed: 2)
+        var first = SeededGenerator(seed: 1)
+        var again = SeededGenerator(seed: 1)
+        var other = SeededGenerator(seed: 2)
         let a = try MiniBatches(shuffling: dataset, batchSize: 32, using: &first)
         let b = try MiniBatches(shuffling: dataset, batchSize: 32, using: &again)
         let c = try MiniBatches(shuffling: dataset, batchSize: 32, using: &other)

@@ -5,8 +5,10 @@ import XCTest
 /// Builds small IDX files in memory and writes them into a fresh temporary folder.
 enum Fixtures {
     /// An IDX image file: magic, then count/rows/columns, then `pixels` (count·rows·columns bytes).
-    static func imagesFile(count: Int, rows: Int = 28, columns: Int = 28, magic: UInt32 = 2051,
-                           pixels: [UInt8]? = nil) -> [UInt8] {
+    static func imagesFile(
+        count: Int, rows: Int = 28, columns: Int = 28, magic: UInt32 = 2051,
+        pixels: [UInt8]? = nil
+    ) -> [UInt8] {
         let pixels = pixels ?? (0..<(count * rows * columns)).map { UInt8(truncatingIfNeeded: $0 * 7) }
         return bigEndian(magic) + bigEndian(UInt32(count)) + bigEndian(UInt32(rows)) + bigEndian(UInt32(columns)) + pixels
     }
@@ -54,8 +56,10 @@ enum Fixtures {
 
 /// Asserts that `body` throws a `DataError` whose one-line description contains every
 /// string of `fragments` (the file name first of all).
-func assertDataError<T>(_ body: @autoclosure () throws -> T, mentions fragments: [String],
-                        file: StaticString = #filePath, line: UInt = #line) {
+func assertDataError<T>(
+    _ body: @autoclosure () throws -> T, mentions fragments: [String],
+    file: StaticString = #filePath, line: UInt = #line
+) {
     do {
         _ = try body()
         XCTFail("expected a DataError mentioning \(fragments), nothing was thrown", file: file, line: line)

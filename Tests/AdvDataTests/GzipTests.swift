@@ -3,8 +3,10 @@ import XCTest
 
 final class GzipTests: XCTestCase {
     /// `printf 'hello\n' | gzip -n`: a fixed stream made by the gzip tool, not by zlib here.
-    let helloGzip: [UInt8] = [0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xCB, 0x48, 0xCD, 0xC9,
-                              0xC9, 0xE7, 0x02, 0x00, 0x20, 0x30, 0x3A, 0x36, 0x06, 0x00, 0x00, 0x00]
+    let helloGzip: [UInt8] = [
+        0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xCB, 0x48, 0xCD, 0xC9,
+        0xC9, 0xE7, 0x02, 0x00, 0x20, 0x30, 0x3A, 0x36, 0x06, 0x00, 0x00, 0x00,
+    ]
 
     func testDecompressesKnownStream() throws {
         XCTAssertEqual(try Gzip.decompress(helloGzip, file: "hello.gz"), Array("hello\n".utf8))
@@ -27,8 +29,9 @@ final class GzipTests: XCTestCase {
     func testStreamCutShortNamesTheFile() throws {
         let compressed = try Fixtures.gzip(Fixtures.imagesFile(count: 5))
         for keep in [2, 10, compressed.count / 2, compressed.count - 1] {
-            assertDataError(try Gzip.decompress(Array(compressed.prefix(keep)), file: "train-images-idx3-ubyte.gz"),
-                            mentions: ["train-images-idx3-ubyte.gz", "gzip stream ends early"])
+            assertDataError(
+                try Gzip.decompress(Array(compressed.prefix(keep)), file: "train-images-idx3-ubyte.gz"),
+                mentions: ["train-images-idx3-ubyte.gz", "gzip stream ends early"])
         }
     }
 
@@ -36,8 +39,9 @@ final class GzipTests: XCTestCase {
         var corrupt = helloGzip
         corrupt[12] ^= 0xFF
         assertDataError(try Gzip.decompress(corrupt, file: "bad.gz"), mentions: ["bad.gz", "corrupt gzip data"])
-        assertDataError(try Gzip.decompress(helloGzip + [0x00, 0x01], file: "tail.gz"),
-                        mentions: ["tail.gz", "2 bytes of trailing data"])
+        assertDataError(
+            try Gzip.decompress(helloGzip + [0x00, 0x01], file: "tail.gz"),
+            mentions: ["tail.gz", "2 bytes of trailing data"])
     }
 
     func testReadFileAcceptsCompressedAndPlainFiles() throws {

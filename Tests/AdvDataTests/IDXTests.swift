@@ -18,16 +18,21 @@ final class IDXTests: XCTestCase {
 
     func testWrongMagicNamesFileAndBothNumbers() {
         let bytes = Fixtures.imagesFile(count: 1, magic: 0x1234_5678)
-        assertDataError(try IDX.parseImages(bytes, file: "t10k-images-idx3-ubyte.gz"),
-                        mentions: ["t10k-images-idx3-ubyte.gz", "wrong magic number 305419896", "expected 2051"])
-        assertDataError(try IDX.parseLabels(Fixtures.imagesFile(count: 0), file: "train-labels-idx1-ubyte"),
-                        mentions: ["train-labels-idx1-ubyte", "2051", "expected 2049"])
+        assertDataError(
+            try IDX.parseImages(bytes, file: "t10k-images-idx3-ubyte.gz"),
+            mentions: ["t10k-images-idx3-ubyte.gz", "wrong magic number 305419896", "expected 2051"])
+        assertDataError(
+            try IDX.parseLabels(Fixtures.imagesFile(count: 0), file: "train-labels-idx1-ubyte"),
+            mentions: ["train-labels-idx1-ubyte", "2051", "expected 2049"])
     }
 
     func testLabelsGivenAsImagesReportsMagicAndDimensions() {
-        assertDataError(try IDX.parseImages(Fixtures.labelsFile([1, 2]), file: "t10k-images-idx3-ubyte.gz"),
-                        mentions: ["t10k-images-idx3-ubyte.gz: wrong magic number 2049, expected 2051 (IDX images)",
-                                   "1 dimension instead of 3"])
+        assertDataError(
+            try IDX.parseImages(Fixtures.labelsFile([1, 2]), file: "t10k-images-idx3-ubyte.gz"),
+            mentions: [
+                "t10k-images-idx3-ubyte.gz: wrong magic number 2049, expected 2051 (IDX images)",
+                "1 dimension instead of 3",
+            ])
     }
 
     func testWrongDimensionCount() {
@@ -39,13 +44,16 @@ final class IDXTests: XCTestCase {
 
     func testTruncatedDataIsRejected() {
         let bytes = Fixtures.imagesFile(count: 2, rows: 2, columns: 2)
-        assertDataError(try IDX.parseImages(Array(bytes.dropLast()), file: "images.idx"),
-                        mentions: ["images.idx", "truncated", "23 bytes, expected 24"])
-        assertDataError(try IDX.parseImages(Array(bytes.prefix(10)), file: "images.idx"),
-                        mentions: ["images.idx", "truncated", "10 bytes, expected 16"])
+        assertDataError(
+            try IDX.parseImages(Array(bytes.dropLast()), file: "images.idx"),
+            mentions: ["images.idx", "truncated", "23 bytes, expected 24"])
+        assertDataError(
+            try IDX.parseImages(Array(bytes.prefix(10)), file: "images.idx"),
+            mentions: ["images.idx", "truncated", "10 bytes, expected 16"])
         assertDataError(try IDX.parseLabels([0, 0, 8], file: "labels.idx"), mentions: ["labels.idx", "truncated"])
-        assertDataError(try IDX.parseLabels(Array(Fixtures.labelsFile([1, 2, 3]).dropLast()), file: "labels.idx"),
-                        mentions: ["labels.idx", "truncated", "10 bytes, expected 11"])
+        assertDataError(
+            try IDX.parseLabels(Array(Fixtures.labelsFile([1, 2, 3]).dropLast()), file: "labels.idx"),
+            mentions: ["labels.idx", "truncated", "10 bytes, expected 11"])
     }
 
     func testTrailingGarbageIsRejected() {
@@ -61,8 +69,9 @@ final class IDXTests: XCTestCase {
     }
 
     func testLabelOutOfRangeIsRejected() {
-        assertDataError(try IDX.parseLabels(Fixtures.labelsFile([0, 9, 10, 3]), file: "train-labels-idx1-ubyte.gz"),
-                        mentions: ["train-labels-idx1-ubyte.gz", "label 10 at index 2", "0...9"])
+        assertDataError(
+            try IDX.parseLabels(Fixtures.labelsFile([0, 9, 10, 3]), file: "train-labels-idx1-ubyte.gz"),
+            mentions: ["train-labels-idx1-ubyte.gz", "label 10 at index 2", "0...9"])
         XCTAssertEqual(try IDX.parseLabels(Fixtures.labelsFile([0, 2]), file: "x", classCount: 3), [0, 2])
         assertDataError(try IDX.parseLabels(Fixtures.labelsFile([0, 3]), file: "x", classCount: 3), mentions: ["label 3"])
     }

@@ -29,8 +29,10 @@ final class RealDataTests: XCTestCase {
         XCTAssertEqual(test.images.scalars.min(), 0)
         XCTAssertEqual(test.images.scalars.max(), 1)
         XCTAssertEqual(Array(test.labels.prefix(10)), [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
-        XCTAssertEqual(test.datasetHash, try SHA256.hexDigest(
-            (MNIST.expectedSHA256["t10k-images-idx3-ubyte"] ?? "") + (MNIST.expectedSHA256["t10k-labels-idx1-ubyte"] ?? "")))
+        XCTAssertEqual(
+            test.datasetHash,
+            try SHA256.hexDigest(
+                (MNIST.expectedSHA256["t10k-images-idx3-ubyte"] ?? "") + (MNIST.expectedSHA256["t10k-labels-idx1-ubyte"] ?? "")))
     }
 
     func testFashionMNISTFromDebianPackage() throws {

@@ -44,9 +44,13 @@ final class BitmapTests: XCTestCase {
     func testFillRectangleClipsAndRGBConversionReplicates() {
         var bitmap = Bitmap(width: 4, height: 3, channels: 1, color: .white)
         bitmap.fillRectangle(x: -2, y: 1, width: 3, height: 5, color: .black)
-        XCTAssertEqual(bitmap.pixels, [255, 255, 255, 255,
-                                       0, 255, 255, 255,
-                                       0, 255, 255, 255])
+        XCTAssertEqual(
+            bitmap.pixels,
+            [
+                255, 255, 255, 255,
+                0, 255, 255, 255,
+                0, 255, 255, 255,
+            ])
         let rgb = bitmap.rgb()
         XCTAssertEqual(rgb.channels, 3)
         XCTAssertEqual(rgb.color(x: 0, y: 2), .black)

@@ -15,7 +15,8 @@ final class ColormapTests: XCTestCase {
     func testDivergingMapIsBlueWhiteRed() {
         let map = Colormap.redBlue
         XCTAssertEqual(map.color(signed: 0, limit: 0.3), .white)
-        let negative = map.color(signed: -0.3, limit: 0.3), positive = map.color(signed: 0.3, limit: 0.3)
+        let negative = map.color(signed: -0.3, limit: 0.3)
+        let positive = map.color(signed: 0.3, limit: 0.3)
         XCTAssertEqual(negative, RGBColor(hex: 0x053061))
         XCTAssertEqual(positive, RGBColor(hex: 0x67001F))
         XCTAssertGreaterThan(negative.blue, negative.red)

@@ -25,7 +25,8 @@ final class FontTests: XCTestCase {
     func testTextDrawsInsideItsMeasuredBox() {
         let text = "pred 3 (0.98) M"  // "M" fills all five glyph columns, so ink reaches the right edge
         let scale = 2
-        let width = BitmapFont.width(of: text, scale: scale), height = BitmapFont.height(of: text, scale: scale)
+        let width = BitmapFont.width(of: text, scale: scale)
+        let height = BitmapFont.height(of: text, scale: scale)
         XCTAssertEqual(width, (15 * 6 - 1) * 2)
         XCTAssertEqual(height, 14)
         var bitmap = Bitmap(width: width + 20, height: height + 20, channels: 1, color: .white)

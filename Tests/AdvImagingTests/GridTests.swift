@@ -23,8 +23,9 @@ final class GridTests: XCTestCase {
         let origin = grid.tileOrigin(row: 1, column: 2)
         for y in 0..<4 {
             for x in 0..<4 {
-                XCTAssertEqual(rendered.color(x: origin.x + x, y: origin.y + y),
-                               tile.color(x: x / 2, y: y / 2), "pixel (\(x), \(y)) of the tile")
+                XCTAssertEqual(
+                    rendered.color(x: origin.x + x, y: origin.y + y),
+                    tile.color(x: x / 2, y: y / 2), "pixel (\(x), \(y)) of the tile")
             }
         }
         // Everything else is background.

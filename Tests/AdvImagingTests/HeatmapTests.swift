@@ -28,8 +28,9 @@ final class HeatmapTests: XCTestCase {
 
     func testRowMinima() {
         XCTAssertEqual(Heatmap.rowMinima(of: distances).map { [$0.row, $0.column] }, [[0, 0], [1, 2], [2, 1]])
-        XCTAssertEqual(Heatmap.rowMinima(of: distances, excludingDiagonal: true).map { [$0.row, $0.column] },
-                       [[0, 2], [1, 2], [2, 1]])
+        XCTAssertEqual(
+            Heatmap.rowMinima(of: distances, excludingDiagonal: true).map { [$0.row, $0.column] },
+            [[0, 2], [1, 2], [2, 1]])
         XCTAssertEqual(Heatmap.rowMinima(of: [[.nan, .nan], [.nan, 4]]).map { [$0.row, $0.column] }, [[1, 1]])
     }
 

@@ -6,8 +6,10 @@ import Foundation
 enum PNGFixtures {
     /// A PNG of `rows` (raw scanlines without filter bytes) with the given IHDR fields;
     /// `extraChunks` (type, data) go between IHDR and IDAT, e.g. a PLTE.
-    static func make(width: Int, height: Int, bitDepth: UInt8, colorType: UInt8, rows: [[UInt8]],
-                     extraChunks: [(String, [UInt8])] = []) -> [UInt8] {
+    static func make(
+        width: Int, height: Int, bitDepth: UInt8, colorType: UInt8, rows: [[UInt8]],
+        extraChunks: [(String, [UInt8])] = []
+    ) -> [UInt8] {
         var header = bigEndian(UInt32(width)) + bigEndian(UInt32(height))
         header += [bitDepth, colorType, 0, 0, 0]
         // Filter type 0 (None) before each scanline.
@@ -36,7 +38,8 @@ enum PNGFixtures {
         var stream: [UInt8] = [0x78, 0x01, 0x01]
         stream += [UInt8(length & 0xFF), UInt8(length >> 8), UInt8(~length & 0xFF), UInt8(~length >> 8)]
         stream += data
-        var a: UInt32 = 1, b: UInt32 = 0
+        var a: UInt32 = 1
+        var b: UInt32 = 0
         for byte in data {
             a = (a + UInt32(byte)) % 65521
             b = (b + a) % 65521

@@ -1,6 +1,7 @@
-@testable import AdvImaging
 import AdvTensor
 import XCTest
+
+@testable import AdvImaging
 
 final class PNGTests: XCTestCase {
     private var folder = ""
@@ -39,12 +40,17 @@ final class PNGTests: XCTestCase {
     }
 
     func testPaletteBecomesRGB() throws {
-        let bytes = PNGFixtures.make(width: 2, height: 2, bitDepth: 8, colorType: 3, rows: [[0, 1], [1, 0]],
-                                     extraChunks: [("PLTE", [255, 0, 0, 0, 0, 255])])
+        let bytes = PNGFixtures.make(
+            width: 2, height: 2, bitDepth: 8, colorType: 3, rows: [[0, 1], [1, 0]],
+            extraChunks: [("PLTE", [255, 0, 0, 0, 0, 255])])
         let bitmap = try PNG.decode(bytes, name: "palette")
         XCTAssertEqual(bitmap.channels, 3)
-        XCTAssertEqual(bitmap.pixels, [255, 0, 0, 0, 0, 255,
-                                       0, 0, 255, 255, 0, 0])
+        XCTAssertEqual(
+            bitmap.pixels,
+            [
+                255, 0, 0, 0, 0, 255,
+                0, 0, 255, 255, 0, 0,
+            ])
     }
 
     func testGrayAlphaIsCompositedOnWhite() throws {
@@ -63,8 +69,9 @@ final class PNGTests: XCTestCase {
     }
 
     func testSixteenBitGrayIsScaledNotGammaCorrected() throws {
-        let bytes = PNGFixtures.make(width: 2, height: 2, bitDepth: 16, colorType: 0,
-                                     rows: [[0x00, 0x00, 0x12, 0x12], [0x80, 0x80, 0xFF, 0xFF]])
+        let bytes = PNGFixtures.make(
+            width: 2, height: 2, bitDepth: 16, colorType: 0,
+            rows: [[0x00, 0x00, 0x12, 0x12], [0x80, 0x80, 0xFF, 0xFF]])
         let bitmap = try PNG.decode(bytes, name: "gray16")
         XCTAssertEqual(bitmap.channels, 1)
         XCTAssertEqual(bitmap.pixels, [0, 0x12, 0x80, 0xFF])

@@ -1,15 +1,19 @@
-@testable import AdvImaging
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import XCTest
+
+@testable import AdvImaging
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Counts elements by name while parsing.
 private final class ElementCounter: NSObject, XMLParserDelegate {
     var counts: [String: Int] = [:]
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+        qualifiedName: String?, attributes: [String: String] = [:]
+    ) {
         counts[elementName, default: 0] += 1
     }
 }

@@ -23,8 +23,9 @@ final class ACGANLearningTests: XCTestCase {
         config.batchSize = 64
         config.learningRate = 1e-3
         config.seed = 3
-        let trainer = ACGANTrainer(config: config, checkpointPath: folder.appendingPathComponent("acgan.safetensors").path,
-                                   samplesDirectory: nil, commandLine: "test")
+        let trainer = ACGANTrainer(
+            config: config, checkpointPath: folder.appendingPathComponent("acgan.safetensors").path,
+            samplesDirectory: nil, commandLine: "test")
         trainer.quiet = true
         let before = evaluate(AuxiliaryClassifier(trainer.discriminator), on: heldOut).accuracy
         let summaries = try trainer.run(train: train, test: heldOut, resume: false)
@@ -33,7 +34,8 @@ final class ACGANLearningTests: XCTestCase {
         XCTAssertLessThan(before, 0.25, "the untrained auxiliary head should be near chance")
         XCTAssertGreaterThan(after, 0.55, "accuracy \(before) -> \(after) after \(train.count / config.batchSize) steps")
         XCTAssertEqual(summaries.map(\.epoch), [1])
-        XCTAssertEqual(summaries.last?.auxiliaryTestAccuracy ?? -1, after, accuracy: 1e-12,
-                       "the epoch summary reports the held-out accuracy of the trained discriminator")
+        XCTAssertEqual(
+            summaries.last?.auxiliaryTestAccuracy ?? -1, after, accuracy: 1e-12,
+            "the epoch summary reports the held-out accuracy of the trained discriminator")
     }
 }

@@ -78,13 +78,16 @@ struct FiniteDifferenceCheck {
         let center = objectives(input)
         var result = [[Difference]](repeating: [], count: cotangents.count)
         for index in coordinates {
-            var plus = input, minus = input
+            var plus = input
+            var minus = input
             plus.scalars[index] += step
             minus.scalars[index] -= step
             let (above, below) = (objectives(plus), objectives(minus))
             for k in cotangents.indices {
-                result[k].append(Difference(central: (above[k] - below[k]) / (2 * h),
-                                            oneSidedGap: abs((above[k] - center[k]) / h - (center[k] - below[k]) / h)))
+                result[k].append(
+                    Difference(
+                        central: (above[k] - below[k]) / (2 * h),
+                        oneSidedGap: abs((above[k] - center[k]) / h - (center[k] - below[k]) / h)))
             }
         }
         return result
@@ -95,7 +98,8 @@ struct FiniteDifferenceCheck {
     func judge(_ analytic: Tensor, coordinates: [Int], differences: [Difference]) -> Report {
         var report = Report(checked: coordinates.count, maximumKinkFraction: maximumKinkFraction, slopeTolerance: slopeTolerance)
         report.scale = differences.map { abs($0.central) }.max() ?? 0
-        var numericTimesAnalytic = 0.0, analyticSquared = 0.0
+        var numericTimesAnalytic = 0.0
+        var analyticSquared = 0.0
         for (index, difference) in zip(coordinates, differences) {
             let allowance = absoluteTolerance * report.scale + relativeTolerance * abs(difference.central) + 1e-12
             if difference.oneSidedGap > 2 * allowance {
@@ -146,7 +150,9 @@ func sampledCoordinates(_ count: Int, of total: Int, seed: UInt64) -> [Int] {
 
 /// `[N, a] ++ [N, b] -> [N, a + b]` and back, to check two heads as one output.
 func joinColumns(_ left: Tensor, _ right: Tensor) -> Tensor {
-    let n = left.shape[0], a = left.shape[1], b = right.shape[1]
+    let n = left.shape[0]
+    let a = left.shape[1]
+    let b = right.shape[1]
     var scalars: [Float] = []
     scalars.reserveCapacity(n * (a + b))
     for row in 0..<n {
@@ -157,8 +163,11 @@ func joinColumns(_ left: Tensor, _ right: Tensor) -> Tensor {
 }
 
 func splitColumns(_ joined: Tensor, first a: Int) -> (Tensor, Tensor) {
-    let n = joined.shape[0], total = joined.shape[1], b = total - a
-    var left: [Float] = [], right: [Float] = []
+    let n = joined.shape[0]
+    let total = joined.shape[1]
+    let b = total - a
+    var left: [Float] = []
+    var right: [Float] = []
     for row in 0..<n {
         left += joined.scalars[(row * total)..<(row * total + a)]
         right += joined.scalars[(row * total + a)..<((row + 1) * total)]

@@ -28,14 +28,18 @@ final class ModelGradientTests: XCTestCase {
 
     /// z [N, latent] -> [N, 11]: D's source logit and class logits of G(z, classes), side by side.
     func composed(_ generator: ACGANGenerator, _ discriminator: ACGANDiscriminator, mode: ForwardMode)
-        -> (Tensor) -> (Tensor, Pullback) {
+        -> (Tensor) -> (Tensor, Pullback)
+    {
         { z in
             let (images, imagesPullback) = generator.forward(z, classes: Self.classes, mode: mode)
             let judged = discriminator.forward(images, mode: mode)
-            return (joinColumns(judged.sourceLogits, judged.classLogits), { cotangent in
-                let (dSource, dClasses) = splitColumns(cotangent, first: 1)
-                return imagesPullback(judged.pullback(dSource, dClasses))
-            })
+            return (
+                joinColumns(judged.sourceLogits, judged.classLogits),
+                { cotangent in
+                    let (dSource, dClasses) = splitColumns(cotangent, first: 1)
+                    return imagesPullback(judged.pullback(dSource, dClasses))
+                }
+            )
         }
     }
 
@@ -43,10 +47,13 @@ final class ModelGradientTests: XCTestCase {
     func discriminatorHeads(_ discriminator: ACGANDiscriminator, mode: ForwardMode) -> (Tensor) -> (Tensor, Pullback) {
         { images in
             let judged = discriminator.forward(images, mode: mode)
-            return (joinColumns(judged.sourceLogits, judged.classLogits), { cotangent in
-                let (dSource, dClasses) = splitColumns(cotangent, first: 1)
-                return judged.pullback(dSource, dClasses)
-            })
+            return (
+                joinColumns(judged.sourceLogits, judged.classLogits),
+                { cotangent in
+                    let (dSource, dClasses) = splitColumns(cotangent, first: 1)
+                    return judged.pullback(dSource, dClasses)
+                }
+            )
         }
     }
 
@@ -55,8 +62,9 @@ final class ModelGradientTests: XCTestCase {
         var rng = SeededGenerator(seed: seed + 1)
         let z = Tensor.randomNormal([Self.classes.count, Self.latentSize], using: &rng)
         let cotangent = Tensor.randomNormal([Self.classes.count, 11], using: &rng)
-        let report = FiniteDifferenceCheck().run(input: z, coordinates: Array(0..<z.count), cotangent: cotangent,
-                                                 composed(generator, discriminator, mode: mode))
+        let report = FiniteDifferenceCheck().run(
+            input: z, coordinates: Array(0..<z.count), cotangent: cotangent,
+            composed(generator, discriminator, mode: mode))
         assertPasses(report, "∂(Σ r·D(G(z, c)))/∂z, training \(mode.training)")
     }
 
@@ -96,10 +104,13 @@ final class ModelGradientTests: XCTestCase {
         let n = 3
         let images = Tensor.randomUniform([n, 1, 28, 28], using: &rng)
         let coordinates = sampledCoordinates(40, of: images.count, seed: seed + 2)
-        let cotangents = [joinColumns(Tensor.randomNormal([n, 1], using: &rng), Tensor.zeros([n, 10])),
-                          joinColumns(Tensor.zeros([n, 1]), Tensor.randomNormal([n, 10], using: &rng))]
-        let reports = FiniteDifferenceCheck().run(input: images, coordinates: coordinates, cotangents: cotangents,
-                                                  discriminatorHeads(discriminator, mode: mode))
+        let cotangents = [
+            joinColumns(Tensor.randomNormal([n, 1], using: &rng), Tensor.zeros([n, 10])),
+            joinColumns(Tensor.zeros([n, 1]), Tensor.randomNormal([n, 10], using: &rng)),
+        ]
+        let reports = FiniteDifferenceCheck().run(
+            input: images, coordinates: coordinates, cotangents: cotangents,
+            discriminatorHeads(discriminator, mode: mode))
         for (head, report) in zip(["source", "class"], reports) {
             assertPasses(report, "∂(\(head) head)/∂image, training \(mode.training)")
         }
@@ -119,8 +130,10 @@ final class ModelGradientTests: XCTestCase {
         let auxiliary = AuxiliaryClassifier(discriminator)
         var rng = SeededGenerator(seed: 61)
         let images = Tensor.randomUniform([2, 1, 28, 28], using: &rng)
-        let report = FiniteDifferenceCheck().run(input: images, coordinates: sampledCoordinates(20, of: images.count, seed: 62),
-                                                 cotangent: Tensor.randomNormal([2, 10], using: &rng)) {
+        let report = FiniteDifferenceCheck().run(
+            input: images, coordinates: sampledCoordinates(20, of: images.count, seed: 62),
+            cotangent: Tensor.randomNormal([2, 10], using: &rng)
+        ) {
             auxiliary.logits($0, mode: .eval)
         }
         assertPasses(report, "∂(auxiliary logits)/∂image")
@@ -138,7 +151,9 @@ final class ModelGradientTests: XCTestCase {
                 coordinates.append(example * 784 + row * 28 + column)
             }
         }
-        let report = FiniteDifferenceCheck().run(input: images, coordinates: coordinates, cotangent: Tensor.randomNormal([2, 10], using: &rng)) {
+        let report = FiniteDifferenceCheck().run(
+            input: images, coordinates: coordinates, cotangent: Tensor.randomNormal([2, 10], using: &rng)
+        ) {
             model.logits($0, mode: .eval)
         }
         assertPasses(report, "∂(Σ r·logits)/∂image")
@@ -156,12 +171,21 @@ final class ModelGradientTests: XCTestCase {
         let dLogits = Tensor.randomNormal([3, 10], using: &rng)
         let dSource = Tensor.randomNormal([3, 1], using: &rng)
         let runs: [(String, any ParameterContainer, (ForwardMode) -> Tensor)] = [
-            ("classifier", classifier, { mode in let (_, back) = classifier.logits(images, mode: mode); return back(dLogits) }),
+            (
+                "classifier", classifier,
+                { mode in
+                    let (_, back) = classifier.logits(images, mode: mode)
+                    return back(dLogits)
+                }
+            ),
             ("discriminator", discriminator, { mode in discriminator.forward(images, mode: mode).pullback(dSource, dLogits) }),
-            ("triplet embedding", embedding, { mode in
-                let (output, back) = embedding.forward(images, mode: mode)
-                return back(Tensor(repeating: 0.25, shape: output.shape))
-            }),
+            (
+                "triplet embedding", embedding,
+                { mode in
+                    let (output, back) = embedding.forward(images, mode: mode)
+                    return back(Tensor(repeating: 0.25, shape: output.shape))
+                }
+            ),
         ]
         for (name, model, pass) in runs {
             model.zeroGradients()

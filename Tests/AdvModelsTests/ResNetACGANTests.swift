@@ -56,10 +56,13 @@ final class ResNetACGANTests: XCTestCase {
         let report = Self.smoothCheck.run(input: z, coordinates: Array(0..<z.count), cotangent: cotangent) { z in
             let (images, imagesBack) = generator.forward(z, classes: Self.classes, mode: mode)
             let judged = discriminator.forward(images, mode: mode)
-            return (joinColumns(judged.sourceLogits, judged.classLogits), { cotangent in
-                let (dSource, dClasses) = splitColumns(cotangent, first: 1)
-                return imagesBack(judged.pullback(dSource, dClasses))
-            })
+            return (
+                joinColumns(judged.sourceLogits, judged.classLogits),
+                { cotangent in
+                    let (dSource, dClasses) = splitColumns(cotangent, first: 1)
+                    return imagesBack(judged.pullback(dSource, dClasses))
+                }
+            )
         }
         assertPasses(report, "∂(Σ r·D(G(z, c)))/∂z, training \(mode.training)")
     }
@@ -76,10 +79,13 @@ final class ResNetACGANTests: XCTestCase {
         let report = Self.smoothCheck.run(input: z, coordinates: Array(0..<z.count), cotangent: cotangent) { z in
             let (images, imagesBack) = generator.forward(z, classes: Self.classes, mode: Self.trainingWithoutParameterGradients)
             let judged = discriminator.forward(images, mode: .eval)
-            return (joinColumns(judged.sourceLogits, judged.classLogits), { cotangent in
-                let (dSource, dClasses) = splitColumns(cotangent, first: 1)
-                return imagesBack(judged.pullback(dSource, dClasses))
-            })
+            return (
+                joinColumns(judged.sourceLogits, judged.classLogits),
+                { cotangent in
+                    let (dSource, dClasses) = splitColumns(cotangent, first: 1)
+                    return imagesBack(judged.pullback(dSource, dClasses))
+                }
+            )
         }
         assertPasses(report, "∂/∂z through the training-mode generator")
     }
@@ -89,15 +95,22 @@ final class ResNetACGANTests: XCTestCase {
         let (_, discriminator) = makeGAN(seed: 30)
         var rng = SeededGenerator(seed: 31)
         let images = Tensor.randomUniform([3, 1, 28, 28], using: &rng)
-        let cotangents = [joinColumns(Tensor.randomNormal([3, 1], using: &rng), Tensor.zeros([3, 10])),
-                          joinColumns(Tensor.zeros([3, 1]), Tensor.randomNormal([3, 10], using: &rng))]
-        let reports = Self.smoothCheck.run(input: images, coordinates: sampledCoordinates(40, of: images.count, seed: 32),
-                                                  cotangents: cotangents) { images in
+        let cotangents = [
+            joinColumns(Tensor.randomNormal([3, 1], using: &rng), Tensor.zeros([3, 10])),
+            joinColumns(Tensor.zeros([3, 1]), Tensor.randomNormal([3, 10], using: &rng)),
+        ]
+        let reports = Self.smoothCheck.run(
+            input: images, coordinates: sampledCoordinates(40, of: images.count, seed: 32),
+            cotangents: cotangents
+        ) { images in
             let judged = discriminator.forward(images, mode: .eval)
-            return (joinColumns(judged.sourceLogits, judged.classLogits), { cotangent in
-                let (dSource, dClasses) = splitColumns(cotangent, first: 1)
-                return judged.pullback(dSource, dClasses)
-            })
+            return (
+                joinColumns(judged.sourceLogits, judged.classLogits),
+                { cotangent in
+                    let (dSource, dClasses) = splitColumns(cotangent, first: 1)
+                    return judged.pullback(dSource, dClasses)
+                }
+            )
         }
         for (head, report) in zip(["source", "class"], reports) { assertPasses(report, "∂(\(head) head)/∂image") }
     }
@@ -115,22 +128,32 @@ final class ResNetACGANTests: XCTestCase {
         let imageCotangent = Tensor.randomNormal([Self.classes.count, 1, 28, 28], using: &rng)
         let headCotangent = Tensor.randomNormal([3, 11], using: &rng)
         let runs: [(String, any ParameterContainer, Tensor, () -> (Tensor, (Tensor) -> Void))] = [
-            ("generator", generator, imageCotangent, {
-                let (output, back) = generator.forward(z, classes: Self.classes, mode: Self.fixedVectors)
-                return (output, { _ = back($0) })
-            }),
-            ("discriminator", discriminator, headCotangent, {
-                let judged = discriminator.forward(images, mode: Self.fixedVectors)
-                return (joinColumns(judged.sourceLogits, judged.classLogits), { cotangent in
-                    let (dSource, dClasses) = splitColumns(cotangent, first: 1)
-                    _ = judged.pullback(dSource, dClasses)
-                })
-            }),
+            (
+                "generator", generator, imageCotangent,
+                {
+                    let (output, back) = generator.forward(z, classes: Self.classes, mode: Self.fixedVectors)
+                    return (output, { _ = back($0) })
+                }
+            ),
+            (
+                "discriminator", discriminator, headCotangent,
+                {
+                    let judged = discriminator.forward(images, mode: Self.fixedVectors)
+                    return (
+                        joinColumns(judged.sourceLogits, judged.classLogits),
+                        { cotangent in
+                            let (dSource, dClasses) = splitColumns(cotangent, first: 1)
+                            _ = judged.pullback(dSource, dClasses)
+                        }
+                    )
+                }
+            ),
         ]
         for (model, container, cotangent, run) in runs {
             for (index, (name, parameter)) in container.namedParameters.enumerated() {
                 // Class rows of the conditional BatchNorms that no example asks for have no gradient.
-                let rows = name.contains("norm") && parameter.value.rank == 2
+                let rows =
+                    name.contains("norm") && parameter.value.rank == 2
                     ? Self.classes.flatMap { label in (0..<parameter.value.shape[1]).map { label * parameter.value.shape[1] + $0 } }
                     : Array(0..<parameter.value.count)
                 let coordinates = sampledCoordinates(6, of: rows.count, seed: UInt64(index)).map { rows[$0] }
@@ -140,10 +163,13 @@ final class ResNetACGANTests: XCTestCase {
                     defer { parameter.value = original }
                     container.zeroGradients()
                     let (output, back) = run()
-                    return (output, { dy in
-                        back(dy)
-                        return parameter.gradient
-                    })
+                    return (
+                        output,
+                        { dy in
+                            back(dy)
+                            return parameter.gradient
+                        }
+                    )
                 }
                 assertPasses(report, "\(model).\(name)")
             }
@@ -186,9 +212,10 @@ final class CriticStepsTests: XCTestCase {
         for step in 0..<6 {
             let before = trainer.generator.namedParameters[0].1.value
             let dBefore = trainer.discriminator.namedParameters[0].1.value
-            let result = try trainer.trainStep(realImages: images, realLabels: [0, 1, 2, 3], realTargets: Tensor(repeating: 1, shape: [4, 1]),
-                                               generatorOptimizer: generatorOptimizer, discriminatorOptimizer: discriminatorOptimizer,
-                                               using: &rng, step: step)
+            let result = try trainer.trainStep(
+                realImages: images, realLabels: [0, 1, 2, 3], realTargets: Tensor(repeating: 1, shape: [4, 1]),
+                generatorOptimizer: generatorOptimizer, discriminatorOptimizer: discriminatorOptimizer,
+                using: &rng, step: step)
             let moved = trainer.generator.namedParameters[0].1.value != before
             XCTAssertEqual(moved, result.generatorLoss != nil, "step \(step)")
             XCTAssertNotEqual(trainer.discriminator.namedParameters[0].1.value, dBefore, "step \(step): the discriminator did not move")

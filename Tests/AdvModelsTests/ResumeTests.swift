@@ -50,7 +50,7 @@ final class ResumeTests: XCTestCase {
 
         let interrupted = ACGANTrainer(config: config, checkpointPath: path("b.safetensors"), samplesDirectory: nil, commandLine: "test")
         interrupted.quiet = true
-        interrupted.stepLimit = stepsPerEpoch + 1   // one step into epoch 2, which is never saved
+        interrupted.stepLimit = stepsPerEpoch + 1  // one step into epoch 2, which is never saved
         XCTAssertEqual(try interrupted.run(train: train, test: test, resume: false).count, 1)
         XCTAssertEqual(try Safetensors.read(path: path("b.safetensors")).integerTensor("epoch").signedValues, [1])
 
@@ -59,8 +59,10 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(try resumed.run(train: train, test: test, resume: true).map(\.epoch), [2])
 
         try assertSameCheckpointTensors(path("b.safetensors"), path("a.safetensors"), tolerance: 1e-5)
-        for ((name, actual), (_, expected)) in zip(resumed.generator.namedState() + resumed.discriminator.namedState(),
-                                                   uninterrupted.generator.namedState() + uninterrupted.discriminator.namedState()) {
+        for ((name, actual), (_, expected)) in zip(
+            resumed.generator.namedState() + resumed.discriminator.namedState(),
+            uninterrupted.generator.namedState() + uninterrupted.discriminator.namedState())
+        {
             XCTAssertLessThanOrEqual(largestDifference(actual.value.scalars, expected.value.scalars), 1e-5, "in memory: \(name)")
         }
         // Training moved the weights, so the agreement above is not that of two untouched models.
@@ -68,10 +70,14 @@ final class ResumeTests: XCTestCase {
         func weights(_ model: any ParameterContainer, _ name: String) throws -> [Float] {
             try XCTUnwrap(model.namedParameters.first { $0.0 == name }?.1.value.scalars, "no parameter \(name)")
         }
-        XCTAssertGreaterThan(largestDifference(try weights(untouched.generator, "project.weight"),
-                                               try weights(uninterrupted.generator, "project.weight")), 0)
-        XCTAssertGreaterThan(largestDifference(try weights(untouched.discriminator, discriminatorWeight),
-                                               try weights(uninterrupted.discriminator, discriminatorWeight)), 0)
+        XCTAssertGreaterThan(
+            largestDifference(
+                try weights(untouched.generator, "project.weight"),
+                try weights(uninterrupted.generator, "project.weight")), 0)
+        XCTAssertGreaterThan(
+            largestDifference(
+                try weights(untouched.discriminator, discriminatorWeight),
+                try weights(uninterrupted.discriminator, discriminatorWeight)), 0)
     }
 
     func testClassifierResumeMatchesUninterruptedRun() throws {

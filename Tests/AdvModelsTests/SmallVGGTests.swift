@@ -36,12 +36,15 @@ final class SmallVGGTests: XCTestCase {
             let report = FiniteDifferenceCheck().run(input: original, coordinates: coordinates, cotangent: cotangent) { value in
                 parameter.value = value
                 let (logits, back) = model.logits(images, mode: .train)
-                return (logits, { dLogits in
-                    parameter.value = original
-                    model.zeroGradients()
-                    _ = back(dLogits)
-                    return parameter.gradient
-                })
+                return (
+                    logits,
+                    { dLogits in
+                        parameter.value = original
+                        model.zeroGradients()
+                        _ = back(dLogits)
+                        return parameter.gradient
+                    }
+                )
             }
             parameter.value = original
             assertPasses(report, "∂(Σ r·logits)/∂\(name)")

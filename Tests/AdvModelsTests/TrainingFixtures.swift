@@ -10,8 +10,9 @@ enum TrainingFixtures {
     /// and guard tests; only the shapes and the bookkeeping are).
     static func randomDataset(count: Int, seed: UInt64, split: Dataset.Split = .train) -> Dataset {
         var rng = SeededGenerator(seed: seed)
-        return Dataset(images: Tensor.randomUniform([count, 1, 28, 28], using: &rng), labels: (0..<count).map { $0 % 10 },
-                       name: "random", split: split, datasetHash: "random-\(seed)")
+        return Dataset(
+            images: Tensor.randomUniform([count, 1, 28, 28], using: &rng), labels: (0..<count).map { $0 % 10 },
+            name: "random", split: split, datasetHash: "random-\(seed)")
     }
 
     /// The real MNIST folder, or a skip when `ADVLAB_DATA` is unset.
@@ -65,8 +66,10 @@ func largestDifference(_ a: [Float], _ b: [Float]) -> Float {
 
 /// Asserts that two checkpoint files hold the same tensors: every Float tensor within `tolerance`
 /// (absolute), every integer tensor (RNG state, epoch) exactly.
-func assertSameCheckpointTensors(_ actualPath: String, _ expectedPath: String, tolerance: Float,
-                                 file: StaticString = #filePath, line: UInt = #line) throws {
+func assertSameCheckpointTensors(
+    _ actualPath: String, _ expectedPath: String, tolerance: Float,
+    file: StaticString = #filePath, line: UInt = #line
+) throws {
     let actual = try Safetensors.read(path: actualPath)
     let expected = try Safetensors.read(path: expectedPath)
     XCTAssertEqual(actual.names.sorted(), expected.names.sorted(), "tensor names differ", file: file, line: line)

@@ -19,8 +19,9 @@ final class TrainingGuardTests: XCTestCase {
         let checkpoint = path("classifier.safetensors")
         var rng = SeededGenerator(seed: 1)
         let classifier = MNISTChallengeCNN(using: &rng)
-        try TrainingCheckpoint.save(path: checkpoint, kind: ClassifierTrainer.checkpointKind, model: classifier,
-                                    optimizer: Adam(classifier.namedParameters), rng: rng, epoch: 1, metadata: [:])
+        try TrainingCheckpoint.save(
+            path: checkpoint, kind: ClassifierTrainer.checkpointKind, model: classifier,
+            optimizer: Adam(classifier.namedParameters), rng: rng, epoch: 1, metadata: [:])
         let bytes = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
 
         var config = ACGANTrainingConfig()
@@ -29,8 +30,11 @@ final class TrainingGuardTests: XCTestCase {
         let trainer = ACGANTrainer(config: config, checkpointPath: checkpoint, samplesDirectory: nil, commandLine: "test")
         trainer.quiet = true
         let generatorBefore = trainer.generator.namedState().map(\.1.value)
-        XCTAssertThrowsError(try trainer.run(train: TrainingFixtures.randomDataset(count: 64, seed: 2),
-                                             test: TrainingFixtures.randomDataset(count: 10, seed: 3, split: .test), resume: true)) { error in
+        XCTAssertThrowsError(
+            try trainer.run(
+                train: TrainingFixtures.randomDataset(count: 64, seed: 2),
+                test: TrainingFixtures.randomDataset(count: 10, seed: 3, split: .test), resume: true)
+        ) { error in
             guard let checkpointError = error as? CheckpointError else {
                 return XCTFail("expected a CheckpointError, got \(type(of: error)): \(error)")
             }
@@ -61,11 +65,11 @@ final class TrainingGuardTests: XCTestCase {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
 
         let order = try TrainingFixtures.firstEpochOrderAfterResume(checkpoint: checkpoint, count: clean.count)
-        let poisoned = TrainingFixtures.poisoned(clean, example: order[1 * config.batchSize + 5])   // batch 1 of epoch 2
+        let poisoned = TrainingFixtures.poisoned(clean, example: order[1 * config.batchSize + 5])  // batch 1 of epoch 2
         let resumed = ClassifierTrainer(config: config, checkpointPath: checkpoint, commandLine: "test")
         resumed.quiet = true
         XCTAssertThrowsError(try resumed.run(train: poisoned, test: test, resume: true)) { error in
-            guard case let TrainingError.nonFinite(step, epoch, _, value, named)? = error as? TrainingError else {
+            guard case TrainingError.nonFinite(let step, let epoch, _, let value, let named)? = error as? TrainingError else {
                 return XCTFail("expected TrainingError.nonFinite, got \(error)")
             }
             XCTAssertEqual(step, stepsPerEpoch + 1)
@@ -93,11 +97,11 @@ final class TrainingGuardTests: XCTestCase {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
 
         let order = try TrainingFixtures.firstEpochOrderAfterResume(checkpoint: checkpoint, count: clean.count)
-        let poisoned = TrainingFixtures.poisoned(clean, example: order[1 * config.batchSize + 7])   // batch 1 of epoch 2
+        let poisoned = TrainingFixtures.poisoned(clean, example: order[1 * config.batchSize + 7])  // batch 1 of epoch 2
         let resumed = ACGANTrainer(config: config, checkpointPath: checkpoint, samplesDirectory: nil, commandLine: "test")
         resumed.quiet = true
         XCTAssertThrowsError(try resumed.run(train: poisoned, test: test, resume: true)) { error in
-            guard case let TrainingError.nonFinite(step, epoch, name, value, named)? = error as? TrainingError else {
+            guard case TrainingError.nonFinite(let step, let epoch, let name, let value, let named)? = error as? TrainingError else {
                 return XCTFail("expected TrainingError.nonFinite, got \(error)")
             }
             XCTAssertEqual(step, stepsPerEpoch + 1)

@@ -69,15 +69,17 @@ final class ConvolutionBackendTests: XCTestCase {
     func assertResultsMatch(_ actual: Results, _ expected: Results, _ label: String, file: StaticString = #filePath, line: UInt = #line) {
         assertClose(actual.output, expected.output, rtol: 1e-4, atol: 1e-4, "output \(label)", file: file, line: line)
         assertClose(actual.inputGradient, expected.inputGradient, rtol: 1e-4, atol: 1e-4, "input gradient \(label)", file: file, line: line)
-        assertClose(actual.weightGradient, expected.weightGradient, rtol: 1e-4, atol: 1e-4, "weight gradient \(label)", file: file, line: line)
+        assertClose(
+            actual.weightGradient, expected.weightGradient, rtol: 1e-4, atol: 1e-4, "weight gradient \(label)", file: file, line: line)
         assertClose(actual.biasGradient, expected.biasGradient, rtol: 1e-4, atol: 1e-4, "bias gradient \(label)", file: file, line: line)
     }
 
     func testConv2dDNNLMatchesIm2colAndDirectLoop() {
         var rng = SeededGenerator(seed: 71)
         for c in Self.convolutionCases {
-            let layer = Conv2d(inputChannels: c.channels, outputChannels: c.outputChannels, kernelSize: c.kernel,
-                               stride: c.stride, padding: c.padding, using: &rng)
+            let layer = Conv2d(
+                inputChannels: c.channels, outputChannels: c.outputChannels, kernelSize: c.kernel,
+                stride: c.stride, padding: c.padding, using: &rng)
             let x = Tensor.randomNormal([c.batch, c.channels, c.height, c.width], using: &rng)
             var gradientRNG = SeededGenerator(seed: 72)
             let makeGradient: ([Int]) -> Tensor = { shape in Tensor.randomNormal(shape, using: &gradientRNG) }
@@ -95,8 +97,9 @@ final class ConvolutionBackendTests: XCTestCase {
     func testConvTranspose2dDNNLMatchesIm2colAndDirectLoop() {
         var rng = SeededGenerator(seed: 73)
         for c in Self.transposedCases {
-            let layer = ConvTranspose2d(inputChannels: c.channels, outputChannels: c.outputChannels, kernelSize: c.kernel,
-                                        stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, using: &rng)
+            let layer = ConvTranspose2d(
+                inputChannels: c.channels, outputChannels: c.outputChannels, kernelSize: c.kernel,
+                stride: c.stride, padding: c.padding, outputPadding: c.outputPadding, using: &rng)
             let x = Tensor.randomNormal([c.batch, c.channels, c.height, c.width], using: &rng)
             var gradientRNG = SeededGenerator(seed: 74)
             let makeGradient: ([Int]) -> Tensor = { shape in Tensor.randomNormal(shape, using: &gradientRNG) }
@@ -158,7 +161,10 @@ final class ConvolutionBackendTests: XCTestCase {
             results.store((y, pullback(y)), at: index)
         }
         for index in inputs.indices {
-            guard let (y, dx) = results.value(at: index) else { XCTFail("no result for input \(index)"); continue }
+            guard let (y, dx) = results.value(at: index) else {
+                XCTFail("no result for input \(index)")
+                continue
+            }
             XCTAssertEqual(y, serial[index].0, "output \(index)")
             XCTAssertEqual(dx, serial[index].1, "input gradient \(index)")
         }
@@ -169,16 +175,28 @@ final class ConvolutionBackendTests: XCTestCase {
         private var values: [(Tensor, Tensor)?]
         private let lock = NSLock()
         init(count: Int) { values = Array(repeating: nil, count: count) }
-        func store(_ value: (Tensor, Tensor), at index: Int) { lock.lock(); values[index] = value; lock.unlock() }
-        func value(at index: Int) -> (Tensor, Tensor)? { lock.lock(); defer { lock.unlock() }; return values[index] }
+        func store(_ value: (Tensor, Tensor), at index: Int) {
+            lock.lock()
+            values[index] = value
+            lock.unlock()
+        }
+        func value(at index: Int) -> (Tensor, Tensor)? {
+            lock.lock()
+            defer { lock.unlock() }
+            return values[index]
+        }
     }
 
     /// The kernels oneDNN picks are named, so a silent fall-back to its slow reference kernels
     /// for the MNIST CNN's convolutions shows up here.
     func testMNISTConvolutionsAvoidReferenceKernels() {
         let problems = [
-            ConvolutionProblem(batch: 16, outputChannels: 32, geometry: ConvGeometry(channels: 1, height: 28, width: 28, kernelHeight: 5, kernelWidth: 5, padding: 2)),
-            ConvolutionProblem(batch: 16, outputChannels: 64, geometry: ConvGeometry(channels: 32, height: 14, width: 14, kernelHeight: 5, kernelWidth: 5, padding: 2)),
+            ConvolutionProblem(
+                batch: 16, outputChannels: 32,
+                geometry: ConvGeometry(channels: 1, height: 28, width: 28, kernelHeight: 5, kernelWidth: 5, padding: 2)),
+            ConvolutionProblem(
+                batch: 16, outputChannels: 64,
+                geometry: ConvGeometry(channels: 32, height: 14, width: 14, kernelHeight: 5, kernelWidth: 5, padding: 2)),
         ]
         for problem in problems {
             let names = DNNLConvolution.implementationNames(problem)
@@ -194,14 +212,28 @@ final class ConvolutionBackendTests: XCTestCase {
         let outputHeight = (c.height - 1) * c.stride - 2 * c.padding + c.kernel + c.outputPadding
         let outputWidth = (c.width - 1) * c.stride - 2 * c.padding + c.kernel + c.outputPadding
         var sums = [Double](repeating: 0, count: c.batch * c.outputChannels * outputHeight * outputWidth)
-        for n in 0..<c.batch { for o in 0..<c.outputChannels {
-            for p in 0..<(outputHeight * outputWidth) { sums[(n * c.outputChannels + o) * outputHeight * outputWidth + p] = Double(bias[o]) }
-            for ci in 0..<c.channels { for i in 0..<c.height { for j in 0..<c.width { for a in 0..<c.kernel { for b in 0..<c.kernel {
-                let oy = i * c.stride - c.padding + a, ox = j * c.stride - c.padding + b
-                guard oy >= 0, oy < outputHeight, ox >= 0, ox < outputWidth else { continue }
-                sums[((n * c.outputChannels + o) * outputHeight + oy) * outputWidth + ox] += Double(x[n, ci, i, j]) * Double(weight[ci, o, a, b])
-            }}}}}
-        }}
+        for n in 0..<c.batch {
+            for o in 0..<c.outputChannels {
+                for p in 0..<(outputHeight * outputWidth) {
+                    sums[(n * c.outputChannels + o) * outputHeight * outputWidth + p] = Double(bias[o])
+                }
+                for ci in 0..<c.channels {
+                    for i in 0..<c.height {
+                        for j in 0..<c.width {
+                            for a in 0..<c.kernel {
+                                for b in 0..<c.kernel {
+                                    let oy = i * c.stride - c.padding + a
+                                    let ox = j * c.stride - c.padding + b
+                                    guard oy >= 0, oy < outputHeight, ox >= 0, ox < outputWidth else { continue }
+                                    sums[((n * c.outputChannels + o) * outputHeight + oy) * outputWidth + ox] +=
+                                        Double(x[n, ci, i, j]) * Double(weight[ci, o, a, b])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return Tensor(shape: [c.batch, c.outputChannels, outputHeight, outputWidth], scalars: sums.map { Float($0) })
     }
 }

@@ -29,7 +29,8 @@ final class DLRLossTests: XCTestCase {
 
     func testValuesMatchTheDefinitions() {
         let logits = separatedLogits(rows: 6)
-        let labels = [0, 3, 9, 5, 1, 7], targets = [4, 4, 0, 2, 8, 6]
+        let labels = [0, 3, 9, 5, 1, 7]
+        let targets = [4, 4, 0, 2, 8, 6]
         let untargeted = dlrLossPerExample(logits: logits, labels: labels).losses
         let targeted = targetedDLRLossPerExample(logits: logits, labels: labels, targets: targets).losses
         for row in 0..<6 {
@@ -46,12 +47,15 @@ final class DLRLossTests: XCTestCase {
     /// The point of the ratio: z ↦ a·z + b (a > 0) leaves both losses unchanged.
     func testInvariantToShiftAndScale() {
         let logits = separatedLogits(rows: 4)
-        let labels = [2, 5, 7, 0], targets = [3, 3, 1, 9]
+        let labels = [2, 5, 7, 0]
+        let targets = [3, 3, 1, 9]
         let moved = logits.map { 13 * $0 - 40 }
-        assertClose(dlrLossPerExample(logits: moved, labels: labels).losses, dlrLossPerExample(logits: logits, labels: labels).losses,
-                    rtol: 1e-4, atol: 1e-5)
-        assertClose(targetedDLRLossPerExample(logits: moved, labels: labels, targets: targets).losses,
-                    targetedDLRLossPerExample(logits: logits, labels: labels, targets: targets).losses, rtol: 1e-4, atol: 1e-5)
+        assertClose(
+            dlrLossPerExample(logits: moved, labels: labels).losses, dlrLossPerExample(logits: logits, labels: labels).losses,
+            rtol: 1e-4, atol: 1e-5)
+        assertClose(
+            targetedDLRLossPerExample(logits: moved, labels: labels, targets: targets).losses,
+            targetedDLRLossPerExample(logits: logits, labels: labels, targets: targets).losses, rtol: 1e-4, atol: 1e-5)
     }
 
     /// Per-example losses as a layer: the returned gradient is that of their sum, so row i of the
@@ -60,11 +64,14 @@ final class DLRLossTests: XCTestCase {
         { x in
             let (losses, gradient) = loss(x)
             let k = x.shape[1]
-            return (Tensor(shape: [losses.count], scalars: losses), { r in
-                Tensor(shape: gradient.shape) { out in
-                    for i in out.indices { out[i] = gradient.scalars[i] * r.scalars[i / k] }
+            return (
+                Tensor(shape: [losses.count], scalars: losses),
+                { r in
+                    Tensor(shape: gradient.shape) { out in
+                        for i in out.indices { out[i] = gradient.scalars[i] * r.scalars[i / k] }
+                    }
                 }
-            })
+            )
         }
     }
 
@@ -87,8 +94,11 @@ final class DLRLossTests: XCTestCase {
             return order[[1, 2, 3, 9, 5][row]] == labels[row] ? order[4] : order[[1, 2, 3, 9, 5][row]]
         }
         let check = GradientCheck(step: 1e-2)
-        assertGradientsMatch(check.run(input: logits, perExample {
-            targetedDLRLossPerExample(logits: $0, labels: labels, targets: targets)
-        }))
+        assertGradientsMatch(
+            check.run(
+                input: logits,
+                perExample {
+                    targetedDLRLossPerExample(logits: $0, labels: labels, targets: targets)
+                }))
     }
 }

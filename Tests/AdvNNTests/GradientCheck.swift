@@ -29,8 +29,10 @@ struct GradientCheck {
     /// Checks `function` at `input`; `parameters` are the ones its pullback should accumulate
     /// into (their gradients are zeroed first and left holding the analytic gradient).
     /// An empty `input` (count 0) checks the parameters alone.
-    func run(input: Tensor, parameters: [(String, Parameter)] = [],
-             _ function: (Tensor) -> (Tensor, Pullback)) -> GradientCheckReport {
+    func run(
+        input: Tensor, parameters: [(String, Parameter)] = [],
+        _ function: (Tensor) -> (Tensor, Pullback)
+    ) -> GradientCheckReport {
         var rng = SeededGenerator(seed: seed)
         for (_, parameter) in parameters { parameter.zeroGradient() }
         let (output, pullback) = function(input)
@@ -53,7 +55,8 @@ struct GradientCheck {
         let h = Double(step)
         if input.count > 0 {
             let numeric = coordinates(input.count, using: &rng).map { index -> (Int, Double) in
-                var plus = input, minus = input
+                var plus = input
+                var minus = input
                 plus.scalars[index] += step
                 minus.scalars[index] -= step
                 return (index, (objective(plus) - objective(minus)) / (2 * h))
@@ -85,7 +88,8 @@ struct GradientCheck {
     }
 
     private func compare(_ name: String, analytic: [Float], numeric: [(Int, Double)]) -> GradientCheckReport.TensorResult {
-        var scale = 0.0, analyticScale = 0.0
+        var scale = 0.0
+        var analyticScale = 0.0
         for (index, value) in numeric {
             scale = max(scale, abs(value))
             analyticScale = max(analyticScale, abs(Double(analytic[index])))
@@ -138,10 +142,12 @@ struct GradientCheckReport: CustomStringConvertible {
             if result.vacuous {
                 lines.append("\(result.name): gradient is zero at all \(result.checked) checked coordinates (vacuous check)")
             } else if result.failures > 0 {
-                lines.append("\(result.name): \(result.failures) of \(result.checked) coordinates off (worst \(String(format: "%.3g", result.worstRatio))× the tolerance, gradient scale \(String(format: "%.3g", result.scale))): "
-                             + result.examples.joined(separator: ", "))
+                lines.append(
+                    "\(result.name): \(result.failures) of \(result.checked) coordinates off (worst \(String(format: "%.3g", result.worstRatio))× the tolerance, gradient scale \(String(format: "%.3g", result.scale))): "
+                        + result.examples.joined(separator: ", "))
             } else {
-                lines.append("\(result.name): \(result.checked) coordinates within tolerance (worst \(String(format: "%.3g", result.worstRatio))×)")
+                lines.append(
+                    "\(result.name): \(result.checked) coordinates within tolerance (worst \(String(format: "%.3g", result.worstRatio))×)")
             }
         }
         return lines.joined(separator: "\n")
@@ -149,8 +155,10 @@ struct GradientCheckReport: CustomStringConvertible {
 }
 
 /// Fails the test, printing the report, unless every checked tensor passed.
-func assertGradientsMatch(_ report: GradientCheckReport, _ message: @autoclosure () -> String = "",
-                          file: StaticString = #filePath, line: UInt = #line) {
+func assertGradientsMatch(
+    _ report: GradientCheckReport, _ message: @autoclosure () -> String = "",
+    file: StaticString = #filePath, line: UInt = #line
+) {
     if !report.passed { XCTFail("gradient check failed \(message())\n\(report)", file: file, line: line) }
 }
 

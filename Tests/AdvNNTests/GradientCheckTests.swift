@@ -8,14 +8,18 @@ final class GradientCheckTests: XCTestCase {
     /// `y = w ⊙ x²` with a parameter `w` of the input's shape; `inputFactor` and
     /// `parameterFactor` scale the two halves of the pullback (1 and 1 are correct).
     private func squareLayer(weight: Parameter, inputFactor: Float = 1, parameterFactor: Float = 1)
-        -> (Tensor) -> (Tensor, Pullback) {
+        -> (Tensor) -> (Tensor, Pullback)
+    {
         { x in
             let w = weight.value
             let y = w * x * x
-            return (y, { r in
-                weight.gradient += parameterFactor * (r * x * x)
-                return inputFactor * (r * 2 * w * x)
-            })
+            return (
+                y,
+                { r in
+                    weight.gradient += parameterFactor * (r * x * x)
+                    return inputFactor * (r * 2 * w * x)
+                }
+            )
         }
     }
 
@@ -42,7 +46,8 @@ final class GradientCheckTests: XCTestCase {
 
     func testSignFlipFails() {
         let (x, weight) = setUpInput()
-        let report = GradientCheck().run(input: x, parameters: [("w", weight)], squareLayer(weight: weight, inputFactor: -1, parameterFactor: -1))
+        let report = GradientCheck().run(
+            input: x, parameters: [("w", weight)], squareLayer(weight: weight, inputFactor: -1, parameterFactor: -1))
         XCTAssertFalse(report.passed)
         XCTAssertEqual(report["input"]?.failures, 12, "\(report)")
         XCTAssertEqual(report["w"]?.failures, 12, "\(report)")
@@ -66,11 +71,14 @@ final class GradientCheckTests: XCTestCase {
         let correct = squareLayer(weight: weight)
         let report = GradientCheck().run(input: x, parameters: [("w", weight)]) { input in
             let (y, pullback) = correct(input)
-            return (y, { r in
-                var dx = pullback(r)
-                dx.scalars[5] *= 1.1
-                return dx
-            })
+            return (
+                y,
+                { r in
+                    var dx = pullback(r)
+                    dx.scalars[5] *= 1.1
+                    return dx
+                }
+            )
         }
         XCTAssertFalse(report.passed)
         XCTAssertEqual(report["input"]?.failures, 1, "\(report)")

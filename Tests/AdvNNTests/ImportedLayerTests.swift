@@ -29,10 +29,13 @@ final class ImportedLayerTests: XCTestCase {
 
     func testAveragePool2dAgainstReference() {
         let x = Tensor.randomNormal([2, 3, 7, 6], using: &rng)
-        for (kernel, stride, pads, countIncludePad) in [((2, 2), (2, 2), (0, 0, 0, 0), false), ((3, 3), (1, 1), (1, 1, 1, 1), false),
-                                                          ((3, 3), (1, 1), (1, 1, 1, 1), true), ((3, 2), (2, 1), (0, 1, 2, 0), false)] {
-            let pool = AveragePool2d(kernelHeight: kernel.0, kernelWidth: kernel.1, strideHeight: stride.0, strideWidth: stride.1,
-                                     top: pads.0, left: pads.1, bottom: pads.2, right: pads.3, countIncludePad: countIncludePad)
+        for (kernel, stride, pads, countIncludePad) in [
+            ((2, 2), (2, 2), (0, 0, 0, 0), false), ((3, 3), (1, 1), (1, 1, 1, 1), false),
+            ((3, 3), (1, 1), (1, 1, 1, 1), true), ((3, 2), (2, 1), (0, 1, 2, 0), false),
+        ] {
+            let pool = AveragePool2d(
+                kernelHeight: kernel.0, kernelWidth: kernel.1, strideHeight: stride.0, strideWidth: stride.1,
+                top: pads.0, left: pads.1, bottom: pads.2, right: pads.3, countIncludePad: countIncludePad)
             let expected = referenceAveragePool2d(x, kernel: kernel, stride: stride, pads: pads, countIncludePad: countIncludePad)
             assertClose(pool(x), expected, rtol: 1e-5, atol: 1e-6, "kernel \(kernel) stride \(stride) pads \(pads) \(countIncludePad)")
             assertGradientsMatch(GradientCheck().run(input: x) { pool.forward($0, mode: .train) }, "kernel \(kernel) pads \(pads)")

@@ -32,54 +32,79 @@ final class LayerBehaviourTests: XCTestCase {
 
     /// The transposed convolution by its definition: every input value scatters
     /// `x[n, i, y, x] · W[i, o, ky, kx]` to output `(y·s − p + ky, x·s − p + kx)`.
-    private func referenceConvTranspose2d(_ x: Tensor, weight: Tensor, bias: Tensor, stride: Int, padding: Int,
-                                          outputPadding: Int) -> Tensor {
+    private func referenceConvTranspose2d(
+        _ x: Tensor, weight: Tensor, bias: Tensor, stride: Int, padding: Int,
+        outputPadding: Int
+    ) -> Tensor {
         let (n, cin, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (cout, k) = (weight.shape[1], weight.shape[2])
         let oh = (h - 1) * stride - 2 * padding + k + outputPadding
         let ow = (w - 1) * stride - 2 * padding + k + outputPadding
         var sums = [Double](repeating: 0, count: n * cout * oh * ow)
         for b in 0..<n { for o in 0..<cout { for i in 0..<(oh * ow) { sums[(b * cout + o) * oh * ow + i] = Double(bias.scalars[o]) } } }
-        for b in 0..<n { for i in 0..<cin { for y in 0..<h { for xx in 0..<w {
-            let value = Double(x[b, i, y, xx])
-            for o in 0..<cout { for ky in 0..<k { for kx in 0..<k {
-                let oy = y * stride - padding + ky, ox = xx * stride - padding + kx
-                guard oy >= 0, oy < oh, ox >= 0, ox < ow else { continue }
-                sums[((b * cout + o) * oh + oy) * ow + ox] += value * Double(weight[i, o, ky, kx])
-            }}}
-        }}}}
+        for b in 0..<n {
+            for i in 0..<cin {
+                for y in 0..<h {
+                    for xx in 0..<w {
+                        let value = Double(x[b, i, y, xx])
+                        for o in 0..<cout {
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    let oy = y * stride - padding + ky
+                                    let ox = xx * stride - padding + kx
+                                    guard oy >= 0, oy < oh, ox >= 0, ox < ow else { continue }
+                                    sums[((b * cout + o) * oh + oy) * ow + ox] += value * Double(weight[i, o, ky, kx])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return Tensor(shape: [n, cout, oh, ow], scalars: sums.map { Float($0) })
     }
 
     func testConvTranspose2dForwardMatchesReference() {
         for (kernel, stride, padding, outputPadding) in [(4, 2, 1, 0), (3, 1, 1, 0), (3, 2, 1, 1), (5, 1, 2, 0), (2, 2, 0, 0)] {
-            let layer = ConvTranspose2d(inputChannels: 3, outputChannels: 2, kernelSize: kernel, stride: stride, padding: padding,
-                                        outputPadding: outputPadding, using: &rng)
+            let layer = ConvTranspose2d(
+                inputChannels: 3, outputChannels: 2, kernelSize: kernel, stride: stride, padding: padding,
+                outputPadding: outputPadding, using: &rng)
             let x = Tensor.randomNormal([2, 3, 4, 5], using: &rng)
-            let expected = referenceConvTranspose2d(x, weight: layer.weight.value, bias: layer.bias.value, stride: stride,
-                                                    padding: padding, outputPadding: outputPadding)
+            let expected = referenceConvTranspose2d(
+                x, weight: layer.weight.value, bias: layer.bias.value, stride: stride,
+                padding: padding, outputPadding: outputPadding)
             assertClose(layer(x), expected, rtol: 1e-4, atol: 1e-4, "k\(kernel) s\(stride) p\(padding) op\(outputPadding)")
         }
     }
 
     func testMaxPoolForwardAndTies() {
-        let x = Tensor(shape: [1, 1, 3, 4], scalars: [1, 5, 2, 0,
-                                                      3, 4, 8, 8,
-                                                      9, 9, 9, 9])
+        let x = Tensor(
+            shape: [1, 1, 3, 4],
+            scalars: [
+                1, 5, 2, 0,
+                3, 4, 8, 8,
+                9, 9, 9, 9,
+            ])
         // Kernel 2: one row of windows (the third row is dropped); the tie 8/8 goes to the first.
         let (y, pullback) = MaxPool2d(kernelSize: 2).forward(x, mode: .eval)
         XCTAssertEqual(y, Tensor(shape: [1, 1, 1, 2], scalars: [5, 8]))
-        XCTAssertEqual(pullback(Tensor(shape: [1, 1, 1, 2], scalars: [10, 20])).scalars,
-                       [0, 10, 0, 0,
-                        0, 0, 20, 0,
-                        0, 0, 0, 0])
+        XCTAssertEqual(
+            pullback(Tensor(shape: [1, 1, 1, 2], scalars: [10, 20])).scalars,
+            [
+                0, 10, 0, 0,
+                0, 0, 20, 0,
+                0, 0, 0, 0,
+            ])
         // Kernel 2 stride 1: overlapping windows; the shared 8 at (1, 2) collects two gradients.
         let (overlapping, overlappingPullback) = MaxPool2d(kernelSize: 2, stride: 1).forward(x, mode: .eval)
         XCTAssertEqual(overlapping, Tensor(shape: [1, 1, 2, 3], scalars: [5, 8, 8, 9, 9, 9]))
-        XCTAssertEqual(overlappingPullback(Tensor(repeating: 1, shape: [1, 1, 2, 3])).scalars,
-                       [0, 1, 0, 0,
-                        0, 0, 2, 0,
-                        1, 1, 1, 0])
+        XCTAssertEqual(
+            overlappingPullback(Tensor(repeating: 1, shape: [1, 1, 2, 3])).scalars,
+            [
+                0, 1, 0, 0,
+                0, 0, 2, 0,
+                1, 1, 1, 0,
+            ])
     }
 
     func testActivationValues() {
@@ -102,10 +127,14 @@ final class LayerBehaviourTests: XCTestCase {
         bn.scale.value = Tensor(shape: [3], scalars: [1.5, 0.5, -1])
         return [
             ("Linear", Linear(inputSize: 6, outputSize: 4, using: &rng), Tensor.randomNormal([3, 6], using: &rng)),
-            ("Conv2d", Conv2d(inputChannels: 3, outputChannels: 2, kernelSize: 3, padding: 1, using: &rng),
-             Tensor.randomNormal([2, 3, 5, 4], using: &rng)),
-            ("ConvTranspose2d", ConvTranspose2d(inputChannels: 3, outputChannels: 2, kernelSize: 4, stride: 2, padding: 1, using: &rng),
-             Tensor.randomNormal([2, 3, 3, 2], using: &rng)),
+            (
+                "Conv2d", Conv2d(inputChannels: 3, outputChannels: 2, kernelSize: 3, padding: 1, using: &rng),
+                Tensor.randomNormal([2, 3, 5, 4], using: &rng)
+            ),
+            (
+                "ConvTranspose2d", ConvTranspose2d(inputChannels: 3, outputChannels: 2, kernelSize: 4, stride: 2, padding: 1, using: &rng),
+                Tensor.randomNormal([2, 3, 3, 2], using: &rng)
+            ),
             ("BatchNorm", bn, Tensor.randomNormal([4, 3, 2, 2], using: &rng)),
         ]
     }
@@ -188,7 +217,10 @@ final class LayerBehaviourTests: XCTestCase {
         for step in 0..<2 {
             // Channel c has mean ≈ c − 1 and standard deviation ≈ c + 1.
             var x = Tensor.randomNormal([4, 3, 2, 3], using: &rng)
-            for i in x.scalars.indices { let c = (i / 6) % 3; x.scalars[i] = x.scalars[i] * Float(c + 1) + Float(c - 1) }
+            for i in x.scalars.indices {
+                let c = (i / 6) % 3
+                x.scalars[i] = x.scalars[i] * Float(c + 1) + Float(c - 1)
+            }
             _ = layer.forward(x, mode: .train)
             for c in 0..<3 {
                 let (mean, unbiased) = plainChannelStatistics(x, channel: c)
@@ -251,8 +283,10 @@ final class LayerBehaviourTests: XCTestCase {
         layer.runningMean.value = Tensor(shape: [2], scalars: [1, -2])
         layer.runningVariance.value = Tensor(shape: [2], scalars: [4, 0.25])
         let x = Tensor(shape: [2, 2], scalars: [3, -2, 1, 0])
-        let expected: [Double] = [2 * (3 - 1) / (4 + 1e-5).squareRoot() + 0.5, 1,
-                                  0.5, -1 * 2 / (0.25 + 1e-5).squareRoot() + 1]
+        let expected: [Double] = [
+            2 * (3 - 1) / (4 + 1e-5).squareRoot() + 0.5, 1,
+            0.5, -1 * 2 / (0.25 + 1e-5).squareRoot() + 1,
+        ]
         assertClose(layer(x).scalars, expected.map(Float.init), rtol: 1e-6, atol: 1e-6)
     }
 
@@ -264,10 +298,12 @@ final class LayerBehaviourTests: XCTestCase {
         XCTAssertEqual(dropout.forward(x, mode: .eval, using: &rng).0, x)
         XCTAssertEqual(Dropout(rate: 0).forward(x, mode: .train, using: &rng).0, x)
 
-        var first = SeededGenerator(seed: 9), second = SeededGenerator(seed: 9)
+        var first = SeededGenerator(seed: 9)
+        var second = SeededGenerator(seed: 9)
         let (y, pullback) = dropout.forward(x, mode: .train, using: &first)
         XCTAssertEqual(dropout.forward(x, mode: .train, using: &second).0, y, "same seed, same mask")
-        var dropped = 0, wrongScale = 0
+        var dropped = 0
+        var wrongScale = 0
         for (out, value) in zip(y.scalars, x.scalars) {
             if out == 0 { dropped += 1 } else if abs(out - value / 0.75) > 1e-6 * abs(value) { wrongScale += 1 }
         }

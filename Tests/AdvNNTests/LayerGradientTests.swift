@@ -66,7 +66,8 @@ final class LayerGradientTests: XCTestCase {
 
     /// Output padding adds a last row and column that only the bias and the kernel's far taps reach.
     func testConvTranspose2dWithOutputPadding() {
-        let layer = ConvTranspose2d(inputChannels: 2, outputChannels: 2, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, using: &rng)
+        let layer = ConvTranspose2d(
+            inputChannels: 2, outputChannels: 2, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, using: &rng)
         let x = Tensor.randomNormal([1, 2, 3, 4], using: &rng)
         let report = GradientCheck().run(input: x, parameters: layer.namedParameters) { input in
             let (y, pullback) = layer.forward(input, mode: .train)
@@ -111,7 +112,8 @@ final class LayerGradientTests: XCTestCase {
         let x = distinctValues([2, 2, 6, 5])
         assertGradientsMatch(GradientCheck().run(input: x) { MaxPool2d(kernelSize: 2).forward($0, mode: .train) }, "kernel 2")
         // Overlapping windows (kernel 3, stride 2): one input can be the maximum of two windows.
-        assertGradientsMatch(GradientCheck().run(input: x) { MaxPool2d(kernelSize: 3, stride: 2).forward($0, mode: .train) }, "kernel 3 stride 2")
+        assertGradientsMatch(
+            GradientCheck().run(input: x) { MaxPool2d(kernelSize: 3, stride: 2).forward($0, mode: .train) }, "kernel 3 stride 2")
     }
 
     func testReLUAndLeakyReLU() {
@@ -150,7 +152,13 @@ final class LayerGradientTests: XCTestCase {
         let indices = [1, 4, 1, 0]
         let report = GradientCheck().run(input: Tensor.zeros([0]), parameters: embedding.namedParameters) { _ in
             let (y, pullback) = embedding.forward(indices, mode: .train)
-            return (y, { dy in pullback(dy); return Tensor.zeros([0]) })
+            return (
+                y,
+                { dy in
+                    pullback(dy)
+                    return Tensor.zeros([0])
+                }
+            )
         }
         assertGradientsMatch(report)
         // Rows 2 and 3 are never looked up: exactly zero gradient.

@@ -18,10 +18,14 @@ final class LossTests: XCTestCase {
     }
 
     /// Rows include logits far outside exp's Float range, which a naive softmax would overflow.
-    private let extremeLogits = Tensor(shape: [4, 5], scalars: [80, -90, 0, 10, 79,
-                                                                0.5, -0.25, 1, 2, -3,
-                                                                -100, -120, -95, -101, -99,
-                                                                0, 0, 0, 0, 0])
+    private let extremeLogits = Tensor(
+        shape: [4, 5],
+        scalars: [
+            80, -90, 0, 10, 79,
+            0.5, -0.25, 1, 2, -3,
+            -100, -120, -95, -101, -99,
+            0, 0, 0, 0, 0,
+        ])
     private let labels = [1, 3, 2, 4]
 
     func testSoftmaxCrossEntropyValuesMatchDouble() {
@@ -39,8 +43,14 @@ final class LossTests: XCTestCase {
     func testSoftmaxCrossEntropyUniformLogits() {
         let (loss, gradient) = softmaxCrossEntropy(logits: Tensor.zeros([2, 4]), labels: [0, 3])
         XCTAssertEqual(loss, logf(4), accuracy: 1e-6)
-        assertClose(gradient, Tensor(shape: [2, 4], scalars: [-0.375, 0.125, 0.125, 0.125,
-                                                              0.125, 0.125, 0.125, -0.375]))
+        assertClose(
+            gradient,
+            Tensor(
+                shape: [2, 4],
+                scalars: [
+                    -0.375, 0.125, 0.125, 0.125,
+                    0.125, 0.125, 0.125, -0.375,
+                ]))
     }
 
     func testSoftmaxAndLogSoftmax() {
@@ -53,9 +63,10 @@ final class LossTests: XCTestCase {
         XCTAssertTrue(logProbabilities.isFinite, "log-softmax of −120 next to −95 must not be −∞")
         for row in 0..<4 {
             for label in 0..<5 {
-                XCTAssertEqual(Double(logProbabilities[row, label]),
-                               -crossEntropy(Array(extremeLogits.scalars[(row * 5)..<(row * 5 + 5)]), label: label),
-                               accuracy: 1e-4)
+                XCTAssertEqual(
+                    Double(logProbabilities[row, label]),
+                    -crossEntropy(Array(extremeLogits.scalars[(row * 5)..<(row * 5 + 5)]), label: label),
+                    accuracy: 1e-4)
             }
         }
     }
@@ -72,11 +83,14 @@ final class LossTests: XCTestCase {
         let logits = Tensor.randomNormal([4, 5], std: 2, using: &rng)
         let report = GradientCheck().run(input: logits) { x in
             let (losses, gradient) = softmaxCrossEntropyPerExample(logits: x, labels: self.labels)
-            return (Tensor(shape: [4], scalars: losses), { r in
-                Tensor(shape: gradient.shape) { out in
-                    for i in out.indices { out[i] = gradient.scalars[i] * r.scalars[i / 5] }
+            return (
+                Tensor(shape: [4], scalars: losses),
+                { r in
+                    Tensor(shape: gradient.shape) { out in
+                        for i in out.indices { out[i] = gradient.scalars[i] * r.scalars[i / 5] }
+                    }
                 }
-            })
+            )
         }
         assertGradientsMatch(report)
     }
@@ -85,10 +99,11 @@ final class LossTests: XCTestCase {
         let logits = Tensor(shape: [2, 3], scalars: [-30, -1, 0, 0.5, 2, 40])
         let targets = Tensor(shape: [2, 3], scalars: [0, 1, 0.3, 1, 0, 1])
         // −t·log σ(x) − (1 − t)·log(1 − σ(x)) = log(1 + eˣ) − t·x
-        let expected = zip(logits.scalars, targets.scalars).reduce(0.0) { total, pair in
-            let (x, t) = (Double(pair.0), Double(pair.1))
-            return total + (max(x, 0) + log1p(exp(-abs(x)))) - t * x
-        } / 6
+        let expected =
+            zip(logits.scalars, targets.scalars).reduce(0.0) { total, pair in
+                let (x, t) = (Double(pair.0), Double(pair.1))
+                return total + (max(x, 0) + log1p(exp(-abs(x)))) - t * x
+            } / 6
         let (loss, gradient) = binaryCrossEntropyWithLogits(logits: logits, targets: targets)
         XCTAssertEqual(Double(loss), expected, accuracy: 1e-6 * max(1, expected))
         let expectedGradient = zip(logits.scalars, targets.scalars).map { x, t -> Float in

@@ -34,14 +34,17 @@ final class NetworkGradientTests: XCTestCase {
             let (flat, flattenPullback) = flatten.forward(pooled, mode: mode)
             let (logits, classifierPullback) = classifier.forward(flat, mode: mode)
             let (value, dLogits) = softmaxCrossEntropy(logits: logits, labels: labels)
-            return (Tensor(shape: [1], scalars: [value]), { r in
-                let dFlat = classifierPullback(dLogits * r.scalars[0])
-                let dPooled = flattenPullback(dFlat)
-                let dActivated = poolingPullback(dPooled)
-                let dNormalized = activationPullback(dActivated)
-                let dConvolved = normalizationPullback(dNormalized)
-                return convolutionPullback(dConvolved)
-            })
+            return (
+                Tensor(shape: [1], scalars: [value]),
+                { r in
+                    let dFlat = classifierPullback(dLogits * r.scalars[0])
+                    let dPooled = flattenPullback(dFlat)
+                    let dActivated = poolingPullback(dPooled)
+                    let dNormalized = activationPullback(dActivated)
+                    let dConvolved = normalizationPullback(dNormalized)
+                    return convolutionPullback(dConvolved)
+                }
+            )
         }
     }
 

@@ -22,7 +22,8 @@ final class OptimizerTests: XCTestCase {
     private func handAdam(steps: Int, learningRate: Double, weightDecay: Double) -> [Double] {
         let (beta1, beta2, epsilon) = (0.9, 0.999, 1e-8)
         var w = startValues.map(Double.init)
-        var m = [Double](repeating: 0, count: 3), v = [Double](repeating: 0, count: 3)
+        var m = [Double](repeating: 0, count: 3)
+        var v = [Double](repeating: 0, count: 3)
         for t in 1...steps {
             for i in 0..<3 {
                 let g = Double(gradients[t - 1][i]) + weightDecay * w[i]
@@ -44,8 +45,9 @@ final class OptimizerTests: XCTestCase {
                 setGradient(parameter, step: step)
                 adam.step()
                 let expected = handAdam(steps: step + 1, learningRate: 0.01, weightDecay: Double(weightDecay))
-                assertClose(parameter.value.scalars, expected.map(Float.init), rtol: 1e-5, atol: 1e-6,
-                            "step \(step + 1), weight decay \(weightDecay)")
+                assertClose(
+                    parameter.value.scalars, expected.map(Float.init), rtol: 1e-5, atol: 1e-6,
+                    "step \(step + 1), weight decay \(weightDecay)")
             }
             XCTAssertEqual(adam.stepCount, 3)
         }
@@ -61,7 +63,8 @@ final class OptimizerTests: XCTestCase {
         for (nesterov, weightDecay) in [(false, Float(0)), (true, 0), (false, 0.1)] {
             let parameter = makeParameter()
             let sgd = SGD([("w", parameter)], learningRate: 0.1, momentum: 0.9, weightDecay: weightDecay, nesterov: nesterov)
-            var w = startValues.map(Double.init), v = [Double](repeating: 0, count: 3)
+            var w = startValues.map(Double.init)
+            var v = [Double](repeating: 0, count: 3)
             for step in 0..<3 {
                 setGradient(parameter, step: step)
                 sgd.step()
@@ -70,15 +73,18 @@ final class OptimizerTests: XCTestCase {
                     v[i] = 0.9 * v[i] + g
                     w[i] -= 0.1 * (nesterov ? g + 0.9 * v[i] : v[i])
                 }
-                assertClose(parameter.value.scalars, w.map(Float.init), rtol: 1e-5, atol: 1e-6,
-                            "step \(step + 1), nesterov \(nesterov), weight decay \(weightDecay)")
+                assertClose(
+                    parameter.value.scalars, w.map(Float.init), rtol: 1e-5, atol: 1e-6,
+                    "step \(step + 1), nesterov \(nesterov), weight decay \(weightDecay)")
             }
         }
         // Two steps by hand: w₁ = 0.5 − 0.1·0.1 = 0.49; v₂ = 0.9·0.1 + 0.3 = 0.39; w₂ = 0.49 − 0.039.
         let parameter = makeParameter()
         let sgd = SGD([("w", parameter)], learningRate: 0.1, momentum: 0.9)
-        setGradient(parameter, step: 0); sgd.step()
-        setGradient(parameter, step: 1); sgd.step()
+        setGradient(parameter, step: 0)
+        sgd.step()
+        setGradient(parameter, step: 1)
+        sgd.step()
         XCTAssertEqual(parameter.value.scalars[0], 0.451, accuracy: 1e-6)
     }
 
@@ -92,15 +98,20 @@ final class OptimizerTests: XCTestCase {
         for (name, make) in makers {
             let original = makeParameter()
             let optimizer = make([("w", original)])
-            for step in 0..<2 { setGradient(original, step: step); optimizer.step() }
+            for step in 0..<2 {
+                setGradient(original, step: step)
+                optimizer.step()
+            }
 
             let state = Dictionary(uniqueKeysWithValues: optimizer.namedState)
             let copy = Parameter(original.value)
             let resumed = make([("w", copy)])
             try resumed.loadState(state)
 
-            setGradient(original, step: 2); optimizer.step()
-            setGradient(copy, step: 2); resumed.step()
+            setGradient(original, step: 2)
+            optimizer.step()
+            setGradient(copy, step: 2)
+            resumed.step()
             XCTAssertEqual(copy.value, original.value, "\(name) after loadState")
             XCTAssertEqual(resumed.namedState.map(\.0), optimizer.namedState.map(\.0), name)
             XCTAssertEqual(resumed.namedState.map(\.1), optimizer.namedState.map(\.1), name)
@@ -108,8 +119,10 @@ final class OptimizerTests: XCTestCase {
             // Without the state the next step differs (so the check above can fail).
             let fresh = Parameter(copy.value)
             let restarted = make([("w", fresh)])
-            setGradient(fresh, step: 2); restarted.step()
-            setGradient(copy, step: 2); resumed.step()
+            setGradient(fresh, step: 2)
+            restarted.step()
+            setGradient(copy, step: 2)
+            resumed.step()
             XCTAssertNotEqual(fresh.value, copy.value, "\(name): state made no difference")
         }
     }
@@ -120,9 +133,13 @@ final class OptimizerTests: XCTestCase {
         XCTAssertThrowsError(try adam.loadState(["step": Tensor(shape: [1], scalars: [3])])) { error in
             XCTAssertTrue("\(error)".contains("layer.weight"), "\(error)")
         }
-        XCTAssertThrowsError(try adam.loadState(["step": Tensor(shape: [1], scalars: [3]),
-                                                 "exp_avg.layer.weight": Tensor.zeros([4]),
-                                                 "exp_avg_sq.layer.weight": Tensor.zeros([4])])) { error in
+        XCTAssertThrowsError(
+            try adam.loadState([
+                "step": Tensor(shape: [1], scalars: [3]),
+                "exp_avg.layer.weight": Tensor.zeros([4]),
+                "exp_avg_sq.layer.weight": Tensor.zeros([4]),
+            ])
+        ) { error in
             XCTAssertTrue("\(error)".contains("layer.weight"), "\(error)")
         }
         XCTAssertEqual(adam.stepCount, 0, "a failed load changes nothing")
@@ -139,7 +156,8 @@ final class OptimizerTests: XCTestCase {
     func testAdamLearnsSeparableTwoClassProblem() {
         var rng = SeededGenerator(seed: 500)
         let count = 200
-        var points = [Float](), labels = [Int]()
+        var points = [Float]()
+        var labels = [Int]()
         for i in 0..<count {
             let label = i % 2
             let center: Float = label == 0 ? 3 : 4

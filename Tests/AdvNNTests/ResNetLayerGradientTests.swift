@@ -36,13 +36,16 @@ final class ResNetLayerGradientTests: XCTestCase {
         _ = layer.forward(Tensor.randomNormal([2, 4], using: &rng), mode: .train)
         let x = Tensor.randomNormal([3, 4], using: &rng)
         let withoutProjection: (Tensor) -> (Tensor, Pullback) = { input in
-            let (y, _) = layer.forward(input, mode: Self.fixedVectors)   // sets the inner weight to W̄
-            return (y, { dy in
-                layer.inner.weight.zeroGradient()
-                let dx = layer.inner.forward(input, mode: Self.fixedVectors).1(dy)
-                layer.weightOriginal.gradient += layer.inner.weight.gradient * (1 / layer.sigma)
-                return dx
-            })
+            let (y, _) = layer.forward(input, mode: Self.fixedVectors)  // sets the inner weight to W̄
+            return (
+                y,
+                { dy in
+                    layer.inner.weight.zeroGradient()
+                    let dx = layer.inner.forward(input, mode: Self.fixedVectors).1(dy)
+                    layer.weightOriginal.gradient += layer.inner.weight.gradient * (1 / layer.sigma)
+                    return dx
+                }
+            )
         }
         let report = GradientCheck().run(input: x, parameters: [("weight_orig", layer.weightOriginal)], withoutProjection)
         XCTAssertFalse(report.passed, "a gradient without the projection term passed: \(report)")
@@ -107,9 +110,11 @@ final class ResNetLayerGradientTests: XCTestCase {
 func singularValues(_ matrix: [Float], rows: Int, columns: Int) -> [Double] {
     var a = matrix.map(Double.init)
     var s = [Double](repeating: 0, count: min(rows, columns))
-    var u = [Double](repeating: 0, count: rows * rows), vt = [Double](repeating: 0, count: columns * columns)
-    let info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int32(rows), Int32(columns), &a, Int32(columns),
-                              &s, &u, Int32(rows), &vt, Int32(columns))
+    var u = [Double](repeating: 0, count: rows * rows)
+    var vt = [Double](repeating: 0, count: columns * columns)
+    let info = LAPACKE_dgesdd(
+        LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int32(rows), Int32(columns), &a, Int32(columns),
+        &s, &u, Int32(rows), &vt, Int32(columns))
     precondition(info == 0, "dgesdd failed: \(info)")
     return s
 }

@@ -55,8 +55,9 @@ final class SafetensorsTests: XCTestCase {
             XCTAssertEqual(try file.integerTensor(name), expected, name)
         }
         XCTAssertEqual(try file.integerTensor("step").signedValues, [-1, .min, .max, 0])
-        XCTAssertEqual(SeededGenerator(stateWords: try file.integerTensor("rng", expectedCount: 4).words)?.stateWords,
-                       [.max, 0, 1, 1 << 63])
+        XCTAssertEqual(
+            SeededGenerator(stateWords: try file.integerTensor("rng", expectedCount: 4).words)?.stateWords,
+            [.max, 0, 1, 1 << 63])
     }
 
     func testEmptyFileHoldsOnlyThePaddedEmptyObject() throws {
@@ -69,18 +70,21 @@ final class SafetensorsTests: XCTestCase {
     }
 
     func testByteLayoutMatchesHandComputedExample() throws {
-        let bytes = try Safetensors.encode(tensors: [("a", Tensor(shape: [2], scalars: [1, -2]))],
-                                           integerTensors: [("n", IntegerTensor(unsigned: [258]))],
-                                           metadata: ["kind": "xy"])
+        let bytes = try Safetensors.encode(
+            tensors: [("a", Tensor(shape: [2], scalars: [1, -2]))],
+            integerTensors: [("n", IntegerTensor(unsigned: [258]))],
+            metadata: ["kind": "xy"])
         // The U64 tensor comes first (widest dtype first), then the F32 one.
         // JSON: 30 bytes of metadata + comma, 53 for "n" + comma, 54 for "a" + closing brace = 137,
         // padded with 7 spaces to 144 = 0x90.
-        let json = #"{"__metadata__":{"kind":"xy"},"n":{"dtype":"U64","shape":[1],"data_offsets":[0,8]},"#
+        let json =
+            #"{"__metadata__":{"kind":"xy"},"n":{"dtype":"U64","shape":[1],"data_offsets":[0,8]},"#
             + #""a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#
         XCTAssertEqual(json.utf8.count, 137)
-        let expected: [UInt8] = [0x90, 0, 0, 0, 0, 0, 0, 0]
+        let expected: [UInt8] =
+            [0x90, 0, 0, 0, 0, 0, 0, 0]
             + Array(json.utf8) + [UInt8](repeating: 0x20, count: 7)
-            + [0x02, 0x01, 0, 0, 0, 0, 0, 0]              // 258 as U64
+            + [0x02, 0x01, 0, 0, 0, 0, 0, 0]  // 258 as U64
             + [0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0]  // 1.0, -2.0 as F32
         XCTAssertEqual(bytes, expected)
         XCTAssertEqual((8 + 144) % 8, 0, "data starts 8-byte aligned")
@@ -172,12 +176,12 @@ final class SafetensorsTests: XCTestCase {
 
     func testAcceptsWhitespaceAnyKeyOrderAndNoPadding() throws {
         let json = """
-        {
-          "b": {"shape": [1], "data_offsets": [4, 8], "dtype": "F32"},
-          "a": {"data_offsets": [0, 4], "dtype": "F32", "shape": [1]},
-          "__metadata__": {"kind": "triplet"}
-        }
-        """
+            {
+              "b": {"shape": [1], "data_offsets": [4, 8], "dtype": "F32"},
+              "a": {"data_offsets": [0, 4], "dtype": "F32", "shape": [1]},
+              "__metadata__": {"kind": "triplet"}
+            }
+            """
         let bytes = fileBytes(json: json, data: floatBytes([1, 2]))
         XCTAssertNotEqual((8 + json.utf8.count) % 8, 0, "the header is deliberately unaligned")
         let file = try bytes.withUnsafeBytes { try Safetensors.decode($0, path: "loose.safetensors") }
@@ -207,10 +211,12 @@ final class SafetensorsTests: XCTestCase {
 
     func testRejectsMalformedMetadata() {
         let tensor = #""w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#
-        assertRejects(fileBytes(json: #"{"__metadata__":{"kind":3},"# + tensor + "}", data: floatBytes([1])),
-                      mentioning: ["__metadata__", "kind", "not a string"])
-        assertRejects(fileBytes(json: #"{"__metadata__":"classifier","# + tensor + "}", data: floatBytes([1])),
-                      mentioning: ["__metadata__", "not an object"])
+        assertRejects(
+            fileBytes(json: #"{"__metadata__":{"kind":3},"# + tensor + "}", data: floatBytes([1])),
+            mentioning: ["__metadata__", "kind", "not a string"])
+        assertRejects(
+            fileBytes(json: #"{"__metadata__":"classifier","# + tensor + "}", data: floatBytes([1])),
+            mentioning: ["__metadata__", "not an object"])
     }
 
     func testRejectsEntriesWithMissingOrMistypedFields() {
@@ -253,8 +259,9 @@ final class SafetensorsTests: XCTestCase {
 
     func testRejectsOverlapsGapsAndTrailingBytes() {
         func two(_ a: String, _ b: String, dataCount: Int) -> [UInt8] {
-            fileBytes(json: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":\#(a)},"b":{"dtype":"F32","shape":[2],"data_offsets":\#(b)}}"#,
-                      data: [UInt8](repeating: 0, count: dataCount))
+            fileBytes(
+                json: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":\#(a)},"b":{"dtype":"F32","shape":[2],"data_offsets":\#(b)}}"#,
+                data: [UInt8](repeating: 0, count: dataCount))
         }
         assertRejects(two("[0,8]", "[4,12]", dataCount: 12), mentioning: ["tensor b", "data_offsets [4, 12]", "overlap tensor a [0, 8]"])
         assertRejects(two("[0,8]", "[0,8]", dataCount: 8), mentioning: ["data_offsets [0, 8]", "overlap"])
@@ -270,13 +277,16 @@ final class SafetensorsTests: XCTestCase {
 
     func testReadNamesTheFileOnDisk() throws {
         let path = folder + "/broken.safetensors"
-        try Data(fileBytes(json: #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: floatBytes([1, 2]))).write(to: URL(fileURLWithPath: path))
+        try Data(fileBytes(json: #"{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: floatBytes([1, 2]))).write(
+            to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try Safetensors.read(path: path)) { error in
-            XCTAssertEqual((error as? CheckpointError)?.description,
-                           "\(path): tensor w: data_offsets [0, 8] hold 8 bytes, shape [3] of F32 needs 12")
+            XCTAssertEqual(
+                (error as? CheckpointError)?.description,
+                "\(path): tensor w: data_offsets [0, 8] hold 8 bytes, shape [3] of F32 needs 12")
         }
         XCTAssertThrowsError(try Safetensors.read(path: folder + "/absent.safetensors")) { error in
-            XCTAssertEqual((error as? CheckpointError)?.description, "\(folder!)/absent.safetensors: cannot open: No such file or directory")
+            XCTAssertEqual(
+                (error as? CheckpointError)?.description, "\(folder!)/absent.safetensors: cannot open: No such file or directory")
         }
         XCTAssertThrowsError(try Safetensors.read(path: folder)) { error in
             XCTAssertEqual((error as? CheckpointError)?.description, "\(folder!): not a regular file")
@@ -295,8 +305,9 @@ final class SafetensorsTests: XCTestCase {
         bytes.removeLast(4)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try Safetensors.readHeader(path: path)) { error in
-            XCTAssertEqual((error as? CheckpointError)?.description,
-                           "\(path): tensor w: data_offsets [0, 16] end past the data section (12 bytes)")
+            XCTAssertEqual(
+                (error as? CheckpointError)?.description,
+                "\(path): tensor w: data_offsets [0, 16] end past the data section (12 bytes)")
         }
     }
 
@@ -308,8 +319,11 @@ final class SafetensorsTests: XCTestCase {
         try Data(old).write(to: URL(fileURLWithPath: path))
         let one = Tensor(shape: [1], scalars: [1])
 
-        XCTAssertThrowsError(try Safetensors.write(tensors: [("w", one)], integerTensors: [("w", IntegerTensor(unsigned: [1]))],
-                                                   metadata: [:], to: path)) { error in
+        XCTAssertThrowsError(
+            try Safetensors.write(
+                tensors: [("w", one)], integerTensors: [("w", IntegerTensor(unsigned: [1]))],
+                metadata: [:], to: path)
+        ) { error in
             XCTAssertEqual((error as? CheckpointError)?.description, "\(path): tensor name w appears twice")
         }
         XCTAssertThrowsError(try Safetensors.write(tensors: [("__metadata__", one)], metadata: [:], to: path)) { error in
@@ -329,8 +343,11 @@ final class SafetensorsTests: XCTestCase {
         try lockFolder(locked)
         defer { unlockFolder(locked) }
 
-        XCTAssertThrowsError(try Safetensors.write(tensors: [("w", Tensor(shape: [1], scalars: [2]))],
-                                                   metadata: ["kind": "new"], to: path)) { error in
+        XCTAssertThrowsError(
+            try Safetensors.write(
+                tensors: [("w", Tensor(shape: [1], scalars: [2]))],
+                metadata: ["kind": "new"], to: path)
+        ) { error in
             XCTAssertTrue(error is FileWriteError, "\(error)")
             XCTAssertTrue("\(error)".contains(path), "\(error)")
         }
@@ -353,9 +370,11 @@ final class SafetensorsTests: XCTestCase {
     func testMutatedFilesAreAcceptedOrRejectedCleanly() throws {
         var rng = SeededGenerator(seed: 2018)
         let base = try Safetensors.encode(
-            tensors: [("conv.weight", Tensor.randomNormal([4, 1, 5, 5], using: &rng)),
-                      ("conv.bias", Tensor(shape: [2], scalars: [0.5, -0.5])),
-                      ("empty", Tensor(shape: [0, 4], scalars: []))],
+            tensors: [
+                ("conv.weight", Tensor.randomNormal([4, 1, 5, 5], using: &rng)),
+                ("conv.bias", Tensor(shape: [2], scalars: [0.5, -0.5])),
+                ("empty", Tensor(shape: [0, 4], scalars: [])),
+            ],
             integerTensors: [("rng", IntegerTensor(unsigned: [1, 2, 3, 4])), ("step", IntegerTensor(signed: [-7]))],
             metadata: ["kind": "classifier", "epoch": "3"])
         let headerEnd = 8 + Int(base[0]) + Int(base[1]) << 8
@@ -508,11 +527,14 @@ final class CheckpointTests: XCTestCase {
         model.bias.value = Tensor(shape: [2], scalars: [0.1, -0.2])
         model.runningMean.value = Tensor(shape: [2], scalars: [3, 4])
         let path = folder + "/\(kind).safetensors"
-        try Checkpoint.save(model, extraTensors: [("adam.m.conv1.bias", Tensor(shape: [2], scalars: [7, 8]))],
-                            integerTensors: [("rng", IntegerTensor(unsigned: rng.stateWords)), ("step", IntegerTensor(signed: [42]))],
-                            metadata: [Checkpoint.MetadataKey.kind: kind, Checkpoint.MetadataKey.epoch: "2",
-                                       Checkpoint.MetadataKey.createdBy: "advlab train classifier --seed 11"],
-                            to: path)
+        try Checkpoint.save(
+            model, extraTensors: [("adam.m.conv1.bias", Tensor(shape: [2], scalars: [7, 8]))],
+            integerTensors: [("rng", IntegerTensor(unsigned: rng.stateWords)), ("step", IntegerTensor(signed: [42]))],
+            metadata: [
+                Checkpoint.MetadataKey.kind: kind, Checkpoint.MetadataKey.epoch: "2",
+                Checkpoint.MetadataKey.createdBy: "advlab train classifier --seed 11",
+            ],
+            to: path)
         return (path, model)
     }
 

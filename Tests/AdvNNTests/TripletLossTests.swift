@@ -1,7 +1,8 @@
-@testable import AdvNN
 import AdvTensor
 import TestSupport
 import XCTest
+
+@testable import AdvNN
 
 final class TripletLossTests: XCTestCase {
     /// Embeddings spread so that the mined negatives do not switch inside ±h.
@@ -18,16 +19,18 @@ final class TripletLossTests: XCTestCase {
         XCTAssertGreaterThan(loss, 0)
         var check = GradientCheck()
         check.step = 1e-3
-        let report = check.run(input: embeddings, lossAsFunction { e in
-            let (value, gradient, _) = tripletSemiHardLoss(embeddings: e, labels: labels, margin: 0.5)
-            return (value, gradient)
-        })
+        let report = check.run(
+            input: embeddings,
+            lossAsFunction { e in
+                let (value, gradient, _) = tripletSemiHardLoss(embeddings: e, labels: labels, margin: 0.5)
+                return (value, gradient)
+            })
         assertGradientsMatch(report)
     }
 
     func testHandComputedSemiHardChoice() {
         // One anchor–positive pair per class on a line; negatives at known distances.
-        let e = Tensor(shape: [4, 1], scalars: [0, 1, 1.5, 3])   // classes 0, 0, 1, 1
+        let e = Tensor(shape: [4, 1], scalars: [0, 1, 1.5, 3])  // classes 0, 0, 1, 1
         let (loss, _, _) = tripletSemiHardLoss(embeddings: e, labels: [0, 0, 1, 1], margin: 1)
         // Pairs: (0,1): d_ap = 1; negatives 2 (2.25, semi-hard), 3 (9) -> 1 − 2.25 + 1 = −0.25 -> 0
         //        (1,0): d_ap = 1; negatives 2 (0.25), 3 (4): semi-hard 4 -> 1 − 4 + 1 < 0 -> 0

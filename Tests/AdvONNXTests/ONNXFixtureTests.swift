@@ -25,8 +25,9 @@ final class ONNXFixtureTests: XCTestCase {
         let expectedGradients = try NPY.read(Self.fixture("\(name)-gradients.npy"))
         let model = try ONNXClassifier(path: Self.fixture("\(name).onnx"))
         for op in expected {
-            XCTAssertTrue(model.operatorSummary.contains(op), "\(name) imports \(model.operatorSummary), expected \(op)",
-                          file: file, line: line)
+            XCTAssertTrue(
+                model.operatorSummary.contains(op), "\(name) imports \(model.operatorSummary), expected \(op)",
+                file: file, line: line)
         }
 
         let (logits, pullback) = model.logits(images, mode: .eval)
@@ -52,8 +53,12 @@ final class ONNXFixtureTests: XCTestCase {
     }
 
     func testResidualNetWithBatchNormAndSoftmaxOutput() throws {
-        try check("residual-bn", operators: ["Add×1", "BatchNormalization×1", "ConvTranspose×1", "AveragePool×1",
-                                             "GlobalAveragePool×1", "LeakyRelu×1", "MaxPool×1"])
+        try check(
+            "residual-bn",
+            operators: [
+                "Add×1", "BatchNormalization×1", "ConvTranspose×1", "AveragePool×1",
+                "GlobalAveragePool×1", "LeakyRelu×1", "MaxPool×1",
+            ])
     }
 
     func testMLPWithNormalisationInTheGraph() throws {

@@ -1,9 +1,10 @@
-@testable import AdvAttacks
-@testable import AdvReport
 import AdvTensor
 import Foundation
 import TestSupport
 import XCTest
+
+@testable import AdvAttacks
+@testable import AdvReport
 
 /// People's labels: the judge set's stratified picks, folding several annotators into per-setting
 /// figures with attention checks, and MTurk's CSVs in and out.
@@ -18,12 +19,16 @@ final class PeopleLabelsTests: XCTestCase {
             JudgeItem(id: "real-\(index)", kind: "real", intended: (index + 1) % 10, setting: JudgeSettings.real, image01: image)
         }
         let unrestricted = [(3, 5), (4, 9)].enumerated().map { index, pair in
-            JudgeItem(id: "unrestricted-\(10 + index)", kind: "unrestricted", intended: pair.0, setting: unrestrictedSetting, other: pair.1,
-                      image01: image)
+            JudgeItem(
+                id: "unrestricted-\(10 + index)", kind: "unrestricted", intended: pair.0, setting: unrestrictedSetting, other: pair.1,
+                image01: image)
         }
-        return JudgeSet(seed: 4, items: real + unrestricted,
-                        settings: [JudgeSetting(setting: JudgeSettings.real, kind: "real", knn_keeps_intended: nil),
-                                   JudgeSetting(setting: unrestrictedSetting, kind: "unrestricted", knn_keeps_intended: 0.8765)])
+        return JudgeSet(
+            seed: 4, items: real + unrestricted,
+            settings: [
+                JudgeSetting(setting: JudgeSettings.real, kind: "real", knn_keeps_intended: nil),
+                JudgeSetting(setting: unrestrictedSetting, kind: "unrestricted", knn_keeps_intended: 0.8765),
+            ])
     }
 
     /// alice answers every real image right; bob gets two of ten wrong (0.2: flagged), carol one
@@ -33,16 +38,20 @@ final class PeopleLabelsTests: XCTestCase {
         let set = judgeSet()
         func labels(_ name: String, real: [Int: Int?], unrestricted: [Int?]) -> HumanLabels {
             let answers: [Int?] = set.items.prefix(10).enumerated().map { index, item in real[index] ?? item.intended } + unrestricted
-            var file = HumanLabels(page_seed: 4, annotator: name, instruction: "lenient", origin: "page",
-                                   labels: zip(set.items, answers).map { item, answer in
-                                       HumanLabels.Label(id: item.id, kind: item.kind, intended: item.intended, setting: item.setting,
-                                                         answer: answer)
-                                   })
+            var file = HumanLabels(
+                page_seed: 4, annotator: name, instruction: "lenient", origin: "page",
+                labels: zip(set.items, answers).map { item, answer in
+                    HumanLabels.Label(
+                        id: item.id, kind: item.kind, intended: item.intended, setting: item.setting,
+                        answer: answer)
+                })
             file.file = "\(name).json"
             return file
         }
-        return [labels("alice", real: [:], unrestricted: [3, nil]), labels("bob", real: [0: 7, 1: Int?.none], unrestricted: [5, nil]),
-                labels("carol", real: [0: 7], unrestricted: [3, 4])]
+        return [
+            labels("alice", real: [:], unrestricted: [3, nil]), labels("bob", real: [0: 7, 1: Int?.none], unrestricted: [5, nil]),
+            labels("carol", real: [0: 7], unrestricted: [3, 4]),
+        ]
     }
 
     static func fold(excludeFlagged: Bool) throws -> HumanAgreement {
@@ -90,8 +99,11 @@ final class PeopleLabelsTests: XCTestCase {
     func testOneFilePerAnnotator() throws {
         var files = Self.annotators()
         files[2].annotator = "alice"
-        XCTAssertThrowsError(try HumanAgreement.fold(files, set: Self.judgeSet(), setPath: "j.json", excludeFlagged: false,
-                                                     noun: "digit")) { error in
+        XCTAssertThrowsError(
+            try HumanAgreement.fold(
+                files, set: Self.judgeSet(), setPath: "j.json", excludeFlagged: false,
+                noun: "digit")
+        ) { error in
             XCTAssertEqual("\(error)", "carol.json: annotator alice also gave alice.json; pass one labels file per person")
         }
     }
@@ -125,13 +137,15 @@ final class PeopleLabelsTests: XCTestCase {
     /// with the source as the intended class and the target as the other.
     func testASearchOffersItsSuccesses() {
         func record(_ source: Int, _ target: Int?, _ success: Bool) -> LatentSearchRecord {
-            LatentSearchRecord(source: source, target: target, success: success, steps: 1, classifierPrediction: target ?? 0,
-                               classifierConfidence: 0.9, auxiliaryPrediction: source, auxiliaryConfidence: 0.9,
-                               discriminatorRealScore: 0.5, latentDistance: 1, z0: [], z: [])
+            LatentSearchRecord(
+                source: source, target: target, success: success, steps: 1, classifierPrediction: target ?? 0,
+                classifierConfidence: 0.9, auxiliaryPrediction: source, auxiliaryConfidence: 0.9,
+                discriminatorRealScore: 0.5, latentDistance: 1, z0: [], z: [])
         }
         let images = Tensor.zeros([3, 1, 28, 28])
-        let outcome = LatentSearchOutcome(startImages: images, images: images,
-                                          records: [record(3, 5, true), record(3, 5, false), record(4, 9, true)])
+        let outcome = LatentSearchOutcome(
+            startImages: images, images: images,
+            records: [record(3, 5, true), record(3, 5, false), record(4, 9, true)])
         let set = JudgeSet.search(outcome, setting: Self.unrestrictedSetting, seed: 2)
         XCTAssertEqual(set.items.map(\.id), ["unrestricted-0", "unrestricted-2"])
         XCTAssertEqual(set.items.map(\.intended), [3, 4])
@@ -158,14 +172,16 @@ final class PeopleLabelsTests: XCTestCase {
             XCTAssertTrue(layout.contains("${image_\(slot)}") && layout.contains("name=\"label_\(slot)\""))
         }
         var expected = Self.annotators().prefix(2).map { file -> HumanLabels in
-            var labels = HumanLabels(page_seed: 4, annotator: "mturk:W" + (file.annotator ?? ""), instruction: "strict", origin: "mturk",
-                                     labels: file.labels)
+            var labels = HumanLabels(
+                page_seed: 4, annotator: "mturk:W" + (file.annotator ?? ""), instruction: "strict", origin: "mturk",
+                labels: file.labels)
             labels.file = nil
             return labels
         }
-        let answers = Dictionary(uniqueKeysWithValues: Self.annotators().prefix(2).map { file in
-            ("W" + (file.annotator ?? ""), Dictionary(uniqueKeysWithValues: file.labels.map { ($0.id, $0.answer) }))
-        })
+        let answers = Dictionary(
+            uniqueKeysWithValues: Self.annotators().prefix(2).map { file in
+                ("W" + (file.annotator ?? ""), Dictionary(uniqueKeysWithValues: file.labels.map { ($0.id, $0.answer) }))
+            })
         let imported = try MTurk.importResults(csv: try Self.resultsCSV(input: input, answers: answers), path: "results.csv", set: set)
         expected.sort { ($0.annotator ?? "") < ($1.annotator ?? "") }
         XCTAssertEqual(imported, expected)
@@ -185,8 +201,9 @@ final class PeopleLabelsTests: XCTestCase {
                 return "no error"
             } catch { return "\(error)" }
         }
-        XCTAssertEqual(message("name,age\r\nx,3\r\n"),
-                       "r.csv: row 1 (the header): no column WorkerId; expected MTurk's results CSV for a HIT made by advlab judge --mturk")
+        XCTAssertEqual(
+            message("name,age\r\nx,3\r\n"),
+            "r.csv: row 1 (the header): no column WorkerId; expected MTurk's results CSV for a HIT made by advlab judge --mturk")
         var rows = try CSV.parse(good)
         let answer = try XCTUnwrap(rows[0].firstIndex(of: "Answer.label_2"))
         rows[2][answer] = "seven"

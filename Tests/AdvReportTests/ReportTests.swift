@@ -1,9 +1,10 @@
-@testable import AdvAnalysis
-@testable import AdvAttacks
-@testable import AdvReport
 import AdvTensor
 import Foundation
 import XCTest
+
+@testable import AdvAnalysis
+@testable import AdvAttacks
+@testable import AdvReport
 
 /// The report's pages are rendered from results.json alone: every number on them must be one
 /// of its values, every figure must exist, and the conclusions must follow the numbers.
@@ -11,67 +12,102 @@ final class ReportTests: XCTestCase {
     /// A small, fully populated results value with distinctive numbers.
     static func fixture(pgdHolds: Bool = false) -> ReportResults {
         let perClass = (0..<10).map { 0.9 + 0.0071 * Double($0) }
-        let proxies = ConditionOneProxyValues(examples: 100, successes: 40, background_changed: 0.4321, ink_change: -0.0123, ssim: 0.6543,
-                                              embedding_shift: 1.2345, knn_keeps_source: 0.8765, reference_keeps_source: 0.9876)
-        let one = ConditionOneReport(overall: proxies, per_class: Array(repeating: proxies, count: 10), per_class_holds: Array(repeating: pgdHolds, count: 10),
-                                     holds: pgdHolds, reasons: ["mean SSIM 0.654 (needs 0.90)"])
+        let proxies = ConditionOneProxyValues(
+            examples: 100, successes: 40, background_changed: 0.4321, ink_change: -0.0123, ssim: 0.6543,
+            embedding_shift: 1.2345, knn_keeps_source: 0.8765, reference_keeps_source: 0.9876)
+        let one = ConditionOneReport(
+            overall: proxies, per_class: Array(repeating: proxies, count: 10), per_class_holds: Array(repeating: pgdHolds, count: 10),
+            holds: pgdHolds, reasons: ["mean SSIM 0.654 (needs 0.90)"])
         func two(_ norm: String, _ eps: Double, holds: Bool) -> ConditionTwoVerdict {
-            ConditionTwoVerdict(norm: norm, eps: eps, images: 1000, share_with_same_class_within_eps: holds ? 0 : 0.0123,
-                                per_class_share_with_same_class_within_eps: (0..<10).map { holds || $0 != 1 ? 0 : 0.1234 },
-                                share_with_misclassified_within_eps: holds ? 0 : 0.0042, per_class_share_with_misclassified_within_eps: nil,
-                                per_class_images: Array(repeating: 100, count: 10), per_class_median_nearest_same_class: Array(repeating: 2.5, count: 10),
-                                per_class_min_nearest_same_class: Array(repeating: 0.5, count: 10), holds: holds,
-                                per_class_holds: (0..<10).map { holds || $0 != 1 }, reason: holds ? "no image among 1000 …" : "0.0123 of 1000 images …")
+            ConditionTwoVerdict(
+                norm: norm, eps: eps, images: 1000, share_with_same_class_within_eps: holds ? 0 : 0.0123,
+                per_class_share_with_same_class_within_eps: (0..<10).map { holds || $0 != 1 ? 0 : 0.1234 },
+                share_with_misclassified_within_eps: holds ? 0 : 0.0042, per_class_share_with_misclassified_within_eps: nil,
+                per_class_images: Array(repeating: 100, count: 10), per_class_median_nearest_same_class: Array(repeating: 2.5, count: 10),
+                per_class_min_nearest_same_class: Array(repeating: 0.5, count: 10), holds: holds,
+                per_class_holds: (0..<10).map { holds || $0 != 1 }, reason: holds ? "no image among 1000 …" : "0.0123 of 1000 images …")
         }
         func attack(_ model: String, _ method: String, _ norm: String, _ eps: Double, robust: Double) -> AttackSetting {
-            AttackSetting(model: model, method: method, norm: norm, eps: eps, count: 100, clean_accuracy: 0.99, robust_accuracy: robust,
-                          per_class_robust_accuracy: perClass, condition_one: one,
-                          condition_two: two(norm, eps, holds: norm == "linf" && eps < 0.2))
+            AttackSetting(
+                model: model, method: method, norm: norm, eps: eps, count: 100, clean_accuracy: 0.99, robust_accuracy: robust,
+                per_class_robust_accuracy: perClass, condition_one: one,
+                condition_two: two(norm, eps, holds: norm == "linf" && eps < 0.2))
         }
         let settings = ReportSettings.quick
         return ReportResults(
             seed: 17, quick: true, settings: settings, models: ["natural": "n.safetensors", "robust": "r.safetensors"],
             generator: "g.safetensors", embedding: "t.safetensors",
-            generalization: Generalization(test_images: 2000, plain_samples_per_class: 50, models: [
-                .init(model: "natural", test_error: 0.0067, per_class_test_error: perClass.map { 1 - $0 }, plain_sample_error: 0.0031,
-                      per_class_plain_sample_error: perClass.map { 1 - $0 }),
-                .init(model: "robust", test_error: 0.0143, per_class_test_error: perClass.map { 1 - $0 }, plain_sample_error: 0.0052,
-                      per_class_plain_sample_error: perClass.map { 1 - $0 })]),
-            robustness: [attack("natural", "pgd", "linf", 0.1, robust: 0.7123), attack("natural", "pgd", "linf", 0.3, robust: 0.0012),
-                         attack("robust", "pgd", "linf", 0.3, robust: 0.9234), attack("natural", "pgd", "l2", 4.5, robust: 0.0001),
-                         attack("robust", "pgd", "l2", 4.5, robust: 0.0345)],
-            minimal_perturbations: [MinimalPerturbation(model: "natural", count: 20, success_rate: 1, quantile_levels: [0.1, 0.5, 0.9], l2_quantiles: [0.9876, 1.5432, 2.3456],
-                                                        per_class_median_l2: perClass, share_below_nearest_same_class: 0.95, condition_one: one)],
-            condition_two_curves: [ConditionTwoCurve(norm: "linf", images: 1000, eps: [0, 0.5, 1], share_with_same_class_within_eps: [0, 0.2, 1], quantile_levels: [0, 0.01, 0.05, 0.5],
-                                                     per_class_nearest_same_class_quantiles: Array(repeating: [0.2345, 0.3456, 0.4567, 0.6789], count: 10))],
-            unrestricted: [UnrestrictedSetting(model: "natural", variant: "targeted", count: 90, success_rate: 0.8222,
-                                               per_pair: (0..<10).map { s in (0..<10).map { $0 == s ? nil : 0.5 } },
-                                               per_source_success_rate: perClass, auxiliary_source_confidence_on_successes: 0.8642, condition_one: one,
-                                               nearest_train_l2_quantiles: [3.1234, 5.4321], nearest_train_linf_quantiles: [0.7123, 0.9456],
-                                               condition_two_reason: "an unrestricted example has no original image")],
-            combination: [CombinationSetting(eps: 0.3, count: 90, still_source: ["natural": 0.9556, "robust": 0.9889],
-                                             became_other: ["natural": 0.0111, "robust": 0.0033], knn_still_source: 0.9333, knn_became_other: 0.0222,
-                                             condition_one: one, condition_two: two("linf", 0.3, holds: false))],
-            invariance: [InvarianceReport(records: (0..<8).map { i in
-                InvarianceRecord(index: i, label: 3, target: 5, nearest: ShiftedMatch(index: i, distance: 4.5, dx: 0, dy: 0), knnClean: 3,
-                                 knnAdversarial: i < 3 ? 5 : 3, modelClean: 3, modelAdversarial: 3, referenceClean: 3, referenceAdversarial: i < 1 ? 5 : 3)
-            }, eps: 0.3, maxShift: 0, knnK: 5)],
-            distances: DistanceAnalysis(per_class: 30, mean_pairwise: ["l2": Array(repeating: perClass, count: 10)],
-                                        rows_not_closest_to_self: ["l2": [2, 5, 8]]),
-            per_class_eps: [PerClassEpsilonReport(norm: "linf", grid: [0.05, 0.25, 0.45], criteria: PerClassEpsilonCriteria(),
-                                                  per_class: (0..<10).map { digit in
-                                                      ClassEpsilon(digit: digit, eps: digit == 1 ? 0.25 : 0.45, binding: digit == 1 ? "(2)" : "grid", monotone: true,
-                                                                   condition_two_images: 100, combination_pairs: 36,
-                                                                   grid: [0.05, 0.25, 0.45].map { Self.gridPoint($0, passes: digit != 1 || $0 < 0.3) })
-                                                  }, condition_two_method: "m", combination_method: "m", seed: 17)],
+            generalization: Generalization(
+                test_images: 2000, plain_samples_per_class: 50,
+                models: [
+                    .init(
+                        model: "natural", test_error: 0.0067, per_class_test_error: perClass.map { 1 - $0 }, plain_sample_error: 0.0031,
+                        per_class_plain_sample_error: perClass.map { 1 - $0 }),
+                    .init(
+                        model: "robust", test_error: 0.0143, per_class_test_error: perClass.map { 1 - $0 }, plain_sample_error: 0.0052,
+                        per_class_plain_sample_error: perClass.map { 1 - $0 }),
+                ]),
+            robustness: [
+                attack("natural", "pgd", "linf", 0.1, robust: 0.7123), attack("natural", "pgd", "linf", 0.3, robust: 0.0012),
+                attack("robust", "pgd", "linf", 0.3, robust: 0.9234), attack("natural", "pgd", "l2", 4.5, robust: 0.0001),
+                attack("robust", "pgd", "l2", 4.5, robust: 0.0345),
+            ],
+            minimal_perturbations: [
+                MinimalPerturbation(
+                    model: "natural", count: 20, success_rate: 1, quantile_levels: [0.1, 0.5, 0.9], l2_quantiles: [0.9876, 1.5432, 2.3456],
+                    per_class_median_l2: perClass, share_below_nearest_same_class: 0.95, condition_one: one)
+            ],
+            condition_two_curves: [
+                ConditionTwoCurve(
+                    norm: "linf", images: 1000, eps: [0, 0.5, 1], share_with_same_class_within_eps: [0, 0.2, 1],
+                    quantile_levels: [0, 0.01, 0.05, 0.5],
+                    per_class_nearest_same_class_quantiles: Array(repeating: [0.2345, 0.3456, 0.4567, 0.6789], count: 10))
+            ],
+            unrestricted: [
+                UnrestrictedSetting(
+                    model: "natural", variant: "targeted", count: 90, success_rate: 0.8222,
+                    per_pair: (0..<10).map { s in (0..<10).map { $0 == s ? nil : 0.5 } },
+                    per_source_success_rate: perClass, auxiliary_source_confidence_on_successes: 0.8642, condition_one: one,
+                    nearest_train_l2_quantiles: [3.1234, 5.4321], nearest_train_linf_quantiles: [0.7123, 0.9456],
+                    condition_two_reason: "an unrestricted example has no original image")
+            ],
+            combination: [
+                CombinationSetting(
+                    eps: 0.3, count: 90, still_source: ["natural": 0.9556, "robust": 0.9889],
+                    became_other: ["natural": 0.0111, "robust": 0.0033], knn_still_source: 0.9333, knn_became_other: 0.0222,
+                    condition_one: one, condition_two: two("linf", 0.3, holds: false))
+            ],
+            invariance: [
+                InvarianceReport(
+                    records: (0..<8).map { i in
+                        InvarianceRecord(
+                            index: i, label: 3, target: 5, nearest: ShiftedMatch(index: i, distance: 4.5, dx: 0, dy: 0), knnClean: 3,
+                            knnAdversarial: i < 3 ? 5 : 3, modelClean: 3, modelAdversarial: 3, referenceClean: 3,
+                            referenceAdversarial: i < 1 ? 5 : 3)
+                    }, eps: 0.3, maxShift: 0, knnK: 5)
+            ],
+            distances: DistanceAnalysis(
+                per_class: 30, mean_pairwise: ["l2": Array(repeating: perClass, count: 10)],
+                rows_not_closest_to_self: ["l2": [2, 5, 8]]),
+            per_class_eps: [
+                PerClassEpsilonReport(
+                    norm: "linf", grid: [0.05, 0.25, 0.45], criteria: PerClassEpsilonCriteria(),
+                    per_class: (0..<10).map { digit in
+                        ClassEpsilon(
+                            digit: digit, eps: digit == 1 ? 0.25 : 0.45, binding: digit == 1 ? "(2)" : "grid", monotone: true,
+                            condition_two_images: 100, combination_pairs: 36,
+                            grid: [0.05, 0.25, 0.45].map { Self.gridPoint($0, passes: digit != 1 || $0 < 0.3) })
+                    }, condition_two_method: "m", combination_method: "m", seed: 17)
+            ],
             human: try? PeopleLabelsTests.fold(excludeFlagged: false),
             condition_one_rule: ConditionOneRule(), conclusions: [],
             figures: ["robustness-linf": "robustness-linf.svg", "combination": "combination.png"], seconds: 123.4)
     }
 
     static func gridPoint(_ eps: Double, passes: Bool) -> EpsilonGridPoint {
-        EpsilonGridPoint(eps: eps, share_condition_two_holds: passes ? 1 : 0.5, share_combination_unchanged: 1, passes_condition_two: passes,
-                         passes_combination: true, passes: passes)
+        EpsilonGridPoint(
+            eps: eps, share_condition_two_holds: passes ? 1 : 0.5, share_combination_unchanged: 1, passes_condition_two: passes,
+            passes_combination: true, passes: passes)
     }
 
     /// Writes the fixture's report into a fresh folder with its two figures.
@@ -84,7 +120,8 @@ final class ReportTests: XCTestCase {
         try ReportResults.jsonText(results).write(toFile: folder + "/results.json", atomically: true, encoding: .utf8)
         try document.markdown().write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
         try document.html().write(toFile: folder + "/index.html", atomically: true, encoding: .utf8)
-        try "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>".write(toFile: folder + "/robustness-linf.svg", atomically: true, encoding: .utf8)
+        try "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>".write(
+            toFile: folder + "/robustness-linf.svg", atomically: true, encoding: .utf8)
         try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0]).write(to: URL(fileURLWithPath: folder + "/combination.png"))
         return folder
     }
@@ -112,13 +149,20 @@ final class ReportTests: XCTestCase {
         let results = Self.fixture()
         let folder = try writeReport(results)
         let expected = JudgeSettings.expected(results, generator: "dcgan")
-        XCTAssertEqual(expected, ["real test images", "plain dcgan samples", "unrestricted dcgan targeted vs natural",
-                                  "pgd linf 0.3 vs natural",
-                                  "pgd linf 0.3 vs robust", "pgd l2 4.5 vs natural", "pgd l2 4.5 vs robust", "combination linf 0.3",
-                                  "invariance linf 0.3"])
+        XCTAssertEqual(
+            expected,
+            [
+                "real test images", "plain dcgan samples", "unrestricted dcgan targeted vs natural",
+                "pgd linf 0.3 vs natural",
+                "pgd linf 0.3 vs robust", "pgd l2 4.5 vs natural", "pgd l2 4.5 vs robust", "combination linf 0.3",
+                "invariance linf 0.3",
+            ])
         func write(_ names: [String]) throws {
-            let settings = names.map { JudgeSetting(setting: $0, kind: $0.hasPrefix("plain") ? "plain-gan" : "perturbation",
-                                                    knn_keeps_intended: nil) }
+            let settings = names.map {
+                JudgeSetting(
+                    setting: $0, kind: $0.hasPrefix("plain") ? "plain-gan" : "perturbation",
+                    knn_keeps_intended: nil)
+            }
             try JudgeSet(seed: 17, items: [], settings: settings).write(to: folder + "/judge-set.json")
         }
         try write(expected)
@@ -140,8 +184,9 @@ final class ReportTests: XCTestCase {
         let folder = try writeReport(Self.fixture())
         try FileManager.default.removeItem(atPath: folder + "/combination.png")
         try "not an image".write(toFile: folder + "/robustness-linf.svg", atomically: true, encoding: .utf8)
-        XCTAssertEqual(ReportChecks.problems(folder: folder),
-                       ["combination.png: referenced by the report but missing or empty", "robustness-linf.svg: neither a PNG nor an SVG file"])
+        XCTAssertEqual(
+            ReportChecks.problems(folder: folder),
+            ["combination.png: referenced by the report but missing or empty", "robustness-linf.svg: neither a PNG nor an SVG file"])
     }
 
     func testNamesWithDigitsAreNotNumbers() {
@@ -156,7 +201,10 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(linf?.answer.hasPrefix("No."), true, "(2) is violated in the fixture at L∞ 0.3")
         XCTAssertTrue(linf?.answer.contains("Classes where it fails: 1") ?? false)
         XCTAssertTrue(conclusions.contains { $0.question.contains("smaller L∞ ε") && $0.answer.contains("Classes 1") })
-        XCTAssertTrue(conclusions.contains { $0.question.contains("both conditions") && $0.answer.contains("Both conditions (by proxy for (1)): none") })
+        XCTAssertTrue(
+            conclusions.contains {
+                $0.question.contains("both conditions") && $0.answer.contains("Both conditions (by proxy for (1)): none")
+            })
         // When PGD's proxies hold and (2) holds at a small ε, that setting is named.
         results = Self.fixture(pgdHolds: true)
         conclusions = Conclusions.compute(results)
@@ -174,9 +222,11 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(monotonePage.contains("| L∞ passes again at | — | — | — | — |"), "every class of the fixture is monotone")
         XCTAssertFalse(Conclusions.compute(results).contains { $0.answer.contains("Non-monotone") })
         // Class 3 fails at 0.25 (so its ε is 0.05) but passes again at 0.45.
-        results.per_class_eps[0].per_class[3] = choosePerClassEpsilon(grid: [0.05, 0.25, 0.45], shareConditionTwo: [[1, 0.5, 1]],
-                                                                      shareCombination: [[1, 1, 1]], conditionTwoImages: [100],
-                                                                      combinationPairs: [36])[0]
+        results.per_class_eps[0].per_class[3] =
+            choosePerClassEpsilon(
+                grid: [0.05, 0.25, 0.45], shareConditionTwo: [[1, 0.5, 1]],
+                shareCombination: [[1, 1, 1]], conditionTwoImages: [100],
+                combinationPairs: [36])[0]
         results.per_class_eps[0].per_class[3].digit = 3
         XCTAssertEqual(results.per_class_eps[0].per_class[3].eps, Double(Float(0.05)))
         XCTAssertFalse(results.per_class_eps[0].per_class[3].monotone)
@@ -184,7 +234,8 @@ final class ReportTests: XCTestCase {
         let page = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
         XCTAssertTrue(page.contains("| L∞ passes again at | — | — | — | non-monotone: 0.45 |"), "the per-class ε table names the class")
         let conclusion = Conclusions.compute(results).first { $0.question.contains("smaller L∞ ε") }
-        XCTAssertTrue(conclusion?.answer.contains("Non-monotone: class 3 passes again at 0.45") ?? false, conclusion?.answer ?? "no conclusion")
+        XCTAssertTrue(
+            conclusion?.answer.contains("Non-monotone: class 3 passes again at 0.45") ?? false, conclusion?.answer ?? "no conclusion")
         XCTAssertEqual(ReportChecks.problems(folder: folder), [])
     }
 
@@ -203,12 +254,16 @@ final class ReportTests: XCTestCase {
             XCTAssertFalse(text.contains("on every success"), "a property of the success rule is presented as a finding: \(text)")
         }
         func record(success: Bool, confidence: Float) -> LatentSearchRecord {
-            LatentSearchRecord(source: 1, target: 2, success: success, steps: 1, classifierPrediction: 2, classifierConfidence: 0.9,
-                               auxiliaryPrediction: 1, auxiliaryConfidence: confidence, discriminatorRealScore: 0.5, latentDistance: 1, z0: [], z: [])
+            LatentSearchRecord(
+                source: 1, target: 2, success: success, steps: 1, classifierPrediction: 2, classifierConfidence: 0.9,
+                auxiliaryPrediction: 1, auxiliaryConfidence: confidence, discriminatorRealScore: 0.5, latentDistance: 1, z0: [], z: [])
         }
-        let records = [record(success: true, confidence: 0.5), record(success: false, confidence: 0.1), record(success: true, confidence: 0.75)]
+        let records = [
+            record(success: true, confidence: 0.5), record(success: false, confidence: 0.1), record(success: true, confidence: 0.75),
+        ]
         XCTAssertEqual(UnrestrictedFigures.meanAuxiliarySourceConfidence(records) ?? 0, 0.625, accuracy: 1e-9)
-        XCTAssertNil(UnrestrictedFigures.meanAuxiliarySourceConfidence([record(success: false, confidence: 0.9)]), "nothing measured: nil, not 0")
+        XCTAssertNil(
+            UnrestrictedFigures.meanAuxiliarySourceConfidence([record(success: false, confidence: 0.9)]), "nothing measured: nil, not 0")
     }
 
     func testResultsRoundTripWithNonFiniteValues() throws {
@@ -224,11 +279,11 @@ final class ReportTests: XCTestCase {
     func testHumanLabelsLoadOldFilesAndNameBadFields() throws {
         let path = NSTemporaryDirectory() + "labels-\(UUID().uuidString).json"
         let json = """
-        {"page_seed": 3, "labels": [
-          {"id": "a", "kind": "real", "intended": 4, "answer": 4},
-          {"id": "b", "kind": "real", "intended": 4, "answer": 9},
-          {"id": "c", "kind": "unrestricted", "intended": 2, "answer": null}]}
-        """
+            {"page_seed": 3, "labels": [
+              {"id": "a", "kind": "real", "intended": 4, "answer": 4},
+              {"id": "b", "kind": "real", "intended": 4, "answer": 9},
+              {"id": "c", "kind": "unrestricted", "intended": 2, "answer": null}]}
+            """
         try json.write(toFile: path, atomically: true, encoding: .utf8)
         let labels = try HumanLabels.load(path: path)
         XCTAssertEqual(labels.labels.map(\.answer), [4, 9, nil])
@@ -260,12 +315,15 @@ final class ReportTests: XCTestCase {
         func item(_ id: String, _ kind: String, _ intended: Int) -> JudgeItem {
             JudgeItem(id: id, kind: kind, intended: intended, setting: "s", image01: image)
         }
-        let matching = JudgeSet(seed: 1, items: [item("real-0", "real", 4), item("unrestricted-7", "unrestricted", 2), item("real-9", "real", 1)])
+        let matching = JudgeSet(
+            seed: 1, items: [item("real-0", "real", 4), item("unrestricted-7", "unrestricted", 2), item("real-9", "real", 1)])
         XCTAssertNoThrow(try labels.check(against: matching, setPath: "out/judge-set.json"))
         let missing = JudgeSet(seed: 1, items: [item("real-0", "real", 4), item("unrestricted-6", "unrestricted", 2)])
         XCTAssertThrowsError(try labels.check(against: missing, setPath: "out/judge-set.json")) { error in
-            XCTAssertEqual("\(error)", "\(path): label id unrestricted-7 is not in out/judge-set.json; the labels must come from a judge page "
-                           + "made from this report (advlab judge --from its folder)")
+            XCTAssertEqual(
+                "\(error)",
+                "\(path): label id unrestricted-7 is not in out/judge-set.json; the labels must come from a judge page "
+                    + "made from this report (advlab judge --from its folder)")
         }
         let otherClass = JudgeSet(seed: 1, items: [item("real-0", "real", 5), item("unrestricted-7", "unrestricted", 2)])
         XCTAssertThrowsError(try labels.check(against: otherClass, setPath: "j.json")) { error in
@@ -281,10 +339,12 @@ final class AttackSummaryTests: XCTestCase {
     func testUnmeasuredFiguresAreNull() throws {
         let images = Tensor.zeros([2, 1, 28, 28])
         let results = (0..<2).map { i in
-            ExampleResult(index: i, label: 3, cleanPrediction: 3, adversarialPrediction: 3, success: false, target: nil, l0: 0, l1: 0, l2: 0, linf: 0)
+            ExampleResult(
+                index: i, label: 3, cleanPrediction: 3, adversarialPrediction: 3, success: false, target: nil, l0: 0, l1: 0, l2: 0, linf: 0)
         }
-        let summary = AttackSummary(method: "pgd", norm: "linf", eps: 0.1, outcome: AttackOutcome(adversarialImages: images, results: results),
-                                    seed: 1, settings: [:])
+        let summary = AttackSummary(
+            method: "pgd", norm: "linf", eps: 0.1, outcome: AttackOutcome(adversarialImages: images, results: results),
+            seed: 1, settings: [:])
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(summary), as: UTF8.self)

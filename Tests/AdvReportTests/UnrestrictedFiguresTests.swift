@@ -1,8 +1,9 @@
-@testable import AdvAttacks
 import AdvImaging
-@testable import AdvReport
 import AdvTensor
 import XCTest
+
+@testable import AdvAttacks
+@testable import AdvReport
 
 /// The all-pairs cells: which example each (source, target) cell shows and how it is framed,
 /// with and without a second judge.
@@ -13,9 +14,10 @@ final class UnrestrictedFiguresTests: XCTestCase {
         let pairs = [(3, 5), (3, 5), (3, 5), (3, 7), (3, 7)]
         precondition(successes.count == pairs.count)
         let records = zip(pairs, successes).map { pair, success in
-            LatentSearchRecord(source: pair.0, target: pair.1, success: success, steps: 10, classifierPrediction: success ? pair.1 : pair.0,
-                               classifierConfidence: 0.6, auxiliaryPrediction: pair.0, auxiliaryConfidence: 0.9,
-                               discriminatorRealScore: 0.5, latentDistance: 1, z0: [0], z: [0])
+            LatentSearchRecord(
+                source: pair.0, target: pair.1, success: success, steps: 10, classifierPrediction: success ? pair.1 : pair.0,
+                classifierConfidence: 0.6, auxiliaryPrediction: pair.0, auxiliaryConfidence: 0.9,
+                discriminatorRealScore: 0.5, latentDistance: 1, z0: [0], z: [0])
         }
         let images = Tensor.concatenate((0..<pairs.count).map { Tensor(repeating: Float($0) / 10, shape: [1, 1, 28, 28]) })
         return LatentSearchOutcome(startImages: images, images: images, records: records)
@@ -36,16 +38,18 @@ final class UnrestrictedFiguresTests: XCTestCase {
 
     func testAValidSuccessIsPreferred() {
         // Records 1 and 2 succeed; only record 2 is valid.
-        let (_, examples, cells) = UnrestrictedFigures.pairCells(outcome(successes: [false, true, true, false, false]),
-                                                                 valid: [false, false, true, false, false])
+        let (_, examples, cells) = UnrestrictedFigures.pairCells(
+            outcome(successes: [false, true, true, false, false]),
+            valid: [false, false, true, false, false])
         XCTAssertEqual(shownRecord(examples[3][5]), 2)
         XCTAssertEqual(cells[3][5], .valid)
         XCTAssertEqual(cells[3][7], .failed)
     }
 
     func testSuccessesThePanelDisputesAreShownAsDisputed() {
-        let (rates, examples, cells) = UnrestrictedFigures.pairCells(outcome(successes: [false, true, true, false, false]),
-                                                                     valid: [false, false, false, false, false])
+        let (rates, examples, cells) = UnrestrictedFigures.pairCells(
+            outcome(successes: [false, true, true, false, false]),
+            valid: [false, false, false, false, false])
         XCTAssertEqual(rates[3][5], 2.0 / 3.0, "the panel changes what is shown, not the rate")
         XCTAssertEqual(shownRecord(examples[3][5]), 1)
         XCTAssertEqual(cells[3][5], .disputed)
@@ -89,8 +93,9 @@ final class UnrestrictedFiguresTests: XCTestCase {
     func testPanelValidNeedsEveryJudge() {
         let sources = [3, 3, 3, 3, 4]
         let success = [true, true, true, false, true]
-        let panel = UnrestrictedPanel(judges: ["triplet-5nn", "judge-robust", "natural"],
-                                      labels: [[3, 3, 5, 3, 4], [3, 8, 3, 3, 4], [3, 3, 3, 3, 4]], success: success, sources: sources)
+        let panel = UnrestrictedPanel(
+            judges: ["triplet-5nn", "judge-robust", "natural"],
+            labels: [[3, 3, 5, 3, 4], [3, 8, 3, 3, 4], [3, 3, 3, 3, 4]], success: success, sources: sources)
         XCTAssertEqual(panel.valid, [true, false, false, false, true])
         XCTAssertEqual(panel.agreementOnSuccesses(success) ?? -1, 2.0 / 4.0, accuracy: 1e-12)
         let perJudge = panel.judgeAgreementOnSuccesses(success, sources: sources)
@@ -100,9 +105,11 @@ final class UnrestrictedFiguresTests: XCTestCase {
         XCTAssertNil(UnrestrictedPanel(judges: ["a"], labels: [[3]], success: [false], sources: [3]).agreementOnSuccesses([false]))
         // The CSV carries each classifier judge's class and the flag, in the records' order.
         let search = outcome(successes: [true, true, true, false, true])
-        let csv = UnrestrictedFigures.recordsCSV(search.records, nearestL2: [Float](repeating: 1, count: 5),
-                                                 nearestLinf: [Float](repeating: 1, count: 5), knnLabels: panel.labels[0], panel: panel)
-            .split(separator: "\n")
+        let csv = UnrestrictedFigures.recordsCSV(
+            search.records, nearestL2: [Float](repeating: 1, count: 5),
+            nearestLinf: [Float](repeating: 1, count: 5), knnLabels: panel.labels[0], panel: panel
+        )
+        .split(separator: "\n")
         XCTAssertTrue(csv[0].hasSuffix("knn_prediction,judge-robust_prediction,natural_prediction,valid"), String(csv[0]))
         XCTAssertTrue(csv[2].hasSuffix(",3,8,3,0"), String(csv[2]))
         XCTAssertTrue(csv[1].hasSuffix(",3,3,3,1"), String(csv[1]))

@@ -25,7 +25,8 @@ final class AtomicFileTests: XCTestCase {
     }
 
     func testWritesBytesAndTextAndLeavesNoTemporaryFile() throws {
-        let bytesPath = folder + "/weights.bin", textPath = folder + "/notes.txt"
+        let bytesPath = folder + "/weights.bin"
+        let textPath = folder + "/notes.txt"
         let bytes: [UInt8] = (0..<1_000).map { UInt8(truncatingIfNeeded: $0 &* 37) }
         try AtomicFile.write(bytes, to: bytesPath)
         try AtomicFile.write("ε = 0.3\n", to: textPath)

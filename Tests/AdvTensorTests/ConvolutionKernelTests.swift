@@ -11,8 +11,9 @@ final class ConvolutionKernelTests: XCTestCase {
         var outputChannels: Int, kernel: Int, stride: Int, padding: Int
 
         var geometry: ConvGeometry {
-            ConvGeometry(channels: channels, height: height, width: width, kernelHeight: kernel, kernelWidth: kernel,
-                         stride: stride, padding: padding)
+            ConvGeometry(
+                channels: channels, height: height, width: width, kernelHeight: kernel, kernelWidth: kernel,
+                stride: stride, padding: padding)
         }
         var description: String {
             "[\(batch), \(channels), \(height), \(width)] k\(kernel) s\(stride) p\(padding) → \(outputChannels)"
@@ -40,7 +41,8 @@ final class ConvolutionKernelTests: XCTestCase {
     /// then `[OC, N, P] -> [N, OC, P]` and the bias. The column buffer starts as NaN so that any
     /// entry im2col forgets to write (padding taps included) poisons the result.
     func im2colConvolution(_ images: Tensor, weight: Tensor, bias: Tensor, geometry g: ConvGeometry) -> Tensor {
-        let n = images.shape[0], oc = weight.shape[0]
+        let n = images.shape[0]
+        let oc = weight.shape[0]
         let positions = g.outputHeight * g.outputWidth
         let columnCount = n * positions
         var columns = [Float](repeating: .nan, count: g.patchSize * columnCount)
@@ -51,9 +53,10 @@ final class ConvolutionKernelTests: XCTestCase {
         weight.scalars.withUnsafeBufferPointer { w in
             columns.withUnsafeBufferPointer { col in
                 product.withUnsafeMutableBufferPointer { out in
-                    gemm(transposeA: false, transposeB: false, m: oc, n: columnCount, k: g.patchSize,
-                         a: w.baseAddress!, lda: g.patchSize, b: col.baseAddress!, ldb: columnCount,
-                         c: out.baseAddress!, ldc: columnCount)
+                    gemm(
+                        transposeA: false, transposeB: false, m: oc, n: columnCount, k: g.patchSize,
+                        a: w.baseAddress!, lda: g.patchSize, b: col.baseAddress!, ldb: columnCount,
+                        c: out.baseAddress!, ldc: columnCount)
                 }
             }
         }
@@ -91,8 +94,9 @@ final class ConvolutionKernelTests: XCTestCase {
             -6.5, -3.5, -3.5, 6.5,
             0.5, 7.5, 8.5, 9.5,
         ]
-        XCTAssertEqual(referenceConv2d(image, weight: weight, bias: bias, stride: 1, padding: 1),
-                       Tensor(shape: [1, 1, 4, 4], scalars: expected))
+        XCTAssertEqual(
+            referenceConv2d(image, weight: weight, bias: bias, stride: 1, padding: 1),
+            Tensor(shape: [1, 1, 4, 4], scalars: expected))
         // Stride 2 without padding: a single window, in[0, 0] − in[1, 1].
         XCTAssertEqual(referenceConv2d(image, weight: weight, bias: nil, stride: 2, padding: 0).scalars, [1 - 5])
     }
@@ -131,7 +135,9 @@ final class ConvolutionKernelTests: XCTestCase {
             }
             var imagesCotangent = [Float](repeating: .nan, count: images.count)
             columnsCotangent.scalars.withUnsafeBufferPointer { col in
-                imagesCotangent.withUnsafeMutableBufferPointer { x in col2im(col.baseAddress!, batch: n, geometry: g, images: x.baseAddress!) }
+                imagesCotangent.withUnsafeMutableBufferPointer { x in
+                    col2im(col.baseAddress!, batch: n, geometry: g, images: x.baseAddress!)
+                }
             }
             let left = zip(columns, columnsCotangent.scalars).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
             let right = zip(images.scalars, imagesCotangent).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
@@ -171,7 +177,11 @@ final class ConvolutionKernelTests: XCTestCase {
             let (a, b) = (shape[0], shape[1])
             let p = shape.dropFirst(2).reduce(1, *)
             var mismatches = 0
-            for i in 0..<a { for j in 0..<b { for q in 0..<p where swapped.scalars[(j * a + i) * p + q] != source.scalars[(i * b + j) * p + q] { mismatches += 1 } } }
+            for i in 0..<a {
+                for j in 0..<b {
+                    for q in 0..<p where swapped.scalars[(j * a + i) * p + q] != source.scalars[(i * b + j) * p + q] { mismatches += 1 }
+                }
+            }
             XCTAssertEqual(mismatches, 0, "shape \(shape)")
             XCTAssertEqual(swapped.swappingLeadingAxes(), source, "swapping twice is the identity, shape \(shape)")
         }

@@ -16,7 +16,8 @@ final class ElementwiseTests: XCTestCase {
     func testMapZipMapAndArithmeticMatchPlainLoops() {
         var rng = SeededGenerator(seed: 31)
         for size in Self.sizes {
-            let a = randomTensor(size, using: &rng), b = randomTensor(size, using: &rng)
+            let a = randomTensor(size, using: &rng)
+            let b = randomTensor(size, using: &rng)
             XCTAssertEqual(a.map { 3 * $0 - 1 }.scalars, a.scalars.map { 3 * $0 - 1 }, "map, size \(size)")
             XCTAssertEqual(a.zipMap(b) { $0 * 2 + $1 }.scalars, zip(a.scalars, b.scalars).map { $0 * 2 + $1 }, "zipMap, size \(size)")
             XCTAssertEqual((a + b).scalars, zip(a.scalars, b.scalars).map(+), "+, size \(size)")
@@ -33,7 +34,8 @@ final class ElementwiseTests: XCTestCase {
     func testInPlaceAccumulationMatchesPlainLoops() {
         var rng = SeededGenerator(seed: 32)
         for size in Self.sizes {
-            let a = randomTensor(size, using: &rng), b = randomTensor(size, using: &rng)
+            let a = randomTensor(size, using: &rng)
+            let b = randomTensor(size, using: &rng)
             var scaled = a
             scaled.addScaled(b, scale: -0.75)
             XCTAssertEqual(scaled.scalars, zip(a.scalars, b.scalars).map { $0 + -0.75 * $1 }, "addScaled, size \(size)")
@@ -69,15 +71,23 @@ final class ElementwiseTests: XCTestCase {
     }
 
     func testArgmaxRowsTakesFirstOnTies() {
-        let logits = Tensor(shape: [3, 4], scalars: [0, 5, 5, 1,
-                                                     -3, -2, -1, -4,
-                                                     7, 7, 7, 7])
+        let logits = Tensor(
+            shape: [3, 4],
+            scalars: [
+                0, 5, 5, 1,
+                -3, -2, -1, -4,
+                7, 7, 7, 7,
+            ])
         XCTAssertEqual(logits.argmaxRows(), [1, 2, 0])
     }
 
     func testNormsPerExample() {
-        let x = Tensor(shape: [2, 2, 2], scalars: [3, -4, 0, 0.001,
-                                                   -1, 1, -1, 1])
+        let x = Tensor(
+            shape: [2, 2, 2],
+            scalars: [
+                3, -4, 0, 0.001,
+                -1, 1, -1, 1,
+            ])
         assertClose(x.normsPerExample(p: 0), [3, 4])
         assertClose(x.normsPerExample(p: 0, zeroTolerance: 0.01), [2, 4])
         assertClose(x.normsPerExample(p: 1), [7.001, 4])

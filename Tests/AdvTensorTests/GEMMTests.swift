@@ -11,8 +11,10 @@ final class GEMMTests: XCTestCase {
 
     /// A `[rows, columns]` row-major matrix stored with row stride `leadingDimension`, its valid
     /// entries uniform in [−1, 1) and its padding set to the sentinel.
-    private func paddedMatrix(rows: Int, columns: Int, leadingDimension: Int,
-                              using rng: inout SeededGenerator) -> [Float] {
+    private func paddedMatrix(
+        rows: Int, columns: Int, leadingDimension: Int,
+        using rng: inout SeededGenerator
+    ) -> [Float] {
         var storage = [Float](repeating: paddingSentinel, count: rows * leadingDimension)
         for r in 0..<rows { for c in 0..<columns { storage[r * leadingDimension + c] = 2 * rng.nextUniform() - 1 } }
         return storage
@@ -25,30 +27,39 @@ final class GEMMTests: XCTestCase {
             for transposeA in [false, true] {
                 for transposeB in [false, true] {
                     // Stored shapes: A is [m, k] or [k, m], B is [k, n] or [n, k]; C is [m, n].
-                    let aRows = transposeA ? k : m, aColumns = transposeA ? m : k
-                    let bRows = transposeB ? n : k, bColumns = transposeB ? k : n
-                    let lda = aColumns + 3, ldb = bColumns + 5, ldc = n + 2
+                    let aRows = transposeA ? k : m
+                    let aColumns = transposeA ? m : k
+                    let bRows = transposeB ? n : k
+                    let bColumns = transposeB ? k : n
+                    let lda = aColumns + 3
+                    let ldb = bColumns + 5
+                    let ldc = n + 2
                     let a = paddedMatrix(rows: aRows, columns: aColumns, leadingDimension: lda, using: &rng)
                     let b = paddedMatrix(rows: bRows, columns: bColumns, leadingDimension: ldb, using: &rng)
                     let c = paddedMatrix(rows: m, columns: n, leadingDimension: ldc, using: &rng)
-                    var fast = c, reference = c
+                    var fast = c
+                    var reference = c
                     let context = "m=\(m) n=\(n) k=\(k) transposeA=\(transposeA) transposeB=\(transposeB)"
                     a.withUnsafeBufferPointer { ap in
                         b.withUnsafeBufferPointer { bp in
                             fast.withUnsafeMutableBufferPointer { cp in
-                                gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.75,
-                                     a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
-                                     beta: -0.5, c: cp.baseAddress!, ldc: ldc)
+                                gemm(
+                                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.75,
+                                    a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
+                                    beta: -0.5, c: cp.baseAddress!, ldc: ldc)
                             }
                             reference.withUnsafeMutableBufferPointer { cp in
-                                referenceGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.75,
-                                              a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
-                                              beta: -0.5, c: cp.baseAddress!, ldc: ldc)
+                                referenceGEMM(
+                                    transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.75,
+                                    a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb,
+                                    beta: -0.5, c: cp.baseAddress!, ldc: ldc)
                             }
                         }
                     }
                     // Padding of C must be untouched by both (reference never writes it).
-                    for r in 0..<m { for j in n..<ldc { XCTAssertEqual(fast[r * ldc + j], paddingSentinel, "C padding written, \(context)") } }
+                    for r in 0..<m {
+                        for j in n..<ldc { XCTAssertEqual(fast[r * ldc + j], paddingSentinel, "C padding written, \(context)") }
+                    }
                     assertClose(fast, reference, rtol: 1e-4, atol: 1e-4, context)
                 }
             }
@@ -65,10 +76,26 @@ final class GEMMTests: XCTestCase {
         let bTransposed: [Float] = [7, 9, 11, 8, 10, 12]
         // C = 2·A·B + 1·C with C = 1 everywhere.
         let expected: [Float] = [117, 129, 279, 309]
-        typealias Kernel = (Bool, Bool, Int, Int, Int, Float, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Float, UnsafeMutablePointer<Float>, Int) -> Void
+        typealias Kernel = (
+            Bool, Bool, Int, Int, Int, Float, UnsafePointer<Float>, Int, UnsafePointer<Float>, Int, Float, UnsafeMutablePointer<Float>, Int
+        ) -> Void
         let kernels: [(String, Kernel)] = [
-            ("gemm", { gemm(transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7, b: $8, ldb: $9, beta: $10, c: $11, ldc: $12) }),
-            ("referenceGEMM", { referenceGEMM(transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7, b: $8, ldb: $9, beta: $10, c: $11, ldc: $12) }),
+            (
+                "gemm",
+                {
+                    gemm(
+                        transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7, b: $8, ldb: $9, beta: $10, c: $11,
+                        ldc: $12)
+                }
+            ),
+            (
+                "referenceGEMM",
+                {
+                    referenceGEMM(
+                        transposeA: $0, transposeB: $1, m: $2, n: $3, k: $4, alpha: $5, a: $6, lda: $7, b: $8, ldb: $9, beta: $10, c: $11,
+                        ldc: $12)
+                }
+            ),
         ]
         for (name, kernel) in kernels {
             for transposeA in [false, true] {
@@ -79,8 +106,9 @@ final class GEMMTests: XCTestCase {
                     aStored.withUnsafeBufferPointer { ap in
                         bStored.withUnsafeBufferPointer { bp in
                             c.withUnsafeMutableBufferPointer { cp in
-                                kernel(transposeA, transposeB, 2, 2, 3, 2, ap.baseAddress!, transposeA ? 2 : 3,
-                                       bp.baseAddress!, transposeB ? 3 : 2, 1, cp.baseAddress!, 2)
+                                kernel(
+                                    transposeA, transposeB, 2, 2, 3, 2, ap.baseAddress!, transposeA ? 2 : 3,
+                                    bp.baseAddress!, transposeB ? 3 : 2, 1, cp.baseAddress!, 2)
                             }
                         }
                     }
@@ -92,14 +120,16 @@ final class GEMMTests: XCTestCase {
 
     /// oneDNN rejects k = 0, so `gemm` handles it itself: the result is `beta · C`.
     func testGEMMWithEmptyInnerDimensionScalesC() {
-        let a: [Float] = [0], b: [Float] = [0]
+        let a: [Float] = [0]
+        let b: [Float] = [0]
         for beta: Float in [0, 0.5] {
             var c: [Float] = [2, -4, 6, 8, 10, 12]
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer { cp in
-                        gemm(transposeA: false, transposeB: false, m: 2, n: 3, k: 0, a: ap.baseAddress!, lda: 1,
-                             b: bp.baseAddress!, ldb: 3, beta: beta, c: cp.baseAddress!, ldc: 3)
+                        gemm(
+                            transposeA: false, transposeB: false, m: 2, n: 3, k: 0, a: ap.baseAddress!, lda: 1,
+                            b: bp.baseAddress!, ldb: 3, beta: beta, c: cp.baseAddress!, ldc: 3)
                     }
                 }
             }
@@ -119,9 +149,10 @@ final class GEMMTests: XCTestCase {
                 left.scalars.withUnsafeBufferPointer { a in
                     right.scalars.withUnsafeBufferPointer { b in
                         expected.scalars.withUnsafeMutableBufferPointer { c in
-                            referenceGEMM(transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
-                                          a: a.baseAddress!, lda: left.shape[1], b: b.baseAddress!, ldb: right.shape[1],
-                                          c: c.baseAddress!, ldc: n)
+                            referenceGEMM(
+                                transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
+                                a: a.baseAddress!, lda: left.shape[1], b: b.baseAddress!, ldb: right.shape[1],
+                                c: c.baseAddress!, ldc: n)
                         }
                     }
                 }
@@ -135,8 +166,9 @@ final class GEMMTests: XCTestCase {
         let b = Tensor(shape: [3, 2], scalars: [7, 8, 9, 10, 11, 12])
         XCTAssertEqual(a.matmul(b), Tensor(shape: [2, 2], scalars: [58, 64, 139, 154]))
         // Aᵀ·A = [3, 3]
-        XCTAssertEqual(a.matmul(a, transposeSelf: true),
-                       Tensor(shape: [3, 3], scalars: [17, 22, 27, 22, 29, 36, 27, 36, 45]))
+        XCTAssertEqual(
+            a.matmul(a, transposeSelf: true),
+            Tensor(shape: [3, 3], scalars: [17, 22, 27, 22, 29, 36, 27, 36, 45]))
         XCTAssertEqual(Tensor.zeros([2, 0]).matmul(Tensor.zeros([0, 4])), Tensor.zeros([2, 4]))
     }
 

@@ -19,12 +19,17 @@ final class RandomTests: XCTestCase {
     /// Known answers from the reference C code: SplitMix64 from 0 gives the state words, and
     /// xoshiro256** from the state (1, 2, 3, 4) gives 11520, 0, 1509978240, ….
     func testKnownAnswers() {
-        XCTAssertEqual(SeededGenerator(seed: 0).stateWords,
-                       [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F, 0xF88B_B8A8_724C_81EC])
+        XCTAssertEqual(
+            SeededGenerator(seed: 0).stateWords,
+            [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F, 0xF88B_B8A8_724C_81EC])
         guard var rng = SeededGenerator(stateWords: [1, 2, 3, 4]) else { return XCTFail("state (1, 2, 3, 4) rejected") }
         let outputs = (0..<6).map { _ in rng.next() }
-        XCTAssertEqual(outputs, [11520, 0, 1_509_978_240, 1_215_971_899_390_074_240,
-                                 1_216_172_134_540_287_360, 607_988_272_756_665_600])
+        XCTAssertEqual(
+            outputs,
+            [
+                11520, 0, 1_509_978_240, 1_215_971_899_390_074_240,
+                1_216_172_134_540_287_360, 607_988_272_756_665_600,
+            ])
     }
 
     func testSameSeedSameStreamDifferentSeedsDiffer() {
@@ -59,10 +64,14 @@ final class RandomTests: XCTestCase {
         var rng = SeededGenerator(seed: 8)
         let count = 100_000
         var bins = [Int](repeating: 0, count: 10)
-        var total = 0.0, outside = 0
+        var total = 0.0
+        var outside = 0
         for _ in 0..<count {
             let u = rng.nextUniform()
-            if !(u >= 0 && u < 1) { outside += 1; continue }
+            if !(u >= 0 && u < 1) {
+                outside += 1
+                continue
+            }
             bins[min(9, Int(u * 10))] += 1
             total += Double(u)
         }
@@ -82,7 +91,9 @@ final class RandomTests: XCTestCase {
     func testNextNormalHasStandardMomentsAndShape() {
         var rng = SeededGenerator(seed: 9)
         let count = 100_000
-        var sum = 0.0, squares = 0.0, withinOne = 0
+        var sum = 0.0
+        var squares = 0.0
+        var withinOne = 0
         for _ in 0..<count {
             let z = Double(rng.nextNormal())
             sum += z
@@ -101,9 +112,11 @@ final class RandomTests: XCTestCase {
     }
 
     func testRandomTensorsAreSeededAndInRange() {
-        var a = SeededGenerator(seed: 10), b = SeededGenerator(seed: 10)
-        XCTAssertEqual(Tensor.randomNormal([3, 4], mean: 2, std: 0.5, using: &a),
-                       Tensor.randomNormal([3, 4], mean: 2, std: 0.5, using: &b))
+        var a = SeededGenerator(seed: 10)
+        var b = SeededGenerator(seed: 10)
+        XCTAssertEqual(
+            Tensor.randomNormal([3, 4], mean: 2, std: 0.5, using: &a),
+            Tensor.randomNormal([3, 4], mean: 2, std: 0.5, using: &b))
         let uniform = Tensor.randomUniform([1_000], low: -3, high: -1, using: &a)
         XCTAssertEqual(uniform.shape, [1_000])
         XCTAssertTrue(uniform.scalars.allSatisfy { $0 >= -3 && $0 < -1 })
@@ -115,8 +128,12 @@ final class RandomTests: XCTestCase {
 
     func testSeededShuffleIsADeterministicPermutation() {
         let original = Array(0..<100)
-        var first = original, second = original, other = original
-        var rng1 = SeededGenerator(seed: 5), rng2 = SeededGenerator(seed: 5), rng3 = SeededGenerator(seed: 6)
+        var first = original
+        var second = original
+        var other = original
+        var rng1 = SeededGenerator(seed: 5)
+        var rng2 = SeededGenerator(seed: 5)
+        var rng3 = SeededGenerator(seed: 6)
         first.seededShuffle(using: &rng1)
         second.seededShuffle(using: &rng2)
         other.seededShuffle(using: &rng3)
@@ -125,7 +142,8 @@ final class RandomTests: XCTestCase {
         XCTAssertNotEqual(first, original)
         XCTAssertNotEqual(first, other, "different seeds, different orders")
 
-        var empty: [Int] = [], single = [9]
+        var empty: [Int] = []
+        var single = [9]
         empty.seededShuffle(using: &rng1)
         single.seededShuffle(using: &rng1)
         XCTAssertEqual(empty, [])

@@ -15,11 +15,18 @@ final class SourceLintTests: XCTestCase {
 
     /// The line without its `//` comment and without the contents of string literals.
     static func code(of line: String) -> String {
-        var result = "", inString = false, previous: Character = " "
+        var result = ""
+        var inString = false
+        var previous: Character = " "
         var characters = Array(line)[...]
         while let c = characters.popFirst() {
             if !inString && c == "/" && characters.first == "/" { break }
-            if c == "\"" && previous != "\\" { inString.toggle(); result.append(c) } else if !inString { result.append(c) }
+            if c == "\"" && previous != "\\" {
+                inString.toggle()
+                result.append(c)
+            } else if !inString {
+                result.append(c)
+            }
             previous = c
         }
         return result

@@ -38,14 +38,16 @@ enum AdvLabProcess {
                 let binary = candidate.appendingPathComponent("advlab")
                 var isDirectory: ObjCBool = false
                 if FileManager.default.fileExists(atPath: binary.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                   FileManager.default.isExecutableFile(atPath: binary.path) {
+                    FileManager.default.isExecutableFile(atPath: binary.path)
+                {
                     return binary
                 }
                 candidate = candidate.deletingLastPathComponent()
             }
         }
-        throw BinaryNotFound("advlab binary not found next to the test bundle; looked in "
-                             + folders.map(\.path).joined(separator: ", ") + " (build with `swift build --build-tests`)")
+        throw BinaryNotFound(
+            "advlab binary not found next to the test bundle; looked in "
+                + folders.map(\.path).joined(separator: ", ") + " (build with `swift build --build-tests`)")
     }
 
     /// `advlab args…` ready to run in `workingDirectory`, with the test's environment minus
@@ -74,8 +76,10 @@ enum AdvLabProcess {
     }
 
     /// Runs `advlab args…` in `workingDirectory` (environment as in `makeProcess`) to its end.
-    static func run(_ arguments: [String], environment: [String: String] = [:],
-                    workingDirectory: URL) throws -> ProcessResult {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:],
+        workingDirectory: URL
+    ) throws -> ProcessResult {
         let process = try makeProcess(arguments, environment: environment, workingDirectory: workingDirectory)
 
         // Files rather than pipes: no deadlock however much the child writes.
@@ -98,9 +102,10 @@ enum AdvLabProcess {
         process.waitUntilExit()
         try outputHandle.close()
         try errorHandle.close()
-        return ProcessResult(status: process.terminationStatus,
-                             standardOutput: String(decoding: try Data(contentsOf: outputURL), as: UTF8.self),
-                             standardError: String(decoding: try Data(contentsOf: errorURL), as: UTF8.self))
+        return ProcessResult(
+            status: process.terminationStatus,
+            standardOutput: String(decoding: try Data(contentsOf: outputURL), as: UTF8.self),
+            standardError: String(decoding: try Data(contentsOf: errorURL), as: UTF8.self))
     }
 }
 

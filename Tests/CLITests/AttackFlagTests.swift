@@ -9,8 +9,8 @@ final class AttackFlagTests: CLITestCase {
     func attack(_ extra: [String]) -> [String] { ["attack", "--model", "m.safetensors", "--out", out] + extra }
 
     func testAttackRangesAreNamed() throws {
-        try assertOneLineError(attack(["--eps", "1.5"]), mentions: ["--eps", "1.5"])                     // L∞ ε > 1
-        try assertOneLineError(attack(["--eps-grid", "0.1,-0.2"]), mentions: ["--eps", "-0.2"])          // ε < 0
+        try assertOneLineError(attack(["--eps", "1.5"]), mentions: ["--eps", "1.5"])  // L∞ ε > 1
+        try assertOneLineError(attack(["--eps-grid", "0.1,-0.2"]), mentions: ["--eps", "-0.2"])  // ε < 0
         try assertOneLineError(attack(["--steps", "0"]), mentions: ["--steps", "0"])
         try assertOneLineError(attack(["--step-size", "0"]), mentions: ["--step-size", "0"])
         try assertOneLineError(attack(["--method", "deepfool"]), mentions: ["--method", "deepfool"])
@@ -36,10 +36,14 @@ final class AttackFlagTests: CLITestCase {
 
     func testAttackRejectsAModelThatIsNotAClassifier() throws {
         let path = root.appendingPathComponent("gan.safetensors").path
-        try Data(SafetensorsFixture.encode([.init(name: "generator.project.bias", shape: [4])],
-                                           metadata: ["kind": "acgan", "latent_size": "100"])).write(to: URL(fileURLWithPath: path))
-        try assertOneLineError(["attack", "--model", path, "--out", out], mentions: [path, "acgan", "classifier"],
-                               environment: ["ADVLAB_DATA": root.path])
+        try Data(
+            SafetensorsFixture.encode(
+                [.init(name: "generator.project.bias", shape: [4])],
+                metadata: ["kind": "acgan", "latent_size": "100"])
+        ).write(to: URL(fileURLWithPath: path))
+        try assertOneLineError(
+            ["attack", "--model", path, "--out", out], mentions: [path, "acgan", "classifier"],
+            environment: ["ADVLAB_DATA": root.path])
     }
 
     func testCraftFlags() throws {
@@ -64,33 +68,46 @@ final class AttackFlagTests: CLITestCase {
         // missing embedding is the first file checked.
         let present = root.appendingPathComponent("present.safetensors").path
         try Data([1]).write(to: URL(fileURLWithPath: present))
-        try assertOneLineError(base + ["--all-pairs", "--generator", present, "--model", present, "--embedding", "missing.safetensors"],
-                               mentions: ["--embedding", "missing.safetensors"])
+        try assertOneLineError(
+            base + ["--all-pairs", "--generator", present, "--model", present, "--embedding", "missing.safetensors"],
+            mentions: ["--embedding", "missing.safetensors"])
     }
 
     func testUnrestrictedRejectsAClassifierAsGenerator() throws {
         let path = root.appendingPathComponent("classifier.safetensors").path
-        try Data(SafetensorsFixture.encode([.init(name: "fc2.bias", shape: [10])],
-                                           metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
-            .write(to: URL(fileURLWithPath: path))
-        try assertOneLineError(["unrestricted", "--generator", path, "--model", path, "--embedding", path, "--natural", path,
-                                "--all-pairs", "--out", out],
-                               mentions: [path, "classifier", "acgan"], environment: ["ADVLAB_DATA": root.path])
+        try Data(
+            SafetensorsFixture.encode(
+                [.init(name: "fc2.bias", shape: [10])],
+                metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"])
+        )
+        .write(to: URL(fileURLWithPath: path))
+        try assertOneLineError(
+            [
+                "unrestricted", "--generator", path, "--model", path, "--embedding", path, "--natural", path,
+                "--all-pairs", "--out", out,
+            ],
+            mentions: [path, "classifier", "acgan"], environment: ["ADVLAB_DATA": root.path])
     }
 
     func testDistanceAndConditionFlags() throws {
         try assertOneLineError(["distances", "--norms", "l3", "--out", out], mentions: ["--norms", "l3"])
         try assertOneLineError(["distances", "--nearest", "--norms", "l1", "--out", out], mentions: ["--nearest", "l1"])
         try assertOneLineError(["distances", "--split", "val", "--out", out], mentions: ["--split", "val"])
-        try assertOneLineError(["distances", "--embedding", "missing.safetensors", "--out", out], mentions: ["--embedding", "missing.safetensors"])
-        try assertOneLineError(["distances", "--nearest", "--norms", "l2", "--embedding", "e.safetensors", "--out", out],
-                               mentions: ["--embedding", "--nearest"])
+        try assertOneLineError(
+            ["distances", "--embedding", "missing.safetensors", "--out", out], mentions: ["--embedding", "missing.safetensors"])
+        try assertOneLineError(
+            ["distances", "--nearest", "--norms", "l2", "--embedding", "e.safetensors", "--out", out],
+            mentions: ["--embedding", "--nearest"])
         let classifier = root.appendingPathComponent("classifier.safetensors").path
-        try Data(SafetensorsFixture.encode([.init(name: "conv1.weight", shape: [4])],
-                                           metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
-            .write(to: URL(fileURLWithPath: classifier))
-        try assertOneLineError(["distances", "--embedding", classifier, "--out", out], mentions: [classifier, "classifier", "triplet"],
-                               environment: ["ADVLAB_DATA": root.path])
+        try Data(
+            SafetensorsFixture.encode(
+                [.init(name: "conv1.weight", shape: [4])],
+                metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"])
+        )
+        .write(to: URL(fileURLWithPath: classifier))
+        try assertOneLineError(
+            ["distances", "--embedding", classifier, "--out", out], mentions: [classifier, "classifier", "triplet"],
+            environment: ["ADVLAB_DATA": root.path])
         try assertOneLineError(["conditions", "--norm", "l1"], mentions: ["--norm", "l1"])
         try assertOneLineError(["conditions", "--norm", "linf", "--eps", "1.5"], mentions: ["--eps", "1.5"])
     }
@@ -108,8 +125,9 @@ final class AttackFlagTests: CLITestCase {
         try Data("x".utf8).write(to: work.appendingPathComponent("m.safetensors"))
         try assertOneLineError(invariance + ["--embedding", "missing.safetensors"], mentions: ["--embedding", "missing.safetensors"])
         try Data("x".utf8).write(to: work.appendingPathComponent("e.safetensors"))
-        try assertOneLineError(invariance + ["--embedding", "e.safetensors", "--reference-model", "gone.safetensors"],
-                               mentions: ["--reference-model", "gone.safetensors"])
+        try assertOneLineError(
+            invariance + ["--embedding", "e.safetensors", "--reference-model", "gone.safetensors"],
+            mentions: ["--reference-model", "gone.safetensors"])
     }
 
     func testEpsilonFlags() throws {
@@ -124,13 +142,17 @@ final class AttackFlagTests: CLITestCase {
         try assertOneLineError(epsilon + ["--count", "0"], mentions: ["--count", "0"])
         try assertOneLineError(epsilon + ["--queries-per-class", "0"], mentions: ["--queries-per-class", "0"])
         try assertOneLineError(["epsilon", "--out", out], mentions: ["--embedding"])
-        try assertOneLineError(epsilon, mentions: ["--embedding", "e.safetensors"])                 // no such file
+        try assertOneLineError(epsilon, mentions: ["--embedding", "e.safetensors"])  // no such file
         // A classifier passed as the embedding is named as such, and nothing is written.
         let path = root.appendingPathComponent("classifier.safetensors").path
-        try Data(SafetensorsFixture.encode([.init(name: "fc2.bias", shape: [10])],
-                                           metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
-            .write(to: URL(fileURLWithPath: path))
-        try assertOneLineError(["epsilon", "--embedding", path, "--out", out], mentions: [path, "classifier", "triplet"],
-                               environment: ["ADVLAB_DATA": root.path])
+        try Data(
+            SafetensorsFixture.encode(
+                [.init(name: "fc2.bias", shape: [10])],
+                metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"])
+        )
+        .write(to: URL(fileURLWithPath: path))
+        try assertOneLineError(
+            ["epsilon", "--embedding", path, "--out", out], mentions: [path, "classifier", "triplet"],
+            environment: ["ADVLAB_DATA": root.path])
     }
 }

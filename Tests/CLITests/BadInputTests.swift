@@ -1,5 +1,5 @@
-import Foundation
 import AdvNN
+import Foundation
 import XCTest
 
 /// The rest of issue 8's bad-input list, beside CheckpointErrorTests, DataErrorTests and
@@ -25,47 +25,56 @@ final class BadInputTests: CLITestCase {
     }
 
     func testUnknownDType() throws {
-        let path = try write(SafetensorsFixture.raw(
-            json: "{\(Self.classifierMetadata),\"fc2.bias\":{\"dtype\":\"F7\",\"shape\":[10],\"data_offsets\":[0,40]}}",
-            data: [UInt8](repeating: 0, count: 40)))
+        let path = try write(
+            SafetensorsFixture.raw(
+                json: "{\(Self.classifierMetadata),\"fc2.bias\":{\"dtype\":\"F7\",\"shape\":[10],\"data_offsets\":[0,40]}}",
+                data: [UInt8](repeating: 0, count: 40)))
         try assertOneLineError(["eval", "--model", path], mentions: [path, "fc2.bias", "dtype", "F7"])
     }
 
     func testOverlappingOffsets() throws {
-        let path = try write(SafetensorsFixture.raw(
-            json: "{\(Self.classifierMetadata),\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
-                + "\"b\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}",
-            data: [UInt8](repeating: 0, count: 24)))
+        let path = try write(
+            SafetensorsFixture.raw(
+                json: "{\(Self.classifierMetadata),\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                    + "\"b\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[8,24]}}",
+                data: [UInt8](repeating: 0, count: 24)))
         try assertOneLineError(["eval", "--model", path], mentions: [path, "tensor b", "[8, 24]", "overlap", "tensor a"])
     }
 
     func testOffsetsPastTheEndOfTheData() throws {
-        let path = try write(SafetensorsFixture.raw(
-            json: "{\(Self.classifierMetadata),\"fc2.bias\":{\"dtype\":\"F32\",\"shape\":[10],\"data_offsets\":[0,40]}}",
-            data: [UInt8](repeating: 0, count: 12)))
+        let path = try write(
+            SafetensorsFixture.raw(
+                json: "{\(Self.classifierMetadata),\"fc2.bias\":{\"dtype\":\"F32\",\"shape\":[10],\"data_offsets\":[0,40]}}",
+                data: [UInt8](repeating: 0, count: 12)))
         try assertOneLineError(["eval", "--model", path], mentions: [path, "fc2.bias", "[0, 40]", "past the data section"])
     }
 
     func testShapeThatDoesNotMatchItsByteCount() throws {
-        let path = try write(SafetensorsFixture.raw(
-            json: "{\(Self.classifierMetadata),\"fc2.bias\":{\"dtype\":\"F32\",\"shape\":[10],\"data_offsets\":[0,36]}}",
-            data: [UInt8](repeating: 0, count: 36)))
+        let path = try write(
+            SafetensorsFixture.raw(
+                json: "{\(Self.classifierMetadata),\"fc2.bias\":{\"dtype\":\"F32\",\"shape\":[10],\"data_offsets\":[0,36]}}",
+                data: [UInt8](repeating: 0, count: 36)))
         try assertOneLineError(["eval", "--model", path], mentions: [path, "fc2.bias", "36 bytes", "[10]", "needs 40"])
     }
 
     func testMissingTensor() throws {
         // A well-formed classifier checkpoint holding only the last layer's bias.
-        let path = try write(SafetensorsFixture.encode([.init(name: "fc2.bias", shape: [10])],
-                                                       metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
+        let path = try write(
+            SafetensorsFixture.encode(
+                [.init(name: "fc2.bias", shape: [10])],
+                metadata: ["kind": "classifier", "architecture": "mnist-challenge-cnn"]))
         try assertOneLineError(["eval", "--model", path], mentions: [path, "missing tensor conv1.weight"])
     }
 
     func testSampleNamesAMalformedGenerator() throws {
-        let path = try write(SafetensorsFixture.raw(
-            json: "{\"__metadata__\":{\"kind\":\"acgan\"},\"generator.project.bias\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}",
-            data: [UInt8](repeating: 0, count: 16)), named: "gan.safetensors")
-        try assertOneLineError(["sample", "--generator", path, "--out", work.appendingPathComponent("grid.png").path],
-                               mentions: [path, "generator.project.bias", "negative dimension -4"])
+        let path = try write(
+            SafetensorsFixture.raw(
+                json:
+                    "{\"__metadata__\":{\"kind\":\"acgan\"},\"generator.project.bias\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}",
+                data: [UInt8](repeating: 0, count: 16)), named: "gan.safetensors")
+        try assertOneLineError(
+            ["sample", "--generator", path, "--out", work.appendingPathComponent("grid.png").path],
+            mentions: [path, "generator.project.bias", "negative dimension -4"])
     }
 
     // MARK: IDX files of the wrong shape (through `advlab data verify`, which parses every file)
@@ -90,7 +99,8 @@ final class BadInputTests: CLITestCase {
 
     func testImageAndLabelCountsDisagree() throws {
         let (data, file) = try dataFolder(replacing: "train-labels-idx1-ubyte.gz", with: FakeMNIST.labelsIDX([1, 2]))
-        try assertOneLineError(["data", "verify", "--data", data.path], mentions: ["train-images-idx3-ubyte.gz", "3 images", file, "2 labels"])
+        try assertOneLineError(
+            ["data", "verify", "--data", data.path], mentions: ["train-images-idx3-ubyte.gz", "3 images", file, "2 labels"])
     }
 
     // MARK: Flags out of range
@@ -111,9 +121,10 @@ final class BadInputTests: CLITestCase {
         try assertOneLineError(train("triplet", ["--margin", "0"]), mentions: ["--margin", "0"])
         try assertOneLineError(train("triplet", ["--per-class", "1"]), mentions: ["--per-class", "1"])
         try assertOneLineError(train("triplet", ["--per-class", "8", "--limit", "79"]), mentions: ["--limit", "79", "80"])
-        let generator = try write([], named: "gan.safetensors")   // validation does not open it
-        try assertOneLineError(["sample", "--generator", generator, "--per-class", "0", "--out", work.appendingPathComponent("g.png").path],
-                               mentions: ["--per-class", "0"])
+        let generator = try write([], named: "gan.safetensors")  // validation does not open it
+        try assertOneLineError(
+            ["sample", "--generator", generator, "--per-class", "0", "--out", work.appendingPathComponent("g.png").path],
+            mentions: ["--per-class", "0"])
     }
 
     // MARK: Output folders
@@ -129,7 +140,11 @@ final class BadInputTests: CLITestCase {
         }
         let probe = "/sys/.advlab-probe-\(getpid())"
         let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard descriptor < 0 else { close(descriptor); unlink(probe); return nil }
+        guard descriptor < 0 else {
+            close(descriptor)
+            unlink(probe)
+            return nil
+        }
         return "/sys"
     }
 
@@ -145,8 +160,11 @@ final class BadInputTests: CLITestCase {
         let model = try write([], named: "any.safetensors")
         try assertOneLineError(["sample", "--generator", model, "--out", folder + "/grid.png"], mentions: ["--out", "not writable"])
         try assertOneLineError(["attack", "--model", model, "--out", folder + "/attack"], mentions: ["--out", "not writable"])
-        try assertOneLineError(["report", "--quick", "--natural", model, "--robust", model, "--generator", model, "--embedding", model,
-                                "--out", folder], mentions: ["--out", folder, "not writable"])
+        try assertOneLineError(
+            [
+                "report", "--quick", "--natural", model, "--robust", model, "--generator", model, "--embedding", model,
+                "--out", folder,
+            ], mentions: ["--out", folder, "not writable"])
     }
 
     /// An output path under a missing folder is refused when a file stands in its way or when the
@@ -154,20 +172,29 @@ final class BadInputTests: CLITestCase {
     func testOutputPathThatCannotBeCreated() throws {
         let model = try write([], named: "any.safetensors")
         let blocker = try write([1, 2, 3], named: "blocker")
-        try assertOneLineError(["sample", "--generator", model, "--out", blocker + "/a/grid.png"],
-                               mentions: ["--out", blocker + "/a/grid.png", blocker, "exists and is not a folder"])
-        try assertOneLineError(["attack", "--model", model, "--out", blocker + "/a/b"],
-                               mentions: ["--out", blocker + "/a/b", "exists and is not a folder"])
+        try assertOneLineError(
+            ["sample", "--generator", model, "--out", blocker + "/a/grid.png"],
+            mentions: ["--out", blocker + "/a/grid.png", blocker, "exists and is not a folder"])
+        try assertOneLineError(
+            ["attack", "--model", model, "--out", blocker + "/a/b"],
+            mentions: ["--out", blocker + "/a/b", "exists and is not a folder"])
         try assertOneLineError(["attack", "--model", model, "--out", blocker], mentions: ["--out", blocker, "exists and is not a folder"])
-        try assertOneLineError(["sample", "--generator", model, "--out", root.path], mentions: ["--out", root.path, "is a folder, not a file"])
+        try assertOneLineError(
+            ["sample", "--generator", model, "--out", root.path], mentions: ["--out", root.path, "is a folder, not a file"])
         for pseudo in ["/proc", "/sys"] {
             let probe = pseudo + "/.advlab-probe-\(getpid())"
             let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            guard descriptor < 0 else { close(descriptor); unlink(probe); continue }
+            guard descriptor < 0 else {
+                close(descriptor)
+                unlink(probe)
+                continue
+            }
             let path = pseudo + "/advlab-\(getpid())/a/b"
-            try assertOneLineError(["attack", "--model", model, "--out", path], mentions: ["--out", path, "folder \(pseudo) is not writable"])
-            try assertOneLineError(["train", "classifier", "--epochs", "1", "--out", path + "/x.safetensors"],
-                                   mentions: ["--out", path, "not writable"])
+            try assertOneLineError(
+                ["attack", "--model", model, "--out", path], mentions: ["--out", path, "folder \(pseudo) is not writable"])
+            try assertOneLineError(
+                ["train", "classifier", "--epochs", "1", "--out", path + "/x.safetensors"],
+                mentions: ["--out", path, "not writable"])
             XCTAssertFalse(FileManager.default.fileExists(atPath: pseudo + "/advlab-\(getpid())"))
         }
     }
@@ -176,16 +203,20 @@ final class BadInputTests: CLITestCase {
     /// created as `mkdir -p` would: a file output (`sample --out a/b/grid.png`, relative to the
     /// working directory) and a folder output (`craft combination --out c/d/e`).
     func testMissingOutputFoldersAreCreated() throws {
-        let sample = try run(["sample", "--generator", checkpoints.appendingPathComponent("acgan.safetensors").path,
-                              "--out", "a/b/grid.png"])
+        let sample = try run([
+            "sample", "--generator", checkpoints.appendingPathComponent("acgan.safetensors").path,
+            "--out", "a/b/grid.png",
+        ])
         XCTAssertEqual(sample.status, 0, sample.standardError)
         XCTAssertTrue(FileManager.default.fileExists(atPath: work.appendingPathComponent("a/b/grid.png").path))
 
         let data = try mnistDirectory()
         let folder = root.appendingPathComponent("c/d/e")
-        let craft = try run(["craft", "combination", "--source-class", "0", "--with-class", "1", "--count", "2", "--data", data,
-                             "--model", checkpoints.appendingPathComponent("classifier-natural.safetensors").path,
-                             "--out", folder.path])
+        let craft = try run([
+            "craft", "combination", "--source-class", "0", "--with-class", "1", "--count", "2", "--data", data,
+            "--model", checkpoints.appendingPathComponent("classifier-natural.safetensors").path,
+            "--out", folder.path,
+        ])
         XCTAssertEqual(craft.status, 0, craft.standardError)
         for name in ["combination.png", "combination.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path), name)
@@ -196,34 +227,43 @@ final class BadInputTests: CLITestCase {
 
     func testResumeRefusesACheckpointOfAnotherKind() throws {
         let data = try mnistDirectory()
-        let path = try write(SafetensorsFixture.encode([.init(name: "fc2.bias", shape: [10])],
-                                                       metadata: ["kind": "acgan", "latent_size": "100"]), named: "run.safetensors")
-        try assertOneLineError(["train", "classifier", "--resume", "--data", data, "--out", path], mentions: [path, "acgan", "classifier"])
+        let path = try write(
+            SafetensorsFixture.encode(
+                [.init(name: "fc2.bias", shape: [10])],
+                metadata: ["kind": "acgan", "latent_size": "100"]), named: "run.safetensors")
+        try assertOneLineError(
+            ["train", "classifier", "--resume", "--data", data, "--out", path], mentions: [path, "acgan", "classifier"])
         try assertOneLineError(["train", "triplet", "--resume", "--data", data, "--out", path], mentions: [path, "acgan", "triplet"])
     }
 
     func testResumeRefusesAnotherLimit() throws {
         let data = try mnistDirectory()
         let path = root.appendingPathComponent("run.safetensors").path
-        let first = try run(["train", "classifier", "--limit", "32", "--batch", "16", "--epochs", "1", "--data", data, "--out", path],
-                            environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
+        let first = try run(
+            ["train", "classifier", "--limit", "32", "--batch", "16", "--epochs", "1", "--data", data, "--out", path],
+            environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
         XCTAssertEqual(first.status, 0, first.standardError)
         // The checkpoint's command line names no folder of this machine, only the file names.
         let createdBy = try XCTUnwrap(try Checkpoint.readMetadata(path: path)[Checkpoint.MetadataKey.createdBy])
         XCTAssertFalse(createdBy.contains(root.path) || createdBy.contains(data), createdBy)
         XCTAssertTrue(createdBy.hasSuffix("--data \(URL(fileURLWithPath: data).lastPathComponent) --out run.safetensors"), createdBy)
-        try assertOneLineError(["train", "classifier", "--limit", "48", "--batch", "16", "--epochs", "2", "--resume", "--data", data, "--out", path],
-                               mentions: ["--resume", path, "--limit 32", "not 48"])
+        try assertOneLineError(
+            ["train", "classifier", "--limit", "48", "--batch", "16", "--epochs", "2", "--resume", "--data", data, "--out", path],
+            mentions: ["--resume", path, "--limit 32", "not 48"])
     }
 
     func testTripletResumeRefusesAnotherMargin() throws {
         let data = try mnistDirectory()
         let path = root.appendingPathComponent("triplet.safetensors").path
-        let first = try run(["train", "triplet", "--limit", "40", "--per-class", "2", "--dim", "4", "--epochs", "1", "--data", data, "--out", path],
-                            environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
+        let first = try run(
+            ["train", "triplet", "--limit", "40", "--per-class", "2", "--dim", "4", "--epochs", "1", "--data", data, "--out", path],
+            environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
         XCTAssertEqual(first.status, 0, first.standardError)
-        try assertOneLineError(["train", "triplet", "--limit", "40", "--per-class", "2", "--dim", "4", "--margin", "0.5", "--epochs", "2",
-                                "--resume", "--data", data, "--out", path],
-                               mentions: ["--resume", path, "--margin 0.2", "not 0.5"])
+        try assertOneLineError(
+            [
+                "train", "triplet", "--limit", "40", "--per-class", "2", "--dim", "4", "--margin", "0.5", "--epochs", "2",
+                "--resume", "--data", data, "--out", path,
+            ],
+            mentions: ["--resume", path, "--margin 0.2", "not 0.5"])
     }
 }

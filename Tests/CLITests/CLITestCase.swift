@@ -57,8 +57,10 @@ class CLITestCase: XCTestCase {
     /// contains every string of `mentions` (the file, field or flag at fault), and no file under
     /// `root` created, changed or removed.
     @discardableResult
-    func assertOneLineError(_ arguments: [String], mentions: [String], environment: [String: String] = [:],
-                            file: StaticString = #filePath, line: UInt = #line) throws -> ProcessResult {
+    func assertOneLineError(
+        _ arguments: [String], mentions: [String], environment: [String: String] = [:],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> ProcessResult {
         let before = try DirectorySnapshot(of: root)
         let result = try run(arguments, environment: environment)
         let after = try DirectorySnapshot(of: root)
@@ -66,13 +68,15 @@ class CLITestCase: XCTestCase {
         XCTAssertNotEqual(result.status, 0, "\(command) exited 0", file: file, line: line)
         XCTAssertEqual(result.standardOutput, "", "\(command) wrote to standard output", file: file, line: line)
         let lines = result.errorLines
-        XCTAssertEqual(lines.count, 1, "\(command): expected one line on standard error, got:\n\(result.standardError)",
-                       file: file, line: line)
+        XCTAssertEqual(
+            lines.count, 1, "\(command): expected one line on standard error, got:\n\(result.standardError)",
+            file: file, line: line)
         let message = lines.first ?? ""
         XCTAssertTrue(message.hasPrefix("advlab: error: "), "\(command): \(message)", file: file, line: line)
         for expected in mentions {
-            XCTAssertTrue(message.contains(expected), "\(command): error line does not mention \"\(expected)\": \(message)",
-                          file: file, line: line)
+            XCTAssertTrue(
+                message.contains(expected), "\(command): error line does not mention \"\(expected)\": \(message)",
+                file: file, line: line)
         }
         XCTAssertEqual(before, after, "\(command) changed files: \(after.differences(from: before))", file: file, line: line)
         return result

@@ -20,8 +20,9 @@ final class CheckpointErrorTests: CLITestCase {
     }
 
     func testTruncatedFile() throws {
-        let complete = SafetensorsFixture.encode([.init(name: "conv1.weight", shape: [32, 1, 5, 5])],
-                                                 metadata: Self.classifierMetadata)
+        let complete = SafetensorsFixture.encode(
+            [.init(name: "conv1.weight", shape: [32, 1, 5, 5])],
+            metadata: Self.classifierMetadata)
         let path = try writeModel(Array(complete.dropLast(100)))
         try assertOneLineError(["eval", "--model", path], mentions: [path, "conv1.weight"])
     }
@@ -43,21 +44,28 @@ final class CheckpointErrorTests: CLITestCase {
     }
 
     func testTensorShapesThatDoNotFitTheModel() throws {
-        let path = try writeModel(SafetensorsFixture.encode([.init(name: "conv1.weight", shape: [32, 1, 3, 3])],
-                                                            metadata: Self.classifierMetadata))
+        let path = try writeModel(
+            SafetensorsFixture.encode(
+                [.init(name: "conv1.weight", shape: [32, 1, 3, 3])],
+                metadata: Self.classifierMetadata))
         try assertOneLineError(["eval", "--model", path], mentions: [path, "conv1.weight", "[32,1,3,3]", "[32,1,5,5]"])
     }
 
     func testCheckpointOfAnotherKind() throws {
-        let path = try writeModel(SafetensorsFixture.encode([.init(name: "generator.project.bias", shape: [4])],
-                                                            metadata: ["kind": "acgan", "latent_size": "100"]))
+        let path = try writeModel(
+            SafetensorsFixture.encode(
+                [.init(name: "generator.project.bias", shape: [4])],
+                metadata: ["kind": "acgan", "latent_size": "100"]))
         try assertOneLineError(["eval", "--model", path], mentions: [path, "acgan", "classifier"])
 
-        let classifierPath = try writeModel(SafetensorsFixture.encode([.init(name: "fc2.bias", shape: [10])],
-                                                                      metadata: Self.classifierMetadata),
-                                            named: "classifier.safetensors")
-        try assertOneLineError(["sample", "--generator", classifierPath, "--out", work.appendingPathComponent("grid.png").path],
-                               mentions: [classifierPath, "classifier", "acgan"])
+        let classifierPath = try writeModel(
+            SafetensorsFixture.encode(
+                [.init(name: "fc2.bias", shape: [10])],
+                metadata: Self.classifierMetadata),
+            named: "classifier.safetensors")
+        try assertOneLineError(
+            ["sample", "--generator", classifierPath, "--out", work.appendingPathComponent("grid.png").path],
+            mentions: [classifierPath, "classifier", "acgan"])
     }
 
     func testMissingFile() throws {

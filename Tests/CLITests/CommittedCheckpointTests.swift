@@ -7,7 +7,8 @@ import XCTest
 /// paths only, and it states its data set.
 final class CommittedCheckpointTests: CLITestCase {
     func testNoMachinePathsInMetadata() throws {
-        let files = FileManager.default.enumerator(atPath: checkpoints.path)?.compactMap { $0 as? String }
+        let files =
+            FileManager.default.enumerator(atPath: checkpoints.path)?.compactMap { $0 as? String }
             .filter { $0.hasSuffix(".safetensors") } ?? []
         XCTAssertGreaterThanOrEqual(files.count, 4, "no committed checkpoints found in \(checkpoints.path)")
         for file in files {

@@ -78,8 +78,9 @@ final class DataErrorTests: CLITestCase {
     func testDigestMismatchOfValidFiles() throws {
         let data = try makeFolder("data")
         try FakeMNIST.writeValid(to: data)
-        try assertOneLineError(trainArguments(data),
-                               mentions: [imagesPath(data), "SHA-256", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"])
+        try assertOneLineError(
+            trainArguments(data),
+            mentions: [imagesPath(data), "SHA-256", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"])
 
         let before = try DirectorySnapshot(of: root)
         let verify = try run(["data", "verify", "--data", data.path])
@@ -99,8 +100,9 @@ final class DataErrorTests: CLITestCase {
         }
         let data = try makeFolder("data")
         for name in ["train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
-            try FileManager.default.createSymbolicLink(atPath: data.appendingPathComponent(name).path,
-                                                       withDestinationPath: real + "/" + name)
+            try FileManager.default.createSymbolicLink(
+                atPath: data.appendingPathComponent(name).path,
+                withDestinationPath: real + "/" + name)
         }
         var labels = try gunzip(URL(fileURLWithPath: real + "/" + Self.trainLabels))
         XCTAssertEqual(labels.count, 8 + 60_000)
@@ -108,8 +110,9 @@ final class DataErrorTests: CLITestCase {
         try FakeMNIST.write(labels, named: Self.trainLabels, in: data)
         let labelsPath = data.appendingPathComponent(Self.trainLabels).path
 
-        try assertOneLineError(trainArguments(data),
-                               mentions: [labelsPath, "SHA-256", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"])
+        try assertOneLineError(
+            trainArguments(data),
+            mentions: [labelsPath, "SHA-256", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"])
         let verify = try run(["data", "verify", "--data", data.path])
         XCTAssertEqual(verify.status, 2, verify.standardError)
         let reportLines = verify.standardOutput.split(separator: "\n").map(String.init)

@@ -44,7 +44,7 @@ enum GzipStored {
         repeat {
             let length = min(65_535, payload.count - offset)
             let isLast = offset + length == payload.count
-            out.append(isLast ? 1 : 0)   // BFINAL, BTYPE = 00 (stored); the block then starts byte-aligned
+            out.append(isLast ? 1 : 0)  // BFINAL, BTYPE = 00 (stored); the block then starts byte-aligned
             out += littleEndian16(UInt16(length)) + littleEndian16(~UInt16(length))
             out += payload[offset..<(offset + length)]
             offset += length

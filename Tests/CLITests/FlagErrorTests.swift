@@ -45,13 +45,15 @@ final class FlagErrorTests: CLITestCase {
         let blocker = root.appendingPathComponent("blocker").path
         try Data([1]).write(to: URL(fileURLWithPath: blocker))
         let missing = blocker + "/dir/x.safetensors"
-        try assertUsageError(["train", "classifier", "--epochs", "1", "--out", missing], mentions: ["--out", missing, blocker, "not a folder"])
+        try assertUsageError(
+            ["train", "classifier", "--epochs", "1", "--out", missing], mentions: ["--out", missing, blocker, "not a folder"])
         try assertUsageError(["train", "acgan", "--epochs", "1", "--out", missing], mentions: ["--out", missing])
     }
 
     func testSampleClassOutOfRange() throws {
-        try assertUsageError(["sample", "--class", "11", "--out", work.appendingPathComponent("grid.png").path],
-                             mentions: ["--class", "11"])
+        try assertUsageError(
+            ["sample", "--class", "11", "--out", work.appendingPathComponent("grid.png").path],
+            mentions: ["--class", "11"])
     }
 
     func testBenchUnknownWorkload() throws {

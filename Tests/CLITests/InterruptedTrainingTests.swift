@@ -17,36 +17,49 @@ final class InterruptedTrainingTests: CLITestCase {
     static let environment = ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "passive"]
 
     func testClassifierSurvivesKillNine() throws {
-        try killAndResume(["train", "classifier", "--limit", "64", "--batch", "16", "--epochs", "2", "--seed", "3"],
-                          kills: 2, seed: 11) { path in
+        try killAndResume(
+            ["train", "classifier", "--limit", "64", "--batch", "16", "--epochs", "2", "--seed", "3"],
+            kills: 2, seed: 11
+        ) { path in
             var rng = SeededGenerator(seed: 0)
             let model = MNISTChallengeCNN(using: &rng)
-            return try TrainingCheckpoint.load(path: path, kind: ClassifierTrainer.checkpointKind, model: model,
-                                               optimizer: Adam(model.namedParameters)).epoch
+            return try TrainingCheckpoint.load(
+                path: path, kind: ClassifierTrainer.checkpointKind, model: model,
+                optimizer: Adam(model.namedParameters)
+            ).epoch
         }
     }
 
     func testACGANSurvivesKillNine() throws {
-        try killAndResume(["train", "acgan", "--limit", "128", "--batch", "32", "--latent", "16", "--epochs", "2", "--seed", "3"],
-                          kills: 2, seed: 12) { path in
+        try killAndResume(
+            ["train", "acgan", "--limit", "128", "--batch", "32", "--latent", "16", "--epochs", "2", "--seed", "3"],
+            kills: 2, seed: 12
+        ) { path in
             var rng = SeededGenerator(seed: 0)
             let generator = ACGANGenerator(latentSize: 16, using: &rng)
             let discriminator = ACGANDiscriminator(using: &rng)
             return try TrainingCheckpoint.load(
                 path: path, kind: ACGANTrainer.checkpointKind,
                 models: [("generator", generator), ("discriminator", discriminator)],
-                optimizers: [("generator_optimizer", Adam(generator.namedParameters)),
-                             ("discriminator_optimizer", Adam(discriminator.namedParameters))]).epoch
+                optimizers: [
+                    ("generator_optimizer", Adam(generator.namedParameters)),
+                    ("discriminator_optimizer", Adam(discriminator.namedParameters)),
+                ]
+            ).epoch
         }
     }
 
     func testTripletSurvivesKillNine() throws {
-        try killAndResume(["train", "triplet", "--limit", "160", "--per-class", "4", "--dim", "8", "--epochs", "2", "--seed", "3"],
-                          kills: 2, seed: 13) { path in
+        try killAndResume(
+            ["train", "triplet", "--limit", "160", "--per-class", "4", "--dim", "8", "--epochs", "2", "--seed", "3"],
+            kills: 2, seed: 13
+        ) { path in
             var rng = SeededGenerator(seed: 0)
             let embedding = TripletEmbedding(dimension: 8, using: &rng)
-            return try TrainingCheckpoint.load(path: path, kind: TripletTrainer.checkpointKind, model: embedding,
-                                               optimizer: Adam(embedding.namedParameters)).epoch
+            return try TrainingCheckpoint.load(
+                path: path, kind: TripletTrainer.checkpointKind, model: embedding,
+                optimizer: Adam(embedding.namedParameters)
+            ).epoch
         }
     }
 
@@ -55,8 +68,10 @@ final class InterruptedTrainingTests: CLITestCase {
     /// speed; the others after a seeded delay within the first half of the uninterrupted run's
     /// duration), checking the checkpoint with `load` (which returns its epoch) after each kill,
     /// and finally resumed to the end and compared with the uninterrupted run.
-    func killAndResume(_ arguments: [String], kills: Int, seed: UInt64,
-                       load: (String) throws -> Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    func killAndResume(
+        _ arguments: [String], kills: Int, seed: UInt64,
+        load: (String) throws -> Int, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let data = try mnistDirectory()
         let reference = work.appendingPathComponent("reference.safetensors").path
         let checkpoint = work.appendingPathComponent("run.safetensors").path
@@ -72,15 +87,19 @@ final class InterruptedTrainingTests: CLITestCase {
         var killsDuringWrite = 0
         for kill in 0..<kills {
             let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint)
-            let process = try AdvLabProcess.start(base + ["--out", checkpoint] + (hasCheckpoint ? ["--resume"] : []),
-                                                  environment: Self.environment, workingDirectory: work)
+            let process = try AdvLabProcess.start(
+                base + ["--out", checkpoint] + (hasCheckpoint ? ["--resume"] : []),
+                environment: Self.environment, workingDirectory: work)
             if kill == 0 {
                 // The moment this process's temporary checkpoint exists, it is writing it.
                 let prefix = ".run.safetensors.\(process.processIdentifier)."
                 let deadline = Date().addingTimeInterval(3 * duration)
                 while process.isRunning, Date() < deadline {
                     let entries = (try? FileManager.default.contentsOfDirectory(atPath: work.path)) ?? []
-                    if entries.contains(where: { $0.hasPrefix(prefix) }) { killsDuringWrite += 1; break }
+                    if entries.contains(where: { $0.hasPrefix(prefix) }) {
+                        killsDuringWrite += 1
+                        break
+                    }
                     usleep(500)
                 }
             } else {
@@ -104,8 +123,9 @@ final class InterruptedTrainingTests: CLITestCase {
         XCTAssertGreaterThan(killsDuringWrite, 0, "no kill landed during a checkpoint write", file: file, line: line)
 
         let hasCheckpoint = FileManager.default.fileExists(atPath: checkpoint)
-        let resumed = try AdvLabProcess.run(base + ["--out", checkpoint] + (hasCheckpoint ? ["--resume"] : []),
-                                            environment: Self.environment, workingDirectory: work)
+        let resumed = try AdvLabProcess.run(
+            base + ["--out", checkpoint] + (hasCheckpoint ? ["--resume"] : []),
+            environment: Self.environment, workingDirectory: work)
         XCTAssertEqual(resumed.status, 0, resumed.standardError, file: file, line: line)
         let finished = try Safetensors.read(path: checkpoint)
         let expected = try Safetensors.read(path: reference)

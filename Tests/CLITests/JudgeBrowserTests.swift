@@ -1,6 +1,7 @@
-@testable import AdvReport
 import Foundation
 import XCTest
+
+@testable import AdvReport
 
 /// The judge page in a real browser (headless Chromium through chromedriver), labelled as people
 /// would: a name and an instruction, keys 0–9 and n, a slip taken back with Backspace, a reload
@@ -65,7 +66,8 @@ final class JudgeBrowserTests: CLITestCase {
         for (row, want) in zip(people.settings, expected.settings) {
             XCTAssertEqual(row.intended, want.intended, row.setting)
             XCTAssertEqual(row.kappa, want.kappa, row.setting)
-            let shown = "| \(row.setting) | \(row.items) | 2 | \(row.labels) | \(Format.value(row.intended)) | "
+            let shown =
+                "| \(row.setting) | \(row.items) | 2 | \(row.labels) | \(Format.value(row.intended)) | "
                 + "\(Format.value(row.intended_low))–\(Format.value(row.intended_high)) | \(Format.value(row.not_a_class)) |"
             XCTAssertTrue(markdown.contains(shown), "report.md lacks \(shown)")
         }
@@ -78,8 +80,10 @@ final class JudgeBrowserTests: CLITestCase {
     /// One person's session: name, instruction, every image by key, with a slip undone on the
     /// third image and a reload half-way; returns the saved file after checking it against the
     /// answers given.
-    func label(_ browser: WebDriver, name: String, instruction: String, items: [String: JudgeItem], downloads: URL,
-               answer: (JudgeItem) -> Int?) throws -> URL {
+    func label(
+        _ browser: WebDriver, name: String, instruction: String, items: [String: JudgeItem], downloads: URL,
+        answer: (JudgeItem) -> Int?
+    ) throws -> URL {
         try browser.command("element/\(try browser.element("#name"))/clear", [:])
         try browser.type(name, into: "#name")
         try browser.click("input[name=instruction][value=\(instruction)]")
@@ -95,13 +99,15 @@ final class JudgeBrowserTests: CLITestCase {
             if step == 3 {
                 try browser.press(item.intended == 1 ? "2" : "1")
                 try browser.press(Self.backspace)
-                XCTAssertEqual(try browser.script("return document.getElementById('image').src") as? String, source,
-                               "Backspace brings it back")
+                XCTAssertEqual(
+                    try browser.script("return document.getElementById('image').src") as? String, source,
+                    "Backspace brings it back")
             }
             if step == given.count + 1 && step == 8 {
                 try browser.reload()
-                XCTAssertEqual(try browser.script("return document.getElementById('image').src") as? String, source,
-                               "the reload keeps the progress")
+                XCTAssertEqual(
+                    try browser.script("return document.getElementById('image').src") as? String, source,
+                    "the reload keeps the progress")
             }
             let value = answer(item)
             try browser.press(value.map(String.init) ?? "n")

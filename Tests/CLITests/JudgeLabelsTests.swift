@@ -1,17 +1,20 @@
 import AdvAnalysis
-@testable import AdvReport
 import AdvTensor
 import Foundation
 import TestSupport
 import XCTest
 
+@testable import AdvReport
+
 /// A small report folder for the people's-labels commands: results.json with no study in it (so
 /// a test need not run one; the render path only reads it), and a judge set of four settings
 /// whose images all differ.
 enum JudgeFixture {
-    static let settings = [(JudgeSettings.real, "real", 6), (JudgeSettings.plainSamples(generator: "dcgan"), "plain-gan", 2),
-                           (JudgeSettings.unrestricted(generator: "dcgan", variant: "targeted", model: "natural"), "unrestricted", 4),
-                           (JudgeSettings.perturbation(method: "pgd", norm: "linf", eps: 0.3, model: "natural"), "perturbation", 4)]
+    static let settings = [
+        (JudgeSettings.real, "real", 6), (JudgeSettings.plainSamples(generator: "dcgan"), "plain-gan", 2),
+        (JudgeSettings.unrestricted(generator: "dcgan", variant: "targeted", model: "natural"), "unrestricted", 4),
+        (JudgeSettings.perturbation(method: "pgd", norm: "linf", eps: 0.3, model: "natural"), "perturbation", 4),
+    ]
 
     static func judgeSet() -> JudgeSet {
         var items: [JudgeItem] = []
@@ -19,22 +22,30 @@ enum JudgeFixture {
         for (setting, kind, count) in settings {
             for _ in 0..<count {
                 let index = items.count
-                items.append(JudgeItem(id: "\(kind)-\(index)", kind: kind, intended: index % 10, setting: setting,
-                                       other: kind == "unrestricted" ? (index + 3) % 10 : nil,
-                                       image01: Tensor.randomUniform([1, 1, 28, 28], using: &rng)))
+                items.append(
+                    JudgeItem(
+                        id: "\(kind)-\(index)", kind: kind, intended: index % 10, setting: setting,
+                        other: kind == "unrestricted" ? (index + 3) % 10 : nil,
+                        image01: Tensor.randomUniform([1, 1, 28, 28], using: &rng)))
             }
         }
-        return JudgeSet(seed: 5, items: items, settings: settings.map { JudgeSetting(setting: $0.0, kind: $0.1,
-                                                                                     knn_keeps_intended: 0.625) })
+        return JudgeSet(
+            seed: 5, items: items,
+            settings: settings.map {
+                JudgeSetting(
+                    setting: $0.0, kind: $0.1,
+                    knn_keeps_intended: 0.625)
+            })
     }
 
     static func results() -> ReportResults {
-        ReportResults(seed: 5, quick: true, settings: .quick, models: ["natural": "n.safetensors", "robust": "r.safetensors"],
-                      generator: "g.safetensors", embedding: "t.safetensors",
-                      generalization: Generalization(test_images: 0, plain_samples_per_class: 0, models: []), robustness: [],
-                      minimal_perturbations: [], condition_two_curves: [], unrestricted: [], combination: [], invariance: [],
-                      distances: DistanceAnalysis(per_class: 0, mean_pairwise: [:], rows_not_closest_to_self: [:]), per_class_eps: [],
-                      human: nil, condition_one_rule: ConditionOneRule(), conclusions: [], figures: [:], seconds: 0)
+        ReportResults(
+            seed: 5, quick: true, settings: .quick, models: ["natural": "n.safetensors", "robust": "r.safetensors"],
+            generator: "g.safetensors", embedding: "t.safetensors",
+            generalization: Generalization(test_images: 0, plain_samples_per_class: 0, models: []), robustness: [],
+            minimal_perturbations: [], condition_two_curves: [], unrestricted: [], combination: [], invariance: [],
+            distances: DistanceAnalysis(per_class: 0, mean_pairwise: [:], rows_not_closest_to_self: [:]), per_class_eps: [],
+            human: nil, condition_one_rule: ConditionOneRule(), conclusions: [], figures: [:], seconds: 0)
     }
 
     /// Writes results.json, judge-set.json and the pages into `folder`.
@@ -50,9 +61,13 @@ enum JudgeFixture {
 
     /// A labels file for `set` answering `answer(item)`.
     static func labels(_ name: String, set: JudgeSet, instruction: String = "lenient", answer: (JudgeItem) -> Int?) -> HumanLabels {
-        HumanLabels(page_seed: set.seed, annotator: name, instruction: instruction, origin: "page",
-                    labels: set.items.map { HumanLabels.Label(id: $0.id, kind: $0.kind, intended: $0.intended, setting: $0.setting,
-                                                              answer: answer($0)) })
+        HumanLabels(
+            page_seed: set.seed, annotator: name, instruction: instruction, origin: "page",
+            labels: set.items.map {
+                HumanLabels.Label(
+                    id: $0.id, kind: $0.kind, intended: $0.intended, setting: $0.setting,
+                    answer: answer($0))
+            })
     }
 }
 
@@ -76,8 +91,9 @@ final class JudgeLabelsTests: CLITestCase {
         let set = JudgeFixture.judgeSet()
         let careful = try write(JudgeFixture.labels("ada", set: set) { $0.intended }, "ada.json")
         // Two of six real images wrong: flagged.
-        let careless = try write(JudgeFixture.labels("bo", set: set) { $0.kind == "real" && $0.intended < 2 ? nil : $0.intended },
-                                 "bo.json")
+        let careless = try write(
+            JudgeFixture.labels("bo", set: set) { $0.kind == "real" && $0.intended < 2 ? nil : $0.intended },
+            "bo.json")
         let result = try run(["report", "--render", folder.path, "--human", careful, "--human", careless])
         XCTAssertEqual(result.status, 0, result.standardError)
         XCTAssertTrue(result.standardError.contains("flagged: bo"), result.standardError)
@@ -93,7 +109,8 @@ final class JudgeLabelsTests: CLITestCase {
         XCTAssertTrue(results.conclusions.contains { $0.question.contains("people see") && $0.answer.contains("bo, still counted") })
         XCTAssertEqual(try run(["report", "--verify", folder.path]).status, 0)
 
-        XCTAssertEqual(try run(["report", "--render", folder.path, "--human", careful, "--human", careless, "--exclude-flagged"]).status, 0)
+        XCTAssertEqual(
+            try run(["report", "--render", folder.path, "--human", careful, "--human", careless, "--exclude-flagged"]).status, 0)
         let kept = try XCTUnwrap(try ReportResults.decode(try Data(contentsOf: folder.appendingPathComponent("results.json"))).human)
         XCTAssertEqual(kept.setting(JudgeSettings.real)?.labels, 6)
     }
@@ -108,7 +125,8 @@ final class JudgeLabelsTests: CLITestCase {
         var other = JudgeFixture.labels("cy", set: JudgeFixture.judgeSet()) { $0.intended }
         other.labels[0].id = "real-999"
         let foreign = try write(other, "cy.json")
-        try assertOneLineError(["report", "--render", folder.path, "--human", foreign], mentions: ["cy.json", "real-999", "judge-set.json"])
+        try assertOneLineError(
+            ["report", "--render", folder.path, "--human", foreign], mentions: ["cy.json", "real-999", "judge-set.json"])
     }
 
     /// HITs from a report, MTurk's results for them, labels back: the same answers per worker;
@@ -124,8 +142,9 @@ final class JudgeLabelsTests: CLITestCase {
         let right = Dictionary(uniqueKeysWithValues: set.items.map { ($0.id, Optional($0.intended)) })
         let onlyReal = Dictionary(uniqueKeysWithValues: set.items.map { ($0.id, $0.kind == "real" ? $0.intended : nil) })
         let answers: [String: [String: Int?]] = ["W1": right, "W2": onlyReal]
-        try MTurkResults.csv(input: input, answers: answers).write(to: work.appendingPathComponent("results.csv"), atomically: true,
-                                                                   encoding: .utf8)
+        try MTurkResults.csv(input: input, answers: answers).write(
+            to: work.appendingPathComponent("results.csv"), atomically: true,
+            encoding: .utf8)
         let imported = try run(["judge", "--from", folder.path, "--import-mturk", "results.csv", "--out", "labels"])
         XCTAssertEqual(imported.status, 0, imported.standardError)
         for worker in ["W1", "W2"] {
@@ -134,18 +153,22 @@ final class JudgeLabelsTests: CLITestCase {
             XCTAssertEqual(labels.labels.count, set.items.count)
             for label in labels.labels { XCTAssertEqual(label.answer, answers[worker]?[label.id] ?? -1, "\(worker) \(label.id)") }
         }
-        let folded = try run(["report", "--render", folder.path, "--human", "labels/labels-mturk-W1.json", "--human",
-                              "labels/labels-mturk-W2.json"])
+        let folded = try run([
+            "report", "--render", folder.path, "--human", "labels/labels-mturk-W1.json", "--human",
+            "labels/labels-mturk-W2.json",
+        ])
         XCTAssertEqual(folded.status, 0, folded.standardError)
     }
 
     func testAForeignResultsCSVNamesColumnAndRow() throws {
         let folder = root.appendingPathComponent("report")
         try JudgeFixture.writeReport(into: folder)
-        try "HITId,WorkerId,Answer.tag_0\r\nH1,W1,3\r\n".write(to: work.appendingPathComponent("foreign.csv"), atomically: true,
-                                                               encoding: .utf8)
-        try assertOneLineError(["judge", "--from", folder.path, "--import-mturk", "foreign.csv", "--out", "labels"],
-                               mentions: ["foreign.csv", "row 1", "Input.item_1"])
+        try "HITId,WorkerId,Answer.tag_0\r\nH1,W1,3\r\n".write(
+            to: work.appendingPathComponent("foreign.csv"), atomically: true,
+            encoding: .utf8)
+        try assertOneLineError(
+            ["judge", "--from", folder.path, "--import-mturk", "foreign.csv", "--out", "labels"],
+            mentions: ["foreign.csv", "row 1", "Input.item_1"])
         try assertOneLineError(["judge", "--from", folder.path, "--import-mturk", "foreign.csv"], mentions: ["--import-mturk", "--out"])
     }
 
@@ -161,8 +184,9 @@ final class JudgeLabelsTests: CLITestCase {
         let page = try String(contentsOf: work.appendingPathComponent("page.html"), encoding: .utf8)
         XCTAssertEqual(page.components(separatedBy: "\"kind\":\"unrestricted\"").count - 1, search.count)
         XCTAssertEqual(page.components(separatedBy: "\"kind\":\"real\"").count - 1, 4)
-        try assertOneLineError(["judge", "--from-unrestricted", root.path, "--data", data, "--out", "x.html"],
-                               mentions: ["judge-set.json", "advlab unrestricted"])
+        try assertOneLineError(
+            ["judge", "--from-unrestricted", root.path, "--data", data, "--out", "x.html"],
+            mentions: ["judge-set.json", "advlab unrestricted"])
     }
 
     /// The page from a report offers every setting of its judge set.

@@ -15,8 +15,9 @@ final class ONNXModelTests: CLITestCase {
         let path = repository.appendingPathComponent("Fuzz/corpus/onnx/unsupported-upsample.onnx").path
         try assertOneLineError(["eval", "--model", path], mentions: [path + ": operator Upsample (node 0) is not supported"])
         let out = root.appendingPathComponent("attack").path
-        try assertOneLineError(["attack", "--model", path, "--method", "fgsm", "--eps", "0.1", "--count", "10", "--out", out],
-                               mentions: [path, "Upsample"])
+        try assertOneLineError(
+            ["attack", "--model", path, "--method", "fgsm", "--eps", "0.1", "--count", "10", "--out", out],
+            mentions: [path, "Upsample"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 

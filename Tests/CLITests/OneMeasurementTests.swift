@@ -33,10 +33,12 @@ final class OneMeasurementTests: CLITestCase {
         let data = try mnistDirectory()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("advlab-one-measurement-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let result = try run(["report", "--quick", "--seed", "0", "--data", data, "--out", folder.path,
-                              "--natural", checkpoint("classifier-natural.safetensors"),
-                              "--robust", checkpoint("classifier-robust.safetensors"),
-                              "--generator", checkpoint("acgan.safetensors"), "--embedding", checkpoint("triplet.safetensors")])
+        let result = try run([
+            "report", "--quick", "--seed", "0", "--data", data, "--out", folder.path,
+            "--natural", checkpoint("classifier-natural.safetensors"),
+            "--robust", checkpoint("classifier-robust.safetensors"),
+            "--generator", checkpoint("acgan.safetensors"), "--embedding", checkpoint("triplet.safetensors"),
+        ])
         let parsed = Result<[String: Any], Error> {
             guard result.status == 0 else { throw ProcessFailure(message: "advlab report --quick failed: \(result.standardError)") }
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("results.json")))
@@ -46,15 +48,19 @@ final class OneMeasurementTests: CLITestCase {
         return try parsed.get()
     }
 
-    struct ProcessFailure: Error, CustomStringConvertible { var message: String; var description: String { message } }
+    struct ProcessFailure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
 
     /// The report's robustness row for a model, method, norm and ε.
     func reportRow(_ results: [String: Any], model: String, method: String, norm: String, eps: Double) throws -> [String: Any] {
         let rows = try XCTUnwrap(results["robustness"] as? [[String: Any]])
-        return try XCTUnwrap(rows.first {
-            $0["model"] as? String == model && $0["method"] as? String == method && $0["norm"] as? String == norm
-                && abs(($0["eps"] as? Double ?? -1) - eps) < 1e-9
-        }, "no \(model) \(method) \(norm) \(eps) row in the quick report")
+        return try XCTUnwrap(
+            rows.first {
+                $0["model"] as? String == model && $0["method"] as? String == method && $0["norm"] as? String == norm
+                    && abs(($0["eps"] as? Double ?? -1) - eps) < 1e-9
+            }, "no \(model) \(method) \(norm) \(eps) row in the quick report")
     }
 
     /// `advlab conditions` with the report's query count and seed states condition (2) exactly as
@@ -66,8 +72,10 @@ final class OneMeasurementTests: CLITestCase {
         for (norm, eps) in [("linf", 0.3), ("l2", 4.5)] {
             let row = try reportRow(results, model: "natural", method: "pgd", norm: norm, eps: eps)
             let fromReport = try XCTUnwrap(row["condition_two"] as? [String: Any])
-            let command = try run(["conditions", "--norm", norm, "--eps", String(eps), "--queries", String(queries), "--seed", "0",
-                                   "--model", checkpoint("classifier-natural.safetensors"), "--data", try mnistDirectory(), "--json"])
+            let command = try run([
+                "conditions", "--norm", norm, "--eps", String(eps), "--queries", String(queries), "--seed", "0",
+                "--model", checkpoint("classifier-natural.safetensors"), "--data", try mnistDirectory(), "--json",
+            ])
             XCTAssertEqual(command.status, 0, command.standardError)
             let output = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(command.standardOutput.utf8)) as? [String: Any])
             let fromCommand = try XCTUnwrap(output["condition_two"] as? [String: Any])
@@ -85,9 +93,11 @@ final class OneMeasurementTests: CLITestCase {
         let images = try XCTUnwrap(settings["attack_images"] as? Int)
         let steps = try XCTUnwrap(settings["attack_steps"] as? Int)
         let row = try reportRow(results, model: "natural", method: "pgd", norm: "linf", eps: 0.1)
-        let command = try run(["attack", "--method", "pgd", "--norm", "linf", "--eps", "0.1", "--steps", String(steps),
-                               "--count", String(images), "--seed", "101", "--model", checkpoint("classifier-natural.safetensors"),
-                               "--data", try mnistDirectory(), "--out", root.appendingPathComponent("attack").path, "--json"])
+        let command = try run([
+            "attack", "--method", "pgd", "--norm", "linf", "--eps", "0.1", "--steps", String(steps),
+            "--count", String(images), "--seed", "101", "--model", checkpoint("classifier-natural.safetensors"),
+            "--data", try mnistDirectory(), "--out", root.appendingPathComponent("attack").path, "--json",
+        ])
         XCTAssertEqual(command.status, 0, command.standardError)
         let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(command.standardOutput.utf8)) as? [String: Any])
         let stepSize = try XCTUnwrap((summary["settings"] as? [String: Any])?["step_size"] as? Double)
@@ -108,13 +118,15 @@ final class OneMeasurementTests: CLITestCase {
         let rows = try XCTUnwrap(results["unrestricted"] as? [[String: Any]])
         let row = try XCTUnwrap(rows.first { $0["model"] as? String == "natural" && $0["variant"] as? String == "targeted" })
         let out = root.appendingPathComponent("unrestricted").path
-        var arguments = ["unrestricted", "--all-pairs", "--count", String(try XCTUnwrap(settings["unrestricted_per_pair"] as? Int)),
-                         "--steps", String(try XCTUnwrap(settings["unrestricted_steps"] as? Int)),
-                         "--lr", String(try XCTUnwrap(settings["unrestricted_lr"] as? Double)),
-                         "--start-candidates", String(try XCTUnwrap(settings["unrestricted_start_candidates"] as? Int)),
-                         "--seed", "211", "--model", checkpoint("classifier-natural.safetensors"),
-                         "--natural", checkpoint("classifier-natural.safetensors"), "--generator", checkpoint("acgan.safetensors"),
-                         "--embedding", checkpoint("triplet.safetensors"), "--data", try mnistDirectory(), "--out", out, "--json"]
+        var arguments = [
+            "unrestricted", "--all-pairs", "--count", String(try XCTUnwrap(settings["unrestricted_per_pair"] as? Int)),
+            "--steps", String(try XCTUnwrap(settings["unrestricted_steps"] as? Int)),
+            "--lr", String(try XCTUnwrap(settings["unrestricted_lr"] as? Double)),
+            "--start-candidates", String(try XCTUnwrap(settings["unrestricted_start_candidates"] as? Int)),
+            "--seed", "211", "--model", checkpoint("classifier-natural.safetensors"),
+            "--natural", checkpoint("classifier-natural.safetensors"), "--generator", checkpoint("acgan.safetensors"),
+            "--embedding", checkpoint("triplet.safetensors"), "--data", try mnistDirectory(), "--out", out, "--json",
+        ]
         if FileManager.default.fileExists(atPath: checkpoint("judge-robust.safetensors")) {
             arguments += ["--judge", checkpoint("judge-robust.safetensors")]
         }
@@ -126,10 +138,12 @@ final class OneMeasurementTests: CLITestCase {
             XCTAssertEqual(summary[key] as? Double, row[key] as? Double, key)
         }
         XCTAssertEqual(summary["panel"] as? [String], row["panel"] as? [String])
-        XCTAssertEqual(NSDictionary(dictionary: try XCTUnwrap(summary["judge_agreement_on_successes"] as? [String: Any])),
-                       NSDictionary(dictionary: try XCTUnwrap(row["judge_agreement_on_successes"] as? [String: Any])))
-        XCTAssertEqual(NSArray(array: try XCTUnwrap(summary["per_pair"] as? [Any])),
-                       NSArray(array: try XCTUnwrap(row["per_pair"] as? [Any])))
+        XCTAssertEqual(
+            NSDictionary(dictionary: try XCTUnwrap(summary["judge_agreement_on_successes"] as? [String: Any])),
+            NSDictionary(dictionary: try XCTUnwrap(row["judge_agreement_on_successes"] as? [String: Any])))
+        XCTAssertEqual(
+            NSArray(array: try XCTUnwrap(summary["per_pair"] as? [Any])),
+            NSArray(array: try XCTUnwrap(row["per_pair"] as? [Any])))
         let quantiles = try XCTUnwrap(row["nearest_train_l2_quantiles"] as? [Double])
         XCTAssertEqual(summary["median_nearest_train_l2"] as? Double, quantiles.last)
     }

@@ -7,8 +7,9 @@ final class ReportCommandTests: CLITestCase {
     func testReportNamesAMissingCheckpoint() throws {
         // The natural checkpoint exists (its contents are read only after every flag is checked).
         try Data("x".utf8).write(to: work.appendingPathComponent("natural.safetensors"))
-        _ = try assertOneLineError(["report", "--quick", "--natural", "natural.safetensors", "--robust", "missing-robust.safetensors", "--out", "report"],
-                                   mentions: ["--robust", "missing-robust.safetensors"])
+        _ = try assertOneLineError(
+            ["report", "--quick", "--natural", "natural.safetensors", "--robust", "missing-robust.safetensors", "--out", "report"],
+            mentions: ["--robust", "missing-robust.safetensors"])
     }
 
     func testVerifyNamesTheMissingResults() throws {
@@ -42,8 +43,9 @@ final class ReportCommandTests: CLITestCase {
         let items = ["real", "plain-gan", "unrestricted", "perturbation"].enumerated().map { index, kind in
             #"{"id": "\#(kind)-\#(index)", "kind": "\#(kind)", "intended": \#(index), "setting": "s", "pixels": \#(pixels)}"#
         }
-        try #"{"seed": 1, "items": [\#(items.joined(separator: ","))]}"#.write(to: folder.appendingPathComponent("judge-set.json"),
-                                                                                 atomically: true, encoding: .utf8)
+        try #"{"seed": 1, "items": [\#(items.joined(separator: ","))]}"#.write(
+            to: folder.appendingPathComponent("judge-set.json"),
+            atomically: true, encoding: .utf8)
         let result = try run(["judge", "--from", folder.path, "--out", "judge.html", "--seed", "5"])
         XCTAssertEqual(result.status, 0, result.standardError)
         let page = try String(contentsOf: work.appendingPathComponent("judge.html"), encoding: .utf8)

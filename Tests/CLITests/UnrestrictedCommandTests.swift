@@ -13,14 +13,17 @@ final class UnrestrictedCommandTests: CLITestCase {
             throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
         }
         let out = root.appendingPathComponent("search").path
-        let result = try run(["unrestricted", "--generator", checkpoints.appendingPathComponent("acgan.safetensors").path,
-                              "--model", checkpoints.appendingPathComponent("classifier-natural.safetensors").path,
-                              "--embedding", checkpoints.appendingPathComponent("triplet.safetensors").path,
-                              "--natural", checkpoint("classifier-natural.safetensors"),
-                              "--judge", checkpoint("classifier-robust.safetensors"),
-                              "--source", "3", "--target", "5", "--count", "6", "--steps", "15", "--lr", "0.05",
-                              "--attempts", "2", "--start-candidates", "4", "--noise-eps", "0.1", "--seed", "3", "--data", data, "--out", out, "--json"],
-                             environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
+        let result = try run(
+            [
+                "unrestricted", "--generator", checkpoints.appendingPathComponent("acgan.safetensors").path,
+                "--model", checkpoints.appendingPathComponent("classifier-natural.safetensors").path,
+                "--embedding", checkpoints.appendingPathComponent("triplet.safetensors").path,
+                "--natural", checkpoint("classifier-natural.safetensors"),
+                "--judge", checkpoint("classifier-robust.safetensors"),
+                "--source", "3", "--target", "5", "--count", "6", "--steps", "15", "--lr", "0.05",
+                "--attempts", "2", "--start-candidates", "4", "--noise-eps", "0.1", "--seed", "3", "--data", data, "--out", out, "--json",
+            ],
+            environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
         XCTAssertEqual(result.status, 0, result.standardError)
 
         let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
@@ -33,14 +36,16 @@ final class UnrestrictedCommandTests: CLITestCase {
         XCTAssertLessThanOrEqual(agreeing, rate, "the 5-NN can only remove successes")
 
         // Every record obeys the success rule, the attempt and step budget, and the summary's rate.
-        let records = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/records.json")))
-                                    as? [[String: Any]])
+        let records = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/records.json")))
+                as? [[String: Any]])
         XCTAssertEqual(records.count, 6)
         for record in records {
             let prediction = try XCTUnwrap(record["classifierPrediction"] as? Int)
             let auxiliary = try XCTUnwrap(record["auxiliaryPrediction"] as? Int)
             let success = try XCTUnwrap(record["success"] as? Bool)
-            let attempts = try XCTUnwrap(record["attempts"] as? Int), steps = try XCTUnwrap(record["steps"] as? Int)
+            let attempts = try XCTUnwrap(record["attempts"] as? Int)
+            let steps = try XCTUnwrap(record["steps"] as? Int)
             XCTAssertEqual(success, prediction == 5 && auxiliary == 3)
             XCTAssertTrue((1...2).contains(attempts))
             XCTAssertLessThanOrEqual(steps, 2 * 15)
@@ -73,7 +78,8 @@ final class UnrestrictedCommandTests: CLITestCase {
 
         // images.npy and start-images.npy: N×1×28×28 in [0, 1], in the records' order: the attacked
         // model reads images.npy[i] as record i says, and start-images.npy[i] is G(z0_i, s_i).
-        let images = try NPY.read(out + "/images.npy"), starts = try NPY.read(out + "/start-images.npy")
+        let images = try NPY.read(out + "/images.npy")
+        let starts = try NPY.read(out + "/start-images.npy")
         XCTAssertEqual(images.shape, [6, 1, 28, 28])
         XCTAssertEqual(starts.shape, [6, 1, 28, 28])
         XCTAssertTrue(images.scalars.allSatisfy { (0...1).contains($0) } && starts.scalars.allSatisfy { (0...1).contains($0) })
@@ -90,10 +96,12 @@ final class UnrestrictedCommandTests: CLITestCase {
     /// A judge must be one the search never sees: the attacked model is refused, naming the flag.
     func testTheAttackedModelCannotJudge() throws {
         let out = root.appendingPathComponent("refused").path
-        let result = try run(["unrestricted", "--model", checkpoint("classifier-robust.safetensors"),
-                              "--judge", checkpoint("classifier-robust.safetensors"), "--generator", checkpoint("acgan.safetensors"),
-                              "--embedding", checkpoint("triplet.safetensors"), "--natural", checkpoint("classifier-natural.safetensors"),
-                              "--all-pairs", "--out", out])
+        let result = try run([
+            "unrestricted", "--model", checkpoint("classifier-robust.safetensors"),
+            "--judge", checkpoint("classifier-robust.safetensors"), "--generator", checkpoint("acgan.safetensors"),
+            "--embedding", checkpoint("triplet.safetensors"), "--natural", checkpoint("classifier-natural.safetensors"),
+            "--all-pairs", "--out", out,
+        ])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.standardError.contains("--judge"), result.standardError)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))

@@ -37,7 +37,8 @@ final class WebDriver {
             let url = URL(string: "http://127.0.0.1:\(port)")
             for _ in 0..<100 {
                 if let url, let status = try? Self.request("GET", url.appendingPathComponent("status"), body: nil),
-                   (status["value"] as? [String: Any])?["ready"] as? Bool == true {
+                    (status["value"] as? [String: Any])?["ready"] as? Bool == true
+                {
                     process = candidate
                     break
                 }
@@ -69,8 +70,12 @@ final class WebDriver {
         }
         self.session = session
         // Headless Chromium saves downloads only when told where (the profile's pref is not enough in every version).
-        _ = try? command("goog/cdp/execute", ["cmd": "Browser.setDownloadBehavior",
-                                              "params": ["behavior": "allow", "downloadPath": downloads.path]])
+        _ = try? command(
+            "goog/cdp/execute",
+            [
+                "cmd": "Browser.setDownloadBehavior",
+                "params": ["behavior": "allow", "downloadPath": downloads.path],
+            ])
     }
 
     func quit() {
@@ -105,8 +110,16 @@ final class WebDriver {
 
     /// Presses and releases one key, as a person at the keyboard does ("\u{E003}" is Backspace).
     func press(_ key: String) throws {
-        try command("actions", ["actions": [["type": "key", "id": "keyboard",
-                                             "actions": [["type": "keyDown", "value": key], ["type": "keyUp", "value": key]]]]])
+        try command(
+            "actions",
+            [
+                "actions": [
+                    [
+                        "type": "key", "id": "keyboard",
+                        "actions": [["type": "keyDown", "value": key], ["type": "keyUp", "value": key]],
+                    ]
+                ]
+            ])
     }
 
     /// One HTTP exchange through curl (swift-corelibs-foundation's URLSession fails on
@@ -114,9 +127,11 @@ final class WebDriver {
     static func request(_ method: String, _ url: URL, body: [String: Any]?) throws -> [String: Any] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: curl)
-        process.arguments = ["-s", "--max-time", "60", "-X", method, "-H", "Content-Type: application/json"]
+        process.arguments =
+            ["-s", "--max-time", "60", "-X", method, "-H", "Content-Type: application/json"]
             + (body == nil ? [] : ["--data-binary", "@-"]) + [url.absoluteString]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

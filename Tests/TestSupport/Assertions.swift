@@ -3,8 +3,10 @@ import XCTest
 
 /// Asserts `|actual − expected| ≤ atol + rtol·|expected|` elementwise and, on failure, prints
 /// the shape and the first few mismatches (index, actual, expected) rather than the whole tensor.
-public func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-5, atol: Float = 1e-6,
-                        _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-5, atol: Float = 1e-6,
+    _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
+) {
     guard actual.shape == expected.shape else {
         XCTFail("shape \(actual.shape) != \(expected.shape) \(message())", file: file, line: line)
         return
@@ -13,8 +15,10 @@ public func assertClose(_ actual: Tensor, _ expected: Tensor, rtol: Float = 1e-5
 }
 
 /// Array form of `assertClose` for tensors.
-public func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e-5, atol: Float = 1e-6,
-                        _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ actual: [Float], _ expected: [Float], rtol: Float = 1e-5, atol: Float = 1e-6,
+    _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
+) {
     guard actual.count == expected.count else {
         XCTFail("count \(actual.count) != \(expected.count) \(message())", file: file, line: line)
         return
@@ -30,7 +34,8 @@ public func assertClose(_ actual: [Float], _ expected: [Float], rtol: Float = 1e
         }
     }
     if !mismatches.isEmpty {
-        XCTFail("\(mismatches.count)+ mismatches (worst |diff| \(worst), rtol \(rtol), atol \(atol)): "
+        XCTFail(
+            "\(mismatches.count)+ mismatches (worst |diff| \(worst), rtol \(rtol), atol \(atol)): "
                 + mismatches.joined(separator: ", ") + " \(message())", file: file, line: line)
     }
 }
