@@ -6,14 +6,20 @@ import Foundation
 
 /// Figures of unrestricted adversarial examples.
 public enum UnrestrictedFigures {
+    /// (height, width) of the images of a batch. images01: [N, C, H, W]
+    static func tileSize(_ images01: Tensor) -> (Int, Int) { (images01.shape[2], images01.shape[3]) }
+
     /// Pairs *G(z0, s) | G(z, s)* side by side, `pairsPerRow` pairs per row, each labelled with
-    /// the attacked classifier's prediction (f) and the auxiliary classifier's (aux).
+    /// the attacked classifier's prediction (f) and the auxiliary classifier's (aux). A success is
+    /// framed green when valid (`valid`, per record, from `UnrestrictedPanel`), orange when the
+    /// panel disputes it; without `valid` every success counts as valid, as in `pairCells`.
     public static func pairs(
         outcome: LatentSearchOutcome, indices: [Int], startPredictions: [Int], pairsPerRow: Int = 5,
-        title: String
+        title: String, valid: [Bool]? = nil
     ) -> ImageGrid {
         let rows = max(1, (indices.count + pairsPerRow - 1) / pairsPerRow)
-        var grid = ImageGrid(rows: rows, columns: 2 * pairsPerRow, tileWidth: 28, tileHeight: 28, scale: 2, padding: 4)
+        let (height, width) = tileSize(outcome.images)
+        var grid = ImageGrid(rows: rows, columns: 2 * pairsPerRow, tileWidth: width, tileHeight: height, scale: 2, padding: 4)
         grid.title = title
         for column in 0..<pairsPerRow {
             grid.columnHeader(column: 2 * column, text: "G(z0,s)")
@@ -26,10 +32,9 @@ public enum UnrestrictedFigures {
             grid.set(row: row, column: column, bitmap: Bitmap(image01: outcome.startImages.slice(index..<(index + 1))))
             grid.label(row: row, column: column, text: "s\(record.source) f\(startPredictions[index])")
             grid.set(row: row, column: column + 1, bitmap: Bitmap(image01: outcome.images.slice(index..<(index + 1))))
-            grid.label(
-                row: row, column: column + 1, text: "f\(record.classifierPrediction) aux\(record.auxiliaryPrediction)",
-                color: record.success ? .red : .black)
-            if record.success { grid.frame(row: row, column: column + 1, color: .red) }
+            let color: RGBColor = !record.success ? .black : (valid.map { $0[index] } ?? true) ? .green : .orange
+            grid.label(row: row, column: column + 1, text: "f\(record.classifierPrediction) aux\(record.auxiliaryPrediction)", color: color)
+            if record.success { grid.frame(row: row, column: column + 1, color: color) }
         }
         return grid
     }
@@ -50,19 +55,21 @@ public enum UnrestrictedFigures {
     /// and the example to show: the first valid success (`valid`, per record, from
     /// `UnrestrictedPanel`), else the first success as `.disputed`, else the last attempt.
     /// Without `valid` every success counts as valid.
-    public static func pairCells(_ outcome: LatentSearchOutcome, valid: [Bool]? = nil)
+    /// `classCount` × `classCount` cells.
+    public static func pairCells(_ outcome: LatentSearchOutcome, classCount: Int, valid: [Bool]? = nil)
         -> (rates: [[Double?]], examples: [[Tensor?]], cells: [[PairCell]])
     {
         precondition(
             valid.map { $0.count == outcome.records.count } ?? true,
             "validity: \(valid?.count ?? 0) flags for \(outcome.records.count) records")
-        var rates = [[Double?]](repeating: [Double?](repeating: nil, count: 10), count: 10)
-        var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: 10), count: 10)
-        var cells = [[PairCell]](repeating: [PairCell](repeating: .failed, count: 10), count: 10)
-        var members = [[[Int]]](repeating: [[Int]](repeating: [], count: 10), count: 10)
+        let n = classCount
+        var rates = [[Double?]](repeating: [Double?](repeating: nil, count: n), count: n)
+        var examples = [[Tensor?]](repeating: [Tensor?](repeating: nil, count: n), count: n)
+        var cells = [[PairCell]](repeating: [PairCell](repeating: .failed, count: n), count: n)
+        var members = [[[Int]]](repeating: [[Int]](repeating: [], count: n), count: n)
         for (index, record) in outcome.records.enumerated() { members[record.source][record.target ?? record.source].append(index) }
-        for s in 0..<10 {
-            for t in 0..<10 where !members[s][t].isEmpty {
+        for s in 0..<n {
+            for t in 0..<n where !members[s][t].isEmpty {
                 let cell = members[s][t]
                 let successes = cell.filter { outcome.records[$0].success }
                 rates[s][t] = Double(successes.count) / Double(cell.count)
@@ -76,30 +83,34 @@ public enum UnrestrictedFigures {
     }
 
     /// The all-pairs grid of a targeted search, with a plain sample of each class (drawn from
-    /// `seed` + 1000 + class) on the diagonal; `valid` as in `pairCells`.
+    /// `seed` + 1000 + class) on the diagonal; `valid` as in `pairCells`; one row and one column
+    /// per class of the generator, headed by `classNames`.
     public static func allPairs(
         outcome: LatentSearchOutcome, generator: any ConditionalGenerator, seed: UInt64, title: String,
-        valid: [Bool]? = nil
+        classNames: [String], valid: [Bool]? = nil
     ) -> ImageGrid {
-        var (_, examples, cells) = pairCells(outcome, valid: valid)
-        for s in 0..<10 {
+        var (_, examples, cells) = pairCells(outcome, classCount: generator.classCount, valid: valid)
+        for s in 0..<generator.classCount {
             var rng = SeededGenerator(seed: seed &+ UInt64(s) &+ 1000)
             examples[s][s] = generator.generate(Tensor.randomNormal([1, generator.latentSize], using: &rng), classes: [s])
             cells[s][s] = .plainSample
         }
-        return allPairs(examples: examples, cells: cells, title: title)
+        return allPairs(examples: examples, cells: cells, title: title, classNames: classNames)
     }
 
     /// The all-pairs grid: row = source class, column = target class, one example per cell,
     /// framed green for a valid success, orange for a success the panel disputes, unframed for a
-    /// pair without success; the diagonal shows a plain sample.
-    public static func allPairs(examples: [[Tensor?]], cells: [[PairCell]], title: String) -> ImageGrid {
-        var grid = ImageGrid(rows: 10, columns: 10, tileWidth: 28, tileHeight: 28, scale: 2, padding: 4)
+    /// pair without success; the diagonal shows a plain sample. Rows and columns are headed
+    /// s=/t= and the class name (`classNames`, one per class; their count sets the grid's size).
+    public static func allPairs(examples: [[Tensor?]], cells: [[PairCell]], title: String, classNames: [String]) -> ImageGrid {
+        let n = classNames.count
+        let (height, width) = examples.joined().compactMap { $0 }.first.map(tileSize) ?? (28, 28)
+        var grid = ImageGrid(rows: n, columns: n, tileWidth: width, tileHeight: height, scale: 2, padding: 4)
         grid.title = title
-        for target in 0..<10 { grid.columnHeader(column: target, text: "t=\(target)") }
-        for source in 0..<10 {
-            grid.rowHeader(row: source, text: "s=\(source)")
-            for target in 0..<10 {
+        for target in 0..<n { grid.columnHeader(column: target, text: "t=\(classNames[target])") }
+        for source in 0..<n {
+            grid.rowHeader(row: source, text: "s=\(classNames[source])")
+            for target in 0..<n {
                 guard let image = examples[source][target] else { continue }
                 grid.set(row: source, column: target, bitmap: Bitmap(image01: image))
                 switch cells[source][target] {
@@ -114,10 +125,12 @@ public enum UnrestrictedFigures {
 
     /// The success rate per (source, target) pair as a heat map on [0, 1]: rows are sources,
     /// columns targets; a pair without searches is blank. rates: [source][target]
-    public static func successMatrix(rates: [[Double?]], title: String) -> Heatmap {
+    /// Rows and columns are labelled by `classNames`.
+    public static func successMatrix(rates: [[Double?]], title: String, classNames: [String]) -> Heatmap {
+        precondition(rates.count == classNames.count, "success matrix: \(rates.count) rows for \(classNames.count) class names")
         var heat = Heatmap(
-            values: rates.map { $0.map { Float($0 ?? .nan) } }, rowLabels: rates.indices.map { "s=\($0)" },
-            columnLabels: (rates.first ?? []).indices.map { "t=\($0)" })
+            values: rates.map { $0.map { Float($0 ?? .nan) } }, rowLabels: classNames.map { "s=\($0)" },
+            columnLabels: classNames.map { "t=\($0)" })
         heat.title = title
         heat.valueRange = 0...1
         return heat

@@ -213,7 +213,8 @@ public func runUnrestricted(
     let successes = records.indices.filter { records[$0].success }
     let knnAgreeing = successes.filter { knnLabels[$0] == records[$0].source }.count
     let sortedL2 = successes.map { Double(nearestL2[$0]) }.sorted()
-    let rates = UnrestrictedFigures.pairCells(outcome).rates
+    let classNames = models.train.classNames
+    let rates = UnrestrictedFigures.pairCells(outcome, classCount: models.generator.classCount).rates
     let summary = UnrestrictedSummary(
         success_rate: outcome.successRate, count: records.count,
         mean_steps: Double(records.map(\.steps).reduce(0, +)) / Double(max(1, records.count)), per_pair: rates, seed: plan.seed,
@@ -236,20 +237,21 @@ public func runUnrestricted(
         let shown = Array(successes.prefix(40))
         figures[.pairs] = UnrestrictedFigures.pairs(
             outcome: outcome, indices: shown.isEmpty ? Array(records.indices.prefix(10)) : shown,
-            startPredictions: models.classifier.predict(outcome.startImages), title: title
+            startPredictions: models.classifier.predict(outcome.startImages), title: title + " · green: valid, orange: disputed",
+            valid: panel.valid
         ).render()
     }
     if plan.figures.contains(.allPairs) {
         // Green: a valid success; orange: a success the panel disputes; unframed: the pair's last attempt.
         figures[.allPairs] = UnrestrictedFigures.allPairs(
             outcome: outcome, generator: models.generator, seed: plan.seed,
-            title: title + " · green: valid, orange: disputed", valid: panel.valid
+            title: title + " · green: valid, orange: disputed", classNames: classNames, valid: panel.valid
         ).render()
     }
     if plan.figures.contains(.successMatrix) {
         figures[.successMatrix] = UnrestrictedFigures.successMatrix(
             rates: rates,
-            title: plan.title + ": success rate per pair (seed \(plan.seed))"
+            title: plan.title + ": success rate per pair (seed \(plan.seed))", classNames: classNames
         ).render()
     }
     return UnrestrictedResult(

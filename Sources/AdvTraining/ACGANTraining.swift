@@ -246,7 +246,8 @@ public final class ACGANTrainer {
                 "aux_test_accuracy": auxiliaryAccuracy, "seconds": seconds,
             ])
             if let directory = samplesDirectory {
-                try writeGrid(to: directory + "/epoch-\(String(format: "%03d", epoch + 1)).png", epoch: epoch + 1)
+                try writeGrid(
+                    to: directory + "/epoch-\(String(format: "%03d", epoch + 1)).png", epoch: epoch + 1, classNames: train.classNames)
                 try writeLossCurves(log, to: directory + "/loss.svg")
             }
             try TrainingCheckpoint.save(
@@ -344,13 +345,15 @@ public final class ACGANTrainer {
         return (discriminatorLoss, generatorLoss, judgements.0, judgements.1)
     }
 
-    /// The 10×10 grid of the fixed latent vectors: row = class, column = latent vector.
-    public func writeGrid(to path: String, epoch: Int) throws {
+    /// The grid of the fixed latent vectors: one row per class, headed by its name (`classNames`,
+    /// the data set's), one column per latent vector (10).
+    public func writeGrid(to path: String, epoch: Int, classNames: [String]) throws {
         let latents = fixedLatents()
-        var images: [Tensor] = []
-        for digit in 0..<10 { images.append(generator.generate(latents, classes: [Int](repeating: digit, count: 10))) }
-        var grid = ImageGrid.fromImages(Tensor.concatenate(images), columns: 10, scale: 2, padding: 2)
-        grid.title = "AC-GAN (\(config.architecture)) epoch \(epoch) (seed \(config.seed)): row = class 0-9"
+        let classes = Array(0..<generator.classCount)
+        let images = classes.map { generator.generate(latents, classes: [Int](repeating: $0, count: latents.shape[0])) }
+        var grid = ImageGrid.fromImages(Tensor.concatenate(images), columns: latents.shape[0], scale: 2, padding: 2)
+        for row in classes { grid.rowHeader(row: row, text: row < classNames.count ? classNames[row] : String(row)) }
+        grid.title = "AC-GAN (\(config.architecture)) epoch \(epoch) (seed \(config.seed)): one row per class"
         try grid.writePNG(to: path)
     }
 

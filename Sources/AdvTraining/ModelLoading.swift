@@ -1,3 +1,4 @@
+import AdvData
 import AdvModels
 import AdvNN
 import AdvONNX
@@ -75,6 +76,13 @@ extension ModelLoading {
 }
 
 extension ModelLoading {
+    /// The data set a lab checkpoint was trained on (its `dataset` metadata), or nil when the
+    /// checkpoint names none, names one the catalogue does not know, or is not a lab checkpoint.
+    public static func dataset(ofCheckpoint path: String) -> DatasetEntry? {
+        guard !isONNX(path: path), let name = try? Checkpoint.readMetadata(path: path)["dataset"] else { return nil }
+        return DatasetCatalog.named(name)
+    }
+
     /// A triplet-embedding checkpoint (`kind` = triplet); the dimension comes from its metadata.
     public static func triplet(path: String) throws -> TripletEmbedding {
         let metadata = try metadataChecked(path: path, kind: TripletTrainer.checkpointKind, expected: "a triplet embedding")

@@ -62,7 +62,12 @@ struct SampleCommand: ParsableCommand {
         let requested = classes.flatMap { [Int](repeating: $0, count: perClass) }
         let (images, _) = generateSamples(gen, count: requested.count, seed: seedOption.seed, classes: requested)
         var grid = ImageGrid.fromImages(images, columns: perClass, scale: 2, padding: 2)
-        grid.title = "AC-GAN samples, row = class \(classes.map(String.init).joined(separator: ",")) (seed \(seedOption.seed))"
+        // Rows headed by the class names of the data set the checkpoint was trained on.
+        let classNames = (ModelLoading.dataset(ofCheckpoint: generator) ?? dataOptions.dataset).classNames
+        for (row, label) in classes.enumerated() {
+            grid.rowHeader(row: row, text: label < classNames.count ? classNames[label] : String(label))
+        }
+        grid.title = "AC-GAN samples, one row per class (seed \(seedOption.seed))"
         let path = out ?? "samples.png"
         try OutputFolders.createPending()
         try grid.writePNG(to: path)

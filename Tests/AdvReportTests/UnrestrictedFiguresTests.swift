@@ -8,6 +8,8 @@ import XCTest
 /// The all-pairs cells: which example each (source, target) cell shows and how it is framed,
 /// with and without a second judge.
 final class UnrestrictedFiguresTests: XCTestCase {
+    static let digits = (0..<10).map(String.init)
+
     /// Records for pair 3→5 (three searches) and 3→7 (two failures); image i is filled with
     /// the value i / 10, so the shown example tells which record it came from.
     func outcome(successes: [Bool]) -> LatentSearchOutcome {
@@ -26,7 +28,7 @@ final class UnrestrictedFiguresTests: XCTestCase {
     func shownRecord(_ image: Tensor?) -> Int? { image.map { Int(($0.scalars[0] * 10).rounded()) } }
 
     func testWithoutAPanelTheFirstSuccessIsShown() {
-        let (rates, examples, cells) = UnrestrictedFigures.pairCells(outcome(successes: [false, true, true, false, false]))
+        let (rates, examples, cells) = UnrestrictedFigures.pairCells(outcome(successes: [false, true, true, false, false]), classCount: 10)
         XCTAssertEqual(rates[3][5], 2.0 / 3.0)
         XCTAssertEqual(rates[3][7], 0)
         XCTAssertNil(rates[3][4])
@@ -39,7 +41,7 @@ final class UnrestrictedFiguresTests: XCTestCase {
     func testAValidSuccessIsPreferred() {
         // Records 1 and 2 succeed; only record 2 is valid.
         let (_, examples, cells) = UnrestrictedFigures.pairCells(
-            outcome(successes: [false, true, true, false, false]),
+            outcome(successes: [false, true, true, false, false]), classCount: 10,
             valid: [false, false, true, false, false])
         XCTAssertEqual(shownRecord(examples[3][5]), 2)
         XCTAssertEqual(cells[3][5], .valid)
@@ -48,7 +50,7 @@ final class UnrestrictedFiguresTests: XCTestCase {
 
     func testSuccessesThePanelDisputesAreShownAsDisputed() {
         let (rates, examples, cells) = UnrestrictedFigures.pairCells(
-            outcome(successes: [false, true, true, false, false]),
+            outcome(successes: [false, true, true, false, false]), classCount: 10,
             valid: [false, false, false, false, false])
         XCTAssertEqual(rates[3][5], 2.0 / 3.0, "the panel changes what is shown, not the rate")
         XCTAssertEqual(shownRecord(examples[3][5]), 1)
@@ -59,14 +61,14 @@ final class UnrestrictedFiguresTests: XCTestCase {
     func testFrameColoursPerCase() throws {
         let search = outcome(successes: [true, false, false, false, false])
         func colours(valid: [Bool], shownPairs: [(Int, Int)]) -> [RGBColor: Int] {
-            var (_, examples, cells) = UnrestrictedFigures.pairCells(search, valid: valid)
+            var (_, examples, cells) = UnrestrictedFigures.pairCells(search, classCount: 10, valid: valid)
             for s in 0..<10 {
                 for t in 0..<10 where !shownPairs.contains(where: { $0 == (s, t) }) {
                     examples[s][t] = nil
                     cells[s][t] = .failed
                 }
             }
-            let bitmap = UnrestrictedFigures.allPairs(examples: examples, cells: cells, title: "t").render()
+            let bitmap = UnrestrictedFigures.allPairs(examples: examples, cells: cells, title: "t", classNames: Self.digits).render()
             var counts: [RGBColor: Int] = [:]
             for y in 0..<bitmap.height {
                 for x in 0..<bitmap.width {
@@ -113,5 +115,53 @@ final class UnrestrictedFiguresTests: XCTestCase {
         XCTAssertTrue(csv[0].hasSuffix("knn_prediction,judge-robust_prediction,natural_prediction,valid"), String(csv[0]))
         XCTAssertTrue(csv[2].hasSuffix(",3,8,3,0"), String(csv[2]))
         XCTAssertTrue(csv[1].hasSuffix(",3,3,3,1"), String(csv[1]))
+    }
+
+    /// Counts of the frame colours in a rendered grid.
+    func frameColours(_ bitmap: Bitmap) -> [RGBColor: Int] {
+        var counts: [RGBColor: Int] = [:]
+        for y in 0..<bitmap.height {
+            for x in 0..<bitmap.width {
+                let colour = bitmap.color(x: x, y: y)
+                if [RGBColor.green, .orange, .red].contains(colour) { counts[colour, default: 0] += 1 }
+            }
+        }
+        return counts
+    }
+
+    /// The pairs figure frames a valid success green and a disputed one orange, as the all-pairs
+    /// grid does (it framed every success red before).
+    func testPairsFramesFollowThePanel() {
+        let search = outcome(successes: [true, false, false, false, false])
+        func render(_ valid: [Bool]) -> [RGBColor: Int] {
+            frameColours(
+                UnrestrictedFigures.pairs(outcome: search, indices: [0], startPredictions: [3, 3, 3, 3, 3], title: "t", valid: valid)
+                    .render())
+        }
+        let valid = render([true, false, false, false, false])
+        let disputed = render([false, false, false, false, false])
+        XCTAssertGreaterThan(valid[.green] ?? 0, 0)
+        XCTAssertNil(valid[.orange])
+        XCTAssertGreaterThan(disputed[.orange] ?? 0, 0)
+        XCTAssertNil(disputed[.green])
+        XCTAssertNil(valid[.red])
+    }
+
+    /// The grid has one row and column per class name, and its tiles take the images' size: a
+    /// 3-class set of 12×12 images gives a grid of that size (it was fixed at 10×10 of 28×28).
+    func testAllPairsGridTakesItsSizeFromTheClassesAndImages() {
+        let image = Tensor(repeating: 0.5, shape: [1, 1, 12, 12])
+        let examples: [[Tensor?]] = (0..<3).map { _ in [image, image, image] }
+        let cells = [[UnrestrictedFigures.PairCell]](repeating: [.failed, .failed, .failed], count: 3)
+        let grid = UnrestrictedFigures.allPairs(examples: examples, cells: cells, title: "t", classNames: ["a", "b", "c"])
+        XCTAssertEqual(grid.rows, 3)
+        XCTAssertEqual(grid.columns, 3)
+        XCTAssertEqual(grid.tileWidth, 12)
+        XCTAssertEqual(grid.tileHeight, 12)
+        let digits = UnrestrictedFigures.allPairs(examples: examples, cells: cells, title: "t", classNames: ["0", "1", "2"]).render()
+        let names = UnrestrictedFigures.allPairs(
+            examples: examples, cells: cells, title: "t", classNames: ["T-shirt/top", "Trouser", "Pullover"]
+        ).render()
+        XCTAssertGreaterThan(names.width, digits.width, "longer class names widen the headers")
     }
 }
