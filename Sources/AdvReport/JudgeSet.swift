@@ -41,6 +41,11 @@ public struct JudgeSetting: Codable, Sendable, Equatable {
     /// The triplet embedding's 5-NN: share of the setting's examples (all of them, not only those
     /// on the page) it reads as the intended class; nil where the lab has no such figure.
     public var knn_keeps_intended: Double?
+    /// The validity panel (`UnrestrictedPanel`: the 5-NN, the robust judge of another
+    /// architecture, the natural model unless attacked): share of the setting's successes that
+    /// every judge reads as the source, the lab's valid share to stand beside the people's; nil
+    /// outside the unrestricted settings and in sets written before it.
+    public var panel_keeps_intended: Double? = nil
 }
 
 /// The set of items a report offers to the judge page (`judge-set.json` in the report folder).

@@ -39,6 +39,10 @@ public struct HumanAgreement: Codable, Sendable {
         /// The lab's own judge beside the people: the k-NN's share of the intended class on the
         /// setting's examples (`JudgeSetting.knn_keeps_intended`).
         public var knn_keeps_intended: Double?
+        /// The validity panel's share of the setting's successes that every judge reads as the
+        /// source (`JudgeSetting.panel_keeps_intended`); unrestricted settings only. Optional
+        /// in the JSON, so results written before it still decode.
+        public var panel_keeps_intended: Double? = nil
     }
 
     /// An annotator is flagged above this share of wrong attention checks (issue 22).
@@ -107,7 +111,7 @@ public struct HumanAgreement: Codable, Sendable {
                 intended_high: interval.high,
                 not_a_class: Double(answers.filter { $0.answer == nil }.count) / total, other: other,
                 kappa: Agreement.fleissKappa(counts: perItem.keys.sorted().compactMap { perItem[$0] }),
-                knn_keeps_intended: setting.knn_keeps_intended)
+                knn_keeps_intended: setting.knn_keeps_intended, panel_keeps_intended: setting.panel_keeps_intended)
         }
         return HumanAgreement(
             attention_max_wrong: attentionMaximumWrong, interval_percent: intervalPercent,
@@ -135,7 +139,8 @@ extension HumanAgreement {
                     + "with its \(Format.eps(interval_percent)) % "
                     + "Wilson interval, the share answering \"not a \(noun)\", the share giving the other class where there is one (a target), "
                     + "Fleiss' κ over the images labelled by at least two counted annotators, and beside them the lab's own judge, "
-                    + "the triplet embedding's k-NN, on all of the setting's examples."))
+                    + "the triplet embedding's k-NN, on all of the setting's examples, and for unrestricted examples the validity "
+                    + "panel's valid share: the successes that every judge the search never sees reads as the source."))
         blocks.append(
             .table(
                 header: ["annotator", "instruction", "labels", "attention checks", "checks wrong", "flagged", "counted"],
@@ -151,15 +156,16 @@ extension HumanAgreement {
                 header: [
                     "setting", "images", "annotators", "labels", "intended class",
                     "\(Format.eps(interval_percent)) % Wilson", "not a \(noun)",
-                    "other class", "Fleiss' κ", "k-NN: intended class",
+                    "other class", "Fleiss' κ", "k-NN: intended class", "panel: valid share",
                 ],
                 rows: settings.map { row in
                     [
                         row.setting, String(row.items), String(row.annotators), String(row.labels), Format.value(row.intended),
                         Format.value(row.intended_low) + "–" + Format.value(row.intended_high), Format.value(row.not_a_class),
                         Format.value(row.other), Format.value(row.kappa), Format.value(row.knn_keeps_intended),
+                        Format.value(row.panel_keeps_intended),
                     ]
-                }, numericColumns: [1, 2, 3, 4, 6, 7, 8, 9]))
+                }, numericColumns: [1, 2, 3, 4, 6, 7, 8, 9, 10]))
         return blocks
     }
 
@@ -177,6 +183,7 @@ extension HumanAgreement {
         if !unrestricted.isEmpty {
             let valid = unrestricted.map { row in
                 "\(row.setting) \(Format.value(row.intended)) by people, \(Format.value(row.knn_keeps_intended)) by the k-NN"
+                    + (row.panel_keeps_intended.map { ", \(Format.value($0)) by the panel" } ?? "")
             }
             answer += " Unrestricted examples valid (read as the source class): " + valid.joined(separator: "; ") + "."
         }

@@ -11,7 +11,7 @@ extension Study {
     /// intended/other: per row of `images`. One stream (`seed + 401`) draws every setting in turn.
     func offerToJudge(
         setting: String, kind: String, images: Tensor, candidates: [Int], intended: [Int], other: [Int]? = nil,
-        detail: (Int) -> String? = { _ in nil }, knnKeepsIntended: Double?
+        detail: (Int) -> String? = { _ in nil }, knnKeepsIntended: Double?, panelKeepsIntended: Double? = nil
     ) {
         let chosen = JudgeSampling.stratified(
             candidates, count: settings.judge_per_kind,
@@ -23,7 +23,8 @@ extension Study {
                     id: "\(kind)-\(judgeItems.count)", kind: kind, intended: intended[row], setting: setting,
                     other: other?[row], detail: detail(row), image01: images.slice(row..<(row + 1))))
         }
-        judgeSettings.append(JudgeSetting(setting: setting, kind: kind, knn_keeps_intended: knnKeepsIntended))
+        judgeSettings.append(
+            JudgeSetting(setting: setting, kind: kind, knn_keeps_intended: knnKeepsIntended, panel_keeps_intended: panelKeepsIntended))
     }
 
     /// The controls: real test images (from the last 1,000, which no attack uses; the attention
@@ -48,7 +49,7 @@ extension Study {
             setting: JudgeSettings.unrestricted(generator: generatorName, variant: variant, model: model), kind: "unrestricted",
             images: outcome.images, candidates: records.indices.filter { records[$0].success }, intended: records.map(\.source),
             other: variant == "untargeted" ? nil : records.map { $0.target ?? $0.source },
-            knnKeepsIntended: row.condition_one?.overall.knn_keeps_source)
+            knnKeepsIntended: row.condition_one?.overall.knn_keeps_source, panelKeepsIntended: row.panel_agreement_on_successes)
     }
 
     /// The successful examples of a perturbation attack, when it is one of `JudgeSettings.perturbations`.

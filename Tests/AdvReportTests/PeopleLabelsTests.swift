@@ -27,7 +27,7 @@ final class PeopleLabelsTests: XCTestCase {
             seed: 4, items: real + unrestricted,
             settings: [
                 JudgeSetting(setting: JudgeSettings.real, kind: "real", knn_keeps_intended: nil),
-                JudgeSetting(setting: unrestrictedSetting, kind: "unrestricted", knn_keeps_intended: 0.8765),
+                JudgeSetting(setting: unrestrictedSetting, kind: "unrestricted", knn_keeps_intended: 0.8765, panel_keeps_intended: 0.4321),
             ])
     }
 
@@ -83,6 +83,8 @@ final class PeopleLabelsTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(search.other), 1.0 / 6, accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(search.kappa), 1.0 / 13, accuracy: 1e-9)
         XCTAssertEqual(search.knn_keeps_intended, 0.8765)
+        XCTAssertEqual(search.panel_keeps_intended, 0.4321, "the panel's valid share stands beside the people's")
+        XCTAssertNil(try XCTUnwrap(all.setting(JudgeSettings.real)).panel_keeps_intended)
 
         let kept = try Self.fold(excludeFlagged: true)
         XCTAssertEqual(kept.annotators.map(\.excluded), [false, true, false])
@@ -128,7 +130,10 @@ final class PeopleLabelsTests: XCTestCase {
         var document = ReportDocument(title: "people")
         document.blocks = people.blocks()
         let text = document.markdown() + people.conclusion().answer
-        for shown in ["0.950", "0.764", "0.991", "0.888", "0.200", "Fleiss' κ", "not a digit", "bob", "left out"] {
+        for shown in [
+            "0.950", "0.764", "0.991", "0.888", "0.200", "Fleiss' κ", "not a digit", "bob", "left out", "0.432 by the panel",
+            "panel: valid share",
+        ] {
             XCTAssertTrue(text.contains(shown), "the section should show \(shown)")
         }
     }
