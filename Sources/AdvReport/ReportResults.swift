@@ -84,7 +84,10 @@ public struct ReportSettings: Codable, Sendable, Equatable {
         linf_grid: [0.05, 0.1, 0.2, 0.3, 0.4],
         l2_grid: [0.5, 1, 2, 3, 4.5], cw_images: 300, cw_iterations: 150, cw_binary_steps: 6, embedding_eps: 0.5,
         condition_two_queries: 70_000, plain_samples_per_class: 1000, unrestricted_per_pair: 5,
-        unrestricted_untargeted_per_class: 20, unrestricted_steps: 300, unrestricted_lr: 0.05, unrestricted_start_candidates: 64,
+        // The latent search's defaults (LatentSearchConfig), which advlab unrestricted also runs.
+        unrestricted_untargeted_per_class: 20, unrestricted_steps: LatentSearchConfig.defaults.steps,
+        unrestricted_lr: Double(LatentSearchConfig.defaults.learningRate),
+        unrestricted_start_candidates: LatentSearchConfig.defaults.startCandidates,
         noise_eps: 0.1,
         combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30)
 

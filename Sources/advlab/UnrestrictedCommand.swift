@@ -36,25 +36,28 @@ struct UnrestrictedCommand: ParsableCommand {
     @Option(help: "Target class t (0-9, ≠ source).") var target: Int?
     @Flag(help: "Untargeted: any class but the source.") var untargeted = false
     @Flag(name: .customLong("all-pairs"), help: "Every source/target pair (90 targeted searches).") var allPairs = false
-    @Option(help: "Searches per source/target pair.") var count = 10
-    @Option(help: "Iterations of the optimizer on z.") var steps = 200
+    @Option(help: "Searches per source/target pair.") var count = 5
+    @Option(help: "Iterations of the optimizer on z.") var steps = LatentSearchConfig.defaults.steps
     @Option(help: "adam, or langevin: the reference's gradient descent plus annealed Gaussian noise.") var optimizer:
-        LatentSearchOptimizer = .adam
-    @Option(help: "Learning rate on z (the reference's langevin setting is 1/64 = 0.015625).") var lr: Float = 0.01
+        LatentSearchOptimizer = LatentSearchConfig.defaults.optimizer
+    @Option(help: "Learning rate on z (the reference's langevin setting is 1/64 = 0.015625).") var lr: Float = LatentSearchConfig.defaults
+        .learningRate
     @Option(name: .customLong("langevin-noise"), help: "σ0 of the langevin noise, annealed as σ0/(1+t)^0.275 (reference: 0.1).")
-    var langevinNoise: Float = 0.1
+    var langevinNoise: Float = LatentSearchConfig.defaults.langevinNoise
     @Option(help: "Starts per search: one that fails after --steps restarts from a fresh z0, up to this many times in all.") var attempts =
-        1
+        LatentSearchConfig.defaults.attempts
     @Option(
         name: .customLong("start-candidates"),
         help:
             "Draw this many z0 per start and keep the one with the lowest objective (f's CE toward the target + λ2·aux CE toward the source); 1 = one random z0, as the reference."
     )
-    var startCandidates = 1
-    @Option(help: "λ1: weight of the ε_z box penalty on z − z0.") var lambda1: Float = 100
-    @Option(help: "λ2: weight of the auxiliary classifier's CE toward the source.") var lambda2: Float = 100
-    @Option(name: .customLong("eps-z"), help: "ε_z: free movement of each latent coordinate.") var epsZ: Float = 0.1
-    @Option(name: .customLong("noise-eps"), help: "ε of the noise-augmented variant G(z,s) + ε·tanh(τ) (0 = off).") var noiseEps: Float = 0
+    var startCandidates = LatentSearchConfig.defaults.startCandidates
+    @Option(help: "λ1: weight of the ε_z box penalty on z − z0.") var lambda1: Float = LatentSearchConfig.defaults.lambda1
+    @Option(help: "λ2: weight of the auxiliary classifier's CE toward the source.") var lambda2: Float = LatentSearchConfig.defaults.lambda2
+    @Option(name: .customLong("eps-z"), help: "ε_z: free movement of each latent coordinate.") var epsZ: Float = LatentSearchConfig.defaults
+        .epsZ
+    @Option(name: .customLong("noise-eps"), help: "ε of the noise-augmented variant G(z,s) + ε·tanh(τ) (0 = off).") var noiseEps: Float =
+        LatentSearchConfig.defaults.noiseEps
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Output folder.") var out: String

@@ -1,4 +1,5 @@
 import AdvData
+import AdvReport
 import AdvTensor
 import AdvTraining
 import Foundation
@@ -91,6 +92,32 @@ final class UnrestrictedCommandTests: CLITestCase {
             let expected = generator.generate(Tensor(shape: [1, z0.count], scalars: z0), classes: [3])
             XCTAssertLessThan((starts.slice(i..<(i + 1)) - expected).maxAbs(), 1e-4, "start image \(i)")
         }
+    }
+
+    /// Without tuning flags the command runs the full report's search (issue 18, item 4): the
+    /// settings in summary.json are the report's, one search per pair count aside.
+    func testDefaultsAreTheFullReportsSearch() throws {
+        guard let data = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !data.isEmpty else {
+            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
+        }
+        let out = root.appendingPathComponent("defaults").path
+        let result = try run(
+            [
+                "unrestricted", "--generator", checkpoint("acgan.safetensors"), "--model", checkpoint("classifier-robust.safetensors"),
+                "--embedding", checkpoint("triplet.safetensors"), "--natural", checkpoint("classifier-natural.safetensors"),
+                "--source", "3", "--target", "5", "--count", "1", "--data", data, "--out", out, "--json",
+            ],
+            environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let settings = try XCTUnwrap(summary["settings"] as? [String: Any])
+        let full = ReportSettings.full
+        XCTAssertEqual(settings["steps"] as? Int, full.unrestricted_steps)
+        XCTAssertEqual(try XCTUnwrap(settings["learningRate"] as? Double), full.unrestricted_lr, accuracy: 1e-6)
+        XCTAssertEqual(settings["startCandidates"] as? Int, full.unrestricted_start_candidates)
+        XCTAssertEqual(settings["attempts"] as? Int, 1)
+        XCTAssertEqual(settings["noiseEps"] as? Double, 0)
+        XCTAssertEqual(settings["optimizer"] as? String, "adam")
     }
 
     /// A judge must be one the search never sees: the attacked model is refused, naming the flag.
