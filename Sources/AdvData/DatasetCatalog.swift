@@ -20,6 +20,14 @@ public struct DatasetEntry: Sendable {
     public let defaultDirectory: String?
     /// How to get the files, for the error when none are found.
     public let howToGet: String
+    /// The folder of the committed checkpoints trained on it (the commands' defaults).
+    public let checkpointsFolder: String
+    /// The L∞ budget the field quotes for it (MNIST 0.3, Madry et al. 2018; Fashion-MNIST 0.1),
+    /// the report's headline ε.
+    public let usualLinfEps: Double
+    /// The L2 budget of the report's headline: MNIST 4.5 (the post's), Fashion-MNIST 1.5 (the
+    /// same ratio to the L∞ budget).
+    public let usualL2Eps: Double
     let loader: @Sendable (Dataset.Split, String) throws -> Dataset
     let verifier: @Sendable (String) throws -> DataReport
 
@@ -52,7 +60,8 @@ public enum DatasetCatalog {
     public static let mnist = DatasetEntry(
         name: "mnist", title: "MNIST", shape: ImageShape(channels: 1, height: 28, width: 28),
         classNames: (0..<10).map(String.init), itemNoun: "digit", environmentVariable: DataLocator.environmentVariable,
-        defaultDirectory: nil, howToGet: "Scripts/setup fetches it",
+        defaultDirectory: nil, howToGet: "Scripts/setup fetches it", checkpointsFolder: "checkpoints", usualLinfEps: 0.3,
+        usualL2Eps: 4.5,
         loader: { split, directory in try MNIST.load(split: split, directory: directory) },
         verifier: { directory in try MNIST.verify(directory: directory) })
 
@@ -60,6 +69,7 @@ public enum DatasetCatalog {
         name: "fashion-mnist", title: "Fashion-MNIST", shape: ImageShape(channels: 1, height: 28, width: 28),
         classNames: FashionMNIST.classNames, itemNoun: "garment", environmentVariable: "ADVLAB_FASHION_DATA",
         defaultDirectory: FashionMNIST.defaultDirectory, howToGet: "apt-get install dataset-fashion-mnist",
+        checkpointsFolder: "checkpoints/fashion-mnist", usualLinfEps: 0.1, usualL2Eps: 1.5,
         loader: { split, directory in try FashionMNIST.load(split: split, directory: directory) },
         verifier: { directory in try FashionMNIST.verify(directory: directory) })
 

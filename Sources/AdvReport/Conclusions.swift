@@ -19,7 +19,10 @@ enum Format {
         default: return name
         }
     }
-    static func classes(_ list: [Int]) -> String { list.isEmpty ? "none" : list.map(String.init).joined(separator: ", ") }
+    /// Class labels by name ("2, 5" on MNIST, "Shirt, Coat" on Fashion-MNIST).
+    static func classes(_ list: [Int], _ dataset: StudyDataset = .mnist) -> String {
+        list.isEmpty ? "none" : list.map(dataset.className).joined(separator: ", ")
+    }
 }
 
 /// The plain-language answers to the post's questions, each computed from the numbers.
@@ -27,6 +30,10 @@ public enum Conclusions {
     public static func compute(_ results: ReportResults) -> [Conclusion] {
         var answers: [Conclusion] = []
         let rows = results.robustness
+        // The data set's headline budgets (MNIST: L∞ 0.3, L2 4.5).
+        let data = results.data
+        let linf = data.headline_linf_eps
+        let linfText = Format.eps(linf)
         func setting(_ model: String, _ method: String, _ norm: String, _ eps: Double) -> AttackSetting? {
             rows.first { $0.model == model && $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
         }
@@ -34,22 +41,24 @@ public enum Conclusions {
             verdict.per_class_holds.enumerated().filter { !$0.element }.map(\.offset)
         }
 
-        for (norm, eps, name) in [("linf", 0.3, "L∞ ε = 0.3"), ("l2", 4.5, "L2 ε = 4.5")] {
+        for (norm, eps, name) in [
+            ("linf", linf, "L∞ ε = \(linfText)"), ("l2", data.headline_l2_eps, "L2 ε = \(Format.eps(data.headline_l2_eps))"),
+        ] {
             guard let row = setting("natural", "pgd", norm, eps) else { continue }
             let verdict = row.condition_two
             let answer =
                 (verdict.holds ? "Yes. " : "No. ") + verdict.reason
-                + (verdict.holds ? "." : ". Classes where it fails: \(Format.classes(failingClasses(verdict))).")
+                + (verdict.holds ? "." : ". Classes where it fails: \(Format.classes(failingClasses(verdict), data)).")
             answers.append(Conclusion(question: "Does \(name) satisfy condition (2)?", answer: answer))
         }
 
-        if let pgd = setting("natural", "pgd", "linf", 0.3) {
+        if let pgd = setting("natural", "pgd", "linf", linf) {
             var answer =
                 (pgd.condition_one.holds ? "By its proxies, yes: " : "By its proxies, no: ")
                 + pgd.condition_one.reasons.joined(separator: "; ") + "."
-            if let combination = results.combination.first(where: { abs($0.eps - 0.3) < 1e-9 }) {
+            if let combination = results.combination.first(where: { abs($0.eps - linf) < 1e-9 }) {
                 answer +=
-                    " The post's combination image x0 + 0.3·sign(x1) keeps the embedding's k-NN on the source class for "
+                    " The post's combination image x0 + \(linfText)·sign(x1) keeps the embedding's k-NN on the source class for "
                     + "\(Format.value(combination.knn_still_source)) of \(combination.count) pairs and moves it to the other image's class for "
                     + "\(Format.value(combination.knn_became_other)); the natural model still says the source class for "
                     + "\(Format.value(combination.still_source["natural"])) and the robust one for \(Format.value(combination.still_source["robust"]))."
@@ -58,16 +67,17 @@ public enum Conclusions {
                     ? " Its proxies of (1) hold."
                     : " Its proxies of (1) fail: " + combination.condition_one.reasons.joined(separator: "; ") + "."
             }
-            if let invariance = results.invariance.first(where: { abs($0.eps - 0.3) < 1e-9 }) {
+            if let invariance = results.invariance.first(where: { abs($0.eps - linf) < 1e-9 }) {
                 answer +=
                     " Moving each test image toward its nearest other-class training image within the same ball makes the embedding's k-NN "
                     + "see the other class for \(Format.value(invariance.overall.knn_changed_to_target)) of \(invariance.overall.count) images"
                     + (invariance.overall.knn_changed_to_target > 0
-                        ? ", so the L∞ 0.3 ball also holds images that are no longer the source digit." : ".")
+                        ? ", so the L∞ \(linfText) ball also holds images that are no longer the source \(data.item_noun)." : ".")
             }
             answers.append(
                 Conclusion(
-                    question: "Does L∞ ε = 0.3 satisfy condition (1) (PGD, the combination image, label-changing examples)?", answer: answer
+                    question: "Does L∞ ε = \(linfText) satisfy condition (1) (PGD, the combination image, label-changing examples)?",
+                    answer: answer
                 ))
         }
 
@@ -93,10 +103,11 @@ public enum Conclusions {
         }
 
         for row in results.per_class_eps where row.norm == "linf" {
-            let below = row.per_class.filter { ($0.eps ?? 0) < 0.3 }
-            let list = below.map { "\($0.digit): \($0.eps.map { Format.eps($0) } ?? "none") (\($0.binding))" }.joined(separator: ", ")
+            let below = row.per_class.filter { ($0.eps ?? 0) < linf - 1e-9 }
+            let list = below.map { "\(data.className($0.digit)): \($0.eps.map { Format.eps($0) } ?? "none") (\($0.binding))" }.joined(
+                separator: ", ")
             let nonMonotone = row.per_class.filter { !$0.monotone }.map { entry in
-                "class \(entry.digit) passes again at \(passesAboveFirstFailure(entry).map { Format.eps($0) }.joined(separator: ", "))"
+                "class \(data.className(entry.digit)) passes again at \(passesAboveFirstFailure(entry).map { Format.eps($0) }.joined(separator: ", "))"
             }
             let monotonicity =
                 nonMonotone.isEmpty
@@ -105,10 +116,10 @@ public enum Conclusions {
                     + " after failing at a smaller ε; ε stops at the first failure."
             answers.append(
                 Conclusion(
-                    question: "Which classes need a smaller L∞ ε than 0.3?",
+                    question: "Which classes need a smaller L∞ ε than \(linfText)?",
                     answer: (below.isEmpty
-                        ? "None: every class keeps both criteria up to ε = 0.3."
-                        : "Classes \(Format.classes(below.map(\.digit))) — their largest ε up to which every grid value "
+                        ? "None: every class keeps both criteria up to ε = \(linfText)."
+                        : "Classes \(Format.classes(below.map(\.digit), data)) — their largest ε up to which every grid value "
                             + "keeps (2) for at least \(Format.eps(row.criteria.min_share_condition_two)) of the class and the "
                             + "combination's k-NN class for at least \(Format.eps(row.criteria.min_share_combination_unchanged)) "
                             + "of pairs, with the binding criterion: \(list).")
@@ -140,9 +151,9 @@ public enum Conclusions {
             var answer =
                 "Test error: natural \(Format.value(natural.test_error)), robust \(Format.value(robust.test_error)); "
                 + "error on plain AC-GAN samples: natural \(Format.value(natural.plain_sample_error)), robust \(Format.value(robust.plain_sample_error))."
-            if let naturalPGD = setting("natural", "pgd", "linf", 0.3), let robustPGD = setting("robust", "pgd", "linf", 0.3) {
+            if let naturalPGD = setting("natural", "pgd", "linf", linf), let robustPGD = setting("robust", "pgd", "linf", linf) {
                 answer +=
-                    " PGD L∞ ε = 0.3 robust accuracy: natural \(Format.value(naturalPGD.robust_accuracy)), robust \(Format.value(robustPGD.robust_accuracy))."
+                    " PGD L∞ ε = \(linfText) robust accuracy: natural \(Format.value(naturalPGD.robust_accuracy)), robust \(Format.value(robustPGD.robust_accuracy))."
             }
             let search = unrestricted.map { "\($0.model) \(Format.value($0.success_rate))" }.joined(separator: ", ")
             if !search.isEmpty { answer += " Targeted unrestricted success: \(search)." }

@@ -149,11 +149,11 @@ public enum JudgeSettings {
     public static func invariance(eps: Double) -> String { "invariance linf \(Format.eps(eps))" }
 
     /// The perturbation attacks whose examples people are asked about (issue 22), against every
-    /// model, wherever the study's grid holds them.
-    public static let perturbations: [(method: String, norm: String, eps: Double)] = [
-        ("pgd", "linf", 0.3), ("pgd", "linf", 0.4),
-        ("pgd", "l2", 4.5),
-    ]
+    /// model, wherever the study's grid holds them: PGD at the data set's judged L∞ radii (MNIST
+    /// 0.3 and 0.4) and its headline L2 radius (MNIST 4.5).
+    public static func perturbations(_ dataset: StudyDataset) -> [(method: String, norm: String, eps: Double)] {
+        dataset.judged_linf_eps.map { ("pgd", "linf", $0) } + [("pgd", "l2", dataset.headline_l2_eps)]
+    }
 
     /// The short name of a generator (`GeneratorArchitectures`), else its architecture string.
     public static func generatorName(_ generator: any ConditionalGenerator, _ discriminator: any ConditionalDiscriminator) -> String {
@@ -167,7 +167,7 @@ public enum JudgeSettings {
     public static func expected(_ results: ReportResults, generator: String) -> [String] {
         var names = [real, plainSamples(generator: generator)]
         names += results.unrestricted.map { unrestricted(generator: generator, variant: $0.variant, model: $0.model) }
-        for (method, norm, eps) in perturbations {
+        for (method, norm, eps) in perturbations(results.data) {
             names += results.robustness.filter { $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
                 .map { perturbation(method: method, norm: norm, eps: eps, model: $0.model) }
         }

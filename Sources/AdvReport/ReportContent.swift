@@ -4,7 +4,8 @@ import Foundation
 /// Builds the report's pages from `results.json` alone.
 public enum ReportContent {
     public static func document(_ r: ReportResults) -> ReportDocument {
-        var doc = ReportDocument(title: "advlab report: what counts as an adversarial example on MNIST")
+        var doc = ReportDocument(title: "advlab report: what counts as an adversarial example on \(r.data.title)")
+        let data = r.data
         var blocks: [ReportBlock] = []
         func figure(_ name: String, _ caption: String) -> ReportBlock? { r.figures[name].map { .figure(file: $0, caption: caption) } }
         func figures(_ list: [(String, String)]) -> ReportBlock? {
@@ -62,7 +63,7 @@ public enum ReportContent {
             ["class"] + r.generalization.models.flatMap { ["\($0.model) test error", "\($0.model) plain-sample error"] }
             + r.unrestricted.filter { $0.variant == "untargeted" }.map { "\($0.model) untargeted success" }
         let perClassRows = r.classes.map { digit -> [String] in
-            [String(digit)]
+            [data.className(digit)]
                 + r.generalization.models.flatMap {
                     [Format.value($0.per_class_test_error[digit]), Format.value($0.per_class_plain_sample_error[digit])]
                 }
@@ -110,7 +111,7 @@ public enum ReportContent {
         ]) {
             blocks.append(block)
         }
-        for (method, norm, eps) in [("pgd", "linf", 0.3), ("pgd", "l2", 4.5)] {
+        for (method, norm, eps) in [("pgd", "linf", data.headline_linf_eps), ("pgd", "l2", data.headline_l2_eps)] {
             let chosen = r.robustness.filter { $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
             guard !chosen.isEmpty else { continue }
             blocks.append(
@@ -119,7 +120,7 @@ public enum ReportContent {
             )
             let header = ["class"] + chosen.flatMap { ["\($0.model) robust acc.", "\($0.model) (1)"] } + ["same-class within ε", "(2)"]
             let rows = r.classes.map { digit -> [String] in
-                [String(digit)]
+                [data.className(digit)]
                     + chosen.flatMap {
                         [Format.value($0.per_class_robust_accuracy[digit]), verdict($0.condition_one.per_class_holds[digit])]
                     }
@@ -169,7 +170,9 @@ public enum ReportContent {
             blocks.append(
                 .table(
                     header: ["class"] + curve.quantile_levels.map { "\(curve.norm) nearest same-class, quantile \(Format.eps($0))" },
-                    rows: r.classes.map { [String($0)] + curve.per_class_nearest_same_class_quantiles[$0].map { Format.value($0) } },
+                    rows: r.classes.map {
+                        [data.className($0)] + curve.per_class_nearest_same_class_quantiles[$0].map { Format.value($0) }
+                    },
                     numericColumns: [1, 2, 3, 4]))
         }
 
@@ -232,7 +235,9 @@ public enum ReportContent {
             .paragraph(
                 "Mean pairwise distance between \(r.distances.per_class) training images of each class; red marks rows whose "
                     + "diagonal is not their minimum. Rows not closest to themselves: "
-                    + ["l2", "linf", "embedding-l2"].map { "\($0): \(Format.classes(r.distances.rows_not_closest_to_self[$0] ?? []))" }
+                    + ["l2", "linf", "embedding-l2"].map {
+                        "\($0): \(Format.classes(r.distances.rows_not_closest_to_self[$0] ?? [], data))"
+                    }
                     .joined(separator: "; ") + "."))
         if let block = figures([
             ("distances-l2", "Pixel space, L2."), ("distances-linf", "Pixel space, L∞."),
@@ -298,7 +303,10 @@ public enum ReportContent {
                             return again.isEmpty ? "—" : "non-monotone: " + again.map { Format.eps($0) }.joined(separator: ", ")
                         })
             }
-            blocks.append(.table(header: ["norm"] + r.classes.map { "class \($0)" }, rows: rows, numericColumns: Set(1...r.classes.count)))
+            blocks.append(
+                .table(
+                    header: ["norm"] + r.classes.map { "class \(data.className($0))" }, rows: rows, numericColumns: Set(1...r.classes.count)
+                ))
         }
 
         if let human = r.human { blocks += human.blocks() }

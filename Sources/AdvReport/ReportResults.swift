@@ -14,6 +14,9 @@ public struct ReportResults: Codable, Sendable {
     public var generator: String
     public var embedding: String
     public var classes: [Int] = Array(0..<10)
+    /// The data set, its class names and headline budgets; nil in results written before it
+    /// was recorded, which ran on MNIST (`data`).
+    public var dataset: StudyDataset?
     public var generalization: Generalization
     public var robustness: [AttackSetting]
     public var minimal_perturbations: [MinimalPerturbation]
@@ -32,6 +35,9 @@ public struct ReportResults: Codable, Sendable {
     /// Figure name -> file name beside the page.
     public var figures: [String: String]
     public var seconds: Double
+
+    /// The data set the study ran on.
+    public var data: StudyDataset { dataset ?? .mnist }
 
     /// results.json: pretty, key-sorted; a value that is not finite (e.g. a quantile of no
     /// examples) is written as the string "nan" or "inf".

@@ -52,10 +52,10 @@ extension Study {
             knnKeepsIntended: row.condition_one?.overall.knn_keeps_source, panelKeepsIntended: row.panel_agreement_on_successes)
     }
 
-    /// The successful examples of a perturbation attack, when it is one of `JudgeSettings.perturbations`.
+    /// The successful examples of a perturbation attack, when it is one of `JudgeSettings.perturbations(dataset)`.
     func offerPerturbation(_ row: AttackSetting, outcome: AttackOutcome, labels: [Int]) {
         guard
-            JudgeSettings.perturbations.contains(where: { judged in
+            JudgeSettings.perturbations(dataset).contains(where: { judged in
                 judged.method == row.method && judged.norm == row.norm && abs(judged.eps - row.eps) < 1e-9
             })
         else { return }

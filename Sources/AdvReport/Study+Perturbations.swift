@@ -25,7 +25,8 @@ extension Study {
             plan += settings.linf_grid.map { PerturbationSetting(method: method, norm: .linf, eps: $0) }
         }
         plan += settings.l2_grid.map { PerturbationSetting(method: .pgd, norm: .l2, eps: $0) }
-        let figureEps = settings.linf_grid.min { abs($0 - 0.3) < abs($1 - 0.3) } ?? 0.3
+        let headline = dataset.headline_linf_eps
+        let figureEps = settings.linf_grid.min { abs($0 - headline) < abs($1 - headline) } ?? headline
 
         var rows: [AttackSetting] = []
         for (name, model) in classifiers {
@@ -151,7 +152,8 @@ extension Study {
             }
             let successes = outcome.results.filter(\.success)
             let l2 = successes.map { Double($0.l2) }.sorted()
-            let perClass = (0..<10).map { digit in lowerQuantile(successes.filter { $0.label == digit }.map { Double($0.l2) }.sorted(), 0.5)
+            let perClass = (0..<classCount).map { digit in
+                lowerQuantile(successes.filter { $0.label == digit }.map { Double($0.l2) }.sorted(), 0.5)
             }
             // Images already misclassified count as flipped at distance 0.
             let below = outcome.results.indices.filter { outcome.results[$0].success && outcome.results[$0].l2 < nearest[$0] }.count

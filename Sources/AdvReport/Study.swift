@@ -66,6 +66,8 @@ public struct StudyModels {
 public final class Study {
     public let models: StudyModels
     public let settings: ReportSettings
+    /// The data set (from the training split's name): class names and headline budgets.
+    public let dataset: StudyDataset
     public let seed: UInt64
     public let folder: String
     let train: Dataset, test: Dataset
@@ -101,7 +103,9 @@ public final class Study {
         self.models = models
         self.train = train
         self.test = test
-        self.settings = settings
+        dataset = StudyDataset.named(train.name)
+        // The data set's headline radii are always among the measured ones.
+        self.settings = settings.including(dataset)
         self.seed = seed
         self.folder = folder
         self.log = log
@@ -110,7 +114,7 @@ public final class Study {
     }
 
     /// Classes of the dataset.
-    var classCount: Int { 10 }
+    var classCount: Int { dataset.class_names.count }
 
     var classifiers: [(name: String, model: any ImageClassifier)] { [("natural", models.natural), ("robust", models.robust)] }
     func other(than name: String) -> any ImageClassifier { name == "natural" ? models.robust : models.natural }
@@ -129,7 +133,7 @@ public final class Study {
         let distances = try measureDistances()
         let perClassEps = perClassEpsilon()
         var results = ReportResults(
-            seed: seed, quick: settings == .quick, settings: settings,
+            seed: seed, quick: settings == ReportSettings.quick.including(dataset), settings: settings,
             models: ["natural": models.paths.natural, "robust": models.paths.robust],
             generator: models.paths.acgan, embedding: models.paths.triplet,
             generalization: generalization, robustness: robustness, minimal_perturbations: minimal,
@@ -137,6 +141,8 @@ public final class Study {
             distances: distances,
             per_class_eps: perClassEps, human: nil, condition_one_rule: rule, conclusions: [], figures: figures,
             seconds: 0)
+        results.classes = Array(0..<classCount)
+        results.dataset = dataset
         let judgeSet = JudgeSet(seed: seed, items: judgeItems, settings: judgeSettings)
         try judgeSet.write(to: folder + "/judge-set.json")
         if !human.isEmpty {
@@ -227,7 +233,7 @@ public final class Study {
             let grid = (0...40).map { top * Double($0) / 40 }
             let shares = grid.map { eps in Double(nearest.filter { Double($0) <= eps }.count) / Double(max(1, nearest.count)) }
             let levels = [0, 0.01, 0.05, 0.5]
-            let quantiles = (0..<10).map { digit -> [Double] in
+            let quantiles = (0..<classCount).map { digit -> [Double] in
                 let sorted = labels.indices.filter { labels[$0] == digit }.map { Double(nearest[$0]) }.sorted()
                 return lowerQuantiles(sorted, levels)
             }
@@ -248,15 +254,15 @@ public final class Study {
             }
         }
         // Per class, from the same distances.
-        for digit in 0..<10 {
+        for digit in 0..<classCount {
             let rows = labels.indices.filter { labels[$0] == digit }
             for curve in curves {
                 let nearest = nearestSameClass[curve.norm] ?? []
                 let shares = curve.eps.map { eps in Double(rows.filter { Double(nearest[$0]) <= eps }.count) / Double(max(1, rows.count)) }
                 if curve.norm == "linf" {
-                    linfPlot.addSeries("class \(digit)", x: curve.eps, y: shares, dashed: true)
+                    linfPlot.addSeries(dataset.className(digit), x: curve.eps, y: shares, dashed: true)
                 } else {
-                    l2Plot.addSeries("class \(digit)", x: curve.eps, y: shares, dashed: true)
+                    l2Plot.addSeries(dataset.className(digit), x: curve.eps, y: shares, dashed: true)
                 }
             }
         }
@@ -286,8 +292,8 @@ public final class Study {
             }
             let perClass = choosePerClassEpsilon(
                 grid: grid, shareConditionTwo: shareTwo, shareCombination: shareCombination, criteria: criteria,
-                conditionTwoImages: (0..<10).map { d in labels.filter { $0 == d }.count },
-                combinationPairs: (0..<10).map { d in pairs.filter { test.labels[$0.source] == d }.count })
+                conditionTwoImages: (0..<classCount).map { d in labels.filter { $0 == d }.count },
+                combinationPairs: (0..<classCount).map { d in pairs.filter { test.labels[$0.source] == d }.count })
             log("per-class ε (\(norm.rawValue)): " + perClass.map { $0.eps.map { Format.eps($0) } ?? "none" }.joined(separator: " "))
             return PerClassEpsilonReport(
                 norm: norm.rawValue, grid: grid.map(Double.init), criteria: criteria, per_class: perClass,
@@ -302,7 +308,7 @@ public final class Study {
 
     static func classSpread(embeddings: Tensor, labels: [Int]) -> [Double] {
         let d = embeddings.count / max(1, labels.count)
-        return (0..<10).map { digit in
+        return (0..<(labels.max().map { $0 + 1 } ?? 0)).map { digit in
             let rows = labels.indices.filter { labels[$0] == digit }
             guard !rows.isEmpty else { return 1 }
             var centroid = [Double](repeating: 0, count: d)

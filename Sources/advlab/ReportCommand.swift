@@ -23,15 +23,16 @@ struct ReportCommand: ParsableCommand {
     var human: [String] = []
     @Flag(name: .customLong("exclude-flagged"), help: "Leave out the annotators flagged by the attention checks (real test images).")
     var excludeFlagged = false
-    @Option(help: "The natural classifier.") var natural = "checkpoints/classifier-natural.safetensors"
-    @Option(help: "The adversarially trained classifier.") var robust = "checkpoints/classifier-robust.safetensors"
-    @Option(help: "The AC-GAN.") var generator = "checkpoints/acgan.safetensors"
-    @Option(help: "The triplet embedding.") var embedding = "checkpoints/triplet.safetensors"
+    @Option(help: "The natural classifier (default: classifier-natural.safetensors in the data set's checkpoints folder).")
+    var natural: String?
+    @Option(help: "The adversarially trained classifier (default: classifier-robust.safetensors there).") var robust: String?
+    @Option(help: "The AC-GAN (default: acgan.safetensors there).") var generator: String?
+    @Option(help: "The triplet embedding (default: triplet.safetensors there).") var embedding: String?
     @Option(
         help: ArgumentHelp(
-            "The validity panel's robust judge of another architecture; when the file is absent the report "
-                + "says so and the panel goes without it."))
-    var judge = "checkpoints/judge-robust.safetensors"
+            "The validity panel's robust judge of another architecture (default: judge-robust.safetensors there); when the file "
+                + "is absent the report says so and the panel goes without it."))
+    var judge: String?
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Output folder (created if missing; its parent must exist).") var out = "out/report"
@@ -39,6 +40,15 @@ struct ReportCommand: ParsableCommand {
     var verify: String?
     @Option(help: "Only render report.md and index.html again from an existing folder's results.json (after a change to the pages).")
     var render: String?
+
+    /// A model flag's file: the flag when given, else `file` in the data set's checkpoints folder
+    /// (checkpoints/ for MNIST, checkpoints/fashion-mnist/ for Fashion-MNIST).
+    func checkpoint(_ flag: String?, _ file: String) -> String { flag ?? dataOptions.dataset.checkpointsFolder + "/" + file }
+    var naturalPath: String { checkpoint(natural, "classifier-natural.safetensors") }
+    var robustPath: String { checkpoint(robust, "classifier-robust.safetensors") }
+    var generatorPath: String { checkpoint(generator, "acgan.safetensors") }
+    var embeddingPath: String { checkpoint(embedding, "triplet.safetensors") }
+    var judgePath: String { checkpoint(judge, "judge-robust.safetensors") }
 
     func validate() throws {
         if verify != nil {
@@ -50,10 +60,17 @@ struct ReportCommand: ParsableCommand {
         for file in human { try validateInputFile(file, flag: "--human") }
         if excludeFlagged && human.isEmpty { throw ValidationError("--exclude-flagged needs --human labels to filter") }
         if render != nil { return }
-        try validateInputFile(natural, flag: "--natural")
-        try validateInputFile(robust, flag: "--robust")
-        try validateInputFile(generator, flag: "--generator")
-        try validateInputFile(embedding, flag: "--embedding")
+        let models = [
+            ("--natural", naturalPath), ("--robust", robustPath), ("--generator", generatorPath), ("--embedding", embeddingPath),
+        ]
+        for (flag, path) in models { try validateInputFile(path, flag: flag) }
+        // A lab checkpoint names the data set it was trained on; a study on another one would measure nothing.
+        for (flag, path) in models + [("--judge", judgePath)] {
+            if let trained = ModelLoading.dataset(ofCheckpoint: path), trained.name != dataOptions.dataset.name {
+                throw ValidationError(
+                    "\(flag) \(path) was trained on \(trained.title), not on --dataset \(dataOptions.dataset.name)")
+            }
+        }
         try validateOutputFolder(out, flag: "--out")
     }
 
@@ -79,7 +96,8 @@ struct ReportCommand: ParsableCommand {
                 labels, set: try JudgeSet.load(folder: out), setPath: out + "/judge-set.json",
                 excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
         }
-        let models = try StudyModels.load(natural: natural, robust: robust, acgan: generator, triplet: embedding, judge: judge)
+        let models = try StudyModels.load(
+            natural: naturalPath, robust: robustPath, acgan: generatorPath, triplet: embeddingPath, judge: judgePath)
         if let missing = models.missingJudge { note(missing) }
         let (train, test) = try dataOptions.loadBoth()
         try createFolder(out)

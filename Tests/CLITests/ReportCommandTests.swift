@@ -12,6 +12,19 @@ final class ReportCommandTests: CLITestCase {
             mentions: ["--robust", "missing-robust.safetensors"])
     }
 
+    /// A study on Fashion-MNIST with a checkpoint trained on MNIST measures nothing: refused,
+    /// naming the flag; and without model flags the data set's own checkpoints folder is used.
+    func testReportRefusesACheckpointOfAnotherDataSet() throws {
+        _ = try assertOneLineError(
+            [
+                "report", "--quick", "--dataset", "fashion-mnist", "--natural", checkpoint("classifier-natural.safetensors"), "--out",
+                "report",
+            ],
+            mentions: ["--natural", "MNIST", "fashion-mnist"])
+        _ = try assertOneLineError(
+            ["report", "--quick", "--dataset", "fashion-mnist", "--out", "report"], mentions: ["checkpoints/fashion-mnist/"])
+    }
+
     func testVerifyNamesTheMissingResults() throws {
         let folder = try makeFolder("empty-report")
         _ = try assertOneLineError(["report", "--verify", folder.path], mentions: ["--verify", "results.json: missing"])
