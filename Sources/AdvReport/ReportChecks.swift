@@ -2,9 +2,11 @@ import Foundation
 
 /// Checks a written report folder: every number on `report.md` and `index.html` is a value of
 /// `results.json` at the precision shown, and every figure the pages reference exists and is a
-/// PNG or SVG file. Returns the problems found (empty: the report is consistent).
+/// PNG or SVG file; the pages equal those rendered again from results.json, which agrees with
+/// itself and whose fingerprint matches the files on disk (`ReportVerification`; data files are
+/// looked for in `dataDirectory`). Returns the problems found (empty: the report is consistent).
 public enum ReportChecks {
-    public static func problems(folder: String) -> [String] {
+    public static func problems(folder: String, dataDirectory: String? = nil) -> [String] {
         var problems: [String] = []
         func read(_ name: String) -> String? {
             guard let data = FileManager.default.contents(atPath: folder + "/" + name) else {
@@ -25,6 +27,13 @@ public enum ReportChecks {
         problems += unmatchedNumbers(in: markdown, values: values).map { "report.md: \($0) is not a value in results.json" }
         problems += unmatchedNumbers(in: visibleText(ofHTML: html), values: values).map {
             "index.html: \($0) is not a value in results.json"
+        }
+        problems += ReportVerification.renderingProblems(results: results, markdown: markdown, html: html)
+        problems += ReportVerification.consistencyProblems(results)
+        if let fingerprint = results.fingerprint {
+            problems += fingerprint.problems(dataDirectory: dataDirectory)
+        } else {
+            problems.append("results.json: no fingerprint of the checkpoints and data the study read")
         }
         let referenced = Set(figureReferences(markdown: markdown) + figureReferences(html: html))
         for file in referenced.sorted() {

@@ -86,6 +86,13 @@ public enum ReportContent {
         ]) {
             blocks.append(block)
         }
+        // Robust accuracy should not rise with ε; where it does (noise on a small subset, or masking), say so.
+        let rising = ReportVerification.risingRobustness(r)
+        if !rising.isEmpty {
+            blocks.append(
+                .paragraph(
+                    "Robust accuracy rises with ε here, which a stronger attack would not allow: " + rising.joined(separator: "; ") + "."))
+        }
         blocks.append(
             .table(
                 header: [

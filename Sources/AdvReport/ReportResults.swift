@@ -17,6 +17,9 @@ public struct ReportResults: Codable, Sendable {
     /// The data set, its class names and headline budgets; nil in results written before it
     /// was recorded, which ran on MNIST (`data`).
     public var dataset: StudyDataset?
+    /// The SHA-256 of the checkpoints, data files and executable of the run (`advlab report`
+    /// adds it after the study); `--verify` checks it against the files on disk.
+    public var fingerprint: RunFingerprint?
     public var generalization: Generalization
     public var robustness: [AttackSetting]
     public var minimal_perturbations: [MinimalPerturbation]

@@ -80,7 +80,7 @@ struct ReportCommand: ParsableCommand {
             return
         }
         if let verify {
-            let problems = ReportChecks.problems(folder: verify)
+            let problems = ReportChecks.problems(folder: verify, dataDirectory: try? dataOptions.directory())
             guard problems.isEmpty else {
                 throw ValidationError("--verify \(verify): \(problems.count) problem(s): " + problems.prefix(5).joined(separator: "; "))
             }
@@ -104,7 +104,12 @@ struct ReportCommand: ParsableCommand {
         let study = Study(
             models: models, train: train, test: test, settings: quick ? .quick : .full, seed: seedOption.seed, folder: out,
             log: { note($0) })
-        let results = try study.run(human: labels, excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
+        var results = try study.run(human: labels, excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
+        let checkpoints = [
+            ("natural", naturalPath), ("robust", robustPath), ("generator", generatorPath), ("embedding", embeddingPath),
+        ]
+        results.fingerprint = try RunFingerprint.make(
+            checkpoints: checkpoints + (models.judge == nil ? [] : [("judge", judgePath)]), dataDirectory: try dataOptions.directory())
         let document = ReportContent.document(results)
         try AtomicFile.write(try ReportResults.jsonText(results), to: out + "/results.json")
         try AtomicFile.write(document.markdown(), to: out + "/report.md")

@@ -15,8 +15,12 @@ final class ReportTests: XCTestCase {
         let proxies = ConditionOneProxyValues(
             examples: 100, successes: 40, background_changed: 0.4321, ink_change: -0.0123, ssim: 0.6543,
             embedding_shift: 1.2345, knn_keeps_source: 0.8765, reference_keeps_source: 0.9876)
+        // Ten examples of each class in every setting of 100, so the per-class figures average back.
+        var classProxies = proxies
+        classProxies.examples = 10
+        classProxies.successes = 4
         let one = ConditionOneReport(
-            overall: proxies, per_class: Array(repeating: proxies, count: 10), per_class_holds: Array(repeating: pgdHolds, count: 10),
+            overall: proxies, per_class: Array(repeating: classProxies, count: 10), per_class_holds: Array(repeating: pgdHolds, count: 10),
             holds: pgdHolds, reasons: ["mean SSIM 0.654 (needs 0.90)"])
         func two(_ norm: String, _ eps: Double, holds: Bool) -> ConditionTwoVerdict {
             ConditionTwoVerdict(
@@ -30,7 +34,7 @@ final class ReportTests: XCTestCase {
         func attack(_ model: String, _ method: String, _ norm: String, _ eps: Double, robust: Double) -> AttackSetting {
             AttackSetting(
                 model: model, method: method, norm: norm, eps: eps, count: 100, clean_accuracy: 0.99, robust_accuracy: robust,
-                per_class_robust_accuracy: perClass, condition_one: one,
+                per_class_robust_accuracy: Array(repeating: robust, count: 10), condition_one: one,
                 condition_two: two(norm, eps, holds: norm == "linf" && eps < 0.2))
         }
         let settings = ReportSettings.quick
@@ -67,7 +71,8 @@ final class ReportTests: XCTestCase {
                 UnrestrictedSetting(
                     model: "natural", variant: "targeted", count: 90, success_rate: 0.8222,
                     per_pair: (0..<10).map { s in (0..<10).map { $0 == s ? nil : 0.5 } },
-                    per_source_success_rate: perClass, auxiliary_source_confidence_on_successes: 0.8642, condition_one: one,
+                    per_source_success_rate: Array(repeating: 0.8222, count: 10), auxiliary_source_confidence_on_successes: 0.8642,
+                    condition_one: one,
                     nearest_train_l2_quantiles: [3.1234, 5.4321], nearest_train_linf_quantiles: [0.7123, 0.9456],
                     condition_two_reason: "an unrestricted example has no original image")
             ],
@@ -111,11 +116,21 @@ final class ReportTests: XCTestCase {
     }
 
     /// Writes the fixture's report into a fresh folder with its two figures.
-    func writeReport(_ results: ReportResults) throws -> String {
+    func writeReport(_ results: ReportResults) throws -> String { try Self.writeReport(results) }
+
+    static func writeReport(_ results: ReportResults) throws -> String {
         var results = results
         results.conclusions = Conclusions.compute(results)
         let folder = NSTemporaryDirectory() + "advlab-report-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        // The study's inputs, as the fingerprint names them: one stand-in checkpoint.
+        try Data("weights".utf8).write(to: URL(fileURLWithPath: folder + "/model.safetensors"))
+        results.fingerprint = RunFingerprint(
+            files: [
+                .init(
+                    role: "natural", path: folder + "/model.safetensors",
+                    sha256: try RunFingerprint.digest(path: folder + "/model.safetensors"))
+            ], executable_sha256: nil)
         let document = ReportContent.document(results)
         try ReportResults.jsonText(results).write(toFile: folder + "/results.json", atomically: true, encoding: .utf8)
         try document.markdown().write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
@@ -136,7 +151,9 @@ final class ReportTests: XCTestCase {
         }
         // … and a number that is in no field is caught.
         try (markdown + "\nA stray figure: 0.777.\n").write(toFile: folder + "/report.md", atomically: true, encoding: .utf8)
-        XCTAssertEqual(ReportChecks.problems(folder: folder), ["report.md: 0.777 is not a value in results.json"])
+        let problems = ReportChecks.problems(folder: folder)
+        XCTAssertEqual(problems.first, "report.md: 0.777 is not a value in results.json")
+        XCTAssertTrue(problems.dropFirst().allSatisfy { $0.hasPrefix("report.md: differs from the page rendered again") }, "\(problems)")
     }
 
     /// --verify asks judge-set.json to offer every setting the results call for: each
@@ -177,7 +194,8 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(html.contains("max-width: 1180px"), "the stylesheet has numbers that are not results")
         html = html.replacingOccurrences(of: "</body>", with: "<p>robust accuracy 0.4242</p></body>")
         try html.write(toFile: folder + "/index.html", atomically: true, encoding: .utf8)
-        XCTAssertEqual(ReportChecks.problems(folder: folder), ["index.html: 0.4242 is not a value in results.json"])
+        XCTAssertEqual(ReportChecks.problems(folder: folder).first, "index.html: 0.4242 is not a value in results.json")
+        XCTAssertTrue(ReportChecks.problems(folder: folder).contains { $0.hasPrefix("index.html: differs from the page rendered again") })
     }
 
     func testMissingOrWrongFiguresAreReported() throws {

@@ -51,7 +51,12 @@ enum JudgeFixture {
     /// Writes results.json, judge-set.json and the pages into `folder`.
     static func writeReport(into folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let results = results()
+        var results = results()
+        // The fingerprint of the run's inputs: one stand-in checkpoint in the folder.
+        let model = folder.appendingPathComponent("model.safetensors").path
+        try Data("weights".utf8).write(to: URL(fileURLWithPath: model))
+        results.fingerprint = RunFingerprint(
+            files: [.init(role: "natural", path: model, sha256: try RunFingerprint.digest(path: model))], executable_sha256: nil)
         try ReportResults.jsonText(results).write(to: folder.appendingPathComponent("results.json"), atomically: true, encoding: .utf8)
         try judgeSet().write(to: folder.appendingPathComponent("judge-set.json").path)
         let document = ReportContent.document(results)
