@@ -14,7 +14,9 @@ public enum AttackFigures {
         clean: Tensor, adversarial: Tensor, results: [ExampleResult], rows indices: [Int],
         title: String
     ) -> ImageGrid {
-        var grid = ImageGrid(rows: max(1, indices.count), columns: 3, tileWidth: 28, tileHeight: 28, scale: 3, padding: 6, textScale: 1)
+        let (height, width) = (clean.shape[2], clean.shape[3])
+        var grid = ImageGrid(
+            rows: max(1, indices.count), columns: 3, tileWidth: width, tileHeight: height, scale: 3, padding: 6, textScale: 1)
         grid.title = title
         grid.columnHeader(column: 0, text: "original")
         grid.columnHeader(column: 1, text: "perturbation")
@@ -27,7 +29,7 @@ public enum AttackFigures {
             let limit = max(1e-6, delta.reduce(0) { max($0, abs($1)) })
             grid.set(row: row, column: 0, bitmap: Bitmap(image01: x))
             grid.label(row: row, column: 0, text: "label \(result.label), pred \(result.cleanPrediction)")
-            grid.set(row: row, column: 1, bitmap: Colormap.redBlue.bitmap(signed: delta, width: 28, height: 28, limit: limit))
+            grid.set(row: row, column: 1, bitmap: Colormap.redBlue.bitmap(signed: delta, width: width, height: height, limit: limit))
             grid.label(row: row, column: 1, text: String(format: "±%.2f L2 %.2f", limit, result.l2))
             grid.set(row: row, column: 2, bitmap: Bitmap(image01: xAdv))
             grid.label(row: row, column: 2, text: "pred \(result.adversarialPrediction)", color: result.success ? .red : .black)

@@ -10,12 +10,14 @@ public enum InvarianceFigures {
     /// invariance example*, labelled with the classes the k-NN (k), the model (m) and the reference
     /// (r) give; under x̂ its class, distance and shift (x, y) when not zero. A red
     /// frame marks an example the model is invariant to although the k-NN says the class changed.
-    /// clean, targets, adversarial: [N, 1, 28, 28]
+    /// clean, targets, adversarial: [N, C, H, W]
     public static func rows(
         clean: Tensor, targets: Tensor, adversarial: Tensor, records: [InvarianceRecord], rows indices: [Int],
         title: String
     ) -> ImageGrid {
-        var grid = ImageGrid(rows: max(1, indices.count), columns: 4, tileWidth: 28, tileHeight: 28, scale: 3, padding: 24, textScale: 1)
+        let (height, width) = (clean.shape[2], clean.shape[3])
+        var grid = ImageGrid(
+            rows: max(1, indices.count), columns: 4, tileWidth: width, tileHeight: height, scale: 3, padding: 24, textScale: 1)
         grid.title = title
         grid.columnHeader(column: 0, text: "original x")
         grid.columnHeader(column: 1, text: "nearest other x^")
@@ -32,7 +34,7 @@ public enum InvarianceFigures {
             grid.set(row: row, column: 1, bitmap: Bitmap(image01: targets.slice(index..<(index + 1))))
             let shift = record.shift_x == 0 && record.shift_y == 0 ? "" : String(format: " (%+d,%+d)", record.shift_x, record.shift_y)
             grid.label(row: row, column: 1, text: String(format: "%d, L2 %.1f", record.target, record.nearest_l2) + shift)
-            grid.set(row: row, column: 2, bitmap: Colormap.redBlue.bitmap(signed: delta, width: 28, height: 28, limit: limit))
+            grid.set(row: row, column: 2, bitmap: Colormap.redBlue.bitmap(signed: delta, width: width, height: height, limit: limit))
             grid.label(row: row, column: 2, text: String(format: "±%.2f", limit))
             grid.set(row: row, column: 3, bitmap: Bitmap(image01: xAdv))
             grid.label(

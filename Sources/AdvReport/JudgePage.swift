@@ -22,7 +22,7 @@ public enum JudgePage {
 
     /// A PNG data URI of an item's image.
     public static func dataURI(_ item: JudgeItem) throws -> String {
-        let bitmap = Bitmap(width: 28, height: 28, channels: 1, pixels: item.pixels)
+        let bitmap = Bitmap(width: item.size.width, height: item.size.height, channels: 1, pixels: item.pixels)
         return "data:image/png;base64," + Data(try PNG.encode(bitmap, name: item.id)).base64EncodedString()
     }
 

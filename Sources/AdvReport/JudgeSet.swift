@@ -19,10 +19,15 @@ public struct JudgeItem: Codable, Sendable, Equatable {
     public var other: Int?
     /// Where exactly it came from, e.g. "test image 9995" (not shown to people).
     public var detail: String?
-    /// 28×28 grey levels, row-major.
+    /// `height` × `width` grey levels, row-major.
     public var pixels: [UInt8]
+    /// The image's size; nil in sets written before it was recorded, which hold 28×28 images.
+    public var width: Int?
+    public var height: Int?
+    /// The image's (height, width).
+    public var size: (height: Int, width: Int) { (height ?? 28, width ?? 28) }
 
-    /// image01: [1, 1, 28, 28] (or 784 values) in [0, 1].
+    /// image01: [1, 1, H, W] in [0, 1] (a flat 784 values: 28×28).
     public init(id: String, kind: String, intended: Int, setting: String, other: Int? = nil, detail: String? = nil, image01: Tensor) {
         self.id = id
         self.kind = kind
@@ -31,6 +36,12 @@ public struct JudgeItem: Codable, Sendable, Equatable {
         self.other = other
         self.detail = detail
         pixels = image01.scalars.map { Bitmap.byte(fromUnit: $0) }
+        if image01.shape.count == 4 {
+            height = image01.shape[2]
+            width = image01.shape[3]
+        } else {
+            (height, width) = (28, 28)
+        }
     }
 }
 
@@ -74,7 +85,13 @@ public struct JudgeSet: Codable, Sendable {
         do {
             let set = try JSONDecoder().decode(JudgeSet.self, from: data)
             for (index, item) in set.items.enumerated() {
-                guard item.pixels.count == 28 * 28 else { throw ReportError.invalid(path, "items[\(index)].pixels must hold 784 values") }
+                let (height, width) = item.size
+                guard (1...1024).contains(height), (1...1024).contains(width) else {
+                    throw ReportError.invalid(path, "items[\(index)]: width and height must be in 1…1024")
+                }
+                guard item.pixels.count == height * width else {
+                    throw ReportError.invalid(path, "items[\(index)].pixels must hold \(height)×\(width) = \(height * width) values")
+                }
                 guard (0...9).contains(item.intended) else { throw ReportError.invalid(path, "items[\(index)].intended must be 0…9") }
                 guard HumanLabels.kinds.contains(item.kind) else {
                     throw ReportError.invalid(path, "items[\(index)].kind is not a known kind")

@@ -1,4 +1,5 @@
 import AdvData
+import AdvTensor
 import Foundation
 import XCTest
 
@@ -57,5 +58,28 @@ final class StudyDatasetTests: XCTestCase {
         let decoded = try ReportResults.decode(Data(try ReportResults.jsonText(results).utf8))
         XCTAssertNil(decoded.dataset)
         XCTAssertEqual(decoded.data, .mnist)
+    }
+
+    /// A judge item keeps its image's size (it was fixed at 28×28): a 12×16 image round-trips
+    /// through judge-set.json and its PNG; a pixel count that does not match is refused, naming the item.
+    func testJudgeItemsKeepTheirSize() throws {
+        let image = Tensor(repeating: 0.5, shape: [1, 1, 12, 16])
+        let item = JudgeItem(id: "x-0", kind: "real", intended: 3, setting: JudgeSettings.real, image01: image)
+        XCTAssertEqual(item.size.height, 12)
+        XCTAssertEqual(item.size.width, 16)
+        let folder = NSTemporaryDirectory() + "advlab-judge-size-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try JudgeSet(seed: 1, items: [item]).write(to: folder + "/judge-set.json")
+        XCTAssertEqual(try JudgeSet.load(folder: folder).items, [item])
+        let png = try XCTUnwrap(Data(base64Encoded: String(try JudgePage.dataURI(item).dropFirst("data:image/png;base64,".count))))
+        // IHDR: width and height, big-endian, at bytes 16–23.
+        XCTAssertEqual(png[16..<24].map { $0 }, [0, 0, 0, 16, 0, 0, 0, 12])
+        var wrong = item
+        wrong.pixels.removeLast()
+        try JudgeSet(seed: 1, items: [wrong]).write(to: folder + "/judge-set.json")
+        XCTAssertThrowsError(try JudgeSet.load(folder: folder)) { error in
+            XCTAssertTrue("\(error)".contains("items[0].pixels must hold 12×16 = 192 values"), "\(error)")
+        }
     }
 }
