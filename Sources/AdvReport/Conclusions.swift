@@ -1,4 +1,5 @@
 import AdvAnalysis
+import AdvAttacks
 import Foundation
 
 /// How the report writes numbers: shares and distances with three decimals, ε as given.
@@ -22,20 +23,52 @@ enum Format {
     static func classes(_ list: [Int]) -> String { list.isEmpty ? "none" : list.map(String.init).joined(separator: ", ") }
 }
 
+extension AutoAttackStageMethod {
+    /// The stage's name in the field's spelling (APGD-CE, APGD-T, FAB-T, Square).
+    var displayName: String { self == .square ? "Square" : rawValue.uppercased() }
+}
+
+extension ReportResults {
+    /// The row of `model`, `method`, `norm` and `eps`, if the study ran it.
+    func setting(_ model: String, _ method: String, _ norm: String, _ eps: Double) -> AttackSetting? {
+        robustness.first { $0.model == model && $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
+    }
+
+    /// The rows behind a headline setting, one per model: AutoAttack's, or PGD's in results
+    /// written before the report ran AutoAttack.
+    func headlineRows(norm: String, eps: Double) -> [AttackSetting] {
+        let matching = robustness.filter { $0.norm == norm && abs($0.eps - eps) < 1e-9 }
+        let autoAttack = matching.filter { $0.method == AttackMethod.autoattack.rawValue }
+        return autoAttack.isEmpty ? matching.filter { $0.method == AttackMethod.pgd.rawValue } : autoAttack
+    }
+
+    func headline(_ model: String, _ norm: String, _ eps: Double) -> AttackSetting? {
+        headlineRows(norm: norm, eps: eps).first { $0.model == model }
+    }
+
+    /// How the pages name a row's attack: "AutoAttack (fast)", "PGD", or the method's name.
+    func attackName(_ row: AttackSetting) -> String {
+        switch row.method {
+        case AttackMethod.autoattack.rawValue: return "AutoAttack (\(settings.autoattack_version.rawValue))"
+        case AttackMethod.pgd.rawValue: return "PGD"
+        default: return row.method
+        }
+    }
+}
+
 /// The plain-language answers to the post's questions, each computed from the numbers.
 public enum Conclusions {
     public static func compute(_ results: ReportResults) -> [Conclusion] {
         var answers: [Conclusion] = []
         let rows = results.robustness
-        func setting(_ model: String, _ method: String, _ norm: String, _ eps: Double) -> AttackSetting? {
-            rows.first { $0.model == model && $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
-        }
+        let setting = results.setting
+        let headline = results.headline
         func failingClasses(_ verdict: ConditionTwoVerdict) -> [Int] {
             verdict.per_class_holds.enumerated().filter { !$0.element }.map(\.offset)
         }
 
         for (norm, eps, name) in [("linf", 0.3, "L∞ ε = 0.3"), ("l2", 4.5, "L2 ε = 4.5")] {
-            guard let row = setting("natural", "pgd", norm, eps) else { continue }
+            guard let row = headline("natural", norm, eps) else { continue }
             let verdict = row.condition_two
             let answer =
                 (verdict.holds ? "Yes. " : "No. ") + verdict.reason
@@ -43,10 +76,10 @@ public enum Conclusions {
             answers.append(Conclusion(question: "Does \(name) satisfy condition (2)?", answer: answer))
         }
 
-        if let pgd = setting("natural", "pgd", "linf", 0.3) {
+        if let attack = headline("natural", "linf", 0.3) {
             var answer =
-                (pgd.condition_one.holds ? "By its proxies, yes: " : "By its proxies, no: ")
-                + pgd.condition_one.reasons.joined(separator: "; ") + "."
+                (attack.condition_one.holds ? "By its proxies, yes: " : "By its proxies, no: ")
+                + attack.condition_one.reasons.joined(separator: "; ") + "."
             if let combination = results.combination.first(where: { abs($0.eps - 0.3) < 1e-9 }) {
                 answer +=
                     " The post's combination image x0 + 0.3·sign(x1) keeps the embedding's k-NN on the source class for "
@@ -67,7 +100,9 @@ public enum Conclusions {
             }
             answers.append(
                 Conclusion(
-                    question: "Does L∞ ε = 0.3 satisfy condition (1) (PGD, the combination image, label-changing examples)?", answer: answer
+                    question:
+                        "Does L∞ ε = 0.3 satisfy condition (1) (\(results.attackName(attack)), the combination image, label-changing examples)?",
+                    answer: answer
                 ))
         }
 
@@ -140,9 +175,17 @@ public enum Conclusions {
             var answer =
                 "Test error: natural \(Format.value(natural.test_error)), robust \(Format.value(robust.test_error)); "
                 + "error on plain AC-GAN samples: natural \(Format.value(natural.plain_sample_error)), robust \(Format.value(robust.plain_sample_error))."
-            if let naturalPGD = setting("natural", "pgd", "linf", 0.3), let robustPGD = setting("robust", "pgd", "linf", 0.3) {
+            if let natural = headline("natural", "linf", 0.3), let robust = headline("robust", "linf", 0.3) {
                 answer +=
-                    " PGD L∞ ε = 0.3 robust accuracy: natural \(Format.value(naturalPGD.robust_accuracy)), robust \(Format.value(robustPGD.robust_accuracy))."
+                    " \(results.attackName(natural)) L∞ ε = 0.3 robust accuracy: natural \(Format.value(natural.robust_accuracy)), "
+                    + "robust \(Format.value(robust.robust_accuracy))"
+                if natural.method != AttackMethod.pgd.rawValue, let naturalPGD = setting("natural", "pgd", "linf", 0.3),
+                    let robustPGD = setting("robust", "pgd", "linf", 0.3)
+                {
+                    answer +=
+                        " (PGD: natural \(Format.value(naturalPGD.robust_accuracy)), robust \(Format.value(robustPGD.robust_accuracy)))"
+                }
+                answer += "."
             }
             let search = unrestricted.map { "\($0.model) \(Format.value($0.success_rate))" }.joined(separator: ", ")
             if !search.isEmpty { answer += " Targeted unrestricted success: \(search)." }
