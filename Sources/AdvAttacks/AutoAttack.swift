@@ -38,6 +38,31 @@ public struct AutoAttackConfig: Codable, Sendable, Equatable {
         self.eps = eps
     }
 
+    /// The one rule from a threat model and budget to AutoAttack's settings, used by `advlab attack
+    /// --method autoattack|apgd-ce|apgd-t|fab-t|square` and by the report's AutoAttack rows alike, so
+    /// the same budget means the same attack. `iterations` sets APGD's and FAB's iterations (default
+    /// 100), `queries` Square's (default 5000); nil keeps AutoAttack's default.
+    public static func named(
+        norm: PerturbationNorm, eps: Float, iterations: Int? = nil, restarts: Int = 1, queries: Int? = nil
+    ) -> AutoAttackConfig {
+        var config = AutoAttackConfig(norm: norm, eps: eps)
+        if let iterations {
+            config.apgdIterations = iterations
+            config.fabIterations = iterations
+        }
+        if let queries { config.squareQueries = queries }
+        config.apgdRestarts = restarts
+        return config
+    }
+
+    /// The settings as `summary.json` writes them (`settings`).
+    public var summarySettings: [String: Double] {
+        [
+            "eps": Double(eps), "iterations": Double(apgdIterations), "restarts": Double(apgdRestarts),
+            "target_classes": Double(targetClasses), "square_queries": Double(squareQueries),
+        ]
+    }
+
     var apgdCE: APGDConfig { APGDConfig(norm: norm, eps: eps, iterations: apgdIterations, restarts: apgdRestarts, loss: .crossEntropy) }
     var apgdT: APGDConfig {
         APGDConfig(

@@ -7,8 +7,10 @@ import Foundation
 ///
 /// `render()` returns the SVG document as a string (the caller writes it, e.g. with
 /// `AtomicFile.write(_:to:)`). Each series is exactly one `<path>` element (plus optional
-/// `<circle>` markers); non-finite points — and non-positive y on a log axis — break the line
-/// instead of distorting the axes.
+/// `<circle>` or diamond `<polygon>` markers); non-finite points — and non-positive y on a log
+/// axis — break the line instead of distorting the axes. A series that does not connect its
+/// points (`connectsPoints` false: single measurements drawn over a curve) is one `<path>` of
+/// filled marker shapes, and its legend entry shows the marker instead of a line.
 public struct SVGPlot: Sendable {
     /// One named curve.
     public struct Series: Sendable {
@@ -17,16 +19,29 @@ public struct SVGPlot: Sendable {
         /// Any SVG colour (`#1f77b4`); nil picks the next colour of the palette.
         public var color: String?
         public var dashed: Bool
-        /// Draw a small circle at each point; nil draws them when there are at most 40 points.
+        /// Draw a small marker at each point; nil draws them when there are at most 40 points.
         public var showsMarkers: Bool?
+        public var marker: Marker
+        /// false: no line, only a larger marker at each point (outlined, so it stands out on a curve).
+        public var connectsPoints: Bool
 
-        public init(name: String, points: [Point], color: String? = nil, dashed: Bool = false, showsMarkers: Bool? = nil) {
+        public init(
+            name: String, points: [Point], color: String? = nil, dashed: Bool = false, showsMarkers: Bool? = nil,
+            marker: Marker = .circle, connectsPoints: Bool = true
+        ) {
             self.name = name
             self.points = points
             self.color = color
             self.dashed = dashed
             self.showsMarkers = showsMarkers
+            self.marker = marker
+            self.connectsPoints = connectsPoints
         }
+    }
+
+    /// The shape drawn at a series' points.
+    public enum Marker: Sendable {
+        case circle, diamond
     }
 
     public struct Point: Sendable, Equatable {
@@ -71,6 +86,12 @@ public struct SVGPlot: Sendable {
     /// Adds a series from parallel `x` and `y` arrays (extra values of the longer one are ignored).
     public mutating func addSeries(_ name: String, x: [Double], y: [Double], color: String? = nil, dashed: Bool = false) {
         add(Series(name: name, points: zip(x, y).map { Point(x: $0, y: $1) }, color: color, dashed: dashed))
+    }
+
+    /// Adds points drawn as `marker` shapes without a line between them (e.g. a few measurements of
+    /// a stronger attack over another attack's curve).
+    public mutating func addPoints(_ name: String, x: [Double], y: [Double], color: String? = nil, marker: Marker = .diamond) {
+        add(Series(name: name, points: zip(x, y).map { Point(x: $0, y: $1) }, color: color, marker: marker, connectsPoints: false))
     }
 
     /// Adds a series whose x values are 0, 1, 2, … (e.g. a loss per step or epoch).
@@ -265,6 +286,12 @@ public struct SVGPlot: Sendable {
             "<g clip-path=\"url(#\(escaped(identifier))-area)\" fill=\"none\" stroke-width=\"2\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n"
         for (index, series) in series.enumerated() {
             let color = series.color ?? Self.palette[index % Self.palette.count]
+            guard series.connectsPoints else {
+                let shapes = seriesRuns[index].joined().map { markerPath(series.marker, at: $0, radius: 6) }.joined(separator: " ")
+                svg +=
+                    "<path d=\"\(shapes)\" fill=\"\(escaped(color))\" stroke=\"#222222\" stroke-width=\"1\"><title>\(escaped(series.name))</title></path>\n"
+                continue
+            }
             let data = seriesRuns[index].map { run in
                 run.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(number($0.element.x)) \(number($0.element.y))" }
                     .joined(separator: " ")
@@ -272,10 +299,7 @@ public struct SVGPlot: Sendable {
             let dash = series.dashed ? " stroke-dasharray=\"6 4\"" : ""
             svg += "<path d=\"\(data)\" stroke=\"\(escaped(color))\"\(dash)><title>\(escaped(series.name))</title></path>\n"
             if series.showsMarkers ?? (series.points.count <= 40) {
-                for point in seriesRuns[index].joined() {
-                    svg +=
-                        "<circle cx=\"\(number(point.x))\" cy=\"\(number(point.y))\" r=\"3\" fill=\"\(escaped(color))\" stroke=\"none\"/>\n"
-                }
+                for point in seriesRuns[index].joined() { svg += markerElement(series.marker, at: point, radius: 3, color: color) }
             }
         }
         svg += "</g>\n"
@@ -293,12 +317,19 @@ public struct SVGPlot: Sendable {
             let candidates = [(right, top), (left, top), (right, bottom), (left, bottom), (right, middle), (left, middle)]
             // Sample every segment so long straight segments count too.
             var samples: [(x: Double, y: Double)] = []
-            for run in seriesRuns.joined() {
-                samples.append(run[0])
-                for (from, to) in zip(run, run.dropFirst()) {
-                    for step in 1...12 {
-                        let t = Double(step) / 12
-                        samples.append((from.x + (to.x - from.x) * t, from.y + (to.y - from.y) * t))
+            for (index, runs) in seriesRuns.enumerated() {
+                for run in runs {
+                    guard series[index].connectsPoints else {
+                        // A lone measurement weighs as much as a stretch of curve.
+                        for point in run { samples += Array(repeating: point, count: 12) }
+                        continue
+                    }
+                    samples.append(run[0])
+                    for (from, to) in zip(run, run.dropFirst()) {
+                        for step in 1...12 {
+                            let t = Double(step) / 12
+                            samples.append((from.x + (to.x - from.x) * t, from.y + (to.y - from.y) * t))
+                        }
                     }
                 }
             }
@@ -316,6 +347,11 @@ public struct SVGPlot: Sendable {
                 let color = series.color ?? Self.palette[index % Self.palette.count]
                 let rowY = legendTop + 18 + Double(index) * 20
                 let dash = series.dashed ? " stroke-dasharray=\"6 4\"" : ""
+                guard series.connectsPoints else {
+                    svg += markerElement(series.marker, at: (legendLeft + 19, rowY - 4), radius: 5, color: color)
+                    svg += "<text x=\"\(number(legendLeft + 36))\" y=\"\(number(rowY))\" fill=\"#222222\">\(escaped(series.name))</text>\n"
+                    continue
+                }
                 svg +=
                     "<line x1=\"\(number(legendLeft + 8))\" y1=\"\(number(rowY - 4))\" x2=\"\(number(legendLeft + 30))\" y2=\"\(number(rowY - 4))\" stroke=\"\(escaped(color))\" stroke-width=\"2\"\(dash)/>\n"
                 svg += "<text x=\"\(number(legendLeft + 36))\" y=\"\(number(rowY))\" fill=\"#222222\">\(escaped(series.name))</text>\n"
@@ -324,6 +360,32 @@ public struct SVGPlot: Sendable {
         }
         svg += "</svg>\n"
         return svg
+    }
+
+    /// A closed outline of `marker` centred on `point` (screen units), for a `<path>`'s `d`.
+    private func markerPath(_ marker: Marker, at point: (x: Double, y: Double), radius r: Double) -> String {
+        let (x, y) = point
+        switch marker {
+        case .diamond:
+            return
+                "M\(number(x)) \(number(y - r)) L\(number(x + r)) \(number(y)) L\(number(x)) \(number(y + r)) L\(number(x - r)) \(number(y)) Z"
+        case .circle:
+            return "M\(number(x - r)) \(number(y)) A\(number(r)) \(number(r)) 0 1 0 \(number(x + r)) \(number(y)) "
+                + "A\(number(r)) \(number(r)) 0 1 0 \(number(x - r)) \(number(y)) Z"
+        }
+    }
+
+    /// A small filled marker at a point of a connected series.
+    private func markerElement(_ marker: Marker, at point: (x: Double, y: Double), radius: Double, color: String) -> String {
+        switch marker {
+        case .circle:
+            return
+                "<circle cx=\"\(number(point.x))\" cy=\"\(number(point.y))\" r=\"\(number(radius))\" fill=\"\(escaped(color))\" stroke=\"none\"/>\n"
+        case .diamond:
+            let (x, y, r) = (point.x, point.y, radius + 1)
+            let corners = [(x, y - r), (x + r, y), (x, y + r), (x - r, y)].map { "\(number($0.0)),\(number($0.1))" }
+            return "<polygon points=\"\(corners.joined(separator: " "))\" fill=\"\(escaped(color))\" stroke=\"none\"/>\n"
+        }
     }
 
     /// A coordinate with at most two decimals and no trailing zeros.

@@ -1,4 +1,5 @@
 import AdvAnalysis
+import AdvAttacks
 import Foundation
 
 /// How the report writes numbers: shares and distances with three decimals, ε as given.
@@ -25,6 +26,39 @@ enum Format {
     }
 }
 
+extension AutoAttackStageMethod {
+    /// The stage's name in the field's spelling (APGD-CE, APGD-T, FAB-T, Square).
+    var displayName: String { self == .square ? "Square" : rawValue.uppercased() }
+}
+
+extension ReportResults {
+    /// The row of `model`, `method`, `norm` and `eps`, if the study ran it.
+    func setting(_ model: String, _ method: String, _ norm: String, _ eps: Double) -> AttackSetting? {
+        robustness.first { $0.model == model && $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
+    }
+
+    /// The rows behind a headline setting, one per model: AutoAttack's, or PGD's in results
+    /// written before the report ran AutoAttack.
+    func headlineRows(norm: String, eps: Double) -> [AttackSetting] {
+        let matching = robustness.filter { $0.norm == norm && abs($0.eps - eps) < 1e-9 }
+        let autoAttack = matching.filter { $0.method == AttackMethod.autoattack.rawValue }
+        return autoAttack.isEmpty ? matching.filter { $0.method == AttackMethod.pgd.rawValue } : autoAttack
+    }
+
+    func headline(_ model: String, _ norm: String, _ eps: Double) -> AttackSetting? {
+        headlineRows(norm: norm, eps: eps).first { $0.model == model }
+    }
+
+    /// How the pages name a row's attack: "AutoAttack (fast)", "PGD", or the method's name.
+    func attackName(_ row: AttackSetting) -> String {
+        switch row.method {
+        case AttackMethod.autoattack.rawValue: return "AutoAttack (\(settings.autoattack_version.rawValue))"
+        case AttackMethod.pgd.rawValue: return "PGD"
+        default: return row.method
+        }
+    }
+}
+
 /// The plain-language answers to the post's questions, each computed from the numbers.
 public enum Conclusions {
     public static func compute(_ results: ReportResults) -> [Conclusion] {
@@ -34,9 +68,8 @@ public enum Conclusions {
         let data = results.data
         let linf = data.headline_linf_eps
         let linfText = Format.eps(linf)
-        func setting(_ model: String, _ method: String, _ norm: String, _ eps: Double) -> AttackSetting? {
-            rows.first { $0.model == model && $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
-        }
+        let setting = results.setting
+        let headline = results.headline
         func failingClasses(_ verdict: ConditionTwoVerdict) -> [Int] {
             verdict.per_class_holds.enumerated().filter { !$0.element }.map(\.offset)
         }
@@ -44,7 +77,7 @@ public enum Conclusions {
         for (norm, eps, name) in [
             ("linf", linf, "L∞ ε = \(linfText)"), ("l2", data.headline_l2_eps, "L2 ε = \(Format.eps(data.headline_l2_eps))"),
         ] {
-            guard let row = setting("natural", "pgd", norm, eps) else { continue }
+            guard let row = headline("natural", norm, eps) else { continue }
             let verdict = row.condition_two
             let answer =
                 (verdict.holds ? "Yes. " : "No. ") + verdict.reason
@@ -52,10 +85,10 @@ public enum Conclusions {
             answers.append(Conclusion(question: "Does \(name) satisfy condition (2)?", answer: answer))
         }
 
-        if let pgd = setting("natural", "pgd", "linf", linf) {
+        if let attack = headline("natural", "linf", linf) {
             var answer =
-                (pgd.condition_one.holds ? "By its proxies, yes: " : "By its proxies, no: ")
-                + pgd.condition_one.reasons.joined(separator: "; ") + "."
+                (attack.condition_one.holds ? "By its proxies, yes: " : "By its proxies, no: ")
+                + attack.condition_one.reasons.joined(separator: "; ") + "."
             if let combination = results.combination.first(where: { abs($0.eps - linf) < 1e-9 }) {
                 answer +=
                     " The post's combination image x0 + \(linfText)·sign(x1) keeps the embedding's k-NN on the source class for "
@@ -76,7 +109,8 @@ public enum Conclusions {
             }
             answers.append(
                 Conclusion(
-                    question: "Does L∞ ε = \(linfText) satisfy condition (1) (PGD, the combination image, label-changing examples)?",
+                    question:
+                        "Does L∞ ε = \(linfText) satisfy condition (1) (\(results.attackName(attack)), the combination image, label-changing examples)?",
                     answer: answer
                 ))
         }
@@ -151,9 +185,17 @@ public enum Conclusions {
             var answer =
                 "Test error: natural \(Format.value(natural.test_error)), robust \(Format.value(robust.test_error)); "
                 + "error on plain AC-GAN samples: natural \(Format.value(natural.plain_sample_error)), robust \(Format.value(robust.plain_sample_error))."
-            if let naturalPGD = setting("natural", "pgd", "linf", linf), let robustPGD = setting("robust", "pgd", "linf", linf) {
+            if let natural = headline("natural", "linf", linf), let robust = headline("robust", "linf", linf) {
                 answer +=
-                    " PGD L∞ ε = \(linfText) robust accuracy: natural \(Format.value(naturalPGD.robust_accuracy)), robust \(Format.value(robustPGD.robust_accuracy))."
+                    " \(results.attackName(natural)) L∞ ε = \(linfText) robust accuracy: natural \(Format.value(natural.robust_accuracy)), "
+                    + "robust \(Format.value(robust.robust_accuracy))"
+                if natural.method != AttackMethod.pgd.rawValue, let naturalPGD = setting("natural", "pgd", "linf", linf),
+                    let robustPGD = setting("robust", "pgd", "linf", linf)
+                {
+                    answer +=
+                        " (PGD: natural \(Format.value(naturalPGD.robust_accuracy)), robust \(Format.value(robustPGD.robust_accuracy)))"
+                }
+                answer += "."
             }
             let search = unrestricted.map { "\($0.model) \(Format.value($0.success_rate))" }.joined(separator: ", ")
             if !search.isEmpty { answer += " Targeted unrestricted success: \(search)." }

@@ -1,10 +1,12 @@
+import AdvAttacks
 import Foundation
 
 /// Checks a written report folder: every number on `report.md` and `index.html` is a value of
-/// `results.json` at the precision shown, and every figure the pages reference exists and is a
-/// PNG or SVG file; the pages equal those rendered again from results.json, which agrees with
-/// itself and whose fingerprint matches the files on disk (`ReportVerification`; data files are
-/// looked for in `dataDirectory`). Returns the problems found (empty: the report is consistent).
+/// `results.json` at the precision shown, every figure the pages reference exists and is a
+/// PNG or SVG file, and the AutoAttack figures hang together (`autoAttackProblems`); the pages
+/// equal those rendered again from results.json, which agrees with itself and whose fingerprint
+/// matches the files on disk (`ReportVerification`; data files are looked for in
+/// `dataDirectory`). Returns the problems found (empty: the report is consistent).
 public enum ReportChecks {
     public static func problems(folder: String, dataDirectory: String? = nil) -> [String] {
         var problems: [String] = []
@@ -24,6 +26,7 @@ public enum ReportChecks {
         } catch {
             return problems + ["results.json: does not parse as the report's results (\(error))"]
         }
+        problems += autoAttackProblems(results)
         problems += unmatchedNumbers(in: markdown, values: values).map { "report.md: \($0) is not a value in results.json" }
         problems += unmatchedNumbers(in: visibleText(ofHTML: html), values: values).map {
             "index.html: \($0) is not a value in results.json"
@@ -47,6 +50,66 @@ public enum ReportChecks {
         }
         if FileManager.default.fileExists(atPath: folder + "/judge-set.json") {
             problems += judgeSetProblems(folder: folder, results: results)
+        }
+        return problems
+    }
+
+    /// The headline figures are AutoAttack's and agree with themselves and with PGD: every model
+    /// with a PGD row at a headline setting has an AutoAttack row there; its stages are the
+    /// version's, in order; their robust accuracies never rise and the last is the row's; the row
+    /// is not above PGD's at the same model and ε (AutoAttack's stages are stronger attacks); and
+    /// (1)'s proxies count as successes exactly the examples AutoAttack fooled. Each problem
+    /// names the field, e.g. `robustness[12].stages[1].robust_accuracy`.
+    static func autoAttackProblems(_ results: ReportResults) -> [String] {
+        var problems: [String] = []
+        let autoattack = AttackMethod.autoattack.rawValue
+        for headline in results.data.headlines {
+            let norm = headline.norm.rawValue
+            for pgd in results.robustness
+            where pgd.method == AttackMethod.pgd.rawValue && pgd.norm == norm && abs(pgd.eps - headline.eps) < 1e-9
+                && results.setting(pgd.model, autoattack, norm, headline.eps) == nil
+            {
+                problems.append(
+                    "results.json: robustness has no \(autoattack) row for the \(pgd.model) model at \(norm) ε \(Format.eps(headline.eps)), "
+                        + "a headline setting")
+            }
+        }
+        let version = results.settings.autoattack_version
+        for (index, row) in results.robustness.enumerated() where row.method == autoattack {
+            let field = "results.json: robustness[\(index)]"
+            guard let stages = row.stages, let last = stages.last else {
+                problems.append("\(field).stages: missing or empty for an AutoAttack row")
+                continue
+            }
+            let names = stages.map(\.name)
+            if names != version.stages.map(\.rawValue) {
+                problems.append(
+                    "\(field).stages: \(names.joined(separator: ", ")) are not the \(version.rawValue) version's "
+                        + version.stages.map(\.rawValue).joined(separator: ", ") + " (settings.autoattack_version)")
+            }
+            for (position, (before, stage)) in zip(stages, stages.dropFirst()).enumerated()
+            where stage.robust_accuracy > before.robust_accuracy {
+                problems.append(
+                    "\(field).stages[\(position + 1)].robust_accuracy \(stage.robust_accuracy) rises above the stage before it "
+                        + "(\(before.robust_accuracy))")
+            }
+            if last.robust_accuracy != row.robust_accuracy {
+                problems.append(
+                    "\(field).robust_accuracy \(row.robust_accuracy) is not its last stage's (stages[\(stages.count - 1)].robust_accuracy "
+                        + "\(last.robust_accuracy))")
+            }
+            if let pgd = results.setting(row.model, AttackMethod.pgd.rawValue, row.norm, row.eps), row.robust_accuracy > pgd.robust_accuracy
+            {
+                problems.append(
+                    "\(field).robust_accuracy \(row.robust_accuracy) is above PGD's \(pgd.robust_accuracy) for the \(row.model) model "
+                        + "at \(row.norm) ε \(Format.eps(row.eps)) (AutoAttack includes stronger attacks)")
+            }
+            let fooled = row.count - Int((row.robust_accuracy * Double(row.count)).rounded())
+            if row.condition_one.overall.successes != fooled {
+                problems.append(
+                    "\(field).condition_one.overall.successes \(row.condition_one.overall.successes) is not the \(fooled) examples "
+                        + "AutoAttack fooled: (1)'s proxies must be computed on AutoAttack's own examples")
+            }
         }
         return problems
     }

@@ -80,9 +80,27 @@ public enum ReportContent {
                     + "pixels changed visibly, mean SSIM and whether the embedding's k-NN still gives the source class on successful examples "
                     + "(rule: \(ruleText(r))). (2): the share of images with another image of their class inside the ε-ball, over "
                     + "\(r.robustness.first?.condition_two.images ?? 0) images searched against all train and test images."))
+        let autoAttackRows = r.robustness.filter { $0.stages != nil }
+        if !autoAttackRows.isEmpty {
+            let version = r.settings.autoattack_version
+            let headlines = r.settings.headlinesInGrid(data).map { "\(Format.norm($0.norm.rawValue)) ε = \(Format.eps($0.eps))" }
+            blocks.append(
+                .paragraph(
+                    "The headline robust accuracy (the per-class tables below and the conclusions) at "
+                        + headlines.joined(separator: " and ") + " is AutoAttack's, the ensemble of Croce & Hein that the field reports, "
+                        + "in its \(version.rawValue) version: " + version.stages.map(\.displayName).joined(separator: ", then ")
+                        + ", each only on the examples still robust after the one before, with \(r.settings.autoattack_iterations) iterations"
+                        + (version.stages.contains(.square) ? " and \(r.settings.autoattack_square_queries) Square queries" : "")
+                        + (r.quick && version != .standard
+                            ? " (the quick run's budget; the full report runs the standard version: APGD-CE, APGD-T, FAB-T and Square)"
+                            : "")
+                        + ". PGD keeps its curve along ε, with AutoAttack's figures drawn on it as diamonds. Each example keeps the image "
+                        + "of the stage that fooled it, and AutoAttack's proxies of (1) are computed on those images: the k-NN and the other "
+                        + "model are asked about the examples that fooled the attacked one."))
+        }
         if let block = figures([
-            ("robustness-linf", "Robust accuracy against ε under L∞ (solid natural, dashed robust)."),
-            ("robustness-l2", "Robust accuracy against ε under L2."),
+            ("robustness-linf", "Robust accuracy against ε under L∞ (solid natural, dashed robust; diamonds: AutoAttack)."),
+            ("robustness-l2", "Robust accuracy against ε under L2 (diamonds: AutoAttack)."),
         ]) {
             blocks.append(block)
         }
@@ -102,7 +120,8 @@ public enum ReportContent {
                 rows: r.robustness.map { row in
                     let one = row.condition_one.overall
                     return [
-                        row.model, "\(row.method) \(Format.norm(row.norm))", Format.eps(row.eps), Format.value(row.robust_accuracy),
+                        row.model, "\(row.stages == nil ? row.method : r.attackName(row)) \(Format.norm(row.norm))", Format.eps(row.eps),
+                        Format.value(row.robust_accuracy),
                         Format.value(one.background_changed), Format.value(one.ssim), Format.value(one.knn_keeps_source),
                         Format.value(one.reference_keeps_source), verdict(row.condition_one.holds),
                         Format.share(row.condition_two.share_with_same_class_within_eps),
@@ -118,13 +137,27 @@ public enum ReportContent {
         ]) {
             blocks.append(block)
         }
-        for (method, norm, eps) in [("pgd", "linf", data.headline_linf_eps), ("pgd", "l2", data.headline_l2_eps)] {
-            let chosen = r.robustness.filter { $0.method == method && $0.norm == norm && abs($0.eps - eps) < 1e-9 }
-            guard !chosen.isEmpty else { continue }
+        if !autoAttackRows.isEmpty {
+            blocks.append(.heading(level: 3, text: "AutoAttack, stage by stage", anchor: nil))
             blocks.append(
-                .heading(
-                    level: 3, text: "Per class: \(method.uppercased()) \(norm == "linf" ? "L∞" : "L2") ε = \(Format.eps(eps))", anchor: nil)
-            )
+                .table(
+                    header: ["model", "ε", "stage", "attacked", "robust after it", "robust acc. after it", "seconds", "PGD robust acc."],
+                    rows: autoAttackRows.flatMap { row in
+                        (row.stages ?? []).map { stage in
+                            [
+                                row.model, "\(Format.norm(row.norm)) \(Format.eps(row.eps))", stage.name, String(stage.attacked),
+                                String(stage.robust), Format.value(stage.robust_accuracy), Format.value(stage.seconds),
+                                Format.value(r.setting(row.model, "pgd", row.norm, row.eps)?.robust_accuracy),
+                            ]
+                        }
+                    }, numericColumns: [3, 4, 5, 6, 7]))
+        }
+        for headline in data.headlines {
+            let (norm, eps) = (headline.norm.rawValue, headline.eps)
+            let chosen = r.headlineRows(norm: norm, eps: eps)
+            guard let first = chosen.first else { continue }
+            blocks.append(
+                .heading(level: 3, text: "Per class: \(r.attackName(first)) \(Format.norm(norm)) ε = \(Format.eps(eps))", anchor: nil))
             let header = ["class"] + chosen.flatMap { ["\($0.model) robust acc.", "\($0.model) (1)"] } + ["same-class within ε", "(2)"]
             let rows = r.classes.map { digit -> [String] in
                 [data.className(digit)]

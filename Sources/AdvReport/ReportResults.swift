@@ -87,6 +87,19 @@ public struct ReportSettings: Codable, Sendable, Equatable {
     public var judge_per_kind: Int
     /// Per-class ε: images x0 per class, each combined with one image of every other class.
     public var eps_pairs_per_class: Int
+    /// AutoAttack (Croce & Hein 2020) behind the headline robust accuracy (`StudyDataset.headlines`):
+    /// its version (standard: APGD-CE, APGD-T, FAB-T, Square; fast: the two APGD attacks), APGD's
+    /// and FAB-T's iterations and Square's queries, turned into settings by `AutoAttackConfig.named`.
+    public var autoattack_version: AutoAttackVersion
+    public var autoattack_iterations: Int
+    public var autoattack_square_queries: Int
+
+    /// The data set's headlines (`StudyDataset.headlines`) that this study's grids hold.
+    public func headlinesInGrid(_ dataset: StudyDataset) -> [(norm: PerturbationNorm, eps: Double)] {
+        dataset.headlines.filter { headline in
+            (headline.norm == .linf ? linf_grid : l2_grid).contains { abs($0 - headline.eps) < 1e-9 }
+        }
+    }
 
     public static let full = ReportSettings(
         test_images: 10_000, attack_images: 1000, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor),
@@ -98,7 +111,8 @@ public struct ReportSettings: Codable, Sendable, Equatable {
         unrestricted_lr: Double(LatentSearchConfig.defaults.learningRate),
         unrestricted_start_candidates: LatentSearchConfig.defaults.startCandidates,
         noise_eps: 0.1,
-        combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30)
+        combination_eps: 0.3, combination_per_pair: 10, distance_per_class: 100, judge_per_kind: 40, eps_pairs_per_class: 30,
+        autoattack_version: .standard, autoattack_iterations: 100, autoattack_square_queries: 5000)
 
     public static let quick = ReportSettings(
         test_images: 2000, attack_images: 100, attack_steps: 40, pgd_step_factor: Double(GradientAttackConfig.defaultStepFactor),
@@ -108,7 +122,9 @@ public struct ReportSettings: Codable, Sendable, Equatable {
         condition_two_queries: 1000, plain_samples_per_class: 50, unrestricted_per_pair: 1,
         unrestricted_untargeted_per_class: 2, unrestricted_steps: 100, unrestricted_lr: 0.05, unrestricted_start_candidates: 8,
         noise_eps: 0.1,
-        combination_eps: 0.3, combination_per_pair: 1, distance_per_class: 30, judge_per_kind: 5, eps_pairs_per_class: 4)
+        combination_eps: 0.3, combination_per_pair: 1, distance_per_class: 30, judge_per_kind: 5, eps_pairs_per_class: 4,
+        // The fast version on the quick report's few images, with fewer APGD iterations to keep its time.
+        autoattack_version: .fast, autoattack_iterations: 50, autoattack_square_queries: 5000)
 }
 
 public struct Generalization: Codable, Sendable {
@@ -137,6 +153,9 @@ public struct AttackSetting: Codable, Sendable {
     public var per_class_robust_accuracy: [Double]
     public var condition_one: ConditionOneReport
     public var condition_two: ConditionTwoVerdict
+    /// AutoAttack rows only (method "autoattack"): each stage's robust accuracy and time, in the
+    /// order run; the row's robust accuracy is the last stage's.
+    public var stages: [AttackStage]? = nil
 }
 
 /// The share of images with a same-class image within ε, along ε, for one norm.

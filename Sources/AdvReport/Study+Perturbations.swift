@@ -54,6 +54,24 @@ extension Study {
                 }
                 if let row = rows.last { offerPerturbation(row, outcome: outcome, labels: labels) }
             }
+            // The headline settings under AutoAttack: robust accuracy as the field reports it, with
+            // (1)'s proxies on each example's image from the stage that fooled it.
+            for headline in settings.headlinesInGrid(dataset) {
+                let started = Date()
+                var rng = SeededGenerator(seed: seed &+ 101)
+                let staged = runAutoAttack(model, norm: headline.norm, eps: headline.eps, images: images, labels: labels, using: &rng)
+                var row = attackSetting(
+                    model: name, method: AttackMethod.autoattack.rawValue, norm: headline.norm.rawValue, eps: headline.eps,
+                    clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: staged.outcome)
+                row.stages = staged.stages
+                rows.append(row)
+                log(
+                    String(
+                        format: "%@ autoattack (%@) %@ ε %g: robust accuracy %.4f on %d images (%@; %.1f s)", name,
+                        settings.autoattack_version.rawValue, headline.norm.rawValue, headline.eps, staged.outcome.robustAccuracy, count,
+                        staged.stages.map { String(format: "%@ %.4f", $0.name, $0.robust_accuracy) }.joined(separator: ", "),
+                        Date().timeIntervalSince(started)))
+            }
             // Embedding PGD: the ball lives in the triplet embedding, so (2) is asked there too.
             let config = EmbeddingPGDConfig(epsEmbedding: Float(settings.embedding_eps), stepSize: 0.01, steps: settings.attack_steps)
             let outcome = inBatches(count: count, batchSize: 250) { range in
@@ -90,6 +108,20 @@ extension Study {
         }
     }
 
+    /// AutoAttack at one headline setting: the same rule (`AutoAttackConfig.named`) and function
+    /// (`runAttackStages`, batches of 250) as `advlab attack --method autoattack --version V
+    /// --steps N`, so that command with `--seed` = the report's seed + 101 prints these figures.
+    func runAutoAttack(
+        _ model: any ImageClassifier, norm: PerturbationNorm, eps: Double, images: Tensor, labels: [Int],
+        using rng: inout SeededGenerator
+    ) -> StagedAttackOutcome {
+        let config = AutoAttackConfig.named(
+            norm: norm, eps: Float(eps), iterations: settings.autoattack_iterations, queries: settings.autoattack_square_queries)
+        return runAttackStages(
+            settings.autoattack_version.stages, model: model, images01: images, labels: labels, config: config, batchSize: 250,
+            using: &rng)
+    }
+
     func attackSetting(
         model name: String, method: String, norm: String, eps: Double, clean: Tensor, cleanEmbeddings: Tensor, labels: [Int],
         outcome: AttackOutcome
@@ -104,7 +136,8 @@ extension Study {
             condition_two: conditionTwo(norm: norm, eps: eps, model: name))
     }
 
-    /// Robust accuracy against ε: one plot per norm, both models, every method.
+    /// Robust accuracy against ε: one plot per norm, both models, every gradient method as a curve,
+    /// and AutoAttack's headline figures as diamonds in PGD's colour on PGD's curve.
     func plotRobustness(_ rows: [AttackSetting]) throws {
         for norm in ["linf", "l2"] {
             var plot = SVGPlot(
@@ -120,6 +153,14 @@ extension Study {
                         "\(name) \(method)", x: points.map(\.eps), y: points.map(\.robust_accuracy),
                         color: SVGPlot.palette[methodIndex], dashed: index == 1)
                 }
+            }
+            for name in ["natural", "robust"] {
+                let points = rows.filter { $0.model == name && $0.method == AttackMethod.autoattack.rawValue && $0.norm == norm }
+                    .sorted { $0.eps < $1.eps }
+                guard !points.isEmpty else { continue }
+                plot.addPoints(
+                    "\(name) AutoAttack (\(settings.autoattack_version.rawValue))", x: points.map(\.eps), y: points.map(\.robust_accuracy),
+                    color: SVGPlot.palette[2], marker: .diamond)
             }
             try saveSVG(plot, name: "robustness-\(norm)", file: "robustness-\(norm).svg")
         }

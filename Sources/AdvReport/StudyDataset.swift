@@ -1,3 +1,4 @@
+import AdvAttacks
 import AdvData
 import Foundation
 
@@ -37,6 +38,11 @@ public struct StudyDataset: Codable, Sendable, Equatable {
 
     /// Class `label`'s name ("7", "Sneaker").
     public func className(_ label: Int) -> String { label < class_names.count ? class_names[label] : String(label) }
+
+    /// The settings whose robust accuracy is the report's headline (the per-class tables and the
+    /// conclusions), by norm and ε: there the report runs AutoAttack against every model, and
+    /// PGD's figure stays on its ε curve beside it.
+    public var headlines: [(norm: PerturbationNorm, eps: Double)] { [(.linf, headline_linf_eps), (.l2, headline_l2_eps)] }
 
     /// The headline ε of a norm ("linf", "l2").
     public func headlineEps(_ norm: String) -> Double { norm == "l2" ? headline_l2_eps : headline_linf_eps }

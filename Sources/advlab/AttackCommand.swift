@@ -166,20 +166,12 @@ struct AttackCommand: ParsableCommand {
         using rng: inout SeededGenerator
     ) -> (AttackOutcome, [String: Double], [AttackStage]?) {
         if let stagedMethods {
-            var config = AutoAttackConfig(norm: norm, eps: value)
-            if let steps {
-                config.apgdIterations = steps
-                config.fabIterations = steps
-            }
-            if let queries { config.squareQueries = queries }
-            config.apgdRestarts = restarts
+            // The same rule as the report's AutoAttack rows (`AutoAttackConfig.named`).
+            let config = AutoAttackConfig.named(norm: norm, eps: value, iterations: steps, restarts: restarts, queries: queries)
             let staged = runAttackStages(
                 stagedMethods, model: classifier, images01: images, labels: labels, config: config,
                 batchSize: batchSize, using: &rng)
-            let settings = [
-                "eps": Double(value), "iterations": Double(config.apgdIterations), "restarts": Double(config.apgdRestarts),
-                "target_classes": Double(config.targetClasses), "square_queries": Double(config.squareQueries),
-            ]
+            let settings = config.summarySettings
             return (staged.outcome, settings, staged.stages)
         }
         let targets = targeted.map { [Int](repeating: $0, count: labels.count) }
@@ -230,7 +222,6 @@ struct AttackCommand: ParsableCommand {
         return (outcome, settings, nil)
     }
 
-    /// The AutoAttack stages `--method` runs, or nil for the other methods.
     /// The AutoAttack stages `--method` runs (nil for the other attacks).
     var stagedMethods: [AutoAttackStageMethod]? { method.autoAttackStages(version: version) }
 

@@ -170,6 +170,22 @@ final class AutoAttackTests: XCTestCase {
         }
     }
 
+    /// The one rule behind `advlab attack --method autoattack` and the report's AutoAttack rows:
+    /// AutoAttack's defaults unless a budget is given, and the settings summary.json writes.
+    func testNamedConfigKeepsTheDefaultsUnlessGiven() {
+        let defaults = AutoAttackConfig.named(norm: .l2, eps: 1.5)
+        XCTAssertEqual(defaults, AutoAttackConfig(norm: .l2, eps: 1.5))
+        XCTAssertEqual(
+            [defaults.apgdIterations, defaults.fabIterations, defaults.apgdRestarts, defaults.targetClasses, defaults.squareQueries],
+            [100, 100, 1, 9, 5000])
+        let given = AutoAttackConfig.named(norm: .linf, eps: 0.3, iterations: 50, restarts: 2, queries: 700)
+        XCTAssertEqual([given.apgdIterations, given.fabIterations, given.apgdRestarts, given.squareQueries], [50, 50, 2, 700])
+        XCTAssertEqual(given.apgdT.iterations, 50)
+        XCTAssertEqual(
+            given.summarySettings,
+            ["eps": Double(Float(0.3)), "iterations": 50, "restarts": 2, "target_classes": 9, "square_queries": 700])
+    }
+
     func testSameSeedSameResult() throws {
         let f = try AttackFixture.require()
         var a = SeededGenerator(seed: 27)

@@ -45,6 +45,31 @@ final class SVGPlotTests: XCTestCase {
         XCTAssertEqual(thirdPath.prefix { $0 != "\"" }.filter { $0 == "M" }.count, 2)
     }
 
+    /// Points without a line (AutoAttack's figures over PGD's curve): one path of closed diamonds,
+    /// nothing joining them, and a diamond instead of a line in the legend.
+    ///
+    /// Mutant: `addPoints` adding an ordinary connected series (`connectsPoints: true`) was planted
+    /// and failed this test; it was then removed.
+    func testPointsAreMarkersWithoutALine() {
+        var curveOnly = SVGPlot(title: "robust accuracy", xLabel: "ε", yLabel: "accuracy")
+        curveOnly.yRange = 0...1
+        curveOnly.addSeries("pgd", x: [0.1, 0.3, 0.4], y: [0.9, 0.5, 0.1])
+        var plot = curveOnly
+        plot.addPoints("autoattack", x: [0.3, 0.4], y: [0.45, 0.05])
+        let svg = plot.render()
+        let parsed = parse(svg)
+        XCTAssertTrue(parsed.ok, parsed.error)
+        XCTAssertEqual(parsed.counts["path"], 2, "one path per series")
+        let points = svg.components(separatedBy: "<path d=\"")[2]
+        let outline = points.prefix { $0 != "\"" }
+        XCTAssertEqual(outline.filter { $0 == "M" }.count, 2, "one shape per point: \(outline)")
+        XCTAssertEqual(outline.filter { $0 == "Z" }.count, 2, "closed shapes, not a line: \(outline)")
+        XCTAssertTrue(points.contains("<title>autoattack</title>"))
+        let plain = parse(curveOnly.render())
+        XCTAssertEqual(parsed.counts["line"], plain.counts["line"], "the points' legend entry is not a line")
+        XCTAssertEqual(parsed.counts["polygon"], 1, "the legend's diamond")
+    }
+
     func testEmptyPlotIsStillWellFormed() {
         let parsed = parse(SVGPlot(title: "", xLabel: "step", yLabel: "loss").render())
         XCTAssertTrue(parsed.ok, parsed.error)

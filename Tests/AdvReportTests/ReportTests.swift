@@ -37,6 +37,25 @@ final class ReportTests: XCTestCase {
                 per_class_robust_accuracy: Array(repeating: robust, count: 10), condition_one: one,
                 condition_two: two(norm, eps, holds: norm == "linf" && eps < 0.2))
         }
+        /// An AutoAttack row (the quick settings' fast version) whose stages end at `robust` and
+        /// whose proxies of (1) count its fooled examples as successes, with its own per-class figures.
+        func autoAttack(_ model: String, _ norm: String, _ eps: Double, stages: [Double], seconds: Double) -> AttackSetting {
+            var row = attack(model, "autoattack", norm, eps, robust: stages.last ?? 0)
+            // Distinct per class where the figure allows, averaging back to the row's (ten examples a class).
+            let robust = stages.last ?? 0
+            row.per_class_robust_accuracy = (0..<10).map { robust >= 0.06 ? robust + 0.0083 * (Double($0) - 4.5) : robust }
+            row.condition_one.overall.successes = 100 - Int(((stages.last ?? 0) * 100).rounded())
+            row.condition_one.overall.ssim = 0.6123
+            row.condition_one.reasons = ["mean SSIM 0.612 (needs 0.90)"]
+            var attacked = 99
+            row.stages = zip(["apgd-ce", "apgd-t"], stages).enumerated().map { position, stage in
+                defer { attacked = Int((stage.1 * 100).rounded()) }
+                return AttackStage(
+                    name: stage.0, robust_accuracy: stage.1, seconds: seconds * Double(position + 1), cpu_seconds: seconds,
+                    attacked: attacked, robust: Int((stage.1 * 100).rounded()), attackedIndices: [])
+            }
+            return row
+        }
         let settings = ReportSettings.quick
         return ReportResults(
             seed: 17, quick: true, settings: settings, models: ["natural": "n.safetensors", "robust": "r.safetensors"],
@@ -55,6 +74,10 @@ final class ReportTests: XCTestCase {
                 attack("natural", "pgd", "linf", 0.1, robust: 0.7123), attack("natural", "pgd", "linf", 0.3, robust: 0.0012),
                 attack("robust", "pgd", "linf", 0.3, robust: 0.9234), attack("natural", "pgd", "l2", 4.5, robust: 0.0001),
                 attack("robust", "pgd", "l2", 4.5, robust: 0.0345),
+                autoAttack("natural", "linf", 0.3, stages: [0, 0], seconds: 0.4321),
+                autoAttack("robust", "linf", 0.3, stages: [0.92, 0.91], seconds: 17.654),
+                autoAttack("natural", "l2", 4.5, stages: [0, 0], seconds: 0.3456),
+                autoAttack("robust", "l2", 4.5, stages: [0.03, 0.02], seconds: 1.2345),
             ],
             minimal_perturbations: [
                 MinimalPerturbation(
@@ -282,6 +305,87 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(UnrestrictedFigures.meanAuxiliarySourceConfidence(records) ?? 0, 0.625, accuracy: 1e-9)
         XCTAssertNil(
             UnrestrictedFigures.meanAuxiliarySourceConfidence([record(success: false, confidence: 0.9)]), "nothing measured: nil, not 0")
+    }
+
+    /// The headline (per-class tables, conclusions) is AutoAttack's figure where the report ran
+    /// it; the page says which version ran, lists every stage with PGD's figure beside it, and
+    /// (1)'s verdict in the conclusions is the AutoAttack row's.
+    ///
+    /// Mutant: the per-class tables and conclusions reading the PGD rows again (`headlineRows`
+    /// returning PGD's) was planted and failed this test; it was then removed.
+    func testTheHeadlineIsAutoAttack() throws {
+        let results = Self.fixture()
+        let folder = try writeReport(results)
+        let page = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
+        XCTAssertTrue(page.contains("### Per class: AutoAttack (fast) L∞ ε = 0.3"), page)
+        XCTAssertTrue(page.contains("### Per class: AutoAttack (fast) L2 ε = 4.5"))
+        XCTAssertFalse(page.contains("Per class: PGD"))
+        XCTAssertTrue(page.contains("in its fast version: APGD-CE, then APGD-T"))
+        XCTAssertTrue(page.contains("| 1 | 0.000 | violated | 0.881 | violated |"), "class 1's AutoAttack robust accuracy")
+        XCTAssertTrue(page.contains("| robust | L∞ 0.3 | apgd-t | 92 | 91 | 0.910 | 35.308 | 0.923 |"), "the stage table")
+        let conclusions = Conclusions.compute(results)
+        XCTAssertTrue(
+            conclusions.contains {
+                $0.answer.contains(
+                    "AutoAttack (fast) L∞ ε = 0.3 robust accuracy: natural 0.000, robust 0.910 (PGD: natural 0.001, robust 0.923).")
+            }, "\(conclusions.map(\.answer))")
+        let one = try XCTUnwrap(conclusions.first { $0.question.contains("satisfy condition (1)") })
+        XCTAssertTrue(one.question.contains("(AutoAttack (fast), the combination image"), one.question)
+        XCTAssertTrue(one.answer.hasPrefix("By its proxies, no: mean SSIM 0.612"), one.answer)
+        let json = try String(contentsOfFile: folder + "/results.json", encoding: .utf8)
+        XCTAssertTrue(json.contains("\"autoattack_version\" : \"fast\""))
+        XCTAssertEqual(try ReportResults.decode(Data(json.utf8)).robustness.compactMap(\.stages).map { $0.map(\.name) }.count, 4)
+        XCTAssertEqual(ReportChecks.problems(folder: folder), [])
+    }
+
+    /// `--verify` checks the AutoAttack figures: each planted defect in results.json (pages
+    /// rendered from it, so every number on them is still a value) fails with a line naming the field.
+    func testVerifyChecksTheAutoAttackFigures() throws {
+        let clean = Self.fixture()
+        XCTAssertEqual(ReportChecks.autoAttackProblems(clean), [])
+        let robust = try XCTUnwrap(clean.robustness.firstIndex { $0.model == "robust" && $0.method == "autoattack" && $0.norm == "linf" })
+        let robustL2 = try XCTUnwrap(clean.robustness.firstIndex { $0.model == "robust" && $0.method == "autoattack" && $0.norm == "l2" })
+        let pgd = try XCTUnwrap(clean.robustness.firstIndex { $0.model == "robust" && $0.method == "pgd" && $0.norm == "linf" })
+        func problems(_ corrupt: (inout ReportResults) -> Void) throws -> [String] {
+            var results = clean
+            corrupt(&results)
+            return ReportChecks.problems(folder: try writeReport(results))
+        }
+        let field = "results.json: robustness[\(robust)]"
+        XCTAssertEqual(
+            try problems { $0.robustness[robust].stages?[1].robust_accuracy = 0.93 },
+            [
+                "\(field).stages[1].robust_accuracy 0.93 rises above the stage before it (0.92)",
+                "\(field).robust_accuracy 0.91 is not its last stage's (stages[1].robust_accuracy 0.93)",
+            ])
+        XCTAssertEqual(
+            try problems {
+                $0.robustness[robust].stages?.removeLast()
+                $0.robustness[robust].robust_accuracy = 0.92
+                $0.robustness[robust].per_class_robust_accuracy = $0.robustness[robust].per_class_robust_accuracy.map { $0 + 0.01 }
+                $0.robustness[robust].condition_one.overall.successes = 8
+            }, ["\(field).stages: apgd-ce are not the fast version's apgd-ce, apgd-t (settings.autoattack_version)"])
+        XCTAssertEqual(
+            try problems {
+                $0.robustness[robust].robust_accuracy = 0.95
+                $0.robustness[robust].per_class_robust_accuracy = $0.robustness[robust].per_class_robust_accuracy.map { $0 + 0.04 }
+                for stage in 0..<2 { $0.robustness[robust].stages?[stage].robust_accuracy = 0.95 }
+                $0.robustness[robust].condition_one.overall.successes = 5
+            },
+            [
+                "\(field).robust_accuracy 0.95 is above PGD's 0.9234 for the robust model at linf ε 0.3 (AutoAttack includes stronger attacks)"
+            ])
+        XCTAssertEqual(
+            try problems { $0.robustness[robust].condition_one = $0.robustness[pgd].condition_one },
+            [
+                "\(field).condition_one.overall.successes 40 is not the 9 examples AutoAttack fooled: (1)'s proxies must be computed "
+                    + "on AutoAttack's own examples"
+            ])
+        XCTAssertEqual(
+            try problems { $0.robustness[robust].stages = nil }, ["\(field).stages: missing or empty for an AutoAttack row"])
+        XCTAssertEqual(
+            try problems { $0.robustness.remove(at: robustL2) },
+            ["results.json: robustness has no autoattack row for the robust model at l2 ε 4.5, a headline setting"])
     }
 
     func testResultsRoundTripWithNonFiniteValues() throws {

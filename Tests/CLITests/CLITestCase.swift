@@ -40,6 +40,12 @@ class CLITestCase: XCTestCase {
     func checkpoint(_ name: String) -> String { checkpoints.appendingPathComponent(name).path }
 
     /// The real MNIST folder (`ADVLAB_DATA`, which CI always sets), or a skip without it.
+    /// `--data DIR` for `report --verify` of a real report, whose fingerprint names the MNIST
+    /// files (the subprocess does not inherit ADVLAB_DATA); empty when it is not set.
+    var dataFlag: [String] {
+        ProcessInfo.processInfo.environment["ADVLAB_DATA"].map { $0.isEmpty ? [] : ["--data", $0] } ?? []
+    }
+
     func mnistDirectory() throws -> String {
         guard let directory = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !directory.isEmpty else {
             throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")

@@ -73,7 +73,7 @@ final class JudgeBrowserTests: CLITestCase {
         }
         XCTAssertTrue(markdown.contains("| bo | lenient |"))
         XCTAssertTrue(markdown.contains("Flagged by the attention checks: bo, still counted."))
-        let verified = try run(["report", "--verify", folder.path])
+        let verified = try run(["report", "--verify", folder.path] + dataFlag)
         XCTAssertEqual(verified.status, 0, verified.standardError)
     }
 
