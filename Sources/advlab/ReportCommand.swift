@@ -80,7 +80,10 @@ struct ReportCommand: ParsableCommand {
             return
         }
         if let verify {
-            let problems = ReportChecks.problems(folder: verify, dataDirectory: try? dataOptions.directory())
+            // The data files of the fingerprint are the data set's the results name (--data overrides where).
+            let recorded = (try? ReportResults.decode(Data(contentsOf: URL(fileURLWithPath: verify + "/results.json"))))?.data.name
+            let dataset = recorded.flatMap(DatasetCatalog.named) ?? dataOptions.dataset
+            let problems = ReportChecks.problems(folder: verify, dataDirectory: try? dataset.directory(dataFlag: dataOptions.data))
             guard problems.isEmpty else {
                 throw ValidationError("--verify \(verify): \(problems.count) problem(s): " + problems.prefix(5).joined(separator: "; "))
             }
