@@ -43,7 +43,10 @@ class CLITestCase: XCTestCase {
     /// `--data DIR` for `report --verify` of a real report, whose fingerprint names the MNIST
     /// files (the subprocess does not inherit ADVLAB_DATA); empty when it is not set.
     var dataFlag: [String] {
-        ProcessInfo.processInfo.environment["ADVLAB_DATA"].map { $0.isEmpty ? [] : ["--data", $0] } ?? []
+        // Absolute: advlab runs in a temporary folder.
+        ProcessInfo.processInfo.environment["ADVLAB_DATA"].map {
+            $0.isEmpty ? [] : ["--data", URL(fileURLWithPath: $0).standardizedFileURL.path]
+        } ?? []
     }
 
     func mnistDirectory() throws -> String {
