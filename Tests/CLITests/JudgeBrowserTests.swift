@@ -105,9 +105,9 @@ final class JudgeBrowserTests: CLITestCase {
             }
             if step == given.count + 1 && step == 8 {
                 try browser.reload()
-                XCTAssertEqual(
-                    try browser.script("return document.getElementById('image').src") as? String, source,
-                    "the reload keeps the progress")
+                // The page restores its progress from localStorage in its own script after loading.
+                let restored = try browser.poll("return document.getElementById('image').src") { !(($0 as? String) ?? "").isEmpty }
+                XCTAssertEqual(restored as? String, source, "the reload keeps the progress")
             }
             let value = answer(item)
             try browser.press(value.map(String.init) ?? "n")

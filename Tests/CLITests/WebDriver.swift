@@ -96,6 +96,18 @@ final class WebDriver {
     func open(_ url: URL) throws { try command("url", ["url": url.absoluteString]) }
     func reload() throws { try command("refresh") }
 
+    /// Runs `script` until `done` holds for its value (the page's own scripts may still be running
+    /// after a load or a reload), at most `timeout` seconds; returns the last value.
+    func poll(_ script: String, timeout: Double = 10, until done: (Any?) -> Bool) throws -> Any? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var value = try self.script(script)
+        while !done(value) && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+            value = try self.script(script)
+        }
+        return value
+    }
+
     /// Runs `script` (a function body) in the page and returns its value.
     func script(_ script: String) throws -> Any? { try command("execute/sync", ["script": script, "args": []]) }
 
