@@ -49,6 +49,10 @@ struct ReportCommand: ParsableCommand {
     var generatorPath: String { checkpoint(generator, "acgan.safetensors") }
     var embeddingPath: String { checkpoint(embedding, "triplet.safetensors") }
     var judgePath: String { checkpoint(judge, "judge-robust.safetensors") }
+    /// The four models the study needs, by role (the flag is `--` + role): checked, fingerprinted.
+    var requiredModels: [(role: String, path: String)] {
+        [("natural", naturalPath), ("robust", robustPath), ("generator", generatorPath), ("embedding", embeddingPath)]
+    }
 
     func validate() throws {
         if verify != nil {
@@ -60,12 +64,10 @@ struct ReportCommand: ParsableCommand {
         for file in human { try validateInputFile(file, flag: "--human") }
         if excludeFlagged && human.isEmpty { throw ValidationError("--exclude-flagged needs --human labels to filter") }
         if render != nil { return }
-        let models = [
-            ("--natural", naturalPath), ("--robust", robustPath), ("--generator", generatorPath), ("--embedding", embeddingPath),
-        ]
-        for (flag, path) in models { try validateInputFile(path, flag: flag) }
+        for (role, path) in requiredModels { try validateInputFile(path, flag: "--" + role) }
         // A lab checkpoint names the data set it was trained on; a study on another one would measure nothing.
-        for (flag, path) in models + [("--judge", judgePath)] {
+        for (role, path) in requiredModels + [("judge", judgePath)] {
+            let flag = "--" + role
             if let trained = ModelLoading.dataset(ofCheckpoint: path), trained.name != dataOptions.dataset.name {
                 throw ValidationError(
                     "\(flag) \(path) was trained on \(trained.title), not on --dataset \(dataOptions.dataset.name)")
@@ -108,11 +110,8 @@ struct ReportCommand: ParsableCommand {
             models: models, train: train, test: test, settings: quick ? .quick : .full, seed: seedOption.seed, folder: out,
             log: { note($0) })
         var results = try study.run(human: labels, excludeFlagged: excludeFlagged, noun: dataOptions.dataset.itemNoun)
-        let checkpoints = [
-            ("natural", naturalPath), ("robust", robustPath), ("generator", generatorPath), ("embedding", embeddingPath),
-        ]
         results.fingerprint = try RunFingerprint.make(
-            checkpoints: checkpoints + (models.judge == nil ? [] : [("judge", judgePath)]), dataDirectory: try dataOptions.directory())
+            checkpoints: requiredModels + (models.judge == nil ? [] : [("judge", judgePath)]), dataDirectory: try dataOptions.directory())
         let document = ReportContent.document(results)
         try AtomicFile.write(try ReportResults.jsonText(results), to: out + "/results.json")
         try AtomicFile.write(document.markdown(), to: out + "/report.md")
