@@ -6,7 +6,7 @@ import Foundation
 /// and without any hint of where each came from. The person types a name (which seeds the order,
 /// so one page can be handed to several people), picks an instruction, then picks the class they
 /// see (keys 0–9) or "not a <noun>" (key n); Backspace undoes the last answer, and progress
-/// survives a reload (localStorage). The page saves the labels as the JSON that
+/// survives a reload (localStorage and the address's fragment). The page saves the labels as the JSON that
 /// `advlab report --human` reads.
 public enum JudgePage {
     /// Up to `perSetting` items of each setting of `set`, stratified over classes (and class
@@ -117,8 +117,19 @@ public enum JudgePage {
             const storageKey = "advlab-judge-" + pageSeed + "-" + hash(items.map((item) => item.id).join(","));
             let state = null;  // { name, instruction, answers }
             let order = [];
-            try { state = JSON.parse(localStorage.getItem(storageKey)); } catch (error) { state = null; }
-            function store() { try { localStorage.setItem(storageKey, JSON.stringify(state)); } catch (error) {} }
+            // Progress is kept twice: in localStorage (it survives closing the tab) and in the
+            // address's fragment (it survives a reload even where the browser drops a file://
+            // page's localStorage across the reload, as headless Chromium 156 sometimes does).
+            function fromFragment() {
+              const text = decodeURIComponent(location.hash.slice(1));
+              return text.startsWith(storageKey + ":") ? JSON.parse(text.slice(storageKey.length + 1)) : null;
+            }
+            try { state = fromFragment() || JSON.parse(localStorage.getItem(storageKey)); } catch (error) { state = null; }
+            function store() {
+              const text = state ? "#" + encodeURIComponent(storageKey + ":" + JSON.stringify(state)) : "";
+              try { history.replaceState(null, "", location.pathname + location.search + text); } catch (error) {}
+              try { localStorage.setItem(storageKey, JSON.stringify(state)); } catch (error) {}
+            }
             const image = document.getElementById("image"), progress = document.getElementById("progress");
             function chosenInstruction() { return document.querySelector("input[name=instruction]:checked").value; }
             function showStartInstruction() { document.getElementById("startInstruction").textContent = instructions[chosenInstruction()]; }
@@ -166,6 +177,7 @@ public enum JudgePage {
             document.getElementById("restart").onclick = (event) => {
               event.preventDefault();
               state = null;
+              store();
               try { localStorage.removeItem(storageKey); } catch (error) {}
               show();
             };
