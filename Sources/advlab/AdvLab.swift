@@ -11,7 +11,7 @@ struct AdvLab: ParsableCommand {
         subcommands: [
             DataCommand.self, TrainCommand.self, EvalCommand.self, SampleCommand.self, AttackCommand.self, CraftCommand.self,
             UnrestrictedCommand.self, DistancesCommand.self, ConditionsCommand.self, EpsilonCommand.self, ReportCommand.self,
-            JudgeCommand.self, BenchCommand.self,
+            JudgeCommand.self, MaskingCommand.self, BenchCommand.self,
         ])
 
     /// Runs the command; any error becomes ONE line on standard error (no usage block, no stack

@@ -90,86 +90,82 @@ final class GradientAttackTests: XCTestCase {
         XCTAssertNotEqual(first.adversarialImages, third.adversarialImages, "another seed should start elsewhere")
     }
 
-    /// The gradient-masking checks of `Scripts/check-gradient-masking` (Athalye, Carlini & Wagner
-    /// 2018; Carlini et al. 2019), on `model` with PGD L∞ at `eps` (`steps` steps of `stepSize`),
-    /// each able to fail. Returns the failed checks, each with its figures.
-    ///  - ε = 1 from the clean image (IGS, no random start) leaves no image correctly classified.
-    ///    With a random start this mostly held by itself: U(−1, 1) noise clipped to [0, 1] is no digit.
-    ///  - Robust accuracy does not rise along an ε grid (one seed; each ε has its own trajectories).
-    ///  - Convergence: 5 restarts (seed 6) and 5× the steps (seed 7, a fresh start) each lower
-    ///    robust accuracy by at most `tolerance` below the run on seed 5; otherwise that figure is
-    ///    limited by the attack rather than by the model.
-    ///  - No rise: neither raises it by more than `tolerance`. With independent starts this can
-    ///    fail, but says little about the model: every iterate is checked and an example keeps its
-    ///    first success, so on one start more steps or restarts cannot lose a success, and a rise
-    ///    can only come from start-to-start noise or a bookkeeping bug. (Sharing the seed, as the
-    ///    check did before issue 23, made it true by construction.)
-    ///  - Unbounded C&W (8 images) fools every correctly classified image.
-    static func maskingCheckFailures(
-        model: ImageClassifier, images: Tensor, labels: [Int], eps: Float, stepSize: Float, steps: Int,
-        tolerance: Double
-    ) -> [String] {
-        func robust(_ config: GradientAttackConfig, seed: UInt64) -> Double {
-            var rng = SeededGenerator(seed: seed)
-            return gradientAttack(model: model, images01: images, labels: labels, config: config, using: &rng).robustAccuracy
-        }
-        var failures: [String] = []
-        let fromClean = robust(.igs(eps: 1, stepSize: 0.05, steps: 40), seed: 5)
-        if fromClean > 0 { failures.append("ε = 1 from the clean image leaves robust accuracy \(fromClean)") }
-        let grid: [Float] = [0, eps / 3, 2 * eps / 3, eps, 2 * eps]
-        let curve = grid.map { robust(GradientAttackConfig(eps: $0, stepSize: stepSize, steps: steps), seed: 5) }
-        if zip(curve, curve.dropFirst()).contains(where: { $1 > $0 }) { failures.append("robust accuracy rose along the ε grid: \(curve)") }
-        let base = robust(GradientAttackConfig(eps: eps, stepSize: stepSize, steps: steps), seed: 5)
-        let restarts = robust(GradientAttackConfig(eps: eps, stepSize: stepSize, steps: steps, restarts: 5), seed: 6)
-        let longer = robust(GradientAttackConfig(eps: eps, stepSize: stepSize, steps: 5 * steps), seed: 7)
-        for (name, value) in [("5 restarts", restarts), ("5× the steps", longer)] {
-            if value < base - tolerance { failures.append("not converged: \(name) lower robust accuracy from \(base) to \(value)") }
-            if value > base + tolerance { failures.append("\(name) raise robust accuracy from \(base) to \(value)") }
-        }
-        var config = CarliniWagnerConfig()
-        config.binarySearchSteps = 4
-        config.iterations = 60
-        config.initialConstant = 1
-        let cw = carliniWagnerL2(model: model, images01: images.slice(0..<8), labels: Array(labels[0..<8]), config: config)
-        if cw.results.contains(where: { $0.cleanPrediction == $0.label && !$0.success }) {
-            failures.append("unbounded C&W failed on an image")
-        }
-        return failures
+    /// `maskingChecks` (behind `advlab masking` and `Scripts/check-gradient-masking`) at the
+    /// fixture's scale: ε 0.06, PGD-10 with steps of `stepSize`, 50 steps for the longer run, C&W
+    /// with 4 × 60 iterations on 8 images, Square with 300 queries; tolerance 2 of the 64 images.
+    static func fixtureMaskingConfig(stepSize: Float = 0.01) -> MaskingCheckConfig {
+        var cw = CarliniWagnerConfig()
+        cw.binarySearchSteps = 4
+        cw.iterations = 60
+        cw.initialConstant = 1
+        var config = MaskingCheckConfig(
+            eps: 0.06, stepSize: stepSize, steps: 10, longerSteps: 50, epsGrid: [0, 0.02, 0.04, 0.06, 0.12], cw: cw)
+        config.cwCount = 8
+        config.squareQueries = 300
+        config.tolerance = 2.0 / 64
+        return config
     }
+
+    static func failed(_ report: MaskingCheckReport) -> [String] { report.checks.filter { !$0.holds }.map(\.name) }
 
     /// On the logistic-regression fixture every masking check holds.
     func testGradientMaskingChecksHoldOnTheFixture() throws {
         let f = try AttackFixture.require()
-        let failures = Self.maskingCheckFailures(
-            model: f.model, images: f.images, labels: f.labels, eps: 0.06, stepSize: 0.01, steps: 10,
-            tolerance: 2.0 / 64)
-        XCTAssertEqual(failures, [])
+        let report = maskingChecks(model: f.model, images01: f.images, labels: f.labels, config: Self.fixtureMaskingConfig(), seed: 5)
+        XCTAssertEqual(Self.failed(report), [], "\(report.checks)")
+        XCTAssertEqual(report.checks.count, 7)
+        XCTAssertEqual(report.checks.filter { !$0.informative }.map(\.name), ["more effort does not raise PGD's figure"])
+        let clean = Double(zip(f.model.predict(f.images), f.labels).filter { $0 == $1 }.count) / Double(f.labels.count)
+        XCTAssertEqual(report.epsCurve.first ?? -1, clean, accuracy: 1e-9, "ε = 0 leaves clean accuracy")
     }
 
     /// Planted defect: the fixture with its logits scaled by 10⁴ classifies the same, but its
     /// softmax saturates, so the cross-entropy's gradient is exactly 0 on every image with a
     /// margin above 0.0104 (masked gradients, as in defensive distillation). ε = 1 from the clean
-    /// image fails (the attack cannot move). C&W's margin loss does not saturate, so its check
-    /// holds, as Carlini & Wagner found for distillation.
+    /// image fails (the attack cannot move) and Square, which sees only logits, beats PGD. C&W's
+    /// margin loss does not saturate, so its check holds, as Carlini & Wagner found for distillation.
     func testGradientMaskingChecksCatchASaturatedSoftmax() throws {
         let f = try AttackFixture.require()
         let masked = ScaledLogits(f.model, scale: 1e4)
         XCTAssertEqual(masked.predict(f.images), f.model.predict(f.images))
-        let failures = Self.maskingCheckFailures(
-            model: masked, images: f.images, labels: f.labels, eps: 0.06, stepSize: 0.01, steps: 10,
-            tolerance: 2.0 / 64)
-        XCTAssertTrue(failures.contains { $0.hasPrefix("ε = 1 from the clean image") }, "\(failures)")
-        XCTAssertFalse(failures.contains { $0.hasPrefix("unbounded C&W") }, "\(failures)")
+        let report = maskingChecks(model: masked, images01: f.images, labels: f.labels, config: Self.fixtureMaskingConfig(), seed: 5)
+        let failed = Self.failed(report)
+        XCTAssertTrue(failed.contains { $0.hasPrefix("ε = 1 from the clean image") }, "\(failed)")
+        XCTAssertTrue(failed.contains("gradient-free Square does not beat the gradient attacks"), "\(failed)")
+        XCTAssertFalse(failed.contains("unbounded C&W fools every image"), "\(failed)")
+    }
+
+    /// Planted defect: a model whose input gradient is zero everywhere (the extreme of masking).
+    /// Square, which needs no gradient, breaks far more images than PGD, and the check says so.
+    func testGradientMaskingSquareCheckCatchesZeroGradients() throws {
+        let f = try AttackFixture.require()
+        let report = maskingChecks(
+            model: ZeroGradientClassifier(f.model), images01: f.images, labels: f.labels, config: Self.fixtureMaskingConfig(), seed: 5)
+        XCTAssertTrue(Self.failed(report).contains("gradient-free Square does not beat the gradient attacks"), "\(report.checks)")
+        XCTAssertLessThan(report.square, report.gradientOnSquareImages - 0.3)
     }
 
     /// Planted defect: an under-powered attack (steps of 0.0005, so 10 steps move a pixel at most
     /// 0.005 beyond the random start) fails the convergence check: 5× the steps break more images.
     func testGradientMaskingConvergenceCatchesAnUnderpoweredAttack() throws {
         let f = try AttackFixture.require()
-        let failures = Self.maskingCheckFailures(
-            model: f.model, images: f.images, labels: f.labels, eps: 0.06, stepSize: 0.0005, steps: 10,
-            tolerance: 2.0 / 64)
-        XCTAssertTrue(failures.contains { $0.hasPrefix("not converged: 5× the steps") }, "\(failures)")
+        let report = maskingChecks(
+            model: f.model, images01: f.images, labels: f.labels, config: Self.fixtureMaskingConfig(stepSize: 0.0005), seed: 5)
+        XCTAssertTrue(Self.failed(report).contains("50 steps do not lower PGD's figure"), "\(report.checks)")
+    }
+
+    /// Planted defects for the two remaining checks: a C&W of one iteration per constant cannot
+    /// fool every image, and a grid given from large ε to small makes the curve rise.
+    func testGradientMaskingChecksCatchAWeakCarliniWagnerAndARisingCurve() throws {
+        let f = try AttackFixture.require()
+        var config = Self.fixtureMaskingConfig()
+        config.cw.iterations = 1
+        config.cw.binarySearchSteps = 1
+        config.cw.initialConstant = 1e-3
+        config.epsGrid = [0.12, 0.06, 0]
+        let failed = Self.failed(maskingChecks(model: f.model, images01: f.images, labels: f.labels, config: config, seed: 5))
+        XCTAssertTrue(failed.contains("unbounded C&W fools every image"), "\(failed)")
+        XCTAssertTrue(failed.contains("robust accuracy does not rise along ε"), "\(failed)")
     }
 
     func testUnboundedCarliniWagnerAlwaysSucceeds() throws {
