@@ -7,3 +7,10 @@ public func lowerQuantile(_ sorted: [Double], _ level: Double) -> Double {
 
 /// `lowerQuantile` at each of `levels`.
 public func lowerQuantiles(_ sorted: [Double], _ levels: [Double]) -> [Double] { levels.map { lowerQuantile(sorted, $0) } }
+
+/// Per class, `lowerQuantiles` at `levels` of the values of its members. values, labels: one per image.
+public func perClassLowerQuantiles(_ values: [Float], labels: [Int], classCount: Int, levels: [Double]) -> [[Double]] {
+    (0..<classCount).map { label in
+        lowerQuantiles(labels.indices.filter { labels[$0] == label }.map { Double(values[$0]) }.sorted(), levels)
+    }
+}

@@ -8,21 +8,22 @@ import AdvTensor
 // (2018) search the generator's latent space for unrestricted adversarial examples and use the
 // auxiliary head to check that the class did not change.
 
-/// G(z, class) → 28×28 image in [0, 1].
+/// G(z, class) → C×H×W image in [0, 1] (MNIST: 1×28×28).
 ///
-/// `[z ; embedding(class)]` → Linear → 7×7×128 → BN → ReLU → ConvT(128→64, 4, s2, p1) 14×14 →
-/// BN → ReLU → ConvT(64→1, 4, s2, p1) 28×28 → Sigmoid.
+/// `[z ; embedding(class)]` → Linear → (H/4)×(W/4)×128 → BN → ReLU → ConvT(128→64, 4, s2, p1)
+/// (H/2)×(W/2) → BN → ReLU → ConvT(64→C, 4, s2, p1) H×W → Sigmoid.
 public final class ACGANGenerator: ConditionalGenerator {
     public static let architecture = "acgan-dcgan-generator"
     public var architecture: String { Self.architecture }
-    public var imageShape: [Int] { [1, 28, 28] }
+    public var imageShape: [Int] { outputShape.dimensions }
 
+    public let outputShape: ImageShape
     public let latentSize: Int
     public let classCount: Int
     public let classEmbedding: Embedding
     public let project: Linear
     public let projectNorm: BatchNorm
-    public let reshape = Reshape([128, 7, 7])
+    public let reshape: Reshape
     public let upsample1: ConvTranspose2d
     public let upsample1Norm: BatchNorm
     public let upsample2: ConvTranspose2d
@@ -30,16 +31,27 @@ public final class ACGANGenerator: ConditionalGenerator {
     private let sigmoid = Sigmoid()
 
     /// `latentSize` is the dimension of z; the class enters through a learned embedding of the
-    /// same size as the number of classes, concatenated to z.
-    public init(latentSize: Int = 100, classCount: Int = 10, using rng: inout some RandomNumberGenerator) {
+    /// same size as the number of classes, concatenated to z. imageShape: the images drawn, H and W
+    /// divisible by 4 (two doublings); MNIST's 1×28×28 by default, as the committed checkpoints.
+    public init(
+        latentSize: Int = 100, classCount: Int = 10, imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28),
+        using rng: inout some RandomNumberGenerator
+    ) {
+        precondition(
+            imageShape.height % 4 == 0 && imageShape.width % 4 == 0,
+            "ACGANGenerator doubles its grid twice, so H and W must be divisible by 4, got \(imageShape)")
         self.latentSize = latentSize
         self.classCount = classCount
+        outputShape = imageShape
+        let grid = [128, imageShape.height / 4, imageShape.width / 4]
+        reshape = Reshape(grid)
         classEmbedding = Embedding(count: classCount, dimension: classCount, using: &rng)
-        project = Linear(inputSize: latentSize + classCount, outputSize: 128 * 7 * 7, using: &rng)
+        project = Linear(inputSize: latentSize + classCount, outputSize: grid.reduce(1, *), using: &rng)
         projectNorm = BatchNorm(channels: 128)
         upsample1 = ConvTranspose2d(inputChannels: 128, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng)
         upsample1Norm = BatchNorm(channels: 64)
-        upsample2 = ConvTranspose2d(inputChannels: 64, outputChannels: 1, kernelSize: 4, stride: 2, padding: 1, using: &rng)
+        upsample2 = ConvTranspose2d(
+            inputChannels: 64, outputChannels: imageShape.channels, kernelSize: 4, stride: 2, padding: 1, using: &rng)
     }
 
     public var namedParameters: [(String, Parameter)] {
@@ -53,7 +65,7 @@ public final class ACGANGenerator: ConditionalGenerator {
     }
 
     /// Images and the pullback from ∂images to ∂z (class embeddings get their gradient added).
-    /// z: [N, latentSize], classes: N values in 0..<classCount -> images01 [N, 1, 28, 28]
+    /// z: [N, latentSize], classes: N values in 0..<classCount -> images01 [N, C, H, W]
     public func forward(_ z: Tensor, classes: [Int], mode requested: ForwardMode) -> (Tensor, Pullback) {
         // The projection's input gradient carries the class embedding's gradient too, so every
         // layer computes ∂input whatever the caller asked.
@@ -98,13 +110,14 @@ public final class ACGANGenerator: ConditionalGenerator {
 
 /// D(image) → (real/fake logit, class logits) with a shared trunk.
 ///
-/// Conv(1→64, 4, s2, p1) 14×14 → LeakyReLU 0.2 → Conv(64→128, 4, s2, p1) 7×7 → BN →
-/// LeakyReLU 0.2 → flatten 6272 → { Linear → 1 (source), Linear → 10 (auxiliary classifier) }.
+/// Conv(C→64, 4, s2, p1) (H/2)×(W/2) → LeakyReLU 0.2 → Conv(64→128, 4, s2, p1) (H/4)×(W/4) → BN →
+/// LeakyReLU 0.2 → flatten (MNIST: 6272) → { Linear → 1 (source), Linear → 10 (auxiliary classifier) }.
 public final class ACGANDiscriminator: ConditionalDiscriminator {
     public static let architecture = "acgan-dcgan-discriminator"
     public var architecture: String { Self.architecture }
 
     public let classCount: Int
+    public let imageShape: ImageShape
     public let conv1: Conv2d
     public let conv2: Conv2d
     public let conv2Norm: BatchNorm
@@ -113,13 +126,23 @@ public final class ACGANDiscriminator: ConditionalDiscriminator {
     public let classHead: Linear
     private let leaky = LeakyReLU(slope: 0.2)
 
-    public init(classCount: Int = 10, using rng: inout some RandomNumberGenerator) {
+    /// imageShape: the input's [C, H, W]; H and W divisible by 4 (two halvings); MNIST's 1×28×28
+    /// by default, as the committed checkpoints.
+    public init(
+        classCount: Int = 10, imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28),
+        using rng: inout some RandomNumberGenerator
+    ) {
+        precondition(
+            imageShape.height % 4 == 0 && imageShape.width % 4 == 0,
+            "ACGANDiscriminator halves the image twice, so H and W must be divisible by 4, got \(imageShape)")
         self.classCount = classCount
-        conv1 = Conv2d(inputChannels: 1, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng)
+        self.imageShape = imageShape
+        let features = 128 * (imageShape.height / 4) * (imageShape.width / 4)
+        conv1 = Conv2d(inputChannels: imageShape.channels, outputChannels: 64, kernelSize: 4, stride: 2, padding: 1, using: &rng)
         conv2 = Conv2d(inputChannels: 64, outputChannels: 128, kernelSize: 4, stride: 2, padding: 1, using: &rng)
         conv2Norm = BatchNorm(channels: 128)
-        sourceHead = Linear(inputSize: 128 * 7 * 7, outputSize: 1, using: &rng)
-        classHead = Linear(inputSize: 128 * 7 * 7, outputSize: classCount, using: &rng)
+        sourceHead = Linear(inputSize: features, outputSize: 1, using: &rng)
+        classHead = Linear(inputSize: features, outputSize: classCount, using: &rng)
     }
 
     public var namedParameters: [(String, Parameter)] {
@@ -131,7 +154,7 @@ public final class ACGANDiscriminator: ConditionalDiscriminator {
     public var namedBuffers: [(String, Parameter)] { prefixed("conv2_norm", conv2Norm.namedBuffers) }
 
     /// Both heads and one pullback taking (∂source, ∂class) to ∂images.
-    /// images01: [N, 1, 28, 28] -> sourceLogits [N, 1], classLogits [N, classCount]
+    /// images01: [N, C, H, W] -> sourceLogits [N, 1], classLogits [N, classCount]
     public func forward(_ images01: Tensor, mode firstMode: ForwardMode)
         -> (sourceLogits: Tensor, classLogits: Tensor, pullback: (Tensor, Tensor) -> Tensor)
     {
@@ -159,7 +182,7 @@ public final class ACGANDiscriminator: ConditionalDiscriminator {
         )
     }
 
-    // images01: [N, 1, 28, 28] -> [N, 6272] (the shared trunk's features)
+    // images01: [N, C, H, W] -> [N, 128·(H/4)·(W/4)] (the shared trunk's features)
     public func features(_ images01: Tensor) -> Tensor {
         let mode = ForwardMode.eval
         let a1 = leaky.forward(conv1.forward(images01, mode: mode).0, mode: mode).0

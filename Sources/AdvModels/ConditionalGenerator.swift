@@ -52,13 +52,16 @@ public struct ConditionalGAN {
 /// checkpoints (as a model factory maps a config's model type to an initialiser). Loading,
 /// training and the bench look architectures up here; nothing else names a concrete generator.
 public enum GeneratorArchitectures {
-    /// What a constructor is given: the latent size and class count from the checkpoint or flags.
+    /// What a constructor is given: the latent size and class count from the checkpoint or flags,
+    /// and the data set's image shape (MNIST's unless said).
     public struct Settings: Sendable {
         public var latentSize: Int
         public var classCount: Int
-        public init(latentSize: Int, classCount: Int = 10) {
+        public var imageShape: ImageShape
+        public init(latentSize: Int, classCount: Int = 10, imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28)) {
             self.latentSize = latentSize
             self.classCount = classCount
+            self.imageShape = imageShape
         }
     }
 
@@ -70,24 +73,28 @@ public enum GeneratorArchitectures {
             "dcgan", ACGANGenerator.architecture + "+" + ACGANDiscriminator.architecture,
             { settings, rng in
                 ConditionalGAN(
-                    generator: ACGANGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
-                    discriminator: ACGANDiscriminator(classCount: settings.classCount, using: &rng))
+                    generator: ACGANGenerator(
+                        latentSize: settings.latentSize, classCount: settings.classCount, imageShape: settings.imageShape, using: &rng),
+                    discriminator: ACGANDiscriminator(classCount: settings.classCount, imageShape: settings.imageShape, using: &rng))
             }
         ),
         (
             "resnet", ResNetGenerator.architecture + "+" + ResNetDiscriminator.architecture,
             { settings, rng in
                 ConditionalGAN(
-                    generator: ResNetGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
-                    discriminator: ResNetDiscriminator(classCount: settings.classCount, using: &rng))
+                    generator: ResNetGenerator(
+                        latentSize: settings.latentSize, classCount: settings.classCount, imageShape: settings.imageShape, using: &rng),
+                    discriminator: ResNetDiscriminator(classCount: settings.classCount, imageShape: settings.imageShape, using: &rng))
             }
         ),
         (
             "resnet-plain", ResNetGenerator.architecture + "+" + ResNetDiscriminator.plainArchitecture,
             { settings, rng in
                 ConditionalGAN(
-                    generator: ResNetGenerator(latentSize: settings.latentSize, classCount: settings.classCount, using: &rng),
-                    discriminator: ResNetDiscriminator(classCount: settings.classCount, spectralNorm: false, using: &rng))
+                    generator: ResNetGenerator(
+                        latentSize: settings.latentSize, classCount: settings.classCount, imageShape: settings.imageShape, using: &rng),
+                    discriminator: ResNetDiscriminator(
+                        classCount: settings.classCount, imageShape: settings.imageShape, spectralNorm: false, using: &rng))
             }
         ),
     ]

@@ -4,9 +4,12 @@ import AdvTensor
 /// The classifier of the MNIST adversarial-examples challenge (Madry, Makelov, Schmidt,
 /// Tsipras & Vladu, "Towards Deep Learning Models Resistant to Adversarial Attacks", ICLR 2018):
 /// conv 5×5×32 (same padding), ReLU, max-pool 2; conv 5×5×64, ReLU, max-pool 2; FC 1024, ReLU;
-/// FC 10. Used both naturally trained and adversarially trained.
+/// FC 10. Used both naturally trained and adversarially trained. On another data set the input
+/// channels and the first FC's width follow the image shape (`imageShape`).
 public final class MNISTChallengeCNN: ImageClassifier {
     public static let architecture = "mnist-challenge-cnn"
+
+    public let imageShape: ImageShape
 
     public let conv1: Conv2d
     public let pool1 = MaxPool2d(kernelSize: 2)
@@ -19,10 +22,14 @@ public final class MNISTChallengeCNN: ImageClassifier {
 
     public var classCount: Int { 10 }
 
-    public init(using rng: inout some RandomNumberGenerator) {
-        conv1 = Conv2d(inputChannels: 1, outputChannels: 32, kernelSize: 5, padding: 2, using: &rng)
+    /// imageShape: the input images' [C, H, W]; H and W of at least 4 (two halvings). MNIST's 1×28×28
+    /// by default, so that the committed checkpoints load as they are.
+    public init(imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28), using rng: inout some RandomNumberGenerator) {
+        precondition(imageShape.height >= 4 && imageShape.width >= 4, "MNISTChallengeCNN needs images of at least 4×4, got \(imageShape)")
+        self.imageShape = imageShape
+        conv1 = Conv2d(inputChannels: imageShape.channels, outputChannels: 32, kernelSize: 5, padding: 2, using: &rng)
         conv2 = Conv2d(inputChannels: 32, outputChannels: 64, kernelSize: 5, padding: 2, using: &rng)
-        fc1 = Linear(inputSize: 7 * 7 * 64, outputSize: 1024, using: &rng)
+        fc1 = Linear(inputSize: 64 * (imageShape.height / 4) * (imageShape.width / 4), outputSize: 1024, using: &rng)
         fc2 = Linear(inputSize: 1024, outputSize: 10, using: &rng)
     }
 
@@ -31,7 +38,7 @@ public final class MNISTChallengeCNN: ImageClassifier {
             + prefixed("fc1", fc1.namedParameters) + prefixed("fc2", fc2.namedParameters)
     }
 
-    /// Up to the 1024 penultimate features. images01: [N, 1, 28, 28] -> [N, 1024]
+    /// Up to the 1024 penultimate features. images01: [N, C, H, W] (MNIST: [N, 1, 28, 28]) -> [N, 1024]
     func trunk(_ images01: Tensor, mode firstMode: ForwardMode) -> (Tensor, Pullback) {
         let mode = firstMode.needingInputGradient
         let (c1, c1Back) = conv1.forward(images01, mode: firstMode)  // [N, 32, 28, 28]
@@ -59,13 +66,13 @@ public final class MNISTChallengeCNN: ImageClassifier {
         )
     }
 
-    // images01: [N, 1, 28, 28] in [0, 1] -> logits [N, 10]
+    // images01: [N, C, H, W] in [0, 1] -> logits [N, 10]
     public func logits(_ images01: Tensor, mode: ForwardMode) -> (Tensor, Pullback) {
         let (features, featuresBack) = trunk(images01, mode: mode)
         let (logits, logitsBack) = fc2.forward(features, mode: mode.needingInputGradient)
         return (logits, { dLogits in featuresBack(logitsBack(dLogits)) })
     }
 
-    // images01: [N, 1, 28, 28] -> [N, 1024]
+    // images01: [N, C, H, W] -> [N, 1024]
     public func features(_ images01: Tensor) -> Tensor { trunk(images01, mode: .eval).0 }
 }

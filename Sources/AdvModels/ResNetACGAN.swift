@@ -77,12 +77,14 @@ public final class GeneratorResidualBlock: ParameterContainer {
 
 /// G(z, class) → image in [0, 1] (Song et al.'s MNIST generator):
 /// `[z ; one-hot(class)]` → Linear → 7×7×C → two up-sampling residual blocks with class-conditional
-/// BatchNorm (14×14, 28×28) → BN → ReLU → conv 3×3 → 1 channel → sigmoid.
+/// BatchNorm (14×14, 28×28) → BN → ReLU → conv 3×3 → 1 channel → sigmoid. On another image shape
+/// the grid starts at (H/4)×(W/4) and the last convolution gives the shape's channels.
 public final class ResNetGenerator: ConditionalGenerator {
     public static let architecture = "acgan-resnet-generator"
     public var architecture: String { Self.architecture }
-    public var imageShape: [Int] { [1, 28, 28] }
+    public var imageShape: [Int] { outputShape.dimensions }
 
+    public let outputShape: ImageShape
     public let latentSize: Int
     public let classCount: Int
     public let channels: Int
@@ -96,14 +98,20 @@ public final class ResNetGenerator: ConditionalGenerator {
 
     /// `activation` is ReLU but in the gradient tests, which use a smooth one to check the wiring.
     public init(
-        latentSize: Int = 128, classCount: Int = 10, channels: Int = 32, activation: any Layer = ReLU(),
+        latentSize: Int = 128, classCount: Int = 10, channels: Int = 32,
+        imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28), activation: any Layer = ReLU(),
         using rng: inout some RandomNumberGenerator
     ) {
+        precondition(
+            imageShape.height % 4 == 0 && imageShape.width % 4 == 0,
+            "ResNetGenerator doubles its grid twice, so H and W must be divisible by 4, got \(imageShape)")
+        outputShape = imageShape
         relu = activation
         self.latentSize = latentSize
         self.classCount = classCount
         self.channels = channels
-        project = Linear(inputSize: latentSize + classCount, outputSize: channels * 7 * 7, using: &rng)
+        project = Linear(
+            inputSize: latentSize + classCount, outputSize: channels * (imageShape.height / 4) * (imageShape.width / 4), using: &rng)
         block1 = GeneratorResidualBlock(
             inputChannels: channels, outputChannels: channels, classCount: classCount,
             activation: activation, using: &rng)
@@ -111,7 +119,7 @@ public final class ResNetGenerator: ConditionalGenerator {
             inputChannels: channels, outputChannels: channels, classCount: classCount,
             activation: activation, using: &rng)
         outputNorm = BatchNorm(channels: channels)
-        outputConv = Conv2d(inputChannels: channels, outputChannels: 1, kernelSize: 3, padding: 1, using: &rng)
+        outputConv = Conv2d(inputChannels: channels, outputChannels: imageShape.channels, kernelSize: 3, padding: 1, using: &rng)
     }
 
     public var namedParameters: [(String, Parameter)] {
@@ -123,7 +131,7 @@ public final class ResNetGenerator: ConditionalGenerator {
         prefixed("block1", block1.namedBuffers) + prefixed("block2", block2.namedBuffers) + prefixed("output_norm", outputNorm.namedBuffers)
     }
 
-    /// z: [N, latentSize], classes: N values in 0..<classCount -> images01 [N, 1, 28, 28]
+    /// z: [N, latentSize], classes: N values in 0..<classCount -> images01 [N, C, H, W] (MNIST: [N, 1, 28, 28])
     public func forward(_ z: Tensor, classes: [Int], mode requested: ForwardMode) -> (Tensor, Pullback) {
         let mode = requested.needingInputGradient
         precondition(
@@ -135,10 +143,12 @@ public final class ResNetGenerator: ConditionalGenerator {
         let k = classCount
         let oneHot = Tensor(shape: [n, k]) { out in for (row, label) in classes.enumerated() { out[row * k + label] = 1 } }
         let channels = self.channels
+        let (height, width) = (outputShape.height / 4, outputShape.width / 4)
         let (images, back) = chained(
             concatenateColumns(z, oneHot),
             [
-                { self.project.forward($0, mode: mode) }, { ($0.reshaped([n, channels, 7, 7]), { $0.reshaped([n, channels * 49]) }) },
+                { self.project.forward($0, mode: mode) },
+                { ($0.reshaped([n, channels, height, width]), { $0.reshaped([n, channels * height * width]) }) },
                 { self.block1.forward($0, classes: classes, mode: mode) }, { self.block2.forward($0, classes: classes, mode: mode) },
                 { self.outputNorm.forward($0, mode: mode) }, { self.relu.forward($0, mode: mode) },
                 { self.outputConv.forward($0, mode: mode) }, { self.sigmoid.forward($0, mode: mode) },

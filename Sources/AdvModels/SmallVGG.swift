@@ -85,12 +85,13 @@ public final class SmallVGG: ImageClassifier {
 /// `architecture` metadata of its checkpoints (as `GeneratorArchitectures` for generators).
 /// Training and `ModelLoading` look architectures up here.
 public enum ClassifierArchitectures {
-    public typealias Constructor = (inout SeededGenerator) -> any ImageClassifier
+    /// Given the data set's image shape (from the checkpoint's `dataset` metadata or the training set).
+    public typealias Constructor = (ImageShape, inout SeededGenerator) -> any ImageClassifier
 
     /// Short name (`--arch`) -> (checkpoint architecture, constructor).
     public static let all: [(name: String, architecture: String, make: Constructor)] = [
-        ("challenge", MNISTChallengeCNN.architecture, { rng in MNISTChallengeCNN(using: &rng) }),
-        ("vgg", SmallVGG.architecture, { rng in SmallVGG(using: &rng) }),
+        ("challenge", MNISTChallengeCNN.architecture, { shape, rng in MNISTChallengeCNN(imageShape: shape, using: &rng) }),
+        ("vgg", SmallVGG.architecture, { shape, rng in SmallVGG(imageShape: shape, using: &rng) }),
     ]
 
     /// The short names, for `--arch`'s help.

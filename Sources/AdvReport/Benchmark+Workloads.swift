@@ -28,7 +28,8 @@ extension Benchmark {
         }
         let evaluations = Double(outcome?.gradientEvaluations ?? 0)
         return Workload(
-            name: "pgd40_linf_1000", flops: evaluations * attackStepFLOPs(model), secondsPerIteration: seconds,
+            name: "pgd40_linf_1000", flops: evaluations * attackStepFLOPs(model, imageShape: test.shape.dimensions),
+            secondsPerIteration: seconds,
             gemmGFLOPS: gemmGFLOPS,
             detail: [
                 "images_per_second": Double(count) / seconds, "robust_accuracy": outcome?.robustAccuracy ?? 0,
@@ -55,7 +56,8 @@ extension Benchmark {
         }
         let evaluations = Double(outcome?.gradientEvaluations ?? 0)
         return Workload(
-            name: "apgd_t_1000", flops: evaluations * attackStepFLOPs(model), secondsPerIteration: seconds,
+            name: "apgd_t_1000", flops: evaluations * attackStepFLOPs(model, imageShape: test.shape.dimensions),
+            secondsPerIteration: seconds,
             gemmGFLOPS: gemmGFLOPS,
             detail: [
                 "images_per_second": Double(count) / seconds, "robust_accuracy": outcome?.robustAccuracy ?? 0,
@@ -114,7 +116,7 @@ extension Benchmark {
         let sortedRatios = batchRatios.sorted()
         let median = sortedRatios.isEmpty ? 0 : (sortedRatios[(sortedRatios.count - 1) / 2] + sortedRatios[sortedRatios.count / 2]) / 2
         return Workload(
-            name: "pgd40_linf_1000_onnx", flops: evaluations * attackStepFLOPs(imported),
+            name: "pgd40_linf_1000_onnx", flops: evaluations * attackStepFLOPs(imported, imageShape: test.shape.dimensions),
             secondsPerIteration: seconds.imported, gemmGFLOPS: gemmGFLOPS,
             detail: [
                 "onnx_speed_ratio": seconds.native / max(seconds.imported, 1e-9), "onnx_speed_median_ratio": median,

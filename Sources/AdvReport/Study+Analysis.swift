@@ -8,7 +8,7 @@ import Foundation
 extension Study {
     /// The post's combination image x0 + ε·sign(x1) for every ordered class pair: which class
     /// do the models and the embedding's k-NN see, and what do the proxies of (1) say?
-    func measureCombination() throws -> [CombinationSetting] {
+    func measureCombination(_ conditionTwo: ConditionTwoData) -> Measured<[CombinationSetting]> {
         var rng = SeededGenerator(seed: seed &+ 307)
         var byClass = test.indicesByClass()
         for digit in 0..<classCount { byClass[digit].seededShuffle(using: &rng) }
@@ -38,7 +38,7 @@ extension Study {
             becameOther[name] = share(predicted, otherLabels)
         }
         let knnLabels = knn.predict(combined, ks: [5])[5] ?? []
-        offerToJudge(
+        let offer = JudgeOffer(
             setting: JudgeSettings.combination(eps: eps), kind: "perturbation", images: combined,
             candidates: Array(sourceIndices.indices),
             intended: sourceLabels, other: otherLabels, detail: { "test images \(sourceIndices[$0]) and \(otherIndices[$0])" },
@@ -47,34 +47,31 @@ extension Study {
         let conditionOne = self.conditionOne(
             clean: x0, adversarial: combined, labels: sourceLabels,
             success: zip(natural, sourceLabels).map { $0 != $1 }, reference: models.robust)
-        try savePNG(
-            combinationFigure(
-                x0: x0, x1: x1, combined: combined, sourceLabels: sourceLabels, predictions: predictions,
-                knnLabels: knnLabels
-            ).render(),
-            name: "combination", file: "combination.png")
-        return [
-            CombinationSetting(
-                eps: eps, count: sourceIndices.count, still_source: stillSource, became_other: becameOther,
-                knn_still_source: share(knnLabels, sourceLabels), knn_became_other: share(knnLabels, otherLabels),
-                condition_one: conditionOne, condition_two: conditionTwo(norm: "linf", eps: eps, model: "natural"))
-        ]
+        let figure = combinationFigure(
+            x0: x0, x1: x1, combined: combined, sourceLabels: sourceLabels, predictions: predictions,
+            knnLabels: knnLabels)
+        let setting = CombinationSetting(
+            eps: eps, count: sourceIndices.count, still_source: stillSource, became_other: becameOther,
+            knn_still_source: share(knnLabels, sourceLabels), knn_became_other: share(knnLabels, otherLabels),
+            condition_one: conditionOne, condition_two: conditionTwo.verdict(norm: "linf", eps: eps, model: "natural"))
+        return Measured([setting], figures: [.png(figure.render(), name: "combination")], offers: [offer])
     }
 
     /// Tramèr et al.'s label-changing examples: each test image moves toward its nearest
     /// training image of another class within L∞ ε; does the embedding's k-NN see the other
     /// class, and do the models stay with the original one?
-    func measureInvariance() -> [InvarianceReport] {
+    func measureInvariance() -> Measured<[InvarianceReport]> {
         let count = min(settings.attack_images, test.count)
         let images = test.images.slice(0..<count)
         let labels = Array(test.labels[0..<count])
         let targets = InvarianceTargets(images01: images, labels: labels, memory01: train.images, memoryLabels: train.labels, maxShift: 0)
         let judges = InvarianceJudges(model: models.natural, knn: knn, k: 5, reference: models.robust, clean: images)
         // From the data set's headline L∞ ε up (MNIST: 0.3 and 0.4).
-        return settings.linf_grid.filter { $0 >= dataset.headline_linf_eps - 1e-9 }.map { eps in
+        var offers: [JudgeOffer] = []
+        let reports = settings.linf_grid.filter { $0 >= dataset.headline_linf_eps - 1e-9 }.map { eps in
             let (outcome, records) = invarianceExamples(images01: images, labels: labels, targets: targets, eps: Float(eps), judges: judges)
             let report = InvarianceReport(records: records, eps: Float(eps), maxShift: 0, knnK: 5)
-            offerInvariance(report, records: records, images: outcome.adversarialImages)
+            offers.append(invarianceOffer(report, records: records, images: outcome.adversarialImages))
             log(
                 String(
                     format: "invariance ε %g: k-NN changed to the other class %.3f, natural still source %.3f, robust still source %.3f",
@@ -82,6 +79,7 @@ extension Study {
                     report.overall.reference_still_source ?? .nan))
             return report
         }
+        return Measured(reports, offers: offers)
     }
 
     func share(_ predicted: [Int], _ labels: [Int]) -> Double {
@@ -117,31 +115,29 @@ extension Study {
 
     /// The post's heatmaps: mean pairwise distance per class pair, in pixel L2 and L∞ and in
     /// the triplet embedding, on `distance_per_class` training images of each class.
-    func measureDistances() throws -> DistanceAnalysis {
+    func measureDistances() -> Measured<DistanceAnalysis> {
         var rng = SeededGenerator(seed: seed &+ 401)
         let indices = train.sampleIndicesPerClass(settings.distance_per_class, using: &rng).flatMap { $0 }
         let images = train.images.gather(indices)
         let labels = indices.map { train.labels[$0] }
         var meanPairwise: [String: [[Double]]] = [:]
         var notClosest: [String: [Int]] = [:]
+        var figures: [StudyFigure] = []
         let spaces: [(String, Tensor, DistanceNorm)] = [
             ("l2", images, .l2), ("linf", images, .linf),
             ("embedding-l2", models.embedding.embed(images), .l2),
         ]
         for (name, points, norm) in spaces {
-            let result = classPairDistances(images: points, labels: labels, norm: norm)
+            let result = classPairDistances(images: points, labels: labels, norm: norm, classCount: classCount)
             meanPairwise[name] = result.meanPairwise
             notClosest[name] = result.rowsNotClosestToSelf
-            var heatmap = Heatmap(
-                values: result.meanPairwise.map { $0.map(Float.init) }, rowLabels: dataset.class_names,
-                columnLabels: dataset.class_names)
-            heatmap.title = "mean pairwise \(name) distance, \(settings.distance_per_class)/class train (seed \(seed))"
-            heatmap.rowAxisTitle = "class"
-            heatmap.columnAxisTitle = "class"
-            heatmap.markedRows = result.rowsNotClosestToSelf
-            heatmap.markedCells = result.rowsNotClosestToSelf.map { (row: $0, column: result.closestClass[$0]) }
-            try savePNG(heatmap.render(), name: "distances-\(name)", file: "distances-\(name).png")
+            let heatmap = DistanceFigures.classPairHeatmap(
+                result, classNames: dataset.class_names,
+                title: "mean pairwise \(name) distance, \(settings.distance_per_class)/class train (seed \(seed))")
+            figures.append(.png(heatmap.render(), name: "distances-\(name)"))
         }
-        return DistanceAnalysis(per_class: settings.distance_per_class, mean_pairwise: meanPairwise, rows_not_closest_to_self: notClosest)
+        return Measured(
+            DistanceAnalysis(per_class: settings.distance_per_class, mean_pairwise: meanPairwise, rows_not_closest_to_self: notClosest),
+            figures: figures)
     }
 }

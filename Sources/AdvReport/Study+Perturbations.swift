@@ -13,9 +13,15 @@ extension Study {
         var eps: Double
     }
 
+    /// The perturbation section's numbers: every attack row and C&W-L2's minimal perturbations.
+    struct Perturbations {
+        var rows: [AttackSetting]
+        var minimal: [MinimalPerturbation]
+    }
+
     /// FGSM, IGS and PGD under L∞ over the L∞ grid, PGD under L2 over the L2 grid, embedding
     /// PGD, each on both models with its verdicts; then C&W-L2's minimal perturbations.
-    func measurePerturbations() throws -> ([AttackSetting], [MinimalPerturbation]) {
+    func measurePerturbations(_ conditionTwo: ConditionTwoData) -> Measured<Perturbations> {
         let count = min(settings.attack_images, test.count)
         let images = test.images.slice(0..<count)
         let labels = Array(test.labels[0..<count])
@@ -29,6 +35,8 @@ extension Study {
         let figureEps = settings.linf_grid.min { abs($0 - headline) < abs($1 - headline) } ?? headline
 
         var rows: [AttackSetting] = []
+        var figures: [StudyFigure] = []
+        var offers: [JudgeOffer] = []
         for (name, model) in classifiers {
             for setting in plan {
                 let started = Date()
@@ -37,7 +45,8 @@ extension Study {
                 rows.append(
                     attackSetting(
                         model: name, method: setting.method.rawValue, norm: setting.norm.rawValue, eps: setting.eps,
-                        clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome))
+                        clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome,
+                        conditionTwo: conditionTwo))
                 log(
                     String(
                         format: "%@ %@ %@ ε %g: robust accuracy %.4f on %d images (%.1f s)", name, setting.method.rawValue,
@@ -50,9 +59,9 @@ extension Study {
                     let grid = AttackFigures.perturbationRows(
                         clean: images, adversarial: outcome.adversarialImages, results: outcome.results,
                         rows: AttackFigures.figureIndices(outcome.results), title: title)
-                    try savePNG(grid.render(), name: "pgd-linf-\(name)", file: "pgd-linf-\(name).png")
+                    figures.append(.png(grid.render(), name: "pgd-linf-\(name)"))
                 }
-                if let row = rows.last { offerPerturbation(row, outcome: outcome, labels: labels) }
+                if let row = rows.last, let offer = perturbationOffer(row, outcome: outcome, labels: labels) { offers.append(offer) }
             }
             // The headline settings under AutoAttack: robust accuracy as the field reports it, with
             // (1)'s proxies on each example's image from the stage that fooled it.
@@ -62,7 +71,8 @@ extension Study {
                 let staged = runAutoAttack(model, norm: headline.norm, eps: headline.eps, images: images, labels: labels, using: &rng)
                 var row = attackSetting(
                     model: name, method: AttackMethod.autoattack.rawValue, norm: headline.norm.rawValue, eps: headline.eps,
-                    clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: staged.outcome)
+                    clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: staged.outcome,
+                    conditionTwo: conditionTwo)
                 row.stages = staged.stages
                 rows.append(row)
                 log(
@@ -82,11 +92,12 @@ extension Study {
             rows.append(
                 attackSetting(
                     model: name, method: "embedding-pgd", norm: "embedding-l2", eps: settings.embedding_eps,
-                    clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome))
+                    clean: images, cleanEmbeddings: cleanEmbeddings, labels: labels, outcome: outcome,
+                    conditionTwo: conditionTwo))
             log(String(format: "%@ embedding PGD ε_e %g: robust accuracy %.4f", name, settings.embedding_eps, outcome.robustAccuracy))
         }
-        try plotRobustness(rows)
-        return (rows, try measureMinimalPerturbations())
+        let minimal = measureMinimalPerturbations()
+        return Measured(Perturbations(rows: rows, minimal: minimal.value), figures: figures + minimal.figures, offers: offers)
     }
 
     func runGradientAttack(
@@ -124,7 +135,7 @@ extension Study {
 
     func attackSetting(
         model name: String, method: String, norm: String, eps: Double, clean: Tensor, cleanEmbeddings: Tensor, labels: [Int],
-        outcome: AttackOutcome
+        outcome: AttackOutcome, conditionTwo: ConditionTwoData
     ) -> AttackSetting {
         let success = outcome.results.map(\.success)
         return AttackSetting(
@@ -133,42 +144,12 @@ extension Study {
             condition_one: conditionOne(
                 clean: clean, cleanEmbeddings: cleanEmbeddings, adversarial: outcome.adversarialImages, labels: labels, success: success,
                 reference: other(than: name)),
-            condition_two: conditionTwo(norm: norm, eps: eps, model: name))
-    }
-
-    /// Robust accuracy against ε: one plot per norm, both models, every gradient method as a curve,
-    /// and AutoAttack's headline figures as diamonds in PGD's colour on PGD's curve.
-    func plotRobustness(_ rows: [AttackSetting]) throws {
-        for norm in ["linf", "l2"] {
-            var plot = SVGPlot(
-                title: "robust accuracy vs ε (\(norm == "linf" ? "L∞" : "L2"), \(settings.attack_images) test images, seed \(seed))",
-                xLabel: norm == "linf" ? "ε (L∞)" : "ε (L2)", yLabel: "robust accuracy")
-            plot.yRange = 0...1
-            plot.identifier = "robust\(norm)"
-            for (index, name) in ["natural", "robust"].enumerated() {
-                for (methodIndex, method) in ["fgsm", "igs", "pgd"].enumerated() {
-                    let points = rows.filter { $0.model == name && $0.method == method && $0.norm == norm }.sorted { $0.eps < $1.eps }
-                    guard !points.isEmpty else { continue }
-                    plot.addSeries(
-                        "\(name) \(method)", x: points.map(\.eps), y: points.map(\.robust_accuracy),
-                        color: SVGPlot.palette[methodIndex], dashed: index == 1)
-                }
-            }
-            for name in ["natural", "robust"] {
-                let points = rows.filter { $0.model == name && $0.method == AttackMethod.autoattack.rawValue && $0.norm == norm }
-                    .sorted { $0.eps < $1.eps }
-                guard !points.isEmpty else { continue }
-                plot.addPoints(
-                    "\(name) AutoAttack (\(settings.autoattack_version.rawValue))", x: points.map(\.eps), y: points.map(\.robust_accuracy),
-                    color: SVGPlot.palette[2], marker: .diamond)
-            }
-            try saveSVG(plot, name: "robustness-\(norm)", file: "robustness-\(norm).svg")
-        }
+            condition_two: conditionTwo.verdict(norm: norm, eps: eps, model: name))
     }
 
     /// C&W-L2 on the first `cw_images` test images of each model: the distribution of the
     /// smallest perturbation that flips the model, against each image's nearest same-class image.
-    func measureMinimalPerturbations() throws -> [MinimalPerturbation] {
+    func measureMinimalPerturbations() -> Measured<[MinimalPerturbation]> {
         let count = min(settings.cw_images, test.count)
         let images = test.images.slice(0..<count)
         let labels = Array(test.labels[0..<count])
@@ -222,7 +203,6 @@ extension Study {
         plot.addSeries(
             "nearest same-class image", x: xs, y: xs.map { x in Double(nearestSorted.filter { $0 <= x }.count) / Double(max(1, count)) },
             color: SVGPlot.palette[2], dashed: true)
-        try saveSVG(plot, name: "cw-minimal-l2", file: "cw-minimal-l2.svg")
-        return rows
+        return Measured(rows, figures: [.svg(plot, name: "cw-minimal-l2")])
     }
 }

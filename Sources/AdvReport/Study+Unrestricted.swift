@@ -8,8 +8,10 @@ import Foundation
 extension Study {
     /// Song et al.'s latent-space search against both models: targeted over all 90 pairs,
     /// untargeted per source class, and the noise-augmented targeted variant.
-    func measureUnrestricted() throws -> [UnrestrictedSetting] {
+    func measureUnrestricted() -> Measured<[UnrestrictedSetting]> {
         var rows: [UnrestrictedSetting] = []
+        var figures: [StudyFigure] = []
+        var offers: [JudgeOffer] = []
         let allPairs = UnrestrictedPlan.allPairs(classCount: classCount, count: settings.unrestricted_per_pair)
         for (name, model) in classifiers {
             // The panel: the 5-NN, the robust judge of another architecture, the natural model when it is not the one attacked.
@@ -37,19 +39,29 @@ extension Study {
                 plan.searchSeedOffset = 211
                 plan.figures = variant == "targeted" ? [.allPairs, .successMatrix] : variant == "noise-augmented" ? [.successMatrix] : []
                 let result = runUnrestricted(plan, models: models)
-                let row = try unrestrictedSetting(model: name, variant: variant, result: result)
+                let row = unrestrictedSetting(model: name, variant: variant, result: result)
                 rows.append(row)
-                offerUnrestricted(model: name, variant: variant, outcome: result.outcome, row: row)
+                figures += unrestrictedFigures(model: name, variant: variant, result: result)
+                offers.append(unrestrictedOffer(model: name, variant: variant, outcome: result.outcome, row: row))
                 log(
                     String(
                         format: "%@ unrestricted %@: success %.3f over %d searches (%.1f s)", name, variant, result.summary.success_rate,
                         sources.count, Date().timeIntervalSince(started)))
             }
         }
-        return rows
+        return Measured(rows, figures: figures, offers: offers)
     }
 
-    func unrestrictedSetting(model name: String, variant: String, result: UnrestrictedResult) throws -> UnrestrictedSetting {
+    /// The search's grids under the report's names: the all-pairs grid and the success matrix.
+    func unrestrictedFigures(model name: String, variant: String, result: UnrestrictedResult) -> [StudyFigure] {
+        let files: [(UnrestrictedFigure, String)] = [
+            (.allPairs, "unrestricted-\(name)-grid"),
+            (.successMatrix, "unrestricted-\(variant)-\(name)-matrix"),
+        ]
+        return files.compactMap { figure, file in result.figures[figure].map { StudyFigure.png($0, name: file) } }
+    }
+
+    func unrestrictedSetting(model name: String, variant: String, result: UnrestrictedResult) -> UnrestrictedSetting {
         let records = result.records
         let sources = result.plan.sources
         let perSource = (0..<classCount).map { s -> Double in
@@ -71,13 +83,6 @@ extension Study {
                 adversarialJudged: (embeddings: result.embeddings, knnLabels: Optional(result.knnLabels)), labels: sources,
                 success: records.map(\.success),
                 reference: other(than: name))
-        let files: [(UnrestrictedFigure, String)] = [
-            (.allPairs, "unrestricted-\(name)-grid"),
-            (.successMatrix, "unrestricted-\(variant)-\(name)-matrix"),
-        ]
-        for (figure, file) in files {
-            if let bitmap = result.figures[figure] { try savePNG(bitmap, name: file, file: file + ".png") }
-        }
         return UnrestrictedSetting(
             model: name, variant: variant, count: records.count, success_rate: result.summary.success_rate,
             per_pair: result.plan.targets == nil ? nil : result.summary.per_pair, per_source_success_rate: perSource,

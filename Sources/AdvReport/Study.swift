@@ -59,16 +59,21 @@ public struct StudyModels {
     }
 }
 
-/// `advlab report`'s study: runs every measurement on the committed checkpoints, writes the
-/// figures into `folder` and returns the numbers (`ReportResults`). Sections follow docs/ARCHITECTURE.md's
-/// evaluator: generalization, perturbation robustness with verdicts on (1) and (2), the
-/// unrestricted examples, the post's combination image and distance analysis.
-public final class Study {
+/// `advlab report`'s study on the committed checkpoints. Each section is a measurement: a
+/// function of the study's inputs (models, data, settings, seed) and of the shared measurements
+/// computed once in `init`, returning its part of `ReportResults` with the figures it drew and the
+/// images it offers to the judge page (`Measured`). `measure()` composes the sections in a fixed
+/// order into `StudyMeasurements`; `run()` then writes them (`StudyFiles`) and folds people's
+/// labels in. Sections follow docs/ARCHITECTURE.md's evaluator: generalization, perturbation
+/// robustness with verdicts on (1) and (2), the unrestricted examples, the post's combination
+/// image and distance analysis.
+public struct Study {
     public let models: StudyModels
     public let settings: ReportSettings
     /// The data set (from the training split's name): class names and headline budgets.
     public let dataset: StudyDataset
     public let seed: UInt64
+    /// Where `run` writes the figures and the judge set.
     public let folder: String
     let train: Dataset, test: Dataset
     /// Train then test images: the 70,000 that condition (2) searches. [70000, 1, 28, 28]
@@ -76,25 +81,14 @@ public final class Study {
     let allLabels: [Int]
     let rule = ConditionOneRule()
     let log: (String) -> Void
-    var figures: [String: String] = [:]
-    /// Images offered to the judge page, collected as the sections run, and their settings.
-    var judgeItems: [JudgeItem] = []
-    var judgeSettings: [JudgeSetting] = []
-    lazy var judgeRandom = SeededGenerator(seed: seed &+ 401)
     /// The generator's short name in the judge set's settings (`GeneratorArchitectures`).
-    lazy var generatorName = JudgeSettings.generatorName(models.generator, models.discriminator)
+    let generatorName: String
 
     // Shared measurements, computed once.
-    lazy var knn = EmbeddingKNN(embedding: models.embedding, images01: train.images, labels: train.labels)
-    lazy var testEmbeddings = models.embedding.embed(test.images)
+    let knn: EmbeddingKNN
+    let testEmbeddings: Tensor
     /// Per class, the median distance of the class's test embeddings to their centroid.
-    lazy var classSpread: [Double] = Self.classSpread(embeddings: testEmbeddings, labels: test.labels)
-    /// The images condition (2) asks about (indices into the 70,000) and their nearest
-    /// same-class distance per norm ("l2", "linf", "embedding-l2").
-    var conditionQueries: [Int] = []
-    var nearestSameClass: [String: [Float]] = [:]
-    /// Per model and norm: nearest misclassified same-class test image of each query.
-    var nearestMisclassified: [String: [String: [Float]]] = [:]
+    let classSpread: [Double]
 
     public init(
         models: StudyModels, train: Dataset, test: Dataset, settings: ReportSettings, seed: UInt64, folder: String,
@@ -111,6 +105,10 @@ public final class Study {
         self.log = log
         allImages = Tensor.concatenate([train.images, test.images])
         allLabels = train.labels + test.labels
+        generatorName = JudgeSettings.generatorName(models.generator, models.discriminator)
+        knn = EmbeddingKNN(embedding: models.embedding, images01: train.images, labels: train.labels)
+        testEmbeddings = models.embedding.embed(test.images)
+        classSpread = Self.classSpread(embeddings: testEmbeddings, labels: test.labels)
     }
 
     /// Classes of the dataset.
@@ -119,35 +117,51 @@ public final class Study {
     var classifiers: [(name: String, model: any ImageClassifier)] { [("natural", models.natural), ("robust", models.robust)] }
     func other(than name: String) -> any ImageClassifier { name == "natural" ? models.robust : models.natural }
 
-    /// Runs everything; `human` are labels saved by the judge page or imported from MTurk, one
-    /// file per annotator, folded with `HumanAgreement.fold`.
-    public func run(human: [HumanLabels] = [], excludeFlagged: Bool = false, noun: String = "digit") throws -> ReportResults {
-        let start = Date()
+    /// Every section in the study's order, composed: results.json's value (without people's
+    /// labels, conclusions or timing), the figures and the judge set. Writes nothing.
+    public func measure() -> StudyMeasurements {
         let generalization = measureGeneralization()
-        try measureConditionTwoDistances()
-        let curves = try conditionTwoCurves()
-        let (robustness, minimal) = try measurePerturbations()
-        let unrestricted = try measureUnrestricted()
-        let combination = try measureCombination()
+        let conditionTwo = measureConditionTwoDistances()
+        let curves = conditionTwoCurves(conditionTwo)
+        let perturbations = measurePerturbations(conditionTwo)
+        let unrestricted = measureUnrestricted()
+        let combination = measureCombination(conditionTwo)
         let invariance = measureInvariance()
-        let distances = try measureDistances()
-        let perClassEps = perClassEpsilon()
+        let distances = measureDistances()
+        let perClassEps = perClassEpsilon(conditionTwo)
+        let figures =
+            curves.figures + perturbations.figures + unrestricted.figures + combination.figures + distances.figures
+        // The judge set draws from every offer in the sections' order, from one stream.
+        let offers = generalization.offers + perturbations.offers + unrestricted.offers + combination.offers + invariance.offers
         var results = ReportResults(
             seed: seed, quick: settings == ReportSettings.quick.including(dataset), settings: settings,
             models: ["natural": models.paths.natural, "robust": models.paths.robust],
             generator: models.paths.acgan, embedding: models.paths.triplet,
-            generalization: generalization, robustness: robustness, minimal_perturbations: minimal,
-            condition_two_curves: curves, unrestricted: unrestricted, combination: combination, invariance: invariance,
-            distances: distances,
-            per_class_eps: perClassEps, human: nil, condition_one_rule: rule, conclusions: [], figures: figures,
+            generalization: generalization.value, robustness: perturbations.value.rows, minimal_perturbations: perturbations.value.minimal,
+            condition_two_curves: curves.value, unrestricted: unrestricted.value, combination: combination.value,
+            invariance: invariance.value, distances: distances.value,
+            per_class_eps: perClassEps, human: nil, condition_one_rule: rule, conclusions: [], figures: [:],
             seconds: 0)
         results.classes = Array(0..<classCount)
         results.dataset = dataset
-        let judgeSet = JudgeSet(seed: seed, items: judgeItems, settings: judgeSettings)
-        try judgeSet.write(to: folder + "/judge-set.json")
+        let allFigures = figures + ReportFigures.fromResults(results)
+        results.figures = Dictionary(allFigures.map { ($0.name, $0.file) }, uniquingKeysWith: { _, last in last })
+        return StudyMeasurements(
+            results: results, figures: allFigures,
+            judgeSet: JudgeOffer.judgeSet(offers, perSetting: settings.judge_per_kind, seed: seed))
+    }
+
+    /// Measures everything, writes the figures and judge-set.json into `folder` (`StudyFiles`),
+    /// and returns the results with the conclusions; `human` are labels saved by the judge page or
+    /// imported from MTurk, one file per annotator, folded with `HumanAgreement.fold`.
+    public func run(human: [HumanLabels] = [], excludeFlagged: Bool = false, noun: String = "digit") throws -> ReportResults {
+        let start = Date()
+        let measured = measure()
+        try StudyFiles.write(measured, to: folder)
+        var results = measured.results
         if !human.isEmpty {
             results.human = try HumanAgreement.fold(
-                human, set: judgeSet, setPath: folder + "/judge-set.json",
+                human, set: measured.judgeSet, setPath: folder + "/" + StudyFiles.judgeSetFile,
                 excludeFlagged: excludeFlagged,
                 noun: noun)
         }
@@ -158,7 +172,7 @@ public final class Study {
 
     // MARK: - Generalization
 
-    func measureGeneralization() -> Generalization {
+    func measureGeneralization() -> Measured<Generalization> {
         log("generalization: test error and error on plain AC-GAN samples")
         let testSubset = test.subset(Array(0..<min(settings.test_images, test.count)))
         let rows = classifiers.map { (name, model) -> Generalization.ModelErrors in
@@ -168,18 +182,20 @@ public final class Study {
                 model: name, test_error: 1 - accuracy.accuracy, per_class_test_error: accuracy.perClassAccuracy.map { 1 - $0 },
                 plain_sample_error: plain.error_rate, per_class_plain_sample_error: plain.per_class_error_rate)
         }
-        offerControls()
-        return Generalization(test_images: testSubset.count, plain_samples_per_class: settings.plain_samples_per_class, models: rows)
+        return Measured(
+            Generalization(test_images: testSubset.count, plain_samples_per_class: settings.plain_samples_per_class, models: rows),
+            offers: controlOffers())
     }
 
     // MARK: - Condition (2)
 
     /// Nearest same-class distances of the query sample against all 70,000 images, in pixel
     /// L2 and L∞ and in the embedding; and, per model, against its misclassified test images.
-    func measureConditionTwoDistances() throws {
+    func measureConditionTwoDistances() -> ConditionTwoData {
         let indices = ConditionTwoDistances.queries(total: allLabels.count, count: settings.condition_two_queries, seed: seed)
-        conditionQueries = indices
         let everything = Array(allLabels.indices)
+        var nearestSameClass: [String: [Float]] = [:]
+        var nearestMisclassified: [String: [String: [Float]]] = [:]
         var l2Neighbors: ClassNeighbors?
         for norm in [DistanceNorm.l2, .linf] {
             let started = Date()
@@ -214,77 +230,52 @@ public final class Study {
                 misclassified: misclassified, norm: .l2, classCount: classCount)
             nearestMisclassified[name] = perNorm
         }
+        return ConditionTwoData(
+            queries: indices, labels: indices.map { allLabels[$0] }, nearestSameClass: nearestSameClass,
+            nearestMisclassified: nearestMisclassified, classCount: classCount)
     }
 
-    /// Condition (2) for a norm and radius; `model` adds the misclassified-neighbour share.
-    func conditionTwo(norm: String, eps: Double, model: String?) -> ConditionTwoVerdict {
-        let distances = ConditionTwoDistances(
-            queries: conditionQueries, labels: conditionQueries.map { allLabels[$0] },
-            nearestSameClass: nearestSameClass[norm] ?? [],
-            nearestMisclassified: model.flatMap { nearestMisclassified[$0]?[norm] })
-        return AdvAnalysis.conditionTwo(distances, norm: norm, eps: eps, classCount: classCount)
-    }
-
-    func conditionTwoCurves() throws -> [ConditionTwoCurve] {
-        let labels = conditionQueries.map { allLabels[$0] }
+    func conditionTwoCurves(_ conditionTwo: ConditionTwoData) -> Measured<[ConditionTwoCurve]> {
+        let labels = conditionTwo.labels
         var curves: [ConditionTwoCurve] = []
-        for (norm, top) in [("linf", 1.0), ("l2", 10.0)] {
-            let nearest = nearestSameClass[norm] ?? []
+        var figures: [StudyFigure] = []
+        for (norm, top, title) in [("linf", 1.0, "L∞"), ("l2", 10.0, "L2")] {
+            let nearest = conditionTwo.nearestSameClass[norm] ?? []
             let grid = (0...40).map { top * Double($0) / 40 }
             let shares = grid.map { eps in Double(nearest.filter { Double($0) <= eps }.count) / Double(max(1, nearest.count)) }
             let levels = [0, 0.01, 0.05, 0.5]
-            let quantiles = (0..<classCount).map { digit -> [Double] in
-                let sorted = labels.indices.filter { labels[$0] == digit }.map { Double(nearest[$0]) }.sorted()
-                return lowerQuantiles(sorted, levels)
+            let curve = ConditionTwoCurve(
+                norm: norm, images: labels.count, eps: grid, share_with_same_class_within_eps: shares,
+                quantile_levels: levels,
+                per_class_nearest_same_class_quantiles: perClassLowerQuantiles(
+                    nearest, labels: labels, classCount: classCount, levels: levels))
+            curves.append(curve)
+            // Per class, from the same distances.
+            let perClass = (0..<classCount).map { digit -> [Double] in
+                let rows = labels.indices.filter { labels[$0] == digit }
+                return grid.map { eps in Double(rows.filter { Double(nearest[$0]) <= eps }.count) / Double(max(1, rows.count)) }
             }
-            curves.append(
-                ConditionTwoCurve(
-                    norm: norm, images: labels.count, eps: grid, share_with_same_class_within_eps: shares,
-                    quantile_levels: levels, per_class_nearest_same_class_quantiles: quantiles))
+            var plot = CurveFigures.perClass(
+                title: "condition (2): share of images with a same-class image within ε, \(title)", xLabel: "ε (\(title))",
+                yLabel: "share", x: grid, overall: shares, perClass: perClass, classNames: dataset.class_names)
+            plot.yRange = 0...1
+            plot.identifier = norm == "linf" ? "c2linf" : "c2l2"
+            figures.append(.svg(plot, name: "condition-two-\(norm)"))
         }
-        var linfPlot = SVGPlot(
-            title: "condition (2): share of images with a same-class image within ε, L∞", xLabel: "ε (L∞)", yLabel: "share")
-        var l2Plot = SVGPlot(
-            title: "condition (2): share of images with a same-class image within ε, L2", xLabel: "ε (L2)", yLabel: "share")
-        for curve in curves {
-            if curve.norm == "linf" {
-                linfPlot.addSeries("all classes", x: curve.eps, y: curve.share_with_same_class_within_eps)
-            } else {
-                l2Plot.addSeries("all classes", x: curve.eps, y: curve.share_with_same_class_within_eps)
-            }
-        }
-        // Per class, from the same distances.
-        for digit in 0..<classCount {
-            let rows = labels.indices.filter { labels[$0] == digit }
-            for curve in curves {
-                let nearest = nearestSameClass[curve.norm] ?? []
-                let shares = curve.eps.map { eps in Double(rows.filter { Double(nearest[$0]) <= eps }.count) / Double(max(1, rows.count)) }
-                if curve.norm == "linf" {
-                    linfPlot.addSeries(dataset.className(digit), x: curve.eps, y: shares, dashed: true)
-                } else {
-                    l2Plot.addSeries(dataset.className(digit), x: curve.eps, y: shares, dashed: true)
-                }
-            }
-        }
-        linfPlot.yRange = 0...1
-        l2Plot.yRange = 0...1
-        linfPlot.identifier = "c2linf"
-        l2Plot.identifier = "c2l2"
-        try saveSVG(linfPlot, name: "condition-two-linf", file: "condition-two-linf.svg")
-        try saveSVG(l2Plot, name: "condition-two-l2", file: "condition-two-l2.svg")
-        return curves
+        return Measured(curves, figures: figures)
     }
 
     /// Per-class ε (the post's proposal): per class, the largest ε on a grid at which (2) holds
     /// for at least 0.99 of the class and the combination image with every other class keeps
     /// the embedding's k-NN class for at least 0.99 of sampled pairs (`PerClassEpsilon`).
-    func perClassEpsilon() -> [PerClassEpsilonReport] {
-        let labels = conditionQueries.map { allLabels[$0] }
+    func perClassEpsilon(_ conditionTwo: ConditionTwoData) -> [PerClassEpsilonReport] {
+        let labels = conditionTwo.labels
         var rng = SeededGenerator(seed: seed &+ 503)
         let pairs = sampleCombinationPairs(labels: test.labels, perClass: settings.eps_pairs_per_class, using: &rng)
         let criteria = PerClassEpsilonCriteria()
         return [(PerturbationNorm.linf, (1...10).map { Float($0) * 0.05 }), (.l2, (1...12).map { Float($0) * 0.5 })].map { norm, grid in
-            let shareTwo = conditionTwoHoldShares(nearestSameClass: nearestSameClass[norm.rawValue] ?? [], labels: labels, grid: grid)
+            let shareTwo = conditionTwoHoldShares(
+                nearestSameClass: conditionTwo.nearestSameClass[norm.rawValue] ?? [], labels: labels, grid: grid)
             let shareCombination = combinationUnchangedShares(
                 images01: test.images, labels: test.labels, pairs: pairs, grid: grid, norm: norm
             ) {
@@ -344,15 +335,5 @@ public final class Study {
     func embeddingJudgement(_ images: Tensor) -> (embeddings: Tensor, knnLabels: [Int]?) {
         let embeddings = models.embedding.embed(images)
         return (embeddings, knn.predict(embeddings: embeddings, ks: [5])[5])
-    }
-
-    func savePNG(_ bitmap: Bitmap, name: String, file: String) throws {
-        try bitmap.writePNG(to: folder + "/" + file)
-        figures[name] = file
-    }
-
-    func saveSVG(_ plot: SVGPlot, name: String, file: String) throws {
-        try AtomicFile.write(plot.render(), to: folder + "/" + file)
-        figures[name] = file
     }
 }

@@ -122,7 +122,11 @@ public final class ACGANTrainer {
     public private(set) var generator: any ConditionalGenerator
     public private(set) var discriminator: any ConditionalDiscriminator
 
-    public init(config: ACGANTrainingConfig, checkpointPath: String, samplesDirectory: String?, commandLine: String) {
+    /// imageShape: the training set's (`Dataset.shape`); MNIST's by default.
+    public init(
+        config: ACGANTrainingConfig, checkpointPath: String, samplesDirectory: String?, commandLine: String,
+        imageShape: ImageShape = ImageShape(channels: 1, height: 28, width: 28)
+    ) {
         self.config = config
         self.checkpointPath = checkpointPath
         self.samplesDirectory = samplesDirectory
@@ -131,7 +135,7 @@ public final class ACGANTrainer {
         guard let make = GeneratorArchitectures.constructor(for: config.architecture) else {
             preconditionFailure("no generator architecture \(config.architecture)")
         }
-        let gan = make(.init(latentSize: config.latentSize), &rng)
+        let gan = make(.init(latentSize: config.latentSize, imageShape: imageShape), &rng)
         generator = gan.generator
         discriminator = gan.discriminator
     }

@@ -104,7 +104,8 @@ public enum Benchmark {
     }
 
     /// FLOPs of one attack step per image against `model`: a forward pass and the input-gradient
-    /// pass (no weight gradients), counted by `FLOPCounter` on one image.
+    /// pass (no weight gradients), counted by `FLOPCounter` on one image of `imageShape` ([C, H, W],
+    /// the attacked data set's).
     public static func attackStepFLOPs(_ model: any ImageClassifier, imageShape: [Int] = [1, 28, 28]) -> Double {
         let image = Tensor.zeros([1] + imageShape)
         return FLOPCounter.counting {

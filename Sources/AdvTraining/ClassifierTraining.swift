@@ -81,7 +81,7 @@ public final class ClassifierTrainer {
     public func run(train: Dataset, test: Dataset, resume: Bool) throws -> ClassifierTrainingSummary {
         let (train, test) = (train.prefix(config.exampleLimit), test.prefix(config.exampleLimit))
         var rng = SeededGenerator(seed: config.seed)
-        let model = entry.make(&rng)
+        let model = entry.make(train.shape, &rng)
         self.model = model
         let optimizer = Adam(model.namedParameters, learningRate: config.learningRate)
         var startEpoch = 0

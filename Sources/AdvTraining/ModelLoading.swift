@@ -43,7 +43,7 @@ public enum ModelLoading {
                     + ClassifierArchitectures.all.map(\.architecture).joined(separator: ", "))
         }
         var rng = SeededGenerator(seed: 0)
-        let model = entry.make(&rng)
+        let model = entry.make(imageShape(metadata), &rng)
         try Checkpoint.load(path: path, into: model.namedState(), expectedKind: ClassifierTrainer.checkpointKind)
         return model
     }
@@ -67,7 +67,7 @@ extension ModelLoading {
                     + GeneratorArchitectures.all.map(\.architecture).joined(separator: ", "))
         }
         var rng = SeededGenerator(seed: 0)
-        let gan = make(.init(latentSize: latentSize), &rng)
+        let gan = make(.init(latentSize: latentSize, imageShape: imageShape(metadata)), &rng)
         try Checkpoint.load(
             path: path, into: gan.generator.namedState(prefix: "generator") + gan.discriminator.namedState(prefix: "discriminator"),
             expectedKind: ACGANTrainer.checkpointKind)
@@ -97,6 +97,12 @@ extension ModelLoading {
 }
 
 extension ModelLoading {
+    /// The image shape of the data set a checkpoint's `dataset` metadata names (`DatasetCatalog`);
+    /// MNIST's for a checkpoint that names none, as those written before the field was recorded.
+    static func imageShape(_ metadata: [String: String]) -> ImageShape {
+        metadata["dataset"].flatMap(DatasetCatalog.named)?.shape ?? DatasetCatalog.mnist.shape
+    }
+
     /// The checkpoint's metadata, after checking that its kind (when it states one) is `kind`;
     /// read before building the model, whose shape may come from the metadata.
     static func metadataChecked(path: String, kind expectedKind: String, expected: String) throws -> [String: String] {

@@ -140,22 +140,11 @@ struct AttackCommand: ParsableCommand {
                     summary.clean_accuracy, summary.robust_accuracy, summary.count))
         }
         if epsGrid != nil {
-            struct Curve: Encodable {
-                var curve: [AttackSummary]
-                var seed: UInt64
-                var model: String
-            }
-            try AtomicFile.write(try jsonText(Curve(curve: summaries, seed: seedOption.seed, model: model)), to: out + "/curve.json")
-            var plot = SVGPlot(
-                title:
-                    "\(method.rawValue) \(norm.rawValue) robust accuracy vs ε (\(URL(fileURLWithPath: model).lastPathComponent), seed \(seedOption.seed))",
-                xLabel: "ε (\(norm.rawValue))", yLabel: "robust accuracy")
-            plot.addSeries("all classes", x: epsValues.map(Double.init), y: summaries.map(\.robust_accuracy))
-            for digit in 0..<10 {
-                plot.addSeries(
-                    "class \(digit)", x: epsValues.map(Double.init),
-                    y: summaries.map { $0.per_class_robust_accuracy[digit] ?? .nan }, dashed: true)
-            }
+            try AtomicFile.write(try jsonText(AttackCurve(curve: summaries, seed: seedOption.seed, model: model)), to: out + "/curve.json")
+            let plot = CurveFigures.robustAccuracy(
+                summaries, eps: epsValues.map(Double.init), method: method.rawValue, norm: norm.rawValue,
+                model: URL(fileURLWithPath: model).lastPathComponent, seed: seedOption.seed,
+                classNames: (0..<test.classCount).map { "class \($0)" })
             try AtomicFile.write(plot.render(), to: out + "/curve.svg")
         }
         try finish(summaries)
@@ -288,31 +277,11 @@ extension AttackCommand {
                     + " on \(count) images")
         }
         if epsGrid != nil {
-            struct Curve: Encodable {
-                var curve: [AttackSummary]
-                var seed: UInt64
-                var model: String
-                var embedding: String
-                var reference_model: String?
-            }
-            try AtomicFile.write(
-                try jsonText(
-                    Curve(
-                        curve: summaries, seed: seedOption.seed, model: model, embedding: embedding,
-                        reference_model: referenceModel)), to: out + "/curve.json")
-            var plot = SVGPlot(
-                title: "invariance examples vs ε (shifts ±\(shifts), seed \(seedOption.seed))", xLabel: "ε (linf)", yLabel: "share")
-            let x = epsValues.map(Double.init)
-            plot.addSeries("k-NN changed to target", x: x, y: summaries.map { $0.invariance?.overall.knn_changed_to_target ?? .nan })
-            plot.addSeries("model still source", x: x, y: summaries.map { $0.invariance?.overall.model_still_source ?? .nan })
-            plot.addSeries(
-                "model invariant where k-NN changed", x: x,
-                y: summaries.map { $0.invariance?.overall.model_invariant_where_knn_changed ?? .nan })
-            if reference != nil {
-                plot.addSeries(
-                    "reference still source", x: x, y: summaries.map { $0.invariance?.overall.reference_still_source ?? .nan }, dashed: true
-                )
-            }
+            let curve = AttackCurve(
+                curve: summaries, seed: seedOption.seed, model: model, embedding: embedding, reference_model: referenceModel)
+            try AtomicFile.write(try jsonText(curve), to: out + "/curve.json")
+            let plot = CurveFigures.invariance(
+                summaries, eps: epsValues.map(Double.init), shifts: shifts, seed: seedOption.seed, withReference: reference != nil)
             try AtomicFile.write(plot.render(), to: out + "/curve.svg")
         }
         try finish(summaries)

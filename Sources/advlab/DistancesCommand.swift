@@ -1,6 +1,7 @@
 import AdvAnalysis
 import AdvData
 import AdvImaging
+import AdvReport
 import AdvTensor
 import AdvTraining
 import ArgumentParser
@@ -62,23 +63,25 @@ struct DistancesCommand: ParsableCommand {
         var meanPairwise: [String: [[Double]]] = [:]
         var notClosest: [String: [Int]] = [:]
         for norm in selectedNorms {
-            let result = classPairDistances(images: images, labels: labels, norm: norm)
+            let result = classPairDistances(images: images, labels: labels, norm: norm, classCount: dataset.classCount)
             meanPairwise[norm.rawValue] = result.meanPairwise
             notClosest[norm.rawValue] = result.rowsNotClosestToSelf
-            try writeHeatmap(
-                result, title: "mean pairwise \(norm.rawValue) distance, \(perClass)/class \(split) (seed \(seedOption.seed))",
-                path: out + "/heatmap-\(norm.rawValue).png")
-            try AtomicFile.write(csvText(result), to: out + "/mean-pairwise-\(norm.rawValue).csv")
+            try DistanceFigures.classPairHeatmap(
+                result, classNames: dataset.classNames,
+                title: "mean pairwise \(norm.rawValue) distance, \(perClass)/class \(split) (seed \(seedOption.seed))"
+            ).writePNG(to: out + "/heatmap-\(norm.rawValue).png")
+            try AtomicFile.write(DistanceFigures.classPairCSV(result), to: out + "/mean-pairwise-\(norm.rawValue).csv")
         }
         if let embeddingModel {
             // The same images, L2 between their embeddings: beside heatmap-l2.png.
-            let result = classPairDistances(images: embeddingModel.embed(images), labels: labels, norm: .l2)
+            let result = classPairDistances(images: embeddingModel.embed(images), labels: labels, norm: .l2, classCount: dataset.classCount)
             meanPairwise["embedding_l2"] = result.meanPairwise
             notClosest["embedding_l2"] = result.rowsNotClosestToSelf
-            try writeHeatmap(
-                result, title: "mean pairwise L2 distance, triplet embedding, \(perClass)/class \(split) (seed \(seedOption.seed))",
-                path: out + "/heatmap-embedding-l2.png")
-            try AtomicFile.write(csvText(result), to: out + "/mean-pairwise-embedding-l2.csv")
+            try DistanceFigures.classPairHeatmap(
+                result, classNames: dataset.classNames,
+                title: "mean pairwise L2 distance, triplet embedding, \(perClass)/class \(split) (seed \(seedOption.seed))"
+            ).writePNG(to: out + "/heatmap-embedding-l2.png")
+            try AtomicFile.write(DistanceFigures.classPairCSV(result), to: out + "/mean-pairwise-embedding-l2.csv")
         }
         struct Output: Encodable {
             var mean_pairwise: [String: [[Double]]]
@@ -101,39 +104,11 @@ struct DistancesCommand: ParsableCommand {
         note("wrote \(out) (seed \(seedOption.seed))")
     }
 
-    func csvText(_ result: ClassPairDistances) -> String {
-        (["class," + (0..<10).map(String.init).joined(separator: ",")]
-            + result.meanPairwise.enumerated().map {
-                "\($0.offset)," + $0.element.map { String(format: "%.6g", $0) }.joined(separator: ",")
-            })
-            .joined(separator: "\n") + "\n"
-    }
-
-    func writeHeatmap(_ result: ClassPairDistances, title: String, path: String) throws {
-        var heatmap = Heatmap(
-            values: result.meanPairwise.map { $0.map(Float.init) }, rowLabels: (0..<10).map(String.init),
-            columnLabels: (0..<10).map(String.init))
-        heatmap.title = title
-        heatmap.rowAxisTitle = "class"
-        heatmap.columnAxisTitle = "class"
-        heatmap.markedRows = result.rowsNotClosestToSelf
-        heatmap.markedCells = result.rowsNotClosestToSelf.map { (row: $0, column: result.closestClass[$0]) }
-        try heatmap.writePNG(to: path)
-    }
-
     func runNearest(directory: String) throws {
         let (train, test) = try dataOptions.loadBoth()
         let images = Tensor.concatenate([train.images, test.images])
         let labels = train.labels + test.labels
-        struct NormSummary: Encodable {
-            var norm: String
-            var seconds: Double
-            var same_class_quantiles: [[Double]]  // per class: 0, 1, 5, 50, 95 %
-            var other_class_quantiles: [[Double]]
-            var same_class_min: Double
-            var other_class_min: Double
-        }
-        var summaries: [NormSummary] = []
+        var summaries: [DistanceFigures.NearestSummary] = []
         var l2Neighbors: ClassNeighbors?
         // L2 first when both are asked for: its neighbours seed the L∞ bounds.
         for norm in selectedNorms.sorted(by: { ($0 == .l2 ? 0 : 1) < ($1 == .l2 ? 0 : 1) }) {
@@ -142,58 +117,18 @@ struct DistancesCommand: ParsableCommand {
             if norm == .l2 { l2Neighbors = neighbors }
             let seconds = Date().timeIntervalSince(start)
             note(String(format: "%@ nearest neighbours of %d images: %.1f s", norm.rawValue, labels.count, seconds))
-            let same = neighbors.sameClass.map(\.distance)
-            let other = neighbors.otherClass.map(\.distance)
-            func quantiles(_ values: [Float], _ digit: Int) -> [Double] {
-                let sorted = labels.indices.filter { labels[$0] == digit }.map { Double(values[$0]) }.sorted()
-                return lowerQuantiles(sorted, [0, 0.01, 0.05, 0.5, 0.95])
-            }
             summaries.append(
-                NormSummary(
-                    norm: norm.rawValue, seconds: seconds,
-                    same_class_quantiles: (0..<10).map { quantiles(same, $0) },
-                    other_class_quantiles: (0..<10).map { quantiles(other, $0) },
-                    same_class_min: Double(same.min() ?? .nan), other_class_min: Double(other.min() ?? .nan)))
-            var csv = "index,split,label,nearest_same_class,nearest_same_class_index,nearest_other_class,nearest_other_class_index\n"
-            for i in labels.indices {
-                csv +=
-                    "\(i),\(i < train.count ? "train" : "test"),\(labels[i]),\(neighbors.sameClass[i].distance),\(neighbors.sameClass[i].index),"
-                    + "\(neighbors.otherClass[i].distance),\(neighbors.otherClass[i].index)\n"
-            }
-            try AtomicFile.write(csv, to: out + "/nearest-\(norm.rawValue).csv")
-            try writeHistograms(same: same, other: other, labels: labels, norm: norm, path: out + "/nearest-\(norm.rawValue).svg")
+                DistanceFigures.NearestSummary(
+                    norm: norm, seconds: seconds, neighbors: neighbors, labels: labels, classCount: train.classCount))
+            try AtomicFile.write(
+                DistanceFigures.nearestCSV(neighbors, labels: labels, trainCount: train.count), to: out + "/nearest-\(norm.rawValue).csv")
+            let curves = DistanceFigures.nearestCurves(
+                neighbors, labels: labels, norm: norm, classNames: (0..<train.classCount).map { "class \($0)" })
+            try AtomicFile.write(curves.render(), to: out + "/nearest-\(norm.rawValue).svg")
         }
         let text = try jsonText(summaries)
         try AtomicFile.write(text, to: out + "/nearest.json")
         if jsonOption.json { print(text) }
         note("wrote \(out) (seed \(seedOption.seed))")
-    }
-
-    /// Per-class distributions of nearest same-class distance (solid) and other-class (dashed),
-    /// as cumulative curves: the share of the class's images whose neighbour is within x.
-    func writeHistograms(same: [Float], other: [Float], labels: [Int], norm: DistanceNorm, path: String) throws {
-        var plot = SVGPlot(
-            title: "nearest-neighbour distance, \(norm.rawValue), all 70,000 images (solid: same class, dashed: other class)",
-            xLabel: "\(norm.rawValue) distance", yLabel: "share of the class within x")
-        let top = Double(max(same.filter(\.isFinite).max() ?? 1, other.filter(\.isFinite).max() ?? 1))
-        let xs = (0...60).map { top * Double($0) / 60 }
-        for digit in 0..<10 {
-            let members = labels.indices.filter { labels[$0] == digit }
-            let sameSorted = members.map { Double(same[$0]) }.sorted()
-            let otherSorted = members.map { Double(other[$0]) }.sorted()
-            func share(_ sorted: [Double], _ x: Double) -> Double {
-                var low = 0
-                var high = sorted.count
-                while low < high {
-                    let mid = (low + high) / 2
-                    if sorted[mid] <= x { low = mid + 1 } else { high = mid }
-                }
-                return Double(low) / Double(max(1, sorted.count))
-            }
-            let color = SVGPlot.palette[digit % SVGPlot.palette.count]
-            plot.addSeries("class \(digit)", x: xs, y: xs.map { share(sameSorted, $0) }, color: color)
-            plot.addSeries("class \(digit) other", x: xs, y: xs.map { share(otherSorted, $0) }, color: color, dashed: true)
-        }
-        try AtomicFile.write(plot.render(), to: path)
     }
 }

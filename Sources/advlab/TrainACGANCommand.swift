@@ -82,7 +82,8 @@ struct TrainACGANCommand: ParsableCommand {
         config.auxiliaryOnFakes = auxOnFakes
         config.exampleLimit = limit
         try OutputFolders.createPending()
-        let trainer = ACGANTrainer(config: config, checkpointPath: out, samplesDirectory: samples, commandLine: commandLineText)
+        let trainer = ACGANTrainer(
+            config: config, checkpointPath: out, samplesDirectory: samples, commandLine: commandLineText, imageShape: train.shape)
         let summaries = try trainer.run(train: train, test: test, resume: resume)
         if let last = summaries.last {
             print(

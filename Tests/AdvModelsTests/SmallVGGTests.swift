@@ -55,9 +55,10 @@ final class SmallVGGTests: XCTestCase {
     func testRegistryBuildsBothArchitectures() {
         var rng = SeededGenerator(seed: 93)
         XCTAssertEqual(ClassifierArchitectures.names, ["challenge", "vgg"])
-        XCTAssertTrue(ClassifierArchitectures.entry(for: "vgg")?.make(&rng) is SmallVGG)
-        XCTAssertTrue(ClassifierArchitectures.entry(for: SmallVGG.architecture)?.make(&rng) is SmallVGG)
-        XCTAssertTrue(ClassifierArchitectures.entry(for: "challenge")?.make(&rng) is MNISTChallengeCNN)
+        let shape = ImageShape(channels: 1, height: 28, width: 28)
+        XCTAssertTrue(ClassifierArchitectures.entry(for: "vgg")?.make(shape, &rng) is SmallVGG)
+        XCTAssertTrue(ClassifierArchitectures.entry(for: SmallVGG.architecture)?.make(shape, &rng) is SmallVGG)
+        XCTAssertTrue(ClassifierArchitectures.entry(for: "challenge")?.make(shape, &rng) is MNISTChallengeCNN)
         XCTAssertNil(ClassifierArchitectures.entry(for: "resnet"))
         let logits = SmallVGG(using: &rng).logits(Tensor.randomUniform([4, 1, 28, 28], using: &rng), mode: .eval).0
         XCTAssertEqual(logits.shape, [4, 10])
