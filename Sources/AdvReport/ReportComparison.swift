@@ -275,7 +275,7 @@ public struct ReportComparison: Sendable {
             ["label"]
             + [0, 1].flatMap { index in
                 ["\(sets[index].title) class"]
-                    + models.flatMap { ["\($0) test error", "\($0) robust acc. L∞ \(Format.eps(sets[index].headline_linf_eps))"] }
+                    + models.flatMap { ["\($0): test error", "\($0): robust acc. L∞ \(Format.eps(sets[index].headline_linf_eps))"] }
             }
         let side = 1 + 2 * models.count
         blocks.append(.heading(level: 3, text: "Per class, headline L∞", anchor: nil))
@@ -372,13 +372,15 @@ public struct ReportComparison: Sendable {
         for (index, r) in reports.enumerated() {
             for report in r.per_class_eps {
                 let headline = sets[index].headlineEps(report.norm)
-                let below = report.per_class.filter { ($0.eps ?? -1) < headline - 1e-9 }.map(\.digit)
+                let below = report.per_class.filter { ($0.eps.map { $0 < headline - 1e-9 }) ?? false }.map(\.digit)
+                let none = report.per_class.filter { $0.eps == nil }.map(\.digit)
                 let values = report.per_class.compactMap(\.eps)
                 guard let low = values.min(), let high = values.max() else { continue }
+                func list(_ classes: [Int]) -> String { classes.map(sets[index].className).joined(separator: ", ") }
                 items.append(
                     "\(sets[index].title), per-class \(Format.norm(report.norm)) ε from \(Format.eps(low)) to \(Format.eps(high)); "
-                        + "below the headline \(Format.eps(headline)) for "
-                        + (below.isEmpty ? "no class" : below.map(sets[index].className).joined(separator: ", ")) + ".")
+                        + "below the headline \(Format.eps(headline)) for " + (below.isEmpty ? "no class" : list(below))
+                        + (none.isEmpty ? "" : "; no grid value passes for " + list(none)) + ".")
             }
         }
         for (index, r) in reports.enumerated() {
@@ -395,15 +397,27 @@ public struct ReportComparison: Sendable {
                 + "robust accuracy \(Format.value(robustRow.robust_accuracy))."
             let count = min(natural.per_class_test_error.count, robustRow.per_class_robust_accuracy.count, r.classes.count)
             if count > 0 {
-                let hardest = (0..<count).max { natural.per_class_test_error[$0] < natural.per_class_test_error[$1] } ?? 0
-                let weakest = (0..<count).min { robustRow.per_class_robust_accuracy[$0] < robustRow.per_class_robust_accuracy[$1] } ?? 0
+                // Every class at the extreme value, so a tie is not reported as one class.
+                let errors = Array(natural.per_class_test_error.prefix(count))
+                let robust = Array(robustRow.per_class_robust_accuracy.prefix(count))
+                let highestError = errors.max() ?? 0
+                let lowestRobust = robust.min() ?? 0
+                let hardest = errors.indices.filter { errors[$0] == highestError }
+                let weakest = robust.indices.filter { robust[$0] == lowestRobust }
                 sentence +=
-                    " The class the natural model gets wrong most is \(names(index, [hardest])) "
-                    + "(\(Format.value(natural.per_class_test_error[hardest])))"
-                    + (hardest == weakest
-                        ? ", and it is also the class the robust model holds least (\(Format.value(robustRow.per_class_robust_accuracy[weakest])))."
-                        : "; the class the robust model holds least is \(names(index, [weakest])) "
-                            + "(\(Format.value(robustRow.per_class_robust_accuracy[weakest]))): there robustness and generalization part.")
+                    " The natural model gets \(names(index, hardest)) wrong most (\(Format.value(highestError))); "
+                if weakest.count == count {
+                    sentence +=
+                        "the robust model's accuracy is \(Format.value(lowestRobust)) in every class, so per class there is nothing to set "
+                        + "against it."
+                } else if !Set(hardest).isDisjoint(with: weakest) {
+                    sentence +=
+                        "the robust model holds \(names(index, weakest)) least (\(Format.value(lowestRobust))): here the two agree."
+                } else {
+                    sentence +=
+                        "the robust model holds \(names(index, weakest)) least (\(Format.value(lowestRobust))): there robustness and "
+                        + "generalization part."
+                }
             }
             items.append(sentence)
         }

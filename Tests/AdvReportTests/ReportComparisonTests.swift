@@ -129,13 +129,14 @@ final class ReportComparisonTests: XCTestCase {
             ["6", "6", "0.45", "grid", "n/a", "n/a", "Shirt", "0.05 (non-monotone: passes again at 0.45)", "(2)", "n/a", "n/a"])
 
         // Generalization against robustness, per class at each set's headline L∞.
-        let perClass = try table(page, with: "natural robust acc. L∞ 0.1")
+        let perClass = try table(page, with: "natural: robust acc. L∞ 0.1")
         XCTAssertEqual(
             perClass.header,
             [
-                "label", "MNIST class", "natural test error", "natural robust acc. L∞ 0.3", "robust test error",
-                "robust robust acc. L∞ 0.3",
-                "Fashion-MNIST class", "natural test error", "natural robust acc. L∞ 0.1", "robust test error", "robust robust acc. L∞ 0.1",
+                "label", "MNIST class", "natural: test error", "natural: robust acc. L∞ 0.3", "robust: test error",
+                "robust: robust acc. L∞ 0.3",
+                "Fashion-MNIST class", "natural: test error", "natural: robust acc. L∞ 0.1", "robust: test error",
+                "robust: robust acc. L∞ 0.1",
             ])
         let mnistNaturalError = mnist.generalization.models[0].per_class_test_error[9]
         let mnistRobustAA = try XCTUnwrap(mnist.headline("robust", "linf", 0.3)).per_class_robust_accuracy[9]
@@ -162,6 +163,26 @@ final class ReportComparisonTests: XCTestCase {
         XCTAssertTrue(markdown.contains("Fashion-MNIST, per-class L∞ ε from 0.05 to 0.45; below the headline 0.1 for Shirt."), markdown)
         XCTAssertTrue(markdown.contains("MNIST, per-class L∞ ε from 0.25 to 0.45; below the headline 0.3 for 1."), markdown)
         XCTAssertTrue(markdown.contains("Fashion-MNIST L2: Shirt"), markdown)
+        // Where generalization and robustness part (Fashion-MNIST) and where they agree (MNIST).
+        XCTAssertTrue(
+            markdown.contains(
+                "The natural model gets Ankle boot wrong most (0.295); the robust model holds T-shirt/top least (0.601): there robustness "
+                    + "and generalization part."), markdown)
+        XCTAssertTrue(
+            markdown.contains("The natural model gets 0 wrong most (0.100); the robust model holds 0 least (0.873): here the two agree."))
+    }
+
+    /// A tie is not one class: every class at the extreme is named, and a robust accuracy equal in
+    /// every class (the Fashion-MNIST stand-in at 0) is said to be so.
+    func testTiesNameEveryClass() throws {
+        var fashion = Self.fashion()
+        for index in fashion.robustness.indices { fashion.robustness[index].per_class_robust_accuracy = Array(repeating: 0, count: 10) }
+        fashion.generalization.models[0].per_class_test_error[3] = fashion.generalization.models[0].per_class_test_error[9]
+        let markdown = ReportComparison.render(Self.mnist(), fashion).document.markdown()
+        XCTAssertTrue(
+            markdown.contains(
+                "The natural model gets Dress, Ankle boot wrong most (0.295); the robust model's accuracy is 0.000 in every class"),
+            markdown)
     }
 
     func testTheSameDataSetTwiceIsRefused() {
