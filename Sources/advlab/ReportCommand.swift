@@ -40,6 +40,12 @@ struct ReportCommand: ParsableCommand {
     var verify: String?
     @Option(help: "Only render report.md and index.html again from an existing folder's results.json (after a change to the pages).")
     var render: String?
+    @Option(
+        parsing: .upToNextOption,
+        help: ArgumentHelp(
+            "Only compare two finished reports of two data sets: write compare.md, compare.html and figures into --out "
+                + "from the folders' results.json alone.", valueName: "folder"))
+    var compare: [String] = []
 
     /// A model flag's file: the flag when given, else `file` in the data set's checkpoints folder
     /// (checkpoints/ for MNIST, checkpoints/fashion-mnist/ for Fashion-MNIST).
@@ -55,6 +61,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if !compare.isEmpty { return try validateComparison() }
         if verify != nil {
             guard human.isEmpty, !excludeFlagged else {
                 throw ValidationError("--verify only checks a folder; fold --human labels in with --render")
@@ -77,6 +84,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if !compare.isEmpty { return try writeComparison() }
         if let render {
             try renderAgain(folder: render)
             return
