@@ -18,6 +18,9 @@ public struct ExampleResult: Codable, Sendable, Equatable {
     public var success: Bool
     public var target: Int?
     public var l0: Float, l1: Float, l2: Float, linf: Float
+
+    /// Correctly classified, clean and under attack (what robust accuracy counts).
+    public var isRobust: Bool { cleanPrediction == label && adversarialPrediction == label }
 }
 
 /// Adversarial images of a batch with their per-example results.
@@ -39,7 +42,7 @@ public struct AttackOutcome: Sendable {
     public var robustAccuracy: Double {
         results.isEmpty
             ? 0
-            : Double(results.filter { $0.adversarialPrediction == $0.label && $0.cleanPrediction == $0.label }.count)
+            : Double(results.filter(\.isRobust).count)
                 / Double(results.count)
     }
 

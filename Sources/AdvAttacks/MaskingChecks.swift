@@ -134,9 +134,8 @@ public func maskingChecks(
             config: SquareConfig(norm: .linf, eps: config.eps, queries: config.squareQueries), using: &squareRNG,
             indexOffset: range.lowerBound)
     }
-    func robust(_ result: ExampleResult) -> Bool { result.cleanPrediction == result.label && result.adversarialPrediction == result.label }
     let gradientRobust = (0..<squareCount).filter {
-        robust(first.results[$0]) && robust(restarts.results[$0]) && robust(longer.results[$0])
+        first.results[$0].isRobust && restarts.results[$0].isRobust && longer.results[$0].isRobust
     }
     let gradientOnSquare = squareCount == 0 ? 0 : Double(gradientRobust.count) / Double(squareCount)
 
