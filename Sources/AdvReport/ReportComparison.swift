@@ -9,10 +9,6 @@ import Foundation
 /// the unrestricted search and the distance heat maps are the reports' own figures.
 public struct ReportComparison: Sendable {
     /// Why a folder or a pair of folders cannot be compared; its message names the folder and field.
-    public struct Problem: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// A figure copied from a report's folder to the page's: `report` is 0 or 1 (the order given).
     public struct Copy: Sendable, Equatable {
         public var report: Int
@@ -25,16 +21,6 @@ public struct ReportComparison: Sendable {
     public var plots: [(file: String, svg: String)]
     /// The reports' heat maps the page shows, copied beside it.
     public var copies: [Copy]
-
-    /// A report folder's results.json, or a `Problem` naming the folder.
-    public static func load(folder: String, flag: String = "--compare") throws -> ReportResults {
-        guard let data = FileManager.default.contents(atPath: folder + "/results.json") else {
-            throw Problem(description: "\(flag) \(folder): no results.json in the folder")
-        }
-        do { return try ReportResults.decode(data) } catch {
-            throw Problem(description: "\(flag) \(folder)/results.json: not the report's results (\(error))")
-        }
-    }
 
     /// Why `a` and `b` make no comparison (the same data set twice), or nil.
     public static func problem(_ a: ReportResults, _ b: ReportResults, folders: [String], flag: String = "--compare") -> String? {

@@ -240,3 +240,21 @@ public struct Conclusion: Codable, Sendable {
     public var question: String
     public var answer: String
 }
+
+extension ReportResults {
+    /// Why a folder's results.json could not be read, naming the flag and the folder.
+    public struct LoadProblem: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// A finished report's results.json (`--render DIR`, `--compare A B`); a missing or foreign
+    /// file is a `LoadProblem` naming `flag` and the folder.
+    public static func load(folder: String, flag: String) throws -> ReportResults {
+        guard let data = FileManager.default.contents(atPath: folder + "/results.json") else {
+            throw LoadProblem(description: "\(flag) \(folder): no results.json in the folder")
+        }
+        do { return try decode(data) } catch {
+            throw LoadProblem(description: "\(flag) \(folder)/results.json: not the report's results (\(error))")
+        }
+    }
+}

@@ -19,7 +19,9 @@ extension ReportCommand {
             throw ValidationError("--compare only reads two finished reports; it does not take \(flag)")
         }
         let results: [ReportResults]
-        do { results = try compare.map { try ReportComparison.load(folder: $0) } } catch let problem as ReportComparison.Problem {
+        do { results = try compare.map { try ReportResults.load(folder: $0, flag: "--compare") } } catch let problem
+            as ReportResults.LoadProblem
+        {
             throw ValidationError(problem.description)
         }
         if let problem = ReportComparison.problem(results[0], results[1], folders: compare) { throw ValidationError(problem) }

@@ -132,12 +132,9 @@ struct ReportCommand: ParsableCommand {
     /// folded in first (only the people's section and the conclusions change; results.json is
     /// rewritten with them).
     func renderAgain(folder: String) throws {
-        guard let data = FileManager.default.contents(atPath: folder + "/results.json") else {
-            throw ValidationError("--render \(folder): no results.json in the folder")
-        }
         var results: ReportResults
-        do { results = try ReportResults.decode(data) } catch {
-            throw ValidationError("--render \(folder)/results.json: not the report's results (\(error))")
+        do { results = try ReportResults.load(folder: folder, flag: "--render") } catch let problem as ReportResults.LoadProblem {
+            throw ValidationError(problem.description)
         }
         if !human.isEmpty {
             let labels = try human.map { try HumanLabels.load(path: $0) }
