@@ -183,3 +183,25 @@ func runStage(
     case .square: return squareAttack(model: model, images01: images01, labels: labels, config: config.square, using: &rng)
     }
 }
+
+extension AttackStage {
+    /// The stages of one staged attack run in consecutive parts (a long evaluation in chunks) as
+    /// if run once: per stage, the attacked and still-robust examples and the times add up, and
+    /// robust accuracy is the still-robust count over `total` examples. Every part must list the
+    /// same stages in the same order; positions (`attackedIndices`) are not kept.
+    /// parts: [[stage]] (one list per part) -> [stage]
+    public static func pooled(_ parts: [[AttackStage]], total: Int) -> [AttackStage] {
+        guard let first = parts.first else { return [] }
+        precondition(
+            parts.allSatisfy { $0.map(\.name) == first.map(\.name) },
+            "pooled stages: the parts ran different stages: \(parts.map { $0.map(\.name) })")
+        return first.indices.map { i in
+            let column = parts.map { $0[i] }
+            let robust = column.reduce(0) { $0 + $1.robust }
+            return AttackStage(
+                name: first[i].name, robust_accuracy: total == 0 ? 0 : Double(robust) / Double(total),
+                seconds: column.reduce(0) { $0 + $1.seconds }, cpu_seconds: column.reduce(0) { $0 + $1.cpu_seconds },
+                attacked: column.reduce(0) { $0 + $1.attacked }, robust: robust, attackedIndices: [])
+        }
+    }
+}

@@ -47,6 +47,10 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Targeted attack toward this class (0-9).") var targeted: Int?
     @Option(help: "Number of test images (the first N).") var count = 1000
     @Option(name: .customLong("batch"), help: "Images per batch.") var batchSize = 250
+    @Option(
+        help: ArgumentHelp(
+            "Run in chunks of this many images, each kept under OUT/chunks/ as it finishes; the same command run again skips the finished chunks and pools them (a long evaluation across sessions).",
+            valueName: "N")) var chunk: Int?
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Output folder (created if missing; its parent must exist).") var out: String
@@ -97,6 +101,11 @@ struct AttackCommand: ParsableCommand {
             if referenceModel != nil { throw ValidationError("--reference-model applies to --method invariance only") }
         }
         guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch must be in 1…10000, got \(batchSize)") }
+        if let chunk {
+            guard (1...10_000).contains(chunk) else { throw ValidationError("--chunk must be in 1…10000, got \(chunk)") }
+            if epsGrid != nil { throw ValidationError("--chunk runs one ε: it does not apply with --eps-grid") }
+            if method == .invariance { throw ValidationError("--chunk does not apply to --method invariance") }
+        }
         try validateOutputFolder(out, flag: "--out")
     }
 
@@ -112,6 +121,7 @@ struct AttackCommand: ParsableCommand {
 
     func run() throws {
         if method == .invariance { return try runInvariance() }
+        if let chunk { return try runChunked(chunkSize: chunk) }
         let classifier = try ModelLoading.classifier(path: model)
         let tripletEmbedding = try embedding.map { try ModelLoading.triplet(path: $0) }
         let test = try dataOptions.load(.test)
@@ -152,14 +162,14 @@ struct AttackCommand: ParsableCommand {
 
     func attack(
         _ classifier: ImageClassifier, embedding tripletEmbedding: TripletEmbedding?, images: Tensor, labels: [Int], eps value: Float,
-        using rng: inout SeededGenerator
+        using rng: inout SeededGenerator, indexOffset: Int = 0
     ) -> (AttackOutcome, [String: Double], [AttackStage]?) {
         if let stagedMethods {
             // The same rule as the report's AutoAttack rows (`AutoAttackConfig.named`).
             let config = AutoAttackConfig.named(norm: norm, eps: value, iterations: steps, restarts: restarts, queries: queries)
             let staged = runAttackStages(
                 stagedMethods, model: classifier, images01: images, labels: labels, config: config,
-                batchSize: batchSize, using: &rng)
+                batchSize: batchSize, using: &rng, indexOffset: indexOffset)
             let settings = config.summarySettings
             return (staged.outcome, settings, staged.stages)
         }
@@ -173,7 +183,7 @@ struct AttackCommand: ParsableCommand {
             let outcome = inBatches(count: labels.count, batchSize: batchSize) { range in
                 embeddingPGD(
                     model: classifier, embedding: tripletEmbedding, images01: images.slice(range), labels: Array(labels[range]),
-                    targets: targets.map { Array($0[range]) }, config: config, indexOffset: range.lowerBound)
+                    targets: targets.map { Array($0[range]) }, config: config, indexOffset: indexOffset + range.lowerBound)
             }
             return (outcome, settings, nil)
         case .cw:
@@ -188,7 +198,7 @@ struct AttackCommand: ParsableCommand {
             let outcome = inBatches(count: labels.count, batchSize: batchSize) { range in
                 carliniWagnerL2(
                     model: classifier, images01: images.slice(range), labels: Array(labels[range]),
-                    targets: targets.map { Array($0[range]) }, config: cw, indexOffset: range.lowerBound)
+                    targets: targets.map { Array($0[range]) }, config: cw, indexOffset: indexOffset + range.lowerBound)
             }
             return (outcome, settings, nil)
         case .fgsm, .igs, .pgd, .invariance, .apgdCE, .apgdT, .fabT, .square, .autoattack:
@@ -206,7 +216,7 @@ struct AttackCommand: ParsableCommand {
         let outcome = inBatches(count: labels.count, batchSize: batchSize) { range in
             gradientAttack(
                 model: classifier, images01: images.slice(range), labels: Array(labels[range]),
-                targets: targets.map { Array($0[range]) }, config: config, using: &rng, indexOffset: range.lowerBound)
+                targets: targets.map { Array($0[range]) }, config: config, using: &rng, indexOffset: indexOffset + range.lowerBound)
         }
         return (outcome, settings, nil)
     }

@@ -170,6 +170,35 @@ final class AutoAttackTests: XCTestCase {
         }
     }
 
+    /// Stages run in parts (`attack --chunk`) pool to one accounting over all the examples:
+    /// counts and times add up, and robust accuracy is over every example, not the part's.
+    func testPooledStagesAddUp() throws {
+        let f = try AttackFixture.require()
+        let config = smallConfig(norm: .linf, eps: 0.03)
+        let stages = AutoAttackVersion.standard.stages
+        let half = f.labels.count / 2
+        var parts: [[AttackStage]] = []
+        var partRNG = SeededGenerator(seed: 27)
+        for range in [0..<half, half..<f.labels.count] {
+            let part = runAttackStages(
+                stages, model: f.model, images01: f.images.slice(range), labels: Array(f.labels[range]), config: config,
+                batchSize: half, using: &partRNG)
+            parts.append(part.stages)
+        }
+        let pooled = AttackStage.pooled(parts, total: f.labels.count)
+        XCTAssertEqual(pooled.map(\.name), stages.map(\.rawValue))
+        XCTAssertEqual(
+            pooled.map(\.attacked),
+            parts.map { $0.map(\.attacked) }.reduce(into: [Int](repeating: 0, count: stages.count)) { sum, part in
+                for i in part.indices { sum[i] += part[i] }
+            })
+        XCTAssertEqual(pooled.map(\.robust), pooled.map { Int(($0.robust_accuracy * Double(f.labels.count)).rounded()) })
+        XCTAssertEqual(pooled.last?.robust, parts.map { $0.last?.robust ?? 0 }.reduce(0, +))
+        XCTAssertEqual(pooled.map(\.seconds), stages.indices.map { i in parts[0][i].seconds + parts[1][i].seconds })
+        XCTAssertEqual(pooled.last?.robust_accuracy ?? -1, Double(pooled.last?.robust ?? 0) / Double(f.labels.count), accuracy: 1e-12)
+        XCTAssertLessThan(pooled.last?.robust ?? 0, pooled.first?.attacked ?? 0, "the halves found nothing: a vacuous check")
+    }
+
     /// The one rule behind `advlab attack --method autoattack` and the report's AutoAttack rows:
     /// AutoAttack's defaults unless a budget is given, and the settings summary.json writes.
     func testNamedConfigKeepsTheDefaultsUnlessGiven() {
