@@ -90,7 +90,7 @@ extension AttackCommand {
         let outcome = AttackOutcome.concatenate(parts)
         var summary = AttackSummary(
             method: method.rawValue, norm: method.measuredNorm(requested: norm),
-            eps: method == .cw ? nil : method == .embeddingPGD ? Double(epsEmbedding) : Double(eps),
+            eps: summaryEps(eps),
             outcome: outcome, seed: seedOption.seed, settings: settings.merging(["chunk": Double(chunkSize)]) { $1 })
         summary.stages = stageParts.isEmpty ? nil : AttackStage.pooled(stageParts, total: count)
         try writeOutputs(folder: out, images: images, outcome: outcome, summary: summary)

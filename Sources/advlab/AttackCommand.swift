@@ -139,7 +139,7 @@ struct AttackCommand: ParsableCommand {
                 using: &rng)
             var summary = AttackSummary(
                 method: method.rawValue, norm: method.measuredNorm(requested: norm),
-                eps: method == .cw ? nil : method == .embeddingPGD ? Double(epsEmbedding) : Double(value),
+                eps: summaryEps(value),
                 outcome: outcome, seed: seedOption.seed, settings: settings)
             summary.stages = stages
             try writeOutputs(folder: folder, images: images, outcome: outcome, summary: summary)
@@ -219,6 +219,12 @@ struct AttackCommand: ParsableCommand {
                 targets: targets.map { Array($0[range]) }, config: config, using: &rng, indexOffset: indexOffset + range.lowerBound)
         }
         return (outcome, settings, nil)
+    }
+
+    /// The radius `summary.json` names: none for C&W (unbounded), the embedding ball's for
+    /// embedding-pgd, else the perturbation's ε.
+    func summaryEps(_ value: Float) -> Double? {
+        method == .cw ? nil : method == .embeddingPGD ? Double(epsEmbedding) : Double(value)
     }
 
     /// The AutoAttack stages `--method` runs (nil for the other attacks).
