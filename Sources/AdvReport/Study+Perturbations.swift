@@ -120,7 +120,7 @@ extension Study {
     }
 
     /// AutoAttack at one headline setting: the same rule (`AutoAttackConfig.named`) and function
-    /// (`runAttackStages`, batches of 250) as `advlab attack --method autoattack --version V
+    /// (`runAttackStages`, its default batches) as `advlab attack --method autoattack --version V
     /// --steps N`, so that command with `--seed` = the report's seed + 101 prints these figures.
     func runAutoAttack(
         _ model: any ImageClassifier, norm: PerturbationNorm, eps: Double, images: Tensor, labels: [Int],
@@ -129,8 +129,7 @@ extension Study {
         let config = AutoAttackConfig.named(
             norm: norm, eps: Float(eps), iterations: settings.autoattack_iterations, queries: settings.autoattack_square_queries)
         return runAttackStages(
-            settings.autoattack_version.stages, model: model, images01: images, labels: labels, config: config, batchSize: 250,
-            using: &rng)
+            settings.autoattack_version.stages, model: model, images01: images, labels: labels, config: config, using: &rng)
     }
 
     func attackSetting(

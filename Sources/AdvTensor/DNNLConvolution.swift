@@ -57,7 +57,8 @@ public struct ConvolutionProblem: Hashable, Sendable {
 /// Primitives are built once per `ConvolutionProblem` and kind, then cached; each call wraps the
 /// caller's plain buffers without copying them. Where oneDNN's fastest kernel wants blocked
 /// layouts, the cached plan reorders into and out of its own buffers. Calls may come from any
-/// thread; calls on the same problem and kind are serialised. `ADVLAB_DNNL_LAYOUT=plain` keeps
+/// thread; calls on the same problem and kind are serialised, except from different lanes of
+/// `Parallel.forEachLane`, which have plans of their own. `ADVLAB_DNNL_LAYOUT=plain` keeps
 /// every primitive on plain layouts (a diagnostic for comparing kernels).
 ///
 /// A transposed convolution is the adjoint of a convolution, so `ConvTranspose2d` runs its
@@ -193,7 +194,9 @@ let dnnlArgumentDifferenceWeights: Int32 = 161  // DNNL_ARG_DIFF_WEIGHTS
 let dnnlArgumentDifferenceBias: Int32 = 169  // DNNL_ARG_DIFF_BIAS
 let dnnlArgumentScratchpad: Int32 = 80  // DNNL_ARG_SCRATCHPAD
 
-/// A cached primitive is identified by its problem and what it computes.
+/// A cached primitive is identified by its problem, what it computes and the lane that runs it
+/// (`Parallel.forEachLane`; 0 outside lanes): a plan runs one call at a time, so lanes working
+/// side by side need their own, and a lane's plans are built with oneDNN on one thread.
 struct DNNLConvolutionKey: Hashable {
     enum Kind: Hashable {
         case forward, forwardWithBias, backwardData, backwardWeights, backwardWeightsWithBias
@@ -207,6 +210,7 @@ struct DNNLConvolutionKey: Hashable {
     }
     var problem: ConvolutionProblem
     var kind: Kind
+    var lane = Parallel.currentLane
 }
 
 /// Stops on a oneDNN error. Arguments are fixed by `ConvolutionProblem`'s checks, so a failure

@@ -46,7 +46,11 @@ struct AttackCommand: ParsableCommand {
     var candidateClasses = CarliniWagnerConfig().candidateClasses
     @Option(help: "Targeted attack toward this class (0-9).") var targeted: Int?
     @Option(help: "Number of test images (the first N).") var count = 1000
-    @Option(name: .customLong("batch"), help: "Images per batch.") var batchSize = 250
+    @Option(
+        name: .customLong("batch"),
+        help: ArgumentHelp(
+            "Images per batch (default 250; autoattack and its stages: \(AutoAttackConfig.batchSize), spread evenly over the cores).")
+    ) var batch: Int?
     @Option(
         help: ArgumentHelp(
             "Run in chunks of this many images, each kept under OUT/chunks/ as it finishes; the same command run again skips the finished chunks and pools them (a long evaluation across sessions).",
@@ -100,7 +104,7 @@ struct AttackCommand: ParsableCommand {
             if shifts != 0 { throw ValidationError("--shifts applies to --method invariance only") }
             if referenceModel != nil { throw ValidationError("--reference-model applies to --method invariance only") }
         }
-        guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch must be in 1…10000, got \(batchSize)") }
+        if let batch, !(1...10_000).contains(batch) { throw ValidationError("--batch must be in 1…10000, got \(batch)") }
         if let chunk {
             guard (1...10_000).contains(chunk) else { throw ValidationError("--chunk must be in 1…10000, got \(chunk)") }
             if epsGrid != nil { throw ValidationError("--chunk runs one ε: it does not apply with --eps-grid") }
@@ -229,6 +233,9 @@ struct AttackCommand: ParsableCommand {
 
     /// The AutoAttack stages `--method` runs (nil for the other attacks).
     var stagedMethods: [AutoAttackStageMethod]? { method.autoAttackStages(version: version) }
+
+    /// Images per batch: `--batch`, else AutoAttack's batch for its stages and 250 for the rest.
+    var batchSize: Int { batch ?? (stagedMethods == nil ? 250 : AutoAttackConfig.batchSize) }
 
     func writeOutputs(folder: String, images: Tensor, outcome: AttackOutcome, summary: AttackSummary) throws {
         try AtomicFile.write(AttackFigures.resultsCSV(outcome.results), to: folder + "/results.csv")

@@ -230,6 +230,26 @@ final class AutoAttackTests: XCTestCase {
         XCTAssertNotEqual(first.outcome.adversarialImages, third.outcome.adversarialImages, "another seed should start elsewhere")
     }
 
+    /// Batches run side by side in lanes, each from its own generator seeded in batch order, so
+    /// one lane, two or three give the same images, results and stage accounting.
+    func testLanesDoNotChangeTheOutcome() throws {
+        let f = try AttackFixture.require()
+        let config = smallConfig(norm: .linf, eps: 0.05)
+        let stages = AutoAttackVersion.standard.stages
+        let runs = [1, 2, 3].map { lanes in
+            var rng = SeededGenerator(seed: 29)
+            return runAttackStages(
+                stages, model: f.model, images01: f.images, labels: f.labels, config: config, batchSize: 8, lanes: lanes, using: &rng)
+        }
+        for (lanes, run) in zip([2, 3], runs.dropFirst()) {
+            XCTAssertEqual(run.outcome.adversarialImages, runs[0].outcome.adversarialImages, "\(lanes) lanes: images")
+            XCTAssertEqual(run.outcome.results, runs[0].outcome.results, "\(lanes) lanes: results")
+            XCTAssertEqual(run.stages.map(\.robust), runs[0].stages.map(\.robust), "\(lanes) lanes: stages")
+            XCTAssertEqual(run.outcome.gradientEvaluations, runs[0].outcome.gradientEvaluations, "\(lanes) lanes: evaluations")
+        }
+        XCTAssertGreaterThan(f.labels.count, 16, "the fixture must give several batches of 8")
+    }
+
     /// The projection FAB steps with: the point lands on the hyperplane inside the box, and no
     /// random feasible move is shorter (checked by sampling in 4 dimensions).
     func testBoxedHyperplaneProjectionIsFeasibleAndMinimal() {

@@ -114,6 +114,39 @@ final class ConvolutionBackendTests: XCTestCase {
         }
     }
 
+    /// Lanes (`Parallel.forEachLane`) run convolutions side by side, each on plans of its own:
+    /// the same shapes from four lanes at once give what one call at a time gives, for the output
+    /// and the input gradient, on a blocked-layout problem (8 → 8 channels, so the plans keep
+    /// reorder buffers that two lanes sharing one plan would overwrite).
+    func testConvolutionsInLanesMatchOneAtATime() {
+        var rng = SeededGenerator(seed: 76)
+        let layer = Conv2d(inputChannels: 8, outputChannels: 8, kernelSize: 3, stride: 1, padding: 1, using: &rng)
+        layer.backend = .dnnl
+        let inputs = (0..<12).map { _ in Tensor.randomNormal([5, 8, 9, 9], using: &rng) }
+        let gradients = (0..<12).map { _ in Tensor.randomNormal([5, 8, 9, 9], using: &rng) }
+        func pass(_ i: Int) -> (Tensor, Tensor) {
+            let (y, pullback) = layer.forward(inputs[i], mode: ForwardMode.eval.needingInputGradient)
+            return (y, pullback(gradients[i]))
+        }
+        let expected = inputs.indices.map(pass)
+        var got = [(Tensor, Tensor)?](repeating: nil, count: inputs.count)
+        var lanesSeen = [Int](repeating: 0, count: inputs.count)
+        got.withUnsafeMutableBufferPointer { slots in
+            lanesSeen.withUnsafeMutableBufferPointer { lanes in
+                Parallel.forEachLane(inputs.count, lanes: 4) { i in
+                    lanes[i] = Parallel.currentLane
+                    slots[i] = pass(i)
+                }
+            }
+        }
+        XCTAssertTrue(lanesSeen.allSatisfy { (1...4).contains($0) }, "every index ran in a lane: \(lanesSeen)")
+        for i in inputs.indices {
+            guard let (y, dx) = got[i] else { return XCTFail("index \(i) did not run") }
+            assertClose(y, expected[i].0, rtol: 1e-5, atol: 1e-5, "output \(i)")
+            assertClose(dx, expected[i].1, rtol: 1e-5, atol: 1e-5, "input gradient \(i)")
+        }
+    }
+
     /// Parameter gradients are added to, not overwritten: a gradient already in the store stays.
     func testDNNLGradientsAccumulateOntoExistingValues() {
         var rng = SeededGenerator(seed: 75)

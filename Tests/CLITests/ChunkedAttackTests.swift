@@ -99,6 +99,7 @@ final class ChunkedAttackTests: CLITestCase {
             chunked(out, extra: ["--eps", "0.2"]), mentions: ["00000-00003/chunk.json", "another command"],
             environment: ["ADVLAB_DATA": dataDirectory])
         try assertOneLineError(chunked(out, extra: ["--chunk", "0"]), mentions: ["--chunk", "0"])
+        try assertOneLineError(chunked(out, extra: ["--batch", "0"]), mentions: ["--batch", "0"])
         try assertOneLineError(chunked(out, extra: ["--eps-grid", "0.1,0.2"]), mentions: ["--chunk", "--eps-grid"])
     }
 }
