@@ -285,21 +285,44 @@ public struct ReportComparison: Sendable {
                 settingsSeen.append((row.model, row.variant))
             }
         }
+        /// The judges of a row's panel as the page names them.
+        func panelText(_ row: UnrestrictedSetting) -> String { row.panel.map { $0.joined(separator: " + ") } ?? "n/a" }
         blocks.append(
             .table(
                 header: ["model", "variant"]
                     + [0, 1].flatMap { index in
-                        ["\(sets[index].title) searches", "\(sets[index].title) success", "\(sets[index].title) valid"]
+                        [
+                            "\(sets[index].title) searches", "\(sets[index].title) success", "\(sets[index].title) valid",
+                            "\(sets[index].title) panel",
+                        ]
                     },
                 rows: settingsSeen.map { model, variant in
                     [model, variant]
                         + reports.flatMap { r -> [String] in
                             guard let row = r.unrestricted.first(where: { $0.model == model && $0.variant == variant }) else {
-                                return ["not run", "n/a", "n/a"]
+                                return ["not run", "n/a", "n/a", "n/a"]
                             }
-                            return [String(row.count), Format.value(row.success_rate), Format.value(row.valid_success_rate)]
+                            return [
+                                String(row.count), Format.value(row.success_rate), Format.value(row.valid_success_rate), panelText(row),
+                            ]
                         }
-                }, numericColumns: [2, 3, 4, 5, 6, 7]))
+                }, numericColumns: [2, 3, 4, 6, 7, 8]))
+        // A smaller panel accepts more, so valid rates compare only between equal panels.
+        let differing = settingsSeen.filter { model, variant in
+            let panels = reports.map { r in r.unrestricted.first(where: { $0.model == model && $0.variant == variant })?.panel }
+            return panels[0] != nil && panels[1] != nil && panels[0] != panels[1]
+        }
+        if !differing.isEmpty {
+            let missing = reports.enumerated().compactMap { index, r in
+                Set(r.unrestricted.compactMap(\.panel_missing)).sorted().first.map { "\(sets[index].title): \($0)" }
+            }
+            blocks.append(
+                .paragraph(
+                    "The two reports' panels differ for "
+                        + differing.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+                        + ": a panel with fewer judges accepts more, so those valid rates do not compare across the data sets"
+                        + (missing.isEmpty ? "." : " (" + missing.joined(separator: "; ") + ").")))
+        }
 
         // Heat maps.
         blocks.append(.heading(level: 2, text: "Distance heat maps", anchor: "heatmaps"))
@@ -414,6 +437,7 @@ public struct ReportComparison: Sendable {
                 "\(sets[index].title), targeted unrestricted search: "
                     + rows.map {
                         "against the \($0.model) model success \(Format.value($0.success_rate)), valid \(Format.value($0.valid_success_rate))"
+                            + ($0.panel.map { " (panel: \($0.joined(separator: " + ")))" } ?? "")
                     }
                     .joined(separator: "; ") + ".")
         }

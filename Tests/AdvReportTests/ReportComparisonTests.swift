@@ -154,9 +154,9 @@ final class ReportComparisonTests: XCTestCase {
             ])
         XCTAssertEqual(summary.rows[1][0...5], ["MNIST", "robust", "2000", "0.014", "L∞ 0.3", "0.910"])
 
-        // Unrestricted: the second data set's figures in its own three columns.
+        // Unrestricted: the second data set's figures in its own four columns.
         let search = try table(page, with: "Fashion-MNIST searches")
-        XCTAssertEqual(search.rows[0], ["natural", "targeted", "90", "0.822", "n/a", "45", "0.432", "0.211"])
+        XCTAssertEqual(search.rows[0], ["natural", "targeted", "90", "0.822", "n/a", "n/a", "45", "0.432", "0.211", "n/a"])
 
         // Findings name each set's classes.
         let markdown = page.document.markdown()
@@ -170,6 +170,29 @@ final class ReportComparisonTests: XCTestCase {
                     + "and generalization part."), markdown)
         XCTAssertTrue(
             markdown.contains("The natural model gets 0 wrong most (0.100); the robust model holds 0 least (0.873): here the two agree."))
+    }
+
+    /// Valid rates from panels of different judges do not compare: the page names each row's panel
+    /// and says where the two differ, with the report's reason for a missing judge.
+    func testDifferentPanelsAreSaid() throws {
+        var (mnist, fashion) = (Self.mnist(), Self.fashion())
+        mnist.unrestricted[0].panel = ["triplet-5nn", "judge-robust"]
+        fashion.unrestricted[0].panel = ["triplet-5nn"]
+        fashion.unrestricted[0].panel_missing = "judge-robust.safetensors is absent"
+        let page = ReportComparison.render(mnist, fashion)
+        let search = try table(page, with: "Fashion-MNIST panel")
+        XCTAssertEqual(search.rows[0][5], "triplet-5nn + judge-robust")
+        XCTAssertEqual(search.rows[0][9], "triplet-5nn")
+        let markdown = page.document.markdown()
+        XCTAssertTrue(
+            markdown.contains(
+                "The two reports' panels differ for natural targeted: a panel with fewer judges accepts more, so those valid rates do not "
+                    + "compare across the data sets (Fashion-MNIST: judge-robust.safetensors is absent)."), markdown)
+        XCTAssertTrue(markdown.contains("against the natural model success 0.432, valid 0.211 (panel: triplet-5nn)"), markdown)
+
+        fashion.unrestricted[0].panel = mnist.unrestricted[0].panel
+        let same = ReportComparison.render(mnist, fashion).document.markdown()
+        XCTAssertFalse(same.contains("panels differ"), "equal panels are not flagged")
     }
 
     /// A tie is not one class: every class at the extreme is named, and a robust accuracy equal in
