@@ -285,8 +285,10 @@ public struct ReportComparison: Sendable {
                 settingsSeen.append((row.model, row.variant))
             }
         }
-        /// The judges of a row's panel as the page names them.
-        func panelText(_ row: UnrestrictedSetting) -> String { row.panel.map { $0.joined(separator: " + ") } ?? "n/a" }
+        /// A report's row for one search setting, nil when it did not run.
+        func row(_ r: ReportResults, _ model: String, _ variant: String) -> UnrestrictedSetting? {
+            r.unrestricted.first(where: { $0.model == model && $0.variant == variant })
+        }
         blocks.append(
             .table(
                 header: ["model", "variant"]
@@ -299,17 +301,18 @@ public struct ReportComparison: Sendable {
                 rows: settingsSeen.map { model, variant in
                     [model, variant]
                         + reports.flatMap { r -> [String] in
-                            guard let row = r.unrestricted.first(where: { $0.model == model && $0.variant == variant }) else {
+                            guard let row = row(r, model, variant) else {
                                 return ["not run", "n/a", "n/a", "n/a"]
                             }
                             return [
-                                String(row.count), Format.value(row.success_rate), Format.value(row.valid_success_rate), panelText(row),
+                                String(row.count), Format.value(row.success_rate), Format.value(row.valid_success_rate),
+                                panelText(row.panel) ?? "n/a",
                             ]
                         }
                 }, numericColumns: [2, 3, 4, 6, 7, 8]))
         // A smaller panel accepts more, so valid rates compare only between equal panels.
         let differing = settingsSeen.filter { model, variant in
-            let panels = reports.map { r in r.unrestricted.first(where: { $0.model == model && $0.variant == variant })?.panel }
+            let panels = reports.map { row($0, model, variant)?.panel }
             return panels[0] != nil && panels[1] != nil && panels[0] != panels[1]
         }
         if !differing.isEmpty {
@@ -437,13 +440,16 @@ public struct ReportComparison: Sendable {
                 "\(sets[index].title), targeted unrestricted search: "
                     + rows.map {
                         "against the \($0.model) model success \(Format.value($0.success_rate)), valid \(Format.value($0.valid_success_rate))"
-                            + ($0.panel.map { " (panel: \($0.joined(separator: " + ")))" } ?? "")
+                            + (panelText($0.panel).map { " (panel: \($0))" } ?? "")
                     }
                     .joined(separator: "; ") + ".")
         }
         return items
     }
 }
+
+/// A validity panel's judges as the page names them, nil in results written before the panel.
+private func panelText(_ panel: [String]?) -> String? { panel.map { $0.joined(separator: " + ") } }
 
 /// `values[index]`, or nil past the end.
 private func at(_ values: [Double], _ index: Int) -> Double? { index < values.count ? values[index] : nil }
