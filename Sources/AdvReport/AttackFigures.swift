@@ -104,6 +104,8 @@ public struct AttackSummary: Codable, Sendable {
     public var invariance: InvarianceReport?
     /// AutoAttack and its attacks only: each stage's robust accuracy and time (omitted otherwise).
     public var stages: [AttackStage]?
+    /// `attack --chunk` only: the processor each chunk ran on, in chunk order (omitted otherwise).
+    public var chunk_machines: [String]?
 
     public init(method: String, norm: String, eps: Double?, outcome: AttackOutcome, seed: UInt64, settings: [String: Double]) {
         self.method = method

@@ -14,6 +14,9 @@ import Foundation
 /// the first chunk is exactly the unchunked run on its images, and a chunk's result does not
 /// depend on whether the run stopped before it. The pooled outputs are those of a plain run
 /// (`results.csv`, `adversarial.npy`, `summary.json` with the stages pooled, `figure.png`).
+/// Each chunk records the processor it ran on, and `summary.json` lists them (`chunk_machines`),
+/// so a figure pooled from chunks run on several machines (a folder carried between them) says
+/// which ran where; the results of a chunk can differ in the last bits between processors.
 extension AttackCommand {
     /// What a chunk was made by; a chunk folder is reused only when all of it matches.
     struct ChunkIdentity: Codable, Equatable {
@@ -36,6 +39,8 @@ extension AttackCommand {
         var stages: [AttackStage]?
         var settings: [String: Double]
         var gradient_evaluations: Int
+        /// The processor the chunk ran on (`Machine.cpu`); nil in chunks kept by earlier builds.
+        var machine: String?
     }
 
     struct ChunkError: Error, CustomStringConvertible {
@@ -56,6 +61,7 @@ extension AttackCommand {
         var parts: [AttackOutcome] = []
         var stageParts: [[AttackStage]] = []
         var settings: [String: Double] = [:]
+        var machines: [String] = []
         for range in batchRanges(count: count, size: chunkSize) {
             let folder = out + "/chunks/" + String(format: "%05d-%05d", range.lowerBound, range.upperBound)
             let identity = ChunkIdentity(
@@ -73,7 +79,7 @@ extension AttackCommand {
                     using: &rng, indexOffset: range.lowerBound)
                 chunk = SavedChunk(
                     identity: identity, results: outcome.results, stages: stages, settings: chunkSettings,
-                    gradient_evaluations: outcome.gradientEvaluations)
+                    gradient_evaluations: outcome.gradientEvaluations, machine: Machine.cpu)
                 adversarial = outcome.adversarialImages
                 try createFolder(folder)
                 // The images first: a chunk counts as finished once chunk.json exists.
@@ -86,6 +92,7 @@ extension AttackCommand {
                 AttackOutcome(adversarialImages: adversarial, results: chunk.results, gradientEvaluations: chunk.gradient_evaluations))
             if let stages = chunk.stages { stageParts.append(stages) }
             settings = chunk.settings
+            machines.append(chunk.machine ?? "not recorded")
         }
         let outcome = AttackOutcome.concatenate(parts)
         var summary = AttackSummary(
@@ -93,6 +100,7 @@ extension AttackCommand {
             eps: summaryEps(eps),
             outcome: outcome, seed: seedOption.seed, settings: settings.merging(["chunk": Double(chunkSize)]) { $1 })
         summary.stages = stageParts.isEmpty ? nil : AttackStage.pooled(stageParts, total: count)
+        summary.chunk_machines = machines
         try writeOutputs(folder: out, images: images, outcome: outcome, summary: summary)
         note(
             String(

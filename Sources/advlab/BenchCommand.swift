@@ -56,6 +56,8 @@ struct BenchCommand: ParsableCommand {
         var gemm_threads: Int
         /// `wall` or `cpu` (`ADVLAB_BENCH_CLOCK`).
         var clock: String
+        /// The processor (`Machine.cpu`): figures compare only within one machine.
+        var cpu: String
     }
 
     /// The inputs of a workload that needs checkpoints or data: when running every workload,
@@ -129,10 +131,11 @@ struct BenchCommand: ParsableCommand {
             gemm_gflops: gemm, gemm_gflops_measurements: gemmMeasurements, workloads: workloads,
             peak_memory_mib: Benchmark.peakMemoryMiB(), seed: seedOption.seed,
             threads: Parallel.threadCount, gemm_threads: GEMM.threadCount,
-            clock: Benchmark.usesProcessCPUTime ? "cpu" : "wall")
+            clock: Benchmark.usesProcessCPUTime ? "cpu" : "wall", cpu: Machine.cpu)
         if jsonOption.json {
             print(try jsonText(result))
         } else {
+            print("cpu: \(result.cpu)")
             print(
                 String(
                     format:

@@ -1,3 +1,4 @@
+import AdvReport
 import Foundation
 import XCTest
 
@@ -38,6 +39,14 @@ final class ChunkedAttackTests: CLITestCase {
         }.count
         XCTAssertEqual(stages.last?["robust"] as? Int, robustRows, "the last stage's robust count is the pooled results'")
         XCTAssertEqual(pooled["robust_accuracy"] as? Double ?? -1, Double(robustRows) / 7, accuracy: 1e-12)
+        // Each chunk names the processor it ran on, and the pooled summary lists them in chunk order.
+        let machines = try chunks.map { name -> String in
+            let data = try Data(contentsOf: whole.appendingPathComponent("chunks/\(name)/chunk.json"))
+            let chunk = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            return try XCTUnwrap(chunk["machine"] as? String)
+        }
+        XCTAssertEqual(Set(machines), [Machine.cpu])
+        XCTAssertEqual(pooled["chunk_machines"] as? [String], machines)
 
         // The first chunk is the plain run on its three images with the same seed.
         let plain = work.appendingPathComponent("plain")
@@ -81,12 +90,15 @@ final class ChunkedAttackTests: CLITestCase {
         let label = try XCTUnwrap(results[0]["label"] as? Int)
         results[0]["cleanPrediction"] = (label + 1) % 10
         chunk["results"] = results
+        // A chunk kept by a build that did not record the processor still reads.
+        chunk["machine"] = nil
         try JSONSerialization.data(withJSONObject: chunk).write(to: path)
         XCTAssertEqual(try run(chunked(out)).status, 0)
         let row = try String(contentsOf: out.appendingPathComponent("results.csv"), encoding: .utf8)
             .split(separator: "\n")[4].split(separator: ",", omittingEmptySubsequences: false)
         XCTAssertEqual(row[0], "3")
         XCTAssertEqual(Int(row[3]), (label + 1) % 10, "the pooled results come from the kept chunk")
+        XCTAssertEqual(try summary(out)["chunk_machines"] as? [String], [Machine.cpu, "not recorded", Machine.cpu])
     }
 
     /// Chunks made by another command are refused with one line naming the chunk's file, and
