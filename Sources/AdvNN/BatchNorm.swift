@@ -59,7 +59,9 @@ public final class BatchNorm: Layer {
                     }
                 }
             }
-            // Running statistics: unbiased variance, as PyTorch.
+            // Running statistics: unbiased variance, as PyTorch; the n-th pass of a cumulative
+            // average weighs the batch 1/n (PyTorch's momentum=None).
+            let momentum = mode.cumulativeStatisticsPass.map { 1 / Float($0) } ?? self.momentum
             for ch in 0..<c {
                 let variance = 1 / (inverseStd[ch] * inverseStd[ch]) - epsilon
                 runningMean.value.scalars[ch] = (1 - momentum) * runningMean.value.scalars[ch] + momentum * mean[ch]

@@ -29,11 +29,19 @@ public struct ForwardMode: Sendable, Equatable {
     public var training: Bool
     public var parameterGradients: Bool
     public var inputGradient: Bool
+    /// Training mode only: the running statistics of every BatchNorm become the plain mean of
+    /// the batch statistics seen so far, this pass being the n-th (n = 1 replaces them), instead
+    /// of a momentum average. Passes 1…K then leave the mean over K batches: the "standing
+    /// statistics" of a network whose weights did not produce the running ones (an averaged
+    /// generator, Brock et al. 2019).
+    public var cumulativeStatisticsPass: Int?
 
-    public init(training: Bool, parameterGradients: Bool, inputGradient: Bool = true) {
+    public init(training: Bool, parameterGradients: Bool, inputGradient: Bool = true, cumulativeStatisticsPass: Int? = nil) {
+        precondition(cumulativeStatisticsPass.map { $0 >= 1 } ?? true, "cumulativeStatisticsPass counts from 1")
         self.training = training
         self.parameterGradients = parameterGradients
         self.inputGradient = inputGradient
+        self.cumulativeStatisticsPass = cumulativeStatisticsPass
     }
 
     /// Training step: batch statistics, dropout on, parameter gradients accumulated.

@@ -39,6 +39,12 @@ public struct ACGANTrainingConfig: Codable, Equatable, Sendable {
     /// Only the first N training and test examples (quick runs, the interrupted-training test);
     /// nil uses all. Stored with the settings, so that `--resume` refuses another limit.
     public var exampleLimit: Int?
+    /// β of an exponential moving average of the generator's weights (Yazıcı et al. 2019,
+    /// "The unusual effectiveness of averaging in GAN training"), nil for none. With it, the
+    /// checkpoint's `generator` is the average, with standing BatchNorm statistics recomputed
+    /// after each epoch, and the weights being trained are kept as `generator_training`; the
+    /// training itself (its random stream, both networks' updates) is the run without it.
+    public var generatorAverage: Float?
     public init() {}
 
     /// The ResNet AC-GAN's settings (Song et al. 2018's generator with z of 128, a spectrally
@@ -87,6 +93,7 @@ extension ACGANTrainingConfig {
         realTarget = try c.decode(Float.self, forKey: .realTarget)
         auxiliaryOnFakes = try c.decode(Bool.self, forKey: .auxiliaryOnFakes)
         exampleLimit = try c.decodeIfPresent(Int.self, forKey: .exampleLimit)
+        generatorAverage = try c.decodeIfPresent(Float.self, forKey: .generatorAverage)
     }
 }
 
@@ -121,6 +128,12 @@ public final class ACGANTrainer {
     public var quiet = false
     public private(set) var generator: any ConditionalGenerator
     public private(set) var discriminator: any ConditionalDiscriminator
+    /// The exponential moving average of `generator`'s weights (`config.generatorAverage`), nil
+    /// without one: what the grids show and the checkpoint's `generator` holds.
+    public private(set) var averagedGenerator: (any ConditionalGenerator)?
+    /// Batches of 100 generated images whose BatchNorm statistics, averaged, become the averaged
+    /// generator's running statistics after each epoch (fewer in tests).
+    public var standingStatisticsBatches = 20
 
     /// imageShape: the training set's (`Dataset.shape`); MNIST's by default.
     public init(
@@ -138,6 +151,57 @@ public final class ACGANTrainer {
         let gan = make(.init(latentSize: config.latentSize, imageShape: imageShape), &rng)
         generator = gan.generator
         discriminator = gan.discriminator
+        if config.generatorAverage != nil {
+            // Another instance of the architecture (its own initialisation is overwritten at once),
+            // starting from the trained generator's initial weights.
+            var spare = SeededGenerator(seed: config.seed)
+            let average = make(.init(latentSize: config.latentSize, imageShape: imageShape), &spare).generator
+            for ((_, target), (_, source)) in zip(average.namedState(), generator.namedState()) { target.value = source.value }
+            averagedGenerator = average
+        }
+    }
+
+    /// The generator that samples are drawn from: the average when there is one.
+    public var samplingGenerator: any ConditionalGenerator { averagedGenerator ?? generator }
+
+    /// The checkpoint's networks: `generator` is the sampling generator (what `advlab sample`,
+    /// the latent search and the report load), `generator_training` the weights being trained
+    /// when an average is kept.
+    var checkpointModels: [(String, any ParameterContainer)] {
+        var models: [(String, any ParameterContainer)] = [("generator", samplingGenerator), ("discriminator", discriminator)]
+        if averagedGenerator != nil { models.append(("generator_training", generator)) }
+        return models
+    }
+
+    /// The weight of the old average after the t-th generator update (t from 1):
+    /// min(β, (1 + t)/(10 + t)), so that the first updates, far from where training goes, fade
+    /// quickly (the schedule of TensorFlow's ExponentialMovingAverage with num_updates).
+    public static func averageDecay(beta: Float, generatorUpdates t: Int) -> Float {
+        min(beta, Float(1 + t) / Float(10 + t))
+    }
+
+    /// average ← decay·average + (1 − decay)·generator, for every weight (not the BatchNorm
+    /// running statistics, which `refreshStandingStatistics` recomputes).
+    func updateAverage(generatorUpdates: Int) {
+        guard let average = averagedGenerator, let beta = config.generatorAverage else { return }
+        let decay = Self.averageDecay(beta: beta, generatorUpdates: generatorUpdates)
+        for ((_, target), (_, source)) in zip(average.namedParameters, generator.namedParameters) {
+            target.value = target.value * decay + source.value * (1 - decay)
+        }
+    }
+
+    /// The averaged generator's BatchNorm running statistics: the mean of the batch statistics of
+    /// `standingStatisticsBatches` batches of 100 images of random classes, drawn from their own
+    /// stream (seed + 3 + epoch), so that the training stream is the one of a run without average.
+    func refreshStandingStatistics(epoch: Int) {
+        guard let average = averagedGenerator else { return }
+        var rng = SeededGenerator(seed: config.seed &+ 3 &+ UInt64(epoch))
+        for pass in 1...max(1, standingStatisticsBatches) {
+            let classes = (0..<100).map { _ in Int(rng.next() % UInt64(average.classCount)) }
+            let z = Tensor.randomNormal([100, config.latentSize], using: &rng)
+            _ = average.forward(
+                z, classes: classes, mode: ForwardMode(training: true, parameterGradients: false, cumulativeStatisticsPass: pass))
+        }
     }
 
     var logPath: String { TrainingCheckpoint.logPath(for: checkpointPath) }
@@ -165,8 +229,7 @@ public final class ACGANTrainer {
         if resume {
             guard FileManager.default.fileExists(atPath: checkpointPath) else { throw TrainingError.nothingToResume(path: checkpointPath) }
             let state = try TrainingCheckpoint.load(
-                path: checkpointPath, kind: Self.checkpointKind,
-                models: [("generator", generator), ("discriminator", discriminator)],
+                path: checkpointPath, kind: Self.checkpointKind, models: checkpointModels,
                 optimizers: [
                     ("generator_optimizer", generatorOptimizer),
                     ("discriminator_optimizer", discriminatorOptimizer),
@@ -254,9 +317,9 @@ public final class ACGANTrainer {
                     to: directory + "/epoch-\(String(format: "%03d", epoch + 1)).png", epoch: epoch + 1, classNames: train.classNames)
                 try writeLossCurves(log, to: directory + "/loss.svg")
             }
+            refreshStandingStatistics(epoch: epoch + 1)
             try TrainingCheckpoint.save(
-                path: checkpointPath, kind: Self.checkpointKind,
-                models: [("generator", generator), ("discriminator", discriminator)],
+                path: checkpointPath, kind: Self.checkpointKind, models: checkpointModels,
                 optimizers: [
                     ("generator_optimizer", generatorOptimizer),
                     ("discriminator_optimizer", discriminatorOptimizer),
@@ -346,6 +409,7 @@ public final class ACGANTrainer {
         }
         _ = generatedBack(judged.pullback(dSource, dClass))
         generatorOptimizer.step()
+        updateAverage(generatorUpdates: (step + 1) / max(1, config.criticSteps))
         return (discriminatorLoss, generatorLoss, judgements.0, judgements.1)
     }
 
@@ -353,11 +417,13 @@ public final class ACGANTrainer {
     /// the data set's), one column per latent vector (10).
     public func writeGrid(to path: String, epoch: Int, classNames: [String]) throws {
         let latents = fixedLatents()
+        let generator = samplingGenerator
         let classes = Array(0..<generator.classCount)
         let images = classes.map { generator.generate(latents, classes: [Int](repeating: $0, count: latents.shape[0])) }
         var grid = ImageGrid.fromImages(Tensor.concatenate(images), columns: latents.shape[0], scale: 2, padding: 2)
         for row in classes { grid.rowHeader(row: row, text: row < classNames.count ? classNames[row] : String(row)) }
-        grid.title = "AC-GAN (\(config.architecture)) epoch \(epoch) (seed \(config.seed)): one row per class"
+        let averaged = config.generatorAverage.map { String(format: ", weights averaged with β %g", $0) } ?? ""
+        grid.title = "AC-GAN (\(config.architecture)\(averaged)) epoch \(epoch) (seed \(config.seed)): one row per class"
         try grid.writePNG(to: path)
     }
 
@@ -397,6 +463,7 @@ public final class ACGANTrainer {
                 ("--arch", { $0.architecture }), ("--loss", { $0.loss.rawValue }), ("--critic-steps", { String($0.criticSteps) }),
                 ("--batch", { String($0.batchSize) }), ("--latent", { String($0.latentSize) }), ("--seed", { String($0.seed) }),
                 ("--limit", { limitText($0.exampleLimit) }),
+                ("--average-generator", { $0.generatorAverage.map { String($0) } ?? "none" }),
             ], checkpointPath: checkpointPath)
     }
 }

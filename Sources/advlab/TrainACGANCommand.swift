@@ -33,6 +33,12 @@ struct TrainACGANCommand: ParsableCommand {
     @Option(
         name: .customLong("lr-decay"), help: "Learning-rate schedule: none or linear (to 0; default: none for dcgan, linear for resnet).")
     var lrDecay: LearningRateDecay?
+    @Option(
+        name: .customLong("average-generator"), parsing: .unconditional,
+        help: ArgumentHelp(
+            "Keep an exponential moving average of the generator's weights with this β (e.g. 0.999; Yazıcı et al. 2019) and write it as the checkpoint's generator, with standing BatchNorm statistics (default: none).",
+            valueName: "β"))
+    var averageGenerator: Float?
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/acgan.safetensors"
@@ -56,6 +62,9 @@ struct TrainACGANCommand: ParsableCommand {
         }
         for (flag, value) in [("--beta1", beta1), ("--beta2", beta2)] {
             if let value, !(value >= 0 && value < 1) { throw ValidationError("\(flag) must be in [0, 1), got \(value)") }
+        }
+        if let averageGenerator, !(averageGenerator > 0 && averageGenerator < 1) {
+            throw ValidationError("--average-generator must be in (0, 1), got \(averageGenerator)")
         }
         guard (1...100).contains(criticSteps) else { throw ValidationError("--critic-steps must be in 1…100, got \(criticSteps)") }
         try validateOutputFile(out, flag: "--out")
@@ -81,6 +90,7 @@ struct TrainACGANCommand: ParsableCommand {
         config.seed = seedOption.seed
         config.auxiliaryOnFakes = auxOnFakes
         config.exampleLimit = limit
+        config.generatorAverage = averageGenerator
         try OutputFolders.createPending()
         let trainer = ACGANTrainer(
             config: config, checkpointPath: out, samplesDirectory: samples, commandLine: commandLineText, imageShape: train.shape)

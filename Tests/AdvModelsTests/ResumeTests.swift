@@ -35,6 +35,14 @@ final class ResumeTests: XCTestCase {
         try checkACGANResume(config, discriminatorWeight: "source_head.weight_orig")
     }
 
+    /// The same with an averaged generator: the average and its standing statistics resume too.
+    func testAveragedGeneratorResumeMatchesUninterruptedRun() throws {
+        var config = ACGANTrainingConfig.resnet
+        config.latentSize = 16
+        config.generatorAverage = 0.9
+        try checkACGANResume(config, discriminatorWeight: "source_head.weight_orig")
+    }
+
     func checkACGANResume(_ settings: ACGANTrainingConfig, discriminatorWeight: String) throws {
         let train = TrainingFixtures.randomDataset(count: 32, seed: 1)
         let test = TrainingFixtures.randomDataset(count: 10, seed: 2, split: .test)
@@ -46,22 +54,27 @@ final class ResumeTests: XCTestCase {
 
         let uninterrupted = ACGANTrainer(config: config, checkpointPath: path("a.safetensors"), samplesDirectory: nil, commandLine: "test")
         uninterrupted.quiet = true
+        uninterrupted.standingStatisticsBatches = 2
         XCTAssertEqual(try uninterrupted.run(train: train, test: test, resume: false).count, 2)
 
         let interrupted = ACGANTrainer(config: config, checkpointPath: path("b.safetensors"), samplesDirectory: nil, commandLine: "test")
         interrupted.quiet = true
+        interrupted.standingStatisticsBatches = 2
         interrupted.stepLimit = stepsPerEpoch + 1  // one step into epoch 2, which is never saved
         XCTAssertEqual(try interrupted.run(train: train, test: test, resume: false).count, 1)
         XCTAssertEqual(try Safetensors.read(path: path("b.safetensors")).integerTensor("epoch").signedValues, [1])
 
         let resumed = ACGANTrainer(config: config, checkpointPath: path("b.safetensors"), samplesDirectory: nil, commandLine: "test")
         resumed.quiet = true
+        resumed.standingStatisticsBatches = 2
         XCTAssertEqual(try resumed.run(train: train, test: test, resume: true).map(\.epoch), [2])
 
         try assertSameCheckpointTensors(path("b.safetensors"), path("a.safetensors"), tolerance: 1e-5)
         for ((name, actual), (_, expected)) in zip(
-            resumed.generator.namedState() + resumed.discriminator.namedState(),
-            uninterrupted.generator.namedState() + uninterrupted.discriminator.namedState())
+            resumed.generator.namedState() + resumed.discriminator.namedState()
+                + (resumed.averagedGenerator?.namedState() ?? []),
+            uninterrupted.generator.namedState() + uninterrupted.discriminator.namedState()
+                + (uninterrupted.averagedGenerator?.namedState() ?? []))
         {
             XCTAssertLessThanOrEqual(largestDifference(actual.value.scalars, expected.value.scalars), 1e-5, "in memory: \(name)")
         }

@@ -36,6 +36,13 @@ final class FlagErrorTests: CLITestCase {
         try assertUsageError(["train", "classifier", "--lr", "nan", "--out", out], mentions: ["--lr"])
     }
 
+    /// The weight average's β must lie strictly between 0 and 1 (1 would never move, 0 is no average).
+    func testAverageGeneratorOutOfRange() throws {
+        for value in ["1", "0", "-0.5", "nan"] {
+            try assertUsageError(["train", "acgan", "--average-generator", value, "--out", out], mentions: ["--average-generator"])
+        }
+    }
+
     func testNonNumericValue() throws {
         try assertUsageError(["train", "classifier", "--epochs", "ten", "--out", out], mentions: ["--epochs", "ten"])
     }
