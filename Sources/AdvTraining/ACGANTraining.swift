@@ -422,7 +422,7 @@ public final class ACGANTrainer {
         let images = classes.map { generator.generate(latents, classes: [Int](repeating: $0, count: latents.shape[0])) }
         var grid = ImageGrid.fromImages(Tensor.concatenate(images), columns: latents.shape[0], scale: 2, padding: 2)
         for row in classes { grid.rowHeader(row: row, text: row < classNames.count ? classNames[row] : String(row)) }
-        let averaged = config.generatorAverage.map { String(format: ", weights averaged with β %g", $0) } ?? ""
+        let averaged = config.generatorAverage.map { String(format: ", weights averaged, beta %g", $0) } ?? ""
         grid.title = "AC-GAN (\(config.architecture)\(averaged)) epoch \(epoch) (seed \(config.seed)): one row per class"
         try grid.writePNG(to: path)
     }
