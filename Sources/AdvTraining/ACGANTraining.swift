@@ -312,12 +312,13 @@ public final class ACGANTrainer {
                 "aux_real_accuracy": Double(auxCorrect) / Double(max(1, seen)),
                 "aux_test_accuracy": auxiliaryAccuracy, "seconds": seconds,
             ])
+            // Before the grid, which draws the averaged generator in evaluation mode.
+            refreshStandingStatistics(epoch: epoch + 1)
             if let directory = samplesDirectory {
                 try writeGrid(
                     to: directory + "/epoch-\(String(format: "%03d", epoch + 1)).png", epoch: epoch + 1, classNames: train.classNames)
                 try writeLossCurves(log, to: directory + "/loss.svg")
             }
-            refreshStandingStatistics(epoch: epoch + 1)
             try TrainingCheckpoint.save(
                 path: checkpointPath, kind: Self.checkpointKind, models: checkpointModels,
                 optimizers: [
