@@ -8,7 +8,43 @@ import Foundation
 // For a source class s and a target t, starting from a random z0, minimise over z
 //     CE(f(G(z, s)), t) + λ1 · mean(max((z − z0)² − ε_z², 0)) + λ2 · CE(aux(G(z, s)), s)
 // (untargeted: the first term is the minimum over t ≠ s). The image has no original, so no norm
-// bounds it; the auxiliary classifier is what is meant to keep it a digit of class s.
+// bounds it; the auxiliary classifier is what is meant to keep it a digit of class s. A
+// `LatentKeeper` may put another classifier in the auxiliary classifier's place (its term and its
+// half of the success rule).
+
+/// The classifier that keeps the searched image a digit of the source: the λ2 term of the
+/// objective pulls its reading toward s, the best-of-K starts are scored with it, and the success
+/// rule asks it to say s.
+public enum LatentKeeper {
+    /// The AC-GAN's auxiliary classifier (the discriminator's class head), as Song et al.
+    case auxiliaryHead
+    /// Another classifier in its place, e.g. a robust one whose decisions follow shape rather than
+    /// pixel noise. It must be neither the attacked model nor a judge of the validity panel: the
+    /// search optimises against it.
+    case classifier(any ImageClassifier)
+
+    /// The keeper's logits on images that `discriminator` judged as `judged` (reused for the
+    /// auxiliary head), with their pullback to the images.
+    func logits(
+        _ images: Tensor, judged: (sourceLogits: Tensor, classLogits: Tensor, pullback: (Tensor, Tensor) -> Tensor)
+    ) -> (Tensor, Pullback) {
+        switch self {
+        case .auxiliaryHead:
+            let sourceShape = judged.sourceLogits.shape
+            return (judged.classLogits, { judged.pullback(Tensor.zeros(sourceShape), $0) })
+        case .classifier(let keeper):
+            return keeper.logits(images, mode: .eval)
+        }
+    }
+
+    /// The keeper's logits alone (no pullback).
+    func logits(_ images: Tensor, discriminator: any ConditionalDiscriminator) -> Tensor {
+        switch self {
+        case .auxiliaryHead: discriminator.forward(images, mode: .eval).classLogits
+        case .classifier(let keeper): keeper.logits(images, mode: .eval).0
+        }
+    }
+}
 
 /// How z (and τ) move.
 public enum LatentSearchOptimizer: String, Codable, Sendable, CaseIterable {
@@ -64,6 +100,8 @@ public struct LatentSearchRecord: Codable, Sendable {
     public var attempts: Int = 1
     public var classifierPrediction: Int
     public var classifierConfidence: Float
+    /// The keeper's class and confidence (the AC-GAN's auxiliary classifier unless a
+    /// `LatentKeeper.classifier` took its place).
     public var auxiliaryPrediction: Int
     public var auxiliaryConfidence: Float
     /// σ(source logit) of the discriminator: its belief that the image is real.
@@ -90,17 +128,19 @@ public struct LatentSearchOutcome: Sendable {
 }
 
 /// Song et al.'s success rule: the attacked classifier says the target (untargeted: anything
-/// but the source) AND the auxiliary classifier still says the source.
+/// but the source) AND the auxiliary classifier (or the keeper in its place) still says the source.
 public func isUnrestrictedSuccess(classifierPrediction: Int, auxiliaryPrediction: Int, source: Int, target: Int?) -> Bool {
     let fooled = target.map { classifierPrediction == $0 } ?? (classifierPrediction != source)
     return fooled && auxiliaryPrediction == source
 }
 
 /// The search objective for a batch and its gradients with respect to z and τ.
-/// z: [N, D]; tau: [N, C, H, W] (the generator's image shape) or nil -> (loss per example, dz, dτ, images, logits, aux logits, source logits)
+/// z: [N, D]; tau: [N, C, H, W] (the generator's image shape) or nil -> (loss per example, dz, dτ, images, logits,
+/// the keeper's logits, the discriminator's source logits)
 public func latentSearchObjective(
     generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
-    z: Tensor, z0: Tensor, tau: Tensor?, sources: [Int], targets: [Int]?, config: LatentSearchConfig
+    keeper: LatentKeeper = .auxiliaryHead, z: Tensor, z0: Tensor, tau: Tensor?, sources: [Int], targets: [Int]?,
+    config: LatentSearchConfig
 )
     -> (losses: [Float], dz: Tensor, dTau: Tensor?, images: Tensor, logits: Tensor, auxiliaryLogits: Tensor, sourceLogits: Tensor)
 {
@@ -116,12 +156,13 @@ public func latentSearchObjective(
     }
     let (logits, classifierBack) = classifier.logits(images, mode: .eval)
     let judged = discriminator.forward(images, mode: .eval)
+    let (keeperLogits, keeperBack) = keeper.logits(images, judged: judged)
 
     let (attackLosses, dLogits, auxiliaryLosses, dAuxiliary) = classifierTerms(
-        logits: logits, auxiliaryLogits: judged.classLogits,
+        logits: logits, auxiliaryLogits: keeperLogits,
         sources: sources, targets: targets)
     var dImages = classifierBack(dLogits)
-    dImages += judged.pullback(Tensor.zeros([n, 1]), dAuxiliary * config.lambda2)
+    dImages += keeperBack(dAuxiliary * config.lambda2)
 
     // Through the clipping of the noise-augmented image: zero gradient where the sum was clipped.
     var dTau: Tensor?
@@ -151,7 +192,7 @@ public func latentSearchObjective(
         }
         losses[row] = attackLosses[row] + config.lambda1 * penalty / Float(d) + config.lambda2 * auxiliaryLosses[row]
     }
-    return (losses, dz, dTau, images, logits, judged.classLogits, judged.sourceLogits)
+    return (losses, dz, dTau, images, logits, keeperLogits, judged.sourceLogits)
 }
 
 /// Runs the search for `sources.count` examples at once; an example stops updating once it
@@ -160,17 +201,17 @@ public func latentSearchObjective(
 /// of images) is that of the example's last start.
 public func latentSearch(
     generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
-    sources: [Int], targets: [Int]?, config: LatentSearchConfig,
+    keeper: LatentKeeper = .auxiliaryHead, sources: [Int], targets: [Int]?, config: LatentSearchConfig,
     using rng: inout some RandomNumberGenerator
 ) -> LatentSearchOutcome {
     var outcome = latentSearchAttempt(
-        generator: generator, discriminator: discriminator, classifier: classifier,
+        generator: generator, discriminator: discriminator, classifier: classifier, keeper: keeper,
         sources: sources, targets: targets, config: config, using: &rng)
     for attempt in stride(from: 2, through: config.attempts, by: 1) {
         let failed = outcome.records.indices.filter { !outcome.records[$0].success }
         if failed.isEmpty { break }
         let retry = latentSearchAttempt(
-            generator: generator, discriminator: discriminator, classifier: classifier,
+            generator: generator, discriminator: discriminator, classifier: classifier, keeper: keeper,
             sources: failed.map { sources[$0] }, targets: targets.map { t in failed.map { t[$0] } },
             config: config, using: &rng)
         for (row, example) in failed.enumerated() {
@@ -188,13 +229,19 @@ public func latentSearch(
 /// One start of the search for every example (see `latentSearch`).
 func latentSearchAttempt(
     generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
-    sources: [Int], targets: [Int]?, config: LatentSearchConfig,
+    keeper: LatentKeeper = .auxiliaryHead, sources: [Int], targets: [Int]?, config: LatentSearchConfig,
     using rng: inout some RandomNumberGenerator
 ) -> LatentSearchOutcome {
+    if case .classifier(let other) = keeper {
+        precondition(other !== classifier, "latent search: the keeper cannot be the attacked classifier")
+        precondition(
+            other.classCount == classifier.classCount,
+            "latent search: the keeper has \(other.classCount) classes, the classifier \(classifier.classCount)")
+    }
     let n = sources.count
     let d = generator.latentSize
     let z0 = latentStarts(
-        generator: generator, discriminator: discriminator, classifier: classifier, sources: sources,
+        generator: generator, discriminator: discriminator, classifier: classifier, keeper: keeper, sources: sources,
         targets: targets, config: config, using: &rng)
     let startImages = generator.generate(z0, classes: sources)
     var z = z0
@@ -204,7 +251,7 @@ func latentSearchAttempt(
     var done = [Bool](repeating: false, count: n)
     var stepsUsed = [Int](repeating: config.steps, count: n)
     var lastLogits = Tensor.zeros([n, classifier.classCount])
-    var lastAux = Tensor.zeros([n, discriminator.classCount])
+    var lastAux = Tensor.zeros([n, classifier.classCount])
     var lastSource = Tensor.zeros([n, 1])
 
     for step in 0...config.steps {
@@ -216,7 +263,7 @@ func latentSearchAttempt(
         let activeSources = active.map { sources[$0] }
         let activeTargets = targets.map { t in active.map { t[$0] } }
         let objective = latentSearchObjective(
-            generator: generator, discriminator: discriminator, classifier: classifier,
+            generator: generator, discriminator: discriminator, classifier: classifier, keeper: keeper,
             z: activeZ, z0: activeZ0, tau: activeTau, sources: activeSources,
             targets: activeTargets, config: config)
         let predictions = objective.logits.argmaxRows()
@@ -280,7 +327,7 @@ func latentSearchAttempt(
 /// of K draws by the objective at z = z0 (where the ε_z penalty is zero and τ = 0). [N, D]
 func latentStarts(
     generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: ImageClassifier,
-    sources: [Int], targets: [Int]?, config: LatentSearchConfig,
+    keeper: LatentKeeper = .auxiliaryHead, sources: [Int], targets: [Int]?, config: LatentSearchConfig,
     using rng: inout some RandomNumberGenerator
 ) -> Tensor {
     let n = sources.count
@@ -297,7 +344,7 @@ func latentStarts(
         let images = generator.generate(candidates.gather(Array(range)), classes: rowSources)
         let terms = classifierTerms(
             logits: classifier.logits(images, mode: .eval).0,
-            auxiliaryLogits: discriminator.forward(images, mode: .eval).classLogits,
+            auxiliaryLogits: keeper.logits(images, discriminator: discriminator),
             sources: rowSources, targets: candidateTargets.map { Array($0[range]) })
         for row in 0..<range.count { scores.append(terms.attack[row] + config.lambda2 * terms.keep[row]) }
     }

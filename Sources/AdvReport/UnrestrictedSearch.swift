@@ -71,12 +71,25 @@ public struct UnrestrictedModels {
     /// them may be the attacked model or the auxiliary classifier: the search must never see a judge.
     public var judges: [(name: String, classifier: any ImageClassifier)]
     public var train: Dataset
+    /// The classifier that keeps the image a digit of the source in place of the AC-GAN's
+    /// auxiliary classifier (`LatentKeeper`), by name (its checkpoint's file name); nil for the
+    /// auxiliary classifier. Never the attacked model or a judge: the search optimises against it.
+    public var keeper: (name: String, classifier: any ImageClassifier)?
+    /// The summary's name for the AC-GAN's auxiliary classifier as the keeper.
+    public static let auxiliaryHeadKeeper = "auxiliary head"
+    public var keeperName: String { keeper?.name ?? Self.auxiliaryHeadKeeper }
 
     public init(
         generator: any ConditionalGenerator, discriminator: any ConditionalDiscriminator, classifier: any ImageClassifier,
-        knn: EmbeddingKNN, judges: [(name: String, classifier: any ImageClassifier)] = [], train: Dataset
+        knn: EmbeddingKNN, judges: [(name: String, classifier: any ImageClassifier)] = [], train: Dataset,
+        keeper: (name: String, classifier: any ImageClassifier)? = nil
     ) {
         precondition(!judges.contains { $0.classifier === classifier }, "the attacked model cannot judge its own search")
+        if let keeper {
+            precondition(keeper.classifier !== classifier, "the attacked model cannot keep its own search")
+            precondition(!judges.contains { $0.classifier === keeper.classifier }, "the search's keeper cannot be a judge")
+        }
+        self.keeper = keeper
         self.generator = generator
         self.discriminator = discriminator
         self.classifier = classifier
@@ -137,6 +150,9 @@ public struct UnrestrictedSummary: Codable, Sendable {
     public var generator: String
     public var model: String
     public var settings: LatentSearchConfig
+    /// What kept the image a digit of the source: "auxiliary head" (the AC-GAN's) or the keeper
+    /// classifier's checkpoint (`UnrestrictedModels.keeperName`).
+    public var keeper: String
     /// The auxiliary classifier's mean confidence in the source on successes (null without one).
     @ExplicitNull public var auxiliary_source_confidence_on_successes: Double?
     /// Fraction of the successes whose 5-NN in the triplet embedding still says the source (null without one).
@@ -193,7 +209,8 @@ public func runUnrestricted(
         defer { progress(range.upperBound) }
         return latentSearch(
             generator: models.generator, discriminator: models.discriminator, classifier: models.classifier,
-            sources: Array(plan.sources[range]), targets: plan.targets.map { Array($0[range]) }, config: plan.config,
+            keeper: models.keeper.map { .classifier($0.classifier) } ?? .auxiliaryHead, sources: Array(plan.sources[range]),
+            targets: plan.targets.map { Array($0[range]) }, config: plan.config,
             using: &rng)
     }
     let outcome = LatentSearchOutcome(
@@ -218,7 +235,7 @@ public func runUnrestricted(
     let summary = UnrestrictedSummary(
         success_rate: outcome.successRate, count: records.count,
         mean_steps: Double(records.map(\.steps).reduce(0, +)) / Double(max(1, records.count)), per_pair: rates, seed: plan.seed,
-        generator: plan.generatorName, model: plan.modelName, settings: plan.config,
+        generator: plan.generatorName, model: plan.modelName, settings: plan.config, keeper: models.keeperName,
         auxiliary_source_confidence_on_successes: UnrestrictedFigures.meanAuxiliarySourceConfidence(records),
         knn_agrees_on_successes: successes.isEmpty ? nil : Double(knnAgreeing) / Double(successes.count),
         success_rate_knn_agreeing: Double(knnAgreeing) / Double(max(1, records.count)),

@@ -15,7 +15,7 @@ struct UnrestrictedCommand: ParsableCommand {
         commandName: "unrestricted",
         abstract: "Search the AC-GAN's latent space for unrestricted adversarial examples (Song et al. 2018).",
         discussion: "Success = the attacked classifier says the target (untargeted: anything but the source) AND the AC-GAN's "
-            + "auxiliary classifier still says the source. Valid = a success that every judge of the panel, which the search never "
+            + "auxiliary classifier (or the --keeper in its place) still says the source. Valid = a success that every judge of the panel, which the search never "
             + "sees, reads as the source: the triplet 5-NN, each --judge, and --natural when it is not the attacked model. Writes "
             + "pairs.png, records.json, records.csv, judge-set.json (the successes, for advlab judge --from-unrestricted), images.npy and start-images.npy (N×C×H×W float32 in [0, 1], in the order of "
             + "records.csv), summary.json, baseline.json (error of the classifier on plain samples, no search) and, with "
@@ -32,6 +32,11 @@ struct UnrestrictedCommand: ParsableCommand {
     var judge: [String] = []
     @Option(help: "The natural classifier: a judge of the panel unless it is the attacked --model (the same file contents).")
     var natural = "checkpoints/classifier-natural.safetensors"
+    @Option(
+        help:
+            "A classifier that takes the AC-GAN auxiliary classifier's place in the objective (λ2 term, best-of-K starts) and the success rule, e.g. a robust one; never the attacked --model or a judge of the panel (default: the auxiliary classifier)."
+    )
+    var keeper: String?
     @Option(help: "Source class s (0-9).") var source: Int?
     @Option(help: "Target class t (0-9, ≠ source).") var target: Int?
     @Flag(help: "Untargeted: any class but the source.") var untargeted = false
@@ -78,6 +83,7 @@ struct UnrestrictedCommand: ParsableCommand {
         {
             throw ValidationError("--judge \(same) is the attacked --model: the search must never see a judge")
         }
+        if let keeper { try validateKeeper(keeper) }
         let modes = [source != nil && target != nil, source != nil && untargeted, allPairs].filter { $0 }.count
         guard modes == 1 else { throw ValidationError("choose one: --source S --target T, --source S --untargeted, or --all-pairs") }
         if let source, !(0...9).contains(source) { throw ValidationError("--source must be in 0…9, got \(source)") }
@@ -106,6 +112,11 @@ struct UnrestrictedCommand: ParsableCommand {
         let tripletEmbedding = try ModelLoading.triplet(path: embedding)
         let train = try dataOptions.load(.train)
         let judges = try panelJudges()
+        let keeperClassifier = try keeper.map { try ModelLoading.classifier(path: $0) }
+        if let keeperClassifier, keeperClassifier.classCount != classifier.classCount {
+            throw ValidationError(
+                "--keeper \(keeper ?? ""): \(keeperClassifier.classCount) classes, the attacked --model has \(classifier.classCount)")
+        }
         try createFolder(out)
         var config = LatentSearchConfig()
         config.steps = steps
@@ -128,20 +139,17 @@ struct UnrestrictedCommand: ParsableCommand {
         let modelName = URL(fileURLWithPath: model).lastPathComponent
         let title =
             (allPairs ? "all pairs" : untargeted ? "s=\(source ?? 0) untargeted" : "s=\(source ?? 0) -> t=\(target ?? 0)")
-            + " vs " + modelName
+            + " vs " + modelName + (keeper.map { ", keeper " + URL(fileURLWithPath: $0).lastPathComponent } ?? "")
         var plan = UnrestrictedPlan(
             sources: sources, targets: targets, config: config, seed: seedOption.seed, title: title,
             generatorName: generator, modelName: model)
         plan.figures = allPairs ? [.pairs, .allPairs, .successMatrix] : [.pairs]
         let progress = ProgressReporter(label: "unrestricted", total: sources.count)
-        let result = runUnrestricted(
-            plan,
-            models: UnrestrictedModels(
-                generator: generatorModel, discriminator: discriminator, classifier: classifier,
-                knn: EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels), judges: judges, train: train)
-        ) {
-            progress.update($0)
-        }
+        let models = UnrestrictedModels(
+            generator: generatorModel, discriminator: discriminator, classifier: classifier,
+            knn: EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels), judges: judges, train: train,
+            keeper: keeperClassifier.map { (name: URL(fileURLWithPath: keeper ?? "").lastPathComponent, classifier: $0) })
+        let result = runUnrestricted(plan, models: models) { progress.update($0) }
 
         let files: [(UnrestrictedFigure, String)] = [
             (.pairs, "pairs.png"), (.allPairs, "all-pairs.png"), (.successMatrix, "success-matrix.png"),
@@ -169,9 +177,27 @@ struct UnrestrictedCommand: ParsableCommand {
         if jsonOption.json { print(text) }
         note(
             String(
-                format: "success rate %.3f over %d searches, valid %.3f (panel: %@); wrote %@ (seed %llu)",
-                result.summary.success_rate, result.records.count, result.summary.valid_success_rate,
+                format: "success rate %.3f over %d searches (keeper: %@), valid %.3f (panel: %@); wrote %@ (seed %llu)",
+                result.summary.success_rate, result.records.count, models.keeperName, result.summary.valid_success_rate,
                 result.panel.judges.joined(separator: ", "), out, seedOption.seed))
+    }
+
+    /// The keeper must be a file that is none of the attacked model, a --judge, or --natural when
+    /// natural judges (compared by contents: the search optimises against its keeper).
+    func validateKeeper(_ keeper: String) throws {
+        try validateInputFile(keeper, flag: "--keeper")
+        guard FileChecks.enabled, let keeperBytes = FileManager.default.contents(atPath: keeper) else { return }
+        let contents = { (path: String) in FileManager.default.contents(atPath: path) }
+        if contents(model) == keeperBytes {
+            throw ValidationError("--keeper \(keeper) is the attacked --model: the search cannot keep the class it attacks")
+        }
+        if let same = judge.first(where: { contents($0) == keeperBytes }) {
+            throw ValidationError("--keeper \(keeper) is the --judge \(same): the search must never see a judge")
+        }
+        if contents(natural) == keeperBytes {
+            throw ValidationError(
+                "--keeper \(keeper) is the natural classifier, a judge of the panel (--natural): the search must never see a judge")
+        }
     }
 
     /// A judge's name: its file name without the extension.

@@ -256,4 +256,92 @@ final class LatentSearchTests: XCTestCase {
         }
         XCTAssertTrue(pickedNonFirst, "with every pick the first draw the test could not tell screening from none")
     }
+
+    /// A keeper classifier in the auxiliary classifier's place: the objective's gradient still
+    /// matches finite differences, and its λ2 term is the keeper's cross-entropy toward the source.
+    func testKeeperObjectiveGradientAndTerm() {
+        let (generator, discriminator, classifier) = makeNetworks()
+        var keeperRNG = SeededGenerator(seed: 30)
+        let keeper = LogisticRegression(using: &keeperRNG)
+        var rng = SeededGenerator(seed: 31)
+        let z0 = Tensor.randomNormal([2, 8], using: &rng)
+        var z = z0
+        for j in 0..<3 { z.scalars[j] -= 0.4 }
+        var config = LatentSearchConfig()
+        config.lambda1 = 3
+        config.lambda2 = 2
+        let sources = [6, 2]
+        let targets = [0, 9]
+        func objective(_ z: Tensor, lambda2: Float = 2) -> (losses: [Float], dz: Tensor, images: Tensor) {
+            var c = config
+            c.lambda2 = lambda2
+            let o = latentSearchObjective(
+                generator: generator, discriminator: discriminator, classifier: classifier, keeper: .classifier(keeper),
+                z: z, z0: z0, tau: nil, sources: sources, targets: targets, config: c)
+            return (o.losses, o.dz, o.images)
+        }
+        let h: Float = 1e-2
+        var numeric = Tensor.zeros(like: z)
+        for i in 0..<z.count {
+            var plus = z
+            var minus = z
+            plus.scalars[i] += h
+            minus.scalars[i] -= h
+            numeric.scalars[i] = Float(
+                (Double(objective(plus).losses.reduce(0, +)) - Double(objective(minus).losses.reduce(0, +))) / Double(2 * h))
+        }
+        assertClose(objective(z).dz, numeric, rtol: 3e-2, atol: 3e-3 * max(1, numeric.maxAbs()))
+        XCTAssertGreaterThan(numeric.maxAbs(), 1e-3, "a zero gradient would make this check vacuous")
+
+        // The λ2 term: λ2 · CE(keeper(x), s), not the auxiliary head's.
+        let images = objective(z).images
+        let keeperCE = softmaxCrossEntropyPerExample(logits: keeper.logits(images, mode: .eval).0, labels: sources).0
+        let headCE = softmaxCrossEntropyPerExample(logits: discriminator.forward(images, mode: .eval).classLogits, labels: sources).0
+        let with = objective(z).losses
+        let without = objective(z, lambda2: 0).losses
+        for row in 0..<2 {
+            XCTAssertEqual(with[row] - without[row], 2 * keeperCE[row], accuracy: 1e-3 * max(1, keeperCE[row]))
+            XCTAssertGreaterThan(abs(keeperCE[row] - headCE[row]), 1e-2, "keeper and head must differ for the check to tell them apart")
+        }
+    }
+
+    /// The auxiliary head wrapped as a keeper classifier runs the very search of the default, and
+    /// a different keeper decides the success rule: every record's keeper class is the keeper's
+    /// reading of its image.
+    func testKeeperTakesTheAuxiliaryClassifiersPlace() {
+        let (generator, discriminator, classifier) = makeNetworks()
+        var config = LatentSearchConfig()
+        config.steps = 4
+        config.startCandidates = 3
+        config.attempts = 2
+        let sources = [1, 4, 7, 8]
+        let targets = [3, 2, 0, 5]
+        func search(_ keeper: LatentKeeper) -> LatentSearchOutcome {
+            var rng = SeededGenerator(seed: 32)
+            return latentSearch(
+                generator: generator, discriminator: discriminator, classifier: classifier, keeper: keeper, sources: sources,
+                targets: targets, config: config, using: &rng)
+        }
+        let head = search(.auxiliaryHead)
+        let wrapped = search(.classifier(AuxiliaryClassifier(discriminator)))
+        XCTAssertEqual(wrapped.images, head.images)
+        XCTAssertEqual(wrapped.records.map(\.auxiliaryPrediction), head.records.map(\.auxiliaryPrediction))
+
+        var keeperRNG = SeededGenerator(seed: 33)
+        let keeper = LogisticRegression(using: &keeperRNG)
+        // Untrained, head and keeper would both read every image as one class; a bias toward 7
+        // makes the keeper read the searches' images differently from the head.
+        let bias = keeper.namedParameters.first { $0.0.hasSuffix("bias") }!.1
+        bias.value.scalars[7] += 4
+        let kept = search(.classifier(keeper))
+        XCTAssertNotEqual(kept.images, head.images, "another keeper changes the search")
+        let keeperClasses = keeper.predict(kept.images)
+        let headClasses = AuxiliaryClassifier(discriminator).predict(kept.images)
+        XCTAssertNotEqual(keeperClasses, headClasses, "keeper and head must disagree somewhere for the check to mean anything")
+        let predictions = classifier.predict(kept.images)
+        for (i, record) in kept.records.enumerated() {
+            XCTAssertEqual(record.auxiliaryPrediction, keeperClasses[i], "record \(i) carries the keeper's class")
+            XCTAssertEqual(record.success, predictions[i] == targets[i] && keeperClasses[i] == sources[i])
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import AdvData
+import AdvNN
 import AdvReport
 import AdvTensor
 import AdvTraining
@@ -132,5 +133,60 @@ final class UnrestrictedCommandTests: CLITestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.standardError.contains("--judge"), result.standardError)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
+    /// --keeper must be a classifier the panel does not use and the search does not attack:
+    /// the attacked model, a --judge and the natural judge are refused, naming the flag.
+    func testTheKeeperIsNeitherTheAttackedModelNorAJudge() throws {
+        let cases: [(model: String, judges: [String], keeper: String, reason: String)] = [
+            ("classifier-robust", [], "classifier-robust", "attacked --model"),
+            ("classifier-natural", ["classifier-robust"], "classifier-robust", "--judge"),
+            ("classifier-robust", [], "classifier-natural", "natural classifier"),
+        ]
+        for (index, c) in cases.enumerated() {
+            let out = root.appendingPathComponent("keeper-refused-\(index)").path
+            let result = try run(
+                [
+                    "unrestricted", "--model", checkpoint(c.model + ".safetensors"), "--keeper", checkpoint(c.keeper + ".safetensors"),
+                    "--generator", checkpoint("acgan.safetensors"), "--embedding", checkpoint("triplet.safetensors"),
+                    "--natural", checkpoint("classifier-natural.safetensors"), "--all-pairs", "--out", out,
+                ] + c.judges.flatMap { ["--judge", checkpoint($0 + ".safetensors")] })
+            XCTAssertNotEqual(result.status, 0, "case \(index)")
+            XCTAssertTrue(result.standardError.contains("--keeper") && result.standardError.contains(c.reason), result.standardError)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+    }
+
+    /// With --keeper the keeper classifier decides the search's rule in place of the auxiliary
+    /// classifier, and the summary names it.
+    func testTheKeeperDecidesTheSuccessRule() throws {
+        guard let data = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !data.isEmpty else {
+            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
+        }
+        let out = root.appendingPathComponent("keeper").path
+        let result = try run(
+            [
+                "unrestricted", "--generator", checkpoint("acgan.safetensors"), "--model", checkpoint("classifier-natural.safetensors"),
+                "--keeper", checkpoint("judge-robust.safetensors"), "--embedding", checkpoint("triplet.safetensors"),
+                "--natural", checkpoint("classifier-natural.safetensors"), "--source", "4", "--target", "9", "--count", "4",
+                "--steps", "30", "--start-candidates", "4", "--seed", "5", "--data", data, "--out", out, "--json",
+            ],
+            environment: ["ADVLAB_THREADS": "1", "OMP_NUM_THREADS": "1"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        XCTAssertEqual(summary["keeper"] as? String, "judge-robust.safetensors")
+        XCTAssertEqual(summary["panel"] as? [String], ["triplet-5nn"], "the natural model is attacked, so it does not judge")
+        let records = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/records.json"))) as? [[String: Any]])
+        let images = try NPY.read(out + "/images.npy")
+        let keeperClasses = try ModelLoading.classifier(path: checkpoint("judge-robust.safetensors")).predict(images)
+        let (_, discriminator) = try ModelLoading.acgan(path: checkpoint("acgan.safetensors"))
+        let headClasses = discriminator.forward(images, mode: .eval).classLogits.argmaxRows()
+        XCTAssertEqual(records.count, 4)
+        for (i, record) in records.enumerated() {
+            let keeperClass = try XCTUnwrap(record["auxiliaryPrediction"] as? Int)
+            XCTAssertEqual(keeperClass, keeperClasses[i], "record \(i): the keeper's class, not the auxiliary head's (\(headClasses[i]))")
+            XCTAssertEqual(record["success"] as? Bool, record["classifierPrediction"] as? Int == 9 && keeperClass == 4)
+        }
     }
 }
