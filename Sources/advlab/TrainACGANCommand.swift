@@ -39,6 +39,12 @@ struct TrainACGANCommand: ParsableCommand {
             "Keep an exponential moving average of the generator's weights with this β (e.g. 0.999; Yazıcı et al. 2019) and write it as the checkpoint's generator, with standing BatchNorm statistics (default: none).",
             valueName: "β"))
     var averageGenerator: Float?
+    @Option(
+        name: .customLong("class-weight"), parsing: .unconditional,
+        help:
+            "Weight of the auxiliary classifier's cross-entropy in the generator's loss (Odena et al.: 1); smaller trades class fidelity for spread within each class."
+    )
+    var classWeight: Float = 1
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Checkpoint to write (a CSV log is written beside it).") var out = "checkpoints/acgan.safetensors"
@@ -66,6 +72,7 @@ struct TrainACGANCommand: ParsableCommand {
         if let averageGenerator, !(averageGenerator > 0 && averageGenerator < 1) {
             throw ValidationError("--average-generator must be in (0, 1), got \(averageGenerator)")
         }
+        guard classWeight >= 0, classWeight <= 100 else { throw ValidationError("--class-weight must be in [0, 100], got \(classWeight)") }
         guard (1...100).contains(criticSteps) else { throw ValidationError("--critic-steps must be in 1…100, got \(criticSteps)") }
         try validateOutputFile(out, flag: "--out")
         if let samples { try validateOutputFile(samples + "/grid.png", flag: "--samples") }
@@ -91,6 +98,7 @@ struct TrainACGANCommand: ParsableCommand {
         config.auxiliaryOnFakes = auxOnFakes
         config.exampleLimit = limit
         config.generatorAverage = averageGenerator
+        config.generatorClassWeight = classWeight
         try OutputFolders.createPending()
         let trainer = ACGANTrainer(
             config: config, checkpointPath: out, samplesDirectory: samples, commandLine: commandLineText, imageShape: train.shape)

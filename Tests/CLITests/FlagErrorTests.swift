@@ -43,6 +43,13 @@ final class FlagErrorTests: CLITestCase {
         }
     }
 
+    /// The generator's class-loss weight is a non-negative number.
+    func testClassWeightOutOfRange() throws {
+        for value in ["-0.1", "nan", "101"] {
+            try assertUsageError(["train", "acgan", "--class-weight", value, "--out", out], mentions: ["--class-weight"])
+        }
+    }
+
     func testNonNumericValue() throws {
         try assertUsageError(["train", "classifier", "--epochs", "ten", "--out", out], mentions: ["--epochs", "ten"])
     }
