@@ -137,9 +137,10 @@ struct UnrestrictedCommand: ParsableCommand {
             ? UnrestrictedPlan.allPairs(classCount: classCount, count: count)
             : ([Int](repeating: source ?? 0, count: count), untargeted ? nil : [Int](repeating: target ?? 0, count: count))
         let modelName = URL(fileURLWithPath: model).lastPathComponent
+        let keeperName = keeper.map { URL(fileURLWithPath: $0).lastPathComponent }
         let title =
             (allPairs ? "all pairs" : untargeted ? "s=\(source ?? 0) untargeted" : "s=\(source ?? 0) -> t=\(target ?? 0)")
-            + " vs " + modelName + (keeper.map { ", keeper " + URL(fileURLWithPath: $0).lastPathComponent } ?? "")
+            + " vs " + modelName + (keeperName.map { ", keeper " + $0 } ?? "")
         var plan = UnrestrictedPlan(
             sources: sources, targets: targets, config: config, seed: seedOption.seed, title: title,
             generatorName: generator, modelName: model)
@@ -148,7 +149,7 @@ struct UnrestrictedCommand: ParsableCommand {
         let models = UnrestrictedModels(
             generator: generatorModel, discriminator: discriminator, classifier: classifier,
             knn: EmbeddingKNN(embedding: tripletEmbedding, images01: train.images, labels: train.labels), judges: judges, train: train,
-            keeper: keeperClassifier.map { (name: URL(fileURLWithPath: keeper ?? "").lastPathComponent, classifier: $0) })
+            keeper: keeperClassifier.map { (name: keeperName ?? "", classifier: $0) })
         let result = runUnrestricted(plan, models: models) { progress.update($0) }
 
         let files: [(UnrestrictedFigure, String)] = [

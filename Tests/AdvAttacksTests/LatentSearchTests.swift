@@ -7,6 +7,25 @@ import XCTest
 @testable import AdvAttacks
 
 final class LatentSearchTests: XCTestCase {
+    /// dz of `objective` at `z` against central finite differences (step 1e-2) of its summed
+    /// losses, and the numeric gradient not vanishing.
+    func assertGradientMatchesFiniteDifferences(
+        at z: Tensor, _ objective: (Tensor) -> (losses: [Float], dz: Tensor), file: StaticString = #filePath, line: UInt = #line
+    ) {
+        func total(_ z: Tensor) -> Double { Double(objective(z).losses.reduce(0, +)) }
+        let h: Float = 1e-2
+        var numeric = Tensor.zeros(like: z)
+        for i in 0..<z.count {
+            var plus = z
+            var minus = z
+            plus.scalars[i] += h
+            minus.scalars[i] -= h
+            numeric.scalars[i] = Float((total(plus) - total(minus)) / Double(2 * h))
+        }
+        assertClose(objective(z).dz, numeric, rtol: 3e-2, atol: 3e-3 * max(1, numeric.maxAbs()), file: file, line: line)
+        XCTAssertGreaterThan(numeric.maxAbs(), 1e-3, "a zero gradient would make this check vacuous", file: file, line: line)
+    }
+
     /// Untrained but deterministic networks: the contracts below do not depend on training.
     func makeNetworks(seed: UInt64 = 21) -> (ACGANGenerator, ACGANDiscriminator, LogisticRegression) {
         var rng = SeededGenerator(seed: seed)
@@ -28,28 +47,12 @@ final class LatentSearchTests: XCTestCase {
         let tau = Tensor.randomNormal([2, 1, 28, 28], std: 0.5, using: &rng)
         let sources = [3, 7]
         let targets = [5, 1]
-        func total(_ z: Tensor) -> Double {
-            Double(
-                latentSearchObjective(
-                    generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
-                    tau: tau, sources: sources, targets: targets, config: config
-                ).losses.reduce(0, +))
+        assertGradientMatchesFiniteDifferences(at: z) { z in
+            let o = latentSearchObjective(
+                generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
+                tau: tau, sources: sources, targets: targets, config: config)
+            return (o.losses, o.dz)
         }
-        let analytic = latentSearchObjective(
-            generator: generator, discriminator: discriminator, classifier: classifier, z: z, z0: z0,
-            tau: tau, sources: sources, targets: targets, config: config
-        ).dz
-        let h: Float = 1e-2
-        var numeric = Tensor.zeros(like: z)
-        for i in 0..<z.count {
-            var plus = z
-            var minus = z
-            plus.scalars[i] += h
-            minus.scalars[i] -= h
-            numeric.scalars[i] = Float((total(plus) - total(minus)) / Double(2 * h))
-        }
-        assertClose(analytic, numeric, rtol: 3e-2, atol: 3e-3 * max(1, numeric.maxAbs()))
-        XCTAssertGreaterThan(numeric.maxAbs(), 1e-3, "a zero gradient would make this check vacuous")
     }
 
     func testBoxPenaltyIsZeroInsideAndGrowsOutside() {
@@ -280,18 +283,10 @@ final class LatentSearchTests: XCTestCase {
                 z: z, z0: z0, tau: nil, sources: sources, targets: targets, config: c)
             return (o.losses, o.dz, o.images)
         }
-        let h: Float = 1e-2
-        var numeric = Tensor.zeros(like: z)
-        for i in 0..<z.count {
-            var plus = z
-            var minus = z
-            plus.scalars[i] += h
-            minus.scalars[i] -= h
-            numeric.scalars[i] = Float(
-                (Double(objective(plus).losses.reduce(0, +)) - Double(objective(minus).losses.reduce(0, +))) / Double(2 * h))
+        assertGradientMatchesFiniteDifferences(at: z) { z in
+            let o = objective(z)
+            return (o.losses, o.dz)
         }
-        assertClose(objective(z).dz, numeric, rtol: 3e-2, atol: 3e-3 * max(1, numeric.maxAbs()))
-        XCTAssertGreaterThan(numeric.maxAbs(), 1e-3, "a zero gradient would make this check vacuous")
 
         // The λ2 term: λ2 · CE(keeper(x), s), not the auxiliary head's.
         let images = objective(z).images

@@ -95,9 +95,7 @@ final class DataErrorTests: CLITestCase {
     /// The real MNIST with one label changed in the train labels file (still a valid IDX file,
     /// still a valid gzip stream): only that file is reported, and training refuses it.
     func testOneChangedLabelInRealMNIST() throws {
-        guard let real = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !real.isEmpty else {
-            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
-        }
+        let real = try mnistDirectory()
         let data = try makeFolder("data")
         for name in ["train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
             try FileManager.default.createSymbolicLink(

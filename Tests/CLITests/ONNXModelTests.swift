@@ -31,9 +31,7 @@ final class ONNXModelTests: CLITestCase {
     /// The natural checkpoint exported to ONNX by PyTorch gives the native model's accuracy on
     /// the 10,000 test images (to the last digit: the logits agree within 1e-5).
     func testExportedNaturalModelEvaluatesLikeTheCheckpoint() throws {
-        guard let data = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !data.isEmpty else {
-            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
-        }
+        let data = try mnistDirectory()
         let native = repository.appendingPathComponent("checkpoints/classifier-natural.safetensors").path
         var accuracies: [Double] = []
         for model in [native, exportedNatural] {

@@ -11,9 +11,7 @@ import XCTest
 final class UnrestrictedCommandTests: CLITestCase {
 
     func testTargetedSearchWithRestartsWritesConsistentOutputs() throws {
-        guard let data = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !data.isEmpty else {
-            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
-        }
+        let data = try mnistDirectory()
         let out = root.appendingPathComponent("search").path
         let result = try run(
             [
@@ -98,9 +96,7 @@ final class UnrestrictedCommandTests: CLITestCase {
     /// Without tuning flags the command runs the full report's search (issue 18, item 4): the
     /// settings in summary.json are the report's, one search per pair count aside.
     func testDefaultsAreTheFullReportsSearch() throws {
-        guard let data = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !data.isEmpty else {
-            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
-        }
+        let data = try mnistDirectory()
         let out = root.appendingPathComponent("defaults").path
         let result = try run(
             [
@@ -160,9 +156,7 @@ final class UnrestrictedCommandTests: CLITestCase {
     /// With --keeper the keeper classifier decides the search's rule in place of the auxiliary
     /// classifier, and the summary names it.
     func testTheKeeperDecidesTheSuccessRule() throws {
-        guard let data = ProcessInfo.processInfo.environment["ADVLAB_DATA"], !data.isEmpty else {
-            throw XCTSkip("ADVLAB_DATA is not set (Scripts/setup fetches MNIST)")
-        }
+        let data = try mnistDirectory()
         let out = root.appendingPathComponent("keeper").path
         let result = try run(
             [
