@@ -226,14 +226,15 @@ public enum ReportContent {
                     + "A success needs the attacked model to say the target and the AC-GAN's auxiliary classifier the source; the triplet embedding's k-NN, "
                     + "which the search does not optimise against, is a second judge (column k-NN keeps source). A success is valid when every "
                     + "judge of the validity panel, which the search never sees, reads it as the source: the 5-NN, a robust judge of another "
-                    + "architecture, and the natural model when the robust one is attacked (column panel). The proxies of (1) compare each "
+                    + "architecture, and the natural model when the robust one is attacked (column panel); the same panel on the starting images "
+                    + "G(z0, s) of the successes is the control (column panel agrees on their starts): what the search began from. The proxies of (1) compare each "
                     + "example with the search's own starting image G(z0, s)."))
         for note in Set(r.unrestricted.compactMap(\.panel_missing)).sorted() { blocks.append(.paragraph("Validity panel: " + note + ".")) }
         blocks.append(
             .table(
                 header: [
                     "model", "variant", "searches", "success", "valid", "panel agrees on successes",
-                    "aux. confidence in source on successes", "SSIM to G(z0,s)", "k-NN keeps source",
+                    "panel agrees on their starts", "aux. confidence in source on successes", "SSIM to G(z0,s)", "k-NN keeps source",
                     "other model keeps source", "nearest train L2 (min, median)", "nearest train L∞ (min, median)", "(2)",
                     "panel",
                 ],
@@ -241,6 +242,7 @@ public enum ReportContent {
                     [
                         row.model, row.variant, String(row.count), Format.value(row.success_rate),
                         Format.value(row.valid_success_rate), Format.value(row.panel_agreement_on_successes),
+                        Format.value(row.panel_agreement_on_starts_of_successes),
                         Format.value(row.auxiliary_source_confidence_on_successes),
                         Format.value(row.condition_one?.overall.ssim), Format.value(row.condition_one?.overall.knn_keeps_source),
                         Format.value(row.condition_one?.overall.reference_keeps_source),
@@ -248,7 +250,7 @@ public enum ReportContent {
                         row.nearest_train_linf_quantiles.map { Format.value($0) }.joined(separator: ", "), "not applicable",
                         (row.panel ?? []).joined(separator: ", "),
                     ]
-                }, numericColumns: [2, 3, 4, 5, 6, 7, 8, 9]))
+                }, numericColumns: [2, 3, 4, 5, 6, 7, 8, 9, 10]))
         if let reason = r.unrestricted.first?.condition_two_reason {
             blocks.append(.paragraph("(2) for unrestricted examples: " + reason + "."))
         }

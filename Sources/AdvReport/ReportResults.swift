@@ -207,6 +207,9 @@ public struct UnrestrictedSetting: Codable, Sendable {
     public var panel_agreement_on_successes: Double?
     /// Per judge, the fraction of the successes it reads as the source.
     public var judge_agreement_on_successes: [String: Double?]?
+    /// The control: the fraction of the successes whose starting image G(z0, s) every judge reads
+    /// as the source; nil in results written before it or without a success.
+    public var panel_agreement_on_starts_of_successes: Double?
     public var condition_one: ConditionOneReport?
     /// Quantiles 0, 50 % of the L2 and L∞ distance of successes to the nearest training image of the source class.
     public var nearest_train_l2_quantiles: [Double]

@@ -133,6 +133,7 @@ public enum ReportVerification {
             share(row.success_rate, field + ".success_rate")
             share(row.valid_success_rate, field + ".valid_success_rate")
             share(row.panel_agreement_on_successes, field + ".panel_agreement_on_successes")
+            share(row.panel_agreement_on_starts_of_successes, field + ".panel_agreement_on_starts_of_successes")
             if let valid = row.valid_success_rate, valid > row.success_rate + 1e-12 {
                 problems.append("results.json: \(field).valid_success_rate \(valid) exceeds its success_rate \(row.success_rate)")
             }

@@ -91,6 +91,7 @@ extension Study {
             valid_success_rate: result.summary.valid_success_rate,
             panel_agreement_on_successes: result.summary.panel_agreement_on_successes,
             judge_agreement_on_successes: result.summary.judge_agreement_on_successes,
+            panel_agreement_on_starts_of_successes: result.summary.panel_agreement_on_starts_of_successes,
             condition_one: conditionOne, nearest_train_l2_quantiles: quantiles(l2),
             nearest_train_linf_quantiles: quantiles(linf),
             condition_two_reason: "an unrestricted example has no original image, so no ε-ball exists and (2) cannot hold by construction; "

@@ -146,16 +146,20 @@ public enum UnrestrictedFigures {
     }
 
     /// Per-example records as CSV (latent vectors are in the JSON records); with a panel, each
-    /// classifier judge's class (`<judge>_prediction`; the 5-NN's is `knn_prediction`) and `valid`.
+    /// classifier judge's class (`<judge>_prediction`; the 5-NN's is `knn_prediction`) and `valid`;
+    /// when the panel judged the starting images too, each judge's class of G(z0, s)
+    /// (`<judge>_start_prediction`, the 5-NN's first) and `start_accepted`.
     public static func recordsCSV(
         _ records: [LatentSearchRecord], nearestL2: [Float], nearestLinf: [Float], knnLabels: [Int],
         panel: UnrestrictedPanel? = nil
     ) -> String {
         let judges = panel.map { Array(zip($0.judges, $0.labels).dropFirst()) } ?? []
+        let startJudges = panel.map { $0.startLabels.isEmpty ? [] : Array(zip(["knn"] + $0.judges.dropFirst(), $0.startLabels)) } ?? []
         var lines = [
             "index,source,target,success,steps,attempts,classifier_prediction,classifier_confidence,auxiliary_prediction,"
                 + "auxiliary_confidence,discriminator_real_score,latent_distance,nearest_train_l2,nearest_train_linf,knn_prediction"
                 + judges.map { "," + $0.0 + "_prediction" }.joined() + (panel == nil ? "" : ",valid")
+                + startJudges.map { "," + $0.0 + "_start_prediction" }.joined() + (startJudges.isEmpty ? "" : ",start_accepted")
         ]
         for (i, r) in records.enumerated() {
             lines.append(
@@ -167,7 +171,9 @@ public enum UnrestrictedFigures {
                     String(format: "%.4f", r.latentDistance), String(format: "%.4f", nearestL2[i]),
                     String(format: "%.4f", nearestLinf[i]), String(knnLabels[i]),
                 ].joined(separator: ",")
-                    + judges.map { "," + String($0.1[i]) }.joined() + (panel.map { $0.valid[i] ? ",1" : ",0" } ?? ""))
+                    + judges.map { "," + String($0.1[i]) }.joined() + (panel.map { $0.valid[i] ? ",1" : ",0" } ?? "")
+                    + startJudges.map { "," + String($0.1[i]) }.joined()
+                    + (startJudges.isEmpty ? "" : (panel?.startAccepted[i] ?? false) ? ",1" : ",0"))
         }
         return lines.joined(separator: "\n") + "\n"
     }

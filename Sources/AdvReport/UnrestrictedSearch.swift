@@ -108,15 +108,36 @@ public struct UnrestrictedPanel: Sendable, Equatable {
     public var labels: [[Int]]
     /// Per search: a success that every judge reads as the source.
     public var valid: [Bool]
+    /// startLabels[j][i]: judge j's class for search i's starting image G(z0, s); empty when the
+    /// starts were not judged.
+    public var startLabels: [[Int]]
+    /// Per search: every judge reads its starting image as the source (empty when not judged).
+    /// The control for `valid`: a search cannot be more valid than the image it starts from, so
+    /// the panel's agreement on the starts of the successes bounds what the search itself lost.
+    public var startAccepted: [Bool]
 
-    /// `success` and `sources` per search; `labels` per judge and search.
-    public init(judges: [String], labels: [[Int]], success: [Bool], sources: [Int]) {
+    /// `success` and `sources` per search; `labels` (and `startLabels`, the same judges on the
+    /// starting images, or none) per judge and search.
+    public init(judges: [String], labels: [[Int]], startLabels: [[Int]] = [], success: [Bool], sources: [Int]) {
         precondition(
             judges.count == labels.count && labels.allSatisfy { $0.count == sources.count } && success.count == sources.count,
             "panel: \(judges.count) judges, \(labels.map(\.count)) labels for \(sources.count) searches")
+        precondition(
+            startLabels.isEmpty || (startLabels.count == judges.count && startLabels.allSatisfy { $0.count == sources.count }),
+            "panel: \(judges.count) judges, \(startLabels.map(\.count)) start labels for \(sources.count) searches")
         self.judges = judges
         self.labels = labels
+        self.startLabels = startLabels
         valid = sources.indices.map { i in success[i] && labels.allSatisfy { $0[i] == sources[i] } }
+        startAccepted = startLabels.isEmpty ? [] : sources.indices.map { i in startLabels.allSatisfy { $0[i] == sources[i] } }
+    }
+
+    /// Of the searches in `among` (all when nil), the share whose starting image every judge reads
+    /// as the source; nil when the starts were not judged or `among` selects none.
+    public func startAgreement(among: [Bool]? = nil) -> Double? {
+        guard !startAccepted.isEmpty else { return nil }
+        let chosen = startAccepted.indices.filter { among?[$0] ?? true }
+        return chosen.isEmpty ? nil : Double(chosen.filter { startAccepted[$0] }.count) / Double(chosen.count)
     }
 
     /// Of the successes, the share every judge reads as the source; nil without successes.
@@ -170,6 +191,13 @@ public struct UnrestrictedSummary: Codable, Sendable {
     @ExplicitNull public var panel_agreement_on_successes: Double?
     /// Per judge, the fraction of the successes it reads as the source (null without one).
     public var judge_agreement_on_successes: [String: Double?]
+    /// The control: the fraction of all searches whose starting image G(z0, s) every judge reads
+    /// as the source: what the panel accepts before the search moves anything.
+    @ExplicitNull public var panel_agreement_on_starts: Double?
+    /// The same on the starts of the successes (null without one): beside
+    /// `panel_agreement_on_successes` it says how much of the panel's disagreement the search
+    /// added and how much its starting images already had.
+    @ExplicitNull public var panel_agreement_on_starts_of_successes: Double?
 }
 
 /// Everything one plan measured: the searches, their judges, the summary and the figures.
@@ -223,9 +251,13 @@ public func runUnrestricted(
         outcome.images, classes: plan.sources, memory: models.train.images,
         memoryLabels: models.train.labels)
     let success = records.map(\.success)
+    // The same judges on the starting images: the control for what the search changed.
+    let startKNNLabels =
+        records.isEmpty ? [] : models.knn.predict(embeddings: models.knn.embedding.embed(outcome.startImages), ks: [5])[5] ?? []
     let panel = UnrestrictedPanel(
         judges: ["triplet-5nn"] + models.judges.map(\.name),
-        labels: [knnLabels] + models.judges.map { $0.classifier.predict(outcome.images) }, success: success,
+        labels: [knnLabels] + models.judges.map { $0.classifier.predict(outcome.images) },
+        startLabels: [startKNNLabels] + models.judges.map { $0.classifier.predict(outcome.startImages) }, success: success,
         sources: plan.sources)
     let successes = records.indices.filter { records[$0].success }
     let knnAgreeing = successes.filter { knnLabels[$0] == records[$0].source }.count
@@ -242,7 +274,9 @@ public func runUnrestricted(
         median_nearest_train_l2: sortedL2.isEmpty ? nil : lowerQuantile(sortedL2, 0.5), panel: panel.judges,
         valid_success_rate: Double(panel.valid.filter { $0 }.count) / Double(max(1, records.count)),
         panel_agreement_on_successes: panel.agreementOnSuccesses(success),
-        judge_agreement_on_successes: panel.judgeAgreementOnSuccesses(success, sources: plan.sources))
+        judge_agreement_on_successes: panel.judgeAgreementOnSuccesses(success, sources: plan.sources),
+        panel_agreement_on_starts: panel.startAgreement(),
+        panel_agreement_on_starts_of_successes: panel.startAgreement(among: success))
 
     var figures: [UnrestrictedFigure: Bitmap] = [:]
     let title =

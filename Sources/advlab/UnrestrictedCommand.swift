@@ -176,11 +176,13 @@ struct UnrestrictedCommand: ParsableCommand {
         let text = try jsonText(result.summary)
         try AtomicFile.write(text, to: out + "/summary.json")
         if jsonOption.json { print(text) }
+        let starts = result.summary.panel_agreement_on_starts.map { String(format: "%.3f", $0) } ?? "n/a"
         note(
             String(
-                format: "success rate %.3f over %d searches (keeper: %@), valid %.3f (panel: %@); wrote %@ (seed %llu)",
+                format: "success rate %.3f over %d searches (keeper: %@), valid %.3f (panel: %@; it accepts %@ of the "
+                    + "starting images); wrote %@ (seed %llu)",
                 result.summary.success_rate, result.records.count, models.keeperName, result.summary.valid_success_rate,
-                result.panel.judges.joined(separator: ", "), out, seedOption.seed))
+                result.panel.judges.joined(separator: ", "), starts, out, seedOption.seed))
     }
 
     /// The keeper must be a file that is none of the attacked model, a --judge, or --natural when

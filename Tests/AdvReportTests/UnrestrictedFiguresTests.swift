@@ -117,6 +117,42 @@ final class UnrestrictedFiguresTests: XCTestCase {
         XCTAssertTrue(csv[1].hasSuffix(",3,3,3,1"), String(csv[1]))
     }
 
+    /// The control on the starting images: a start is accepted only when every judge reads it as
+    /// the source (one dissenting judge rejects it, whichever it is), its share is taken over all
+    /// searches or over the successes alone, and it never changes `valid`. The CSV carries each
+    /// judge's class of the start and the flag after `valid`.
+    func testPanelJudgesTheStartsToo() {
+        let sources = [3, 3, 3, 3, 4]
+        let success = [true, true, true, false, false]
+        let labels = [[3, 3, 3, 3, 4], [3, 3, 3, 3, 4], [3, 3, 3, 3, 4]]
+        let startLabels = [[3, 5, 3, 3, 4], [3, 3, 3, 7, 4], [3, 3, 2, 3, 4]]
+        let panel = UnrestrictedPanel(
+            judges: ["triplet-5nn", "judge-robust", "natural"], labels: labels, startLabels: startLabels, success: success,
+            sources: sources)
+        XCTAssertEqual(panel.startAccepted, [true, false, false, false, true])
+        XCTAssertEqual(panel.valid, [true, true, true, false, false], "the starts do not enter valid")
+        XCTAssertEqual(panel.startAgreement() ?? -1, 2.0 / 5.0, accuracy: 1e-12)
+        XCTAssertEqual(panel.startAgreement(among: success) ?? -1, 1.0 / 3.0, accuracy: 1e-12)
+        XCTAssertNil(panel.startAgreement(among: [false, false, false, false, false]))
+        let unjudged = UnrestrictedPanel(judges: ["triplet-5nn"], labels: [[3]], success: [true], sources: [3])
+        XCTAssertNil(unjudged.startAgreement())
+        XCTAssertTrue(unjudged.startAccepted.isEmpty)
+
+        let search = outcome(successes: success)
+        let csv = UnrestrictedFigures.recordsCSV(
+            search.records, nearestL2: [Float](repeating: 1, count: 5),
+            nearestLinf: [Float](repeating: 1, count: 5), knnLabels: panel.labels[0], panel: panel
+        )
+        .split(separator: "\n")
+        XCTAssertTrue(
+            csv[0].hasSuffix(
+                "natural_prediction,valid,knn_start_prediction,judge-robust_start_prediction,natural_start_prediction,start_accepted"),
+            String(csv[0]))
+        XCTAssertTrue(csv[1].hasSuffix(",3,3,3,1,3,3,3,1"), String(csv[1]))
+        XCTAssertTrue(csv[2].hasSuffix(",3,3,3,1,5,3,3,0"), String(csv[2]))
+        XCTAssertTrue(csv[4].hasSuffix(",3,3,3,0,3,7,3,0"), String(csv[4]))
+    }
+
     /// Counts of the frame colours in a rendered grid.
     func frameColours(_ bitmap: Bitmap) -> [RGBColor: Int] {
         var counts: [RGBColor: Int] = [:]

@@ -149,7 +149,10 @@ final class OneMeasurementTests: CLITestCase {
         XCTAssertEqual(command.status, 0, command.standardError)
         let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(command.standardOutput.utf8)) as? [String: Any])
         XCTAssertEqual(summary["count"] as? Int, row["count"] as? Int)
-        for key in ["success_rate", "auxiliary_source_confidence_on_successes", "valid_success_rate", "panel_agreement_on_successes"] {
+        for key in [
+            "success_rate", "auxiliary_source_confidence_on_successes", "valid_success_rate", "panel_agreement_on_successes",
+            "panel_agreement_on_starts_of_successes",
+        ] {
             XCTAssertEqual(summary[key] as? Double, row[key] as? Double, key)
         }
         XCTAssertEqual(summary["panel"] as? [String], row["panel"] as? [String])

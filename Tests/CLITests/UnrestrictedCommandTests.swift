@@ -64,17 +64,37 @@ final class UnrestrictedCommandTests: CLITestCase {
         // The panel: the 5-NN and the --judge; the natural model is the attacked one, so not a judge.
         XCTAssertEqual(summary["panel"] as? [String], ["triplet-5nn", "classifier-robust"])
         let header = csv[0].split(separator: ",").map(String.init)
-        XCTAssertEqual(Array(header.suffix(3)), ["knn_prediction", "classifier-robust_prediction", "valid"])
+        XCTAssertEqual(
+            Array(header.suffix(6)),
+            [
+                "knn_prediction", "classifier-robust_prediction", "valid", "knn_start_prediction",
+                "classifier-robust_start_prediction", "start_accepted",
+            ])
         var valid = 0
+        var rows: [[String: String]] = []
         for line in csv.dropFirst() {
             let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             let row = Dictionary(uniqueKeysWithValues: zip(header, cells))
+            rows.append(row)
             let expected = row["success"] == "1" && row["knn_prediction"] == "3" && row["classifier-robust_prediction"] == "3"
             XCTAssertEqual(row["valid"], expected ? "1" : "0", String(line))
             valid += expected ? 1 : 0
+            let accepted = row["knn_start_prediction"] == "3" && row["classifier-robust_start_prediction"] == "3"
+            XCTAssertEqual(row["start_accepted"], accepted ? "1" : "0", String(line))
         }
         XCTAssertEqual(try XCTUnwrap(summary["valid_success_rate"] as? Double), Double(valid) / 6, accuracy: 1e-12)
         XCTAssertLessThanOrEqual(try XCTUnwrap(summary["valid_success_rate"] as? Double), rate)
+        // The control's two shares follow from the CSV's flags (null when nothing succeeded).
+        let accepted = rows.filter { $0["start_accepted"] == "1" }
+        XCTAssertEqual(try XCTUnwrap(summary["panel_agreement_on_starts"] as? Double), Double(accepted.count) / 6, accuracy: 1e-12)
+        let succeeded = rows.filter { $0["success"] == "1" }
+        if succeeded.isEmpty {
+            XCTAssertTrue(summary["panel_agreement_on_starts_of_successes"] is NSNull)
+        } else {
+            XCTAssertEqual(
+                try XCTUnwrap(summary["panel_agreement_on_starts_of_successes"] as? Double),
+                Double(succeeded.filter { $0["start_accepted"] == "1" }.count) / Double(succeeded.count), accuracy: 1e-12)
+        }
 
         // images.npy and start-images.npy: N×1×28×28 in [0, 1], in the records' order: the attacked
         // model reads images.npy[i] as record i says, and start-images.npy[i] is G(z0_i, s_i).
@@ -85,6 +105,11 @@ final class UnrestrictedCommandTests: CLITestCase {
         XCTAssertTrue(images.scalars.allSatisfy { (0...1).contains($0) } && starts.scalars.allSatisfy { (0...1).contains($0) })
         let attacked = try ModelLoading.classifier(path: checkpoint("classifier-natural.safetensors"))
         XCTAssertEqual(attacked.predict(images), records.map { $0["classifierPrediction"] as? Int ?? -1 })
+        // The judge's classes in the CSV are its readings of the searched and of the starting
+        // images, each of its own file (a control that judged the searched images twice fails).
+        let judge = try ModelLoading.classifier(path: checkpoint("classifier-robust.safetensors"))
+        XCTAssertEqual(judge.predict(images).map(String.init), rows.map { $0["classifier-robust_prediction"] ?? "" })
+        XCTAssertEqual(judge.predict(starts).map(String.init), rows.map { $0["classifier-robust_start_prediction"] ?? "" })
         let (generator, _) = try ModelLoading.acgan(path: checkpoint("acgan.safetensors"))
         for (i, record) in records.enumerated() {
             let z0 = try XCTUnwrap(record["z0"] as? [Double]).map(Float.init)
