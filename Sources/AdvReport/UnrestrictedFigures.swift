@@ -154,7 +154,8 @@ public enum UnrestrictedFigures {
         panel: UnrestrictedPanel? = nil
     ) -> String {
         let judges = panel.map { Array(zip($0.judges, $0.labels).dropFirst()) } ?? []
-        let startJudges = panel.map { $0.startLabels.isEmpty ? [] : Array(zip(["knn"] + $0.judges.dropFirst(), $0.startLabels)) } ?? []
+        var startJudges: [(String, [Int])] = []
+        if let panel, !panel.startLabels.isEmpty { startJudges = Array(zip(["knn"] + panel.judges.dropFirst(), panel.startLabels)) }
         var lines = [
             "index,source,target,success,steps,attempts,classifier_prediction,classifier_confidence,auxiliary_prediction,"
                 + "auxiliary_confidence,discriminator_real_score,latent_distance,nearest_train_l2,nearest_train_linf,knn_prediction"
