@@ -48,12 +48,17 @@ final class OneMeasurementTests: CLITestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("advlab-one-measurement-\(UUID().uuidString)")
         Self.madeFolder = folder
         Self.quickFolder = folder.path
-        let result = try run([
+        var arguments = [
             "report", "--quick", "--seed", "0", "--data", data, "--out", folder.path,
             "--natural", checkpoint("classifier-natural.safetensors"),
             "--robust", checkpoint("classifier-robust.safetensors"),
             "--generator", checkpoint("acgan.safetensors"), "--embedding", checkpoint("triplet.safetensors"),
-        ])
+        ]
+        // The panel of the demo's report (run from the repository, where the default judge is found).
+        if FileManager.default.fileExists(atPath: checkpoint("judge-robust.safetensors")) {
+            arguments += ["--judge", checkpoint("judge-robust.safetensors")]
+        }
+        let result = try run(arguments)
         let parsed = Result<[String: Any], Error> {
             guard result.status == 0 else { throw ProcessFailure(message: "advlab report --quick failed: \(result.standardError)") }
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("results.json")))
