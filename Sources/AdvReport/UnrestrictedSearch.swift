@@ -252,8 +252,7 @@ public func runUnrestricted(
         memoryLabels: models.train.labels)
     let success = records.map(\.success)
     // The same judges on the starting images: the control for what the search changed.
-    let startKNNLabels =
-        records.isEmpty ? [] : models.knn.predict(embeddings: models.knn.embedding.embed(outcome.startImages), ks: [5])[5] ?? []
+    let startKNNLabels = records.isEmpty ? [] : models.knn.predict(outcome.startImages, ks: [5])[5] ?? []
     let panel = UnrestrictedPanel(
         judges: ["triplet-5nn"] + models.judges.map(\.name),
         labels: [knnLabels] + models.judges.map { $0.classifier.predict(outcome.images) },
